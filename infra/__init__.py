@@ -1,0 +1,1 @@
+"""Reusable Pulumi components and helpers for the retail data platform."""

@@ -1,0 +1,243 @@
+"""The stack configuration as one typed, validated model.
+
+Pulumi hands config over as loose strings; every component reads this model instead, so a wrong
+value fails once, at start, with the config key in the message rather than deep inside a provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+PROJECT = "retail-data-platform"
+
+WAREHOUSE_SIZES = (
+    "XSMALL",
+    "SMALL",
+    "MEDIUM",
+    "LARGE",
+    "XLARGE",
+    "XXLARGE",
+    "XXXLARGE",
+    "X4LARGE",
+    "X5LARGE",
+    "X6LARGE",
+)
+WarehouseSize = Literal[
+    "XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE", "XXXLARGE", "X4LARGE", "X5LARGE", "X6LARGE"
+]
+
+# Config keys whose values must only ever be set with `pulumi config set --secret`.
+SECRET_KEYS = ("snowflakePrivateKey", "registryPassword")
+_SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)", re.I)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+class ConfigError(ValueError):
+    """A stack configuration problem, worded with the offending `project:key` names."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+def warehouse_size_rank(size: str) -> int:
+    return WAREHOUSE_SIZES.index(size)
+
+
+class WarehouseConfig(_Model):
+    size: WarehouseSize
+    auto_suspend_seconds: int = Field(ge=60, le=86400)
+
+
+class Warehouses(_Model):
+    load: WarehouseConfig
+    transform: WarehouseConfig
+    serve: WarehouseConfig
+
+
+class ResourceMonitorConfig(_Model):
+    credit_quota: int = Field(gt=0, le=100_000)
+    frequency: Literal["DAILY", "WEEKLY", "MONTHLY", "YEARLY"] = "MONTHLY"
+    notify_at: list[int] = Field(min_length=1)
+    suspend_at: int = Field(gt=0, le=200)
+    suspend_immediate_at: int = Field(gt=0, le=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResourceMonitorConfig:
+        if any(not 0 < t <= 200 for t in self.notify_at):
+            raise ValueError("notifyAt thresholds must be percentages in 1..200")
+        if self.suspend_immediate_at < self.suspend_at:
+            raise ValueError("suspendImmediateAt must be >= suspendAt")
+        return self
+
+
+class SnowflakeConnection(_Model):
+    organization: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    account: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    deploy_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+
+
+class IngestionConfig(_Model):
+    landing_prefix: str = Field(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")
+    task_schedule: str
+    task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    task_enabled: bool
+    max_file_mb: int = Field(gt=0, le=5000)
+    processed_expiry_days: int = Field(gt=0, le=3650)
+    rejected_expiry_days: int = Field(gt=0, le=3650)
+
+    @field_validator("task_schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("must be a five-field cron expression such as '0 2 * * *'")
+        return v.strip()
+
+
+class StackConfig(_Model):
+    """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
+
+    stack: str = Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")
+    prefix: str = Field(default="RDP", pattern=r"^[A-Z][A-Z0-9]{1,7}$")
+    environment: Literal["dev", "prod", "review"]
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    snowflake: SnowflakeConnection
+    warehouses: Warehouses
+    max_warehouse_size: WarehouseSize
+    max_auto_suspend_seconds: int = Field(ge=60, le=86400)
+    resource_monitor: ResourceMonitorConfig
+    data_retention_days: int = Field(ge=0, le=90)
+    protect: bool
+    force_destroy_bucket: bool
+    alert_emails: list[str] = Field(min_length=1)
+    allowed_cidrs: list[str] = Field(min_length=1)
+    service_user_public_key: str
+    ingestion: IngestionConfig
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if not _EMAIL.match(e)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return v
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        out = []
+        for c in v:
+            try:
+                out.append(str(ipaddress.ip_network(c, strict=True)))
+            except ValueError as e:
+                raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
+        return out
+
+    @field_validator("service_user_public_key")
+    @classmethod
+    def _rsa(cls, v: str) -> str:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+        body = "".join(
+            line.strip() for line in v.strip().splitlines() if "-----" not in line
+        )
+        try:
+            key = load_der_public_key(base64.b64decode(body, validate=True))
+        except Exception:
+            raise ValueError("must be an RSA public key (PEM body, base64 DER)") from None
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+            raise ValueError("must be an RSA public key of at least 2048 bits")
+        return body
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        for role, wh in (
+            ("load", self.warehouses.load),
+            ("transform", self.warehouses.transform),
+            ("serve", self.warehouses.serve),
+        ):
+            if warehouse_size_rank(wh.size) > warehouse_size_rank(self.max_warehouse_size):
+                raise ValueError(
+                    f"warehouses.{role}.size {wh.size} is larger than maxWarehouseSize "
+                    f"{self.max_warehouse_size}"
+                )
+            if wh.auto_suspend_seconds > self.max_auto_suspend_seconds:
+                raise ValueError(
+                    f"warehouses.{role}.autoSuspendSeconds {wh.auto_suspend_seconds} exceeds "
+                    f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
+                )
+        if self.environment == "prod":
+            if not self.protect:
+                raise ValueError("protect must be true in prod")
+            if self.force_destroy_bucket:
+                raise ValueError("forceDestroyBucket must be false in prod")
+            if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.allowed_cidrs):
+                raise ValueError("allowedCidrs may not contain 0.0.0.0/0 (or ::/0) in prod")
+        return self
+
+
+def _error_message(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(stack config)"
+        lines.append(f"  {PROJECT}:{key}: {e['msg']}")
+    return "invalid stack configuration:\n" + "\n".join(lines)
+
+
+def parse_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | None = None) -> StackConfig:
+    """Validate raw config values (already stripped of the `project:` namespace)."""
+    plain_secrets = [k for k in values if k in SECRET_KEYS and k not in (secret_keys or set())]
+    plain_secrets += [
+        k for k in values if _SECRETISH.search(k) and k not in SECRET_KEYS and k not in (secret_keys or set())
+    ]
+    if plain_secrets:
+        raise ConfigError(
+            "invalid stack configuration:\n"
+            + "\n".join(
+                f"  {PROJECT}:{k}: must be set with `pulumi config set --secret {k}`, not in plain text"
+                for k in sorted(set(plain_secrets))
+            )
+        )
+    data = {k: _decode(v) for k, v in values.items() if k not in SECRET_KEYS}
+    data["stack"] = stack
+    try:
+        return StackConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_error_message(e)) from None
+
+
+def _decode(v: Any) -> Any:
+    """Pulumi passes structured config as JSON text; plain strings stay strings."""
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def load_stack_config() -> StackConfig:
+    """Read the running stack's config through the Pulumi runtime."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    env_secrets = set(runtime_config.get_config_secret_keys_env())
+    raw = {k[len(prefix):]: v for k, v in merged.items() if k.startswith(prefix)}
+    secret = {
+        k for k in raw if runtime_config.is_config_secret(prefix + k) or prefix + k in env_secrets
+    }
+    return parse_config(raw, pulumi.get_stack(), secret)

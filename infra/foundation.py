@@ -1,0 +1,115 @@
+"""The Snowflake foundation: the database, its layer schemas, warehouses and the cost guard-rails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_snowflake as snowflake
+
+from infra.config import ResourceMonitorConfig, Warehouses
+from infra.naming import Naming
+
+# Layer schemas, named after the seeds' medallion layers plus the ML and orchestration schemas.
+SCHEMAS: dict[str, str] = {
+    "BRONZE": "raw landing data, as loaded (seed 002 bronze, seed 001 RAW, seed 003 RAW_DATA)",
+    "SILVER": "cleaned and typed data (staging)",
+    "GOLD": "analytics-ready views and tables",
+    "FEATURE_STORE": "customer features for training and serving",
+    "ML_REGISTRY": "model artifacts and metrics",
+    "STREAMS_TASKS": "streams and tasks that move data between layers",
+}
+WAREHOUSE_PURPOSES = ("load", "transform", "serve")
+
+
+@dataclass
+class SnowflakeFoundationArgs:
+    naming: Naming
+    warehouses: Warehouses
+    monitor: ResourceMonitorConfig
+    data_retention_days: int
+    protect: bool
+    sysadmin: snowflake.Provider
+    accountadmin: snowflake.Provider
+
+
+class SnowflakeFoundation(pulumi.ComponentResource):
+    """Database, schemas, warehouses and a resource monitor attached to every warehouse."""
+
+    database: snowflake.Database
+    schemas: dict[str, snowflake.Schema]
+    warehouses: dict[str, snowflake.Warehouse]
+    monitor: snowflake.ResourceMonitor
+
+    def __init__(self, name: str, args: SnowflakeFoundationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:foundation:SnowflakeFoundation", name, None, opts)
+        n = args.naming
+        as_sys = pulumi.ResourceOptions(parent=self, provider=args.sysadmin)
+        as_admin = pulumi.ResourceOptions(parent=self, provider=args.accountadmin)
+
+        self.database = snowflake.Database(
+            f"{name}-database",
+            name=n.database,
+            comment=f"Retail data platform ({n.stack})",
+            data_retention_time_in_days=args.data_retention_days,
+            drop_public_schema_on_creation=True,
+            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(protect=args.protect)),
+        )
+        self.schemas = {
+            schema: snowflake.Schema(
+                f"{name}-schema-{schema.lower()}",
+                database=self.database.name,
+                name=schema,
+                comment=purpose,
+                with_managed_access="true",
+                data_retention_time_in_days=args.data_retention_days,
+                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(protect=args.protect)),
+            )
+            for schema, purpose in SCHEMAS.items()
+        }
+
+        mon = args.monitor
+        # Only ACCOUNTADMIN may create resource monitors and assign them to warehouses.
+        self.monitor = snowflake.ResourceMonitor(
+            f"{name}-monitor",
+            name=n.sf("MONITOR"),
+            credit_quota=mon.credit_quota,
+            frequency=mon.frequency,
+            start_timestamp="IMMEDIATELY",
+            notify_triggers=mon.notify_at,
+            suspend_trigger=mon.suspend_at,
+            suspend_immediate_trigger=mon.suspend_immediate_at,
+            opts=as_admin,
+        )
+        self.warehouses = {}
+        for purpose in WAREHOUSE_PURPOSES:
+            wh_cfg = getattr(args.warehouses, purpose)
+            wh = snowflake.Warehouse(
+                f"{name}-wh-{purpose}",
+                name=n.sf(purpose.upper(), "WH"),
+                warehouse_size=wh_cfg.size,
+                auto_suspend=wh_cfg.auto_suspend_seconds,
+                auto_resume="true",
+                initially_suspended=True,
+                comment=f"{purpose} warehouse",
+                opts=pulumi.ResourceOptions.merge(
+                    as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])
+                ),
+            )
+            snowflake.Execute(
+                f"{name}-wh-{purpose}-monitor",
+                execute=pulumi.Output.concat(
+                    'ALTER WAREHOUSE "', wh.name, '" SET RESOURCE_MONITOR = "', self.monitor.name, '"'
+                ),
+                revert=pulumi.Output.concat('ALTER WAREHOUSE IF EXISTS "', wh.name, '" UNSET RESOURCE_MONITOR'),
+                opts=pulumi.ResourceOptions.merge(as_admin, pulumi.ResourceOptions(depends_on=[wh, self.monitor])),
+            )
+            self.warehouses[purpose] = wh
+
+        self.register_outputs(
+            {
+                "database": self.database.name,
+                "warehouses": {k: v.name for k, v in self.warehouses.items()},
+                "monitor": self.monitor.name,
+            }
+        )

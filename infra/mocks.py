@@ -1,0 +1,184 @@
+"""Pulumi mocks that answer like the clouds would, and a monitor that records what the engine sees.
+
+The outputs are deterministic functions of the inputs (ARNs from names, a pipe's notification
+channel, an integration's IAM user and external id, an instance's host), so the offline plan shows
+how resources are wired to each other by value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT_ID = "123456789012"
+SNOWFLAKE_AWS_ACCOUNT = "210987654321"  # the AWS account Snowflake's own IAM users live in
+SECRET_MARK = "[secret]"
+UNKNOWN_MARK = "[unknown]"
+_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def _h(*parts: str, n: int = 12) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:n]
+
+
+def normalize(value: Any) -> Any:
+    """Engine wire format to plain JSON: secrets masked, unknowns marked, references as URNs."""
+    if isinstance(value, dict):
+        sig = value.get(_SIG)
+        if sig == _SECRET_SIG:
+            return SECRET_MARK
+        if sig == _RESOURCE_SIG:
+            return value.get("urn")
+        return {k: normalize(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if value == _UNKNOWN:
+        return UNKNOWN_MARK
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Cloud-shaped, deterministic outputs for every attribute another resource consumes."""
+
+    def __init__(self, region: str = "us-east-1") -> None:
+        self.region = region
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "userId": "AIDAPLANMOCK",
+                "id": ACCOUNT_ID,
+            }, None
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": self.region, "region": self.region, "id": self.region}, None
+        if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
+            import json
+
+            return {"json": json.dumps(args.args, sort_keys=True), "id": "doc"}, None
+        return {}, None
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        inputs = dict(args.inputs)
+        typ = args.typ
+        outputs = dict(inputs)
+        name = inputs.get("name") or args.name
+        if typ.startswith("snowflake:"):
+            rid = name
+            db, schema = inputs.get("database"), inputs.get("schema")
+            if db and schema:
+                outputs["fullyQualifiedName"] = f'"{db}"."{schema}"."{name}"'
+                rid = f'"{db}"."{schema}"."{name}"'
+            elif db and typ.endswith("/schema:Schema"):
+                outputs["fullyQualifiedName"] = f'"{db}"."{name}"'
+                rid = f'"{db}"."{name}"'
+            else:
+                outputs["fullyQualifiedName"] = f'"{name}"'
+            outputs.update(self._snowflake_outputs(typ, name, inputs))
+            return rid, outputs
+        if typ.startswith("aws:"):
+            return self._aws(typ, args.name, inputs, outputs)
+        if typ.startswith("postgresql:"):
+            return name, outputs
+        if typ.startswith("docker:"):
+            digest = "sha256:" + hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()
+            outputs["repoDigest"] = f"{inputs.get('imageName', name)}@{digest}"
+            outputs["imageName"] = inputs.get("imageName", name)
+            return name, outputs
+        return f"{args.name}-id", outputs
+
+    def _snowflake_outputs(self, typ: str, name: str, inputs: dict) -> dict:
+        out: dict[str, Any] = {}
+        if typ.endswith("/pipe:Pipe"):
+            out["notificationChannel"] = (
+                f"arn:aws:sqs:{self.region}:{SNOWFLAKE_AWS_ACCOUNT}:sf-snowpipe-AIDA{_h(name, n=16).upper()}-{_h(name, 'q', n=22)}"
+            )
+        if typ.endswith("/storageIntegrationAws:StorageIntegrationAws"):
+            out["describeOutputs"] = [
+                {
+                    "iamUserArn": f"arn:aws:iam::{SNOWFLAKE_AWS_ACCOUNT}:user/sf-{_h(name, n=8)}",
+                    "externalId": f"RETAILORG_SFCRole=1_{_h(name, 'ext', n=20)}",
+                    "storageAwsRoleArn": inputs.get("storageAwsRoleArn"),
+                }
+            ]
+        if typ.endswith("/notificationIntegration:NotificationIntegration"):
+            out["awsSnsIamUserArn"] = f"arn:aws:iam::{SNOWFLAKE_AWS_ACCOUNT}:user/sf-sns-{_h(name, n=8)}"
+            out["awsSnsExternalId"] = f"RETAILORG_SFCRole=2_{_h(name, 'sns', n=20)}"
+        if typ.endswith("/postgresInstance:PostgresInstance"):
+            out["host"] = f"{_h(name, n=10)}.postgres.{self.region}.snowflake.app"
+        if typ.endswith("/imageRepository:ImageRepository"):
+            db, schema = inputs.get("database", ""), inputs.get("schema", "")
+            out["repositoryUrl"] = (
+                f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()
+            )
+        if typ.endswith("/service:Service"):
+            out["serviceStatus"] = "RUNNING"
+        return out
+
+    def _aws(self, typ: str, logical: str, inputs: dict, outputs: dict) -> tuple[str, dict]:
+        acct, region = ACCOUNT_ID, self.region
+        if typ.startswith("aws:s3/bucket"):
+            bucket = inputs.get("bucket") or logical
+            outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=region)
+            return bucket, outputs
+        if typ == "aws:iam/role:Role":
+            role = inputs.get("name") or logical
+            outputs.update(name=role, arn=f"arn:aws:iam::{acct}:role/{role}", uniqueId=f"AROA{_h(role, n=16).upper()}")
+            return role, outputs
+        if typ == "aws:sns/topic:Topic":
+            topic = inputs.get("name") or logical
+            outputs.update(name=topic, arn=f"arn:aws:sns:{region}:{acct}:{topic}")
+            return outputs["arn"], outputs
+        if typ == "aws:sqs/queue:Queue":
+            q = inputs.get("name") or logical
+            outputs.update(name=q, arn=f"arn:aws:sqs:{region}:{acct}:{q}", url=f"https://sqs.{region}.amazonaws.com/{acct}/{q}")
+            return outputs["url"], outputs
+        if typ == "aws:dynamodb/table:Table":
+            t = inputs.get("name") or logical
+            outputs.update(name=t, arn=f"arn:aws:dynamodb:{region}:{acct}:table/{t}")
+            return t, outputs
+        service = typ.split(":")[1].split("/")[0]
+        rid = inputs.get("name") or f"{logical}-{_h(logical, n=8)}"
+        outputs.setdefault("arn", f"arn:aws:{service}:{region}:{acct}:{rid}")
+        return rid, outputs
+
+
+class RecordingMonitor(MockMonitor):
+    """A MockMonitor that keeps each registration as the engine would receive it."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[dict] = []
+
+    def RegisterResource(self, request):  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw = json_format.MessageToDict(request.object)
+        provider = request.provider.rsplit("::", 1)[0] if request.provider else None
+        self.records.append(
+            {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": request.parent or None,
+                "inputs": normalize(raw),
+                "dependencies": sorted(set(request.dependencies)),
+                "protect": bool(request.protect) if request.HasField("protect") else False,
+                "provider": provider,
+            }
+        )
+        return response

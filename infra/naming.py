@@ -1,0 +1,62 @@
+"""The one place physical names are made.
+
+Every Snowflake identifier and AWS name carries the project prefix and the stack, so dev, prod and
+per-PR review stacks coexist in one Snowflake account and one AWS account.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Naming:
+    prefix: str
+    stack: str
+
+    def __post_init__(self) -> None:
+        for label, value in (("prefix", self.prefix), ("stack", self.stack)):
+            if not value or not _PART.match(value):
+                raise ValueError(f"naming {label} {value!r} must be letters, digits, '-' or '_'")
+
+    @property
+    def sf_prefix(self) -> str:
+        """`RDP_DEV`: the start of every account-level Snowflake identifier of this stack."""
+        return f"{self.prefix}_{self.stack}".upper().replace("-", "_")
+
+    @property
+    def aws_prefix(self) -> str:
+        """`rdp-dev`: the start of every AWS name of this stack."""
+        return f"{self.prefix}-{self.stack}".lower().replace("_", "-")
+
+    def sf(self, *parts: str) -> str:
+        """An account-level Snowflake identifier: database, warehouse, role, user, integration."""
+        return "_".join([self.sf_prefix, *(_check(p).upper().replace("-", "_") for p in parts)])
+
+    def aws(self, *parts: str) -> str:
+        """An AWS resource name (IAM roles, topics, tables)."""
+        return "-".join([self.aws_prefix, *(_check(p).lower().replace("_", "-") for p in parts)])
+
+    def bucket(self, purpose: str, account_id: str) -> str:
+        """S3 names are global across all accounts, so the account id makes them unique."""
+        name = f"{self.aws(purpose)}-{account_id}"
+        if len(name) > 63:
+            raise ValueError(f"bucket name {name!r} is longer than 63 characters")
+        return name
+
+    @property
+    def database(self) -> str:
+        return self.sf("RETAIL")
+
+    def fq(self, schema: str, obj: str) -> str:
+        """Fully qualified, quoted name of a schema-level object, as SQL bodies reference it."""
+        return f'"{self.database}"."{schema}"."{obj}"'
+
+
+def _check(part: str) -> str:
+    if not _PART.match(part):
+        raise ValueError(f"name part {part!r} must be letters, digits, '-' or '_'")
+    return part

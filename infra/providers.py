@@ -1,0 +1,67 @@
+"""Explicit Snowflake providers, one per administrative role.
+
+Objects are owned by SYSADMIN, roles and grants are managed by SECURITYADMIN, and ACCOUNTADMIN is
+used only where Snowflake insists on it (resource monitors, integrations). Each provider enables
+exactly the preview features of the resource types it manages; tests/test_preview_features.py
+checks the plans against the list the installed provider declares as preview.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_snowflake as snowflake
+
+# Kept as data so the offline test can compare them with what each plan actually uses.
+PREVIEW_FEATURES: dict[str, list[str]] = {
+    "sysadmin": [
+        "snowflake_table_resource",
+        "snowflake_pipe_resource",
+        "snowflake_procedure_sql_resource",
+        "snowflake_dynamic_table_resource",
+        "snowflake_function_python_resource",
+    ],
+    "securityadmin": [],
+    "accountadmin": [
+        "snowflake_notification_integration_resource",
+        "snowflake_external_access_integration_resource",
+        "snowflake_postgres_instance_resource",
+    ],
+}
+
+ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}
+
+
+@dataclass
+class SnowflakeProvidersArgs:
+    organization: pulumi.Input[str]
+    account: pulumi.Input[str]
+    user: pulumi.Input[str]
+    # Optional: without it the provider reads SNOWFLAKE_PRIVATE_KEY from the environment (CI).
+    private_key: pulumi.Input[str] | None = None
+
+
+class SnowflakeProviders(pulumi.ComponentResource):
+    """The three role-scoped providers every Snowflake resource of the platform uses."""
+
+    sysadmin: snowflake.Provider
+    securityadmin: snowflake.Provider
+    accountadmin: snowflake.Provider
+
+    def __init__(self, name: str, args: SnowflakeProvidersArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:providers:SnowflakeProviders", name, None, opts)
+        for key, role in ROLES.items():
+            provider = snowflake.Provider(
+                f"{name}-{key}",
+                organization_name=args.organization,
+                account_name=args.account,
+                user=args.user,
+                role=role,
+                authenticator="SNOWFLAKE_JWT",
+                private_key=args.private_key,
+                preview_features_enabled=PREVIEW_FEATURES[key] or None,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            setattr(self, key, provider)
+        self.register_outputs({})

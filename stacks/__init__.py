@@ -1,0 +1,1 @@
+"""Composition of the platform's components per environment."""
