@@ -93,9 +93,7 @@ class AccessControl(pulumi.ComponentResource):
                 on_schema_object={"all": {"object_type_plural": "TABLES", "in_schema": fq_schema}},
             )
             self._inherit(f"ar-{slug_s}-rw-inherits-r", read, write)
-            self._grant(
-                f"ar-{slug_s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": fq_schema}
-            )
+            self._grant(f"ar-{slug_s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": fq_schema})
             self._grant(
                 f"ar-{slug_s}-rw-future-tables",
                 write,
@@ -108,9 +106,17 @@ class AccessControl(pulumi.ComponentResource):
             role = self._role(f"fr-{fr.lower().replace('_', '-')}", n.sf(fr), f"functional role {fr}")
             self.functional_roles[fr] = role
             for schema in spec["read"]:
-                self._inherit(f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-r", self.access_roles[(schema, "R")], role)
+                self._inherit(
+                    f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-r",
+                    self.access_roles[(schema, "R")],
+                    role,
+                )
             for schema in spec["write"]:
-                self._inherit(f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-rw", self.access_roles[(schema, "RW")], role)
+                self._inherit(
+                    f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-rw",
+                    self.access_roles[(schema, "RW")],
+                    role,
+                )
             self._grant(
                 f"fr-{fr.lower().replace('_', '-')}-wh",
                 role,

@@ -46,9 +46,7 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 def warehouse_size_rank(size: str) -> int:
@@ -150,9 +148,7 @@ class StackConfig(_Model):
         from cryptography.hazmat.primitives.asymmetric import rsa
         from cryptography.hazmat.primitives.serialization import load_der_public_key
 
-        body = "".join(
-            line.strip() for line in v.strip().splitlines() if "-----" not in line
-        )
+        body = "".join(line.strip() for line in v.strip().splitlines() if "-----" not in line)
         try:
             key = load_der_public_key(base64.b64decode(body, validate=True))
         except Exception:
@@ -170,8 +166,7 @@ class StackConfig(_Model):
         ):
             if warehouse_size_rank(wh.size) > warehouse_size_rank(self.max_warehouse_size):
                 raise ValueError(
-                    f"warehouses.{role}.size {wh.size} is larger than maxWarehouseSize "
-                    f"{self.max_warehouse_size}"
+                    f"warehouses.{role}.size {wh.size} is larger than maxWarehouseSize {self.max_warehouse_size}"
                 )
             if wh.auto_suspend_seconds > self.max_auto_suspend_seconds:
                 raise ValueError(
@@ -236,8 +231,6 @@ def load_stack_config() -> StackConfig:
     prefix = f"{PROJECT}:"
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     env_secrets = set(runtime_config.get_config_secret_keys_env())
-    raw = {k[len(prefix):]: v for k, v in merged.items() if k.startswith(prefix)}
-    secret = {
-        k for k in raw if runtime_config.is_config_secret(prefix + k) or prefix + k in env_secrets
-    }
+    raw = {k[len(prefix) :]: v for k, v in merged.items() if k.startswith(prefix)}
+    secret = {k for k in raw if runtime_config.is_config_secret(prefix + k) or prefix + k in env_secrets}
     return parse_config(raw, pulumi.get_stack(), secret)

@@ -57,7 +57,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
         )
         self.schemas = {
             schema: snowflake.Schema(
-                f"{name}-schema-{schema.lower()}",
+                f"{name}-schema-{schema.lower().replace('_', '-')}",
                 database=self.database.name,
                 name=schema,
                 comment=purpose,
@@ -92,9 +92,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
                 auto_resume="true",
                 initially_suspended=True,
                 comment=f"{purpose} warehouse",
-                opts=pulumi.ResourceOptions.merge(
-                    as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])
-                ),
+                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])),
             )
             snowflake.Execute(
                 f"{name}-wh-{purpose}-monitor",

@@ -102,9 +102,8 @@ class PlanMocks(pulumi.runtime.Mocks):
     def _snowflake_outputs(self, typ: str, name: str, inputs: dict) -> dict:
         out: dict[str, Any] = {}
         if typ.endswith("/pipe:Pipe"):
-            out["notificationChannel"] = (
-                f"arn:aws:sqs:{self.region}:{SNOWFLAKE_AWS_ACCOUNT}:sf-snowpipe-AIDA{_h(name, n=16).upper()}-{_h(name, 'q', n=22)}"
-            )
+            queue = f"sf-snowpipe-AIDA{_h(name, n=16).upper()}-{_h(name, 'q', n=22)}"
+            out["notificationChannel"] = f"arn:aws:sqs:{self.region}:{SNOWFLAKE_AWS_ACCOUNT}:{queue}"
         if typ.endswith("/storageIntegrationAws:StorageIntegrationAws"):
             out["describeOutputs"] = [
                 {
@@ -120,9 +119,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             out["host"] = f"{_h(name, n=10)}.postgres.{self.region}.snowflake.app"
         if typ.endswith("/imageRepository:ImageRepository"):
             db, schema = inputs.get("database", ""), inputs.get("schema", "")
-            out["repositoryUrl"] = (
-                f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()
-            )
+            out["repositoryUrl"] = f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()
         if typ.endswith("/service:Service"):
             out["serviceStatus"] = "RUNNING"
         return out
@@ -143,7 +140,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             return outputs["arn"], outputs
         if typ == "aws:sqs/queue:Queue":
             q = inputs.get("name") or logical
-            outputs.update(name=q, arn=f"arn:aws:sqs:{region}:{acct}:{q}", url=f"https://sqs.{region}.amazonaws.com/{acct}/{q}")
+            outputs.update(
+                name=q, arn=f"arn:aws:sqs:{region}:{acct}:{q}", url=f"https://sqs.{region}.amazonaws.com/{acct}/{q}"
+            )
             return outputs["url"], outputs
         if typ == "aws:dynamodb/table:Table":
             t = inputs.get("name") or logical

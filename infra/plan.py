@@ -1,8 +1,8 @@
 """The credential-free preview: run the real program under Pulumi's mocks and show what it declares.
 
-    python -m infra.plan --stack dev                 # readable tree
-    python -m infra.plan --stack prod --format json  # one JSON object per resource
-    python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-dev.{json,dot,svg}
+python -m infra.plan --stack dev                 # readable tree
+python -m infra.plan --stack prod --format json  # one JSON object per resource
+python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-dev.{json,dot,svg}
 """
 
 from __future__ import annotations
@@ -23,8 +23,19 @@ from infra.mocks import SECRET_MARK, PlanMocks, RecordingMonitor
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "snapshots"
 KEY_INPUTS = (
-    "name", "bucket", "database", "schema", "warehouseSize", "autoSuspend", "privileges",
-    "roleName", "parentRoleName", "userName", "accountRoleName", "creditQuota", "autoIngest",
+    "name",
+    "bucket",
+    "database",
+    "schema",
+    "warehouseSize",
+    "autoSuspend",
+    "privileges",
+    "roleName",
+    "parentRoleName",
+    "userName",
+    "accountRoleName",
+    "creditQuota",
+    "autoIngest",
 )
 
 app = typer.Typer(add_completion=False, help=__doc__)

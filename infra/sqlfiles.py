@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def read_sql(relpath: str) -> str:
     path = SQL_DIR / relpath
     if not path.is_file():
@@ -25,9 +25,7 @@ def render_sql(relpath: str, **params: str) -> str:
     missing = wanted - params.keys()
     extra = params.keys() - wanted
     if missing or extra:
-        raise KeyError(
-            f"sql/{relpath}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}"
-        )
+        raise KeyError(f"sql/{relpath}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}")
     return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text)
 
 

@@ -1,0 +1,48 @@
+# retail-data-platform — the two commands are `make local` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= dev
+STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+
+.PHONY: setup system-deps local stop status test lint plan snapshots bench clean
+
+setup: $(STAMP) system-deps ## idempotent: venv, pinned Python deps, PostgreSQL and Graphviz
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+local: setup ## start the stand-ins and run the data path locally
+	$(BIN)/python -m scripts.local
+
+stop: ## stop the local stand-ins
+	$(BIN)/python -m scripts.localenv stop
+
+status:
+	$(BIN)/python -m scripts.localenv status
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint ## lint, then the whole suite (mocks, policy, snapshots, stand-ins)
+	$(BIN)/python -m pytest -q
+
+plan: setup ## offline plan: make plan STACK=dev [FORMAT=json]
+	$(BIN)/python -m infra.plan --stack $(STACK) --format $(or $(FORMAT),tree)
+
+snapshots: setup ## refresh the committed plan snapshots and graphs of every stack
+	for s in dev prod; do $(BIN)/python -m infra.plan --stack $$s --write --format summary; done
+
+bench: setup ## benchmarks that print figures
+	$(BIN)/python -m scripts.bench
+
+clean: stop
+	rm -rf .local

@@ -1,0 +1,1 @@
+"""Post-deploy loads, local stand-ins and tools."""

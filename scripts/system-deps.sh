@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the suite and `make local` need: PostgreSQL server binaries and Graphviz's dot.
+set -euo pipefail
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+  exit 1
+fi
+echo "installing ${need[*]} from Debian…" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq "${need[@]}" >/dev/null

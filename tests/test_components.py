@@ -1,0 +1,40 @@
+"""Components constructed directly under Pulumi's official mocks."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.mocks import PlanMocks
+
+pulumi.runtime.set_mocks(PlanMocks(), project="retail-data-platform", stack="prod", preview=False)
+
+from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs  # noqa: E402
+from infra.naming import Naming  # noqa: E402
+from infra.providers import SnowflakeProviders, SnowflakeProvidersArgs  # noqa: E402
+from scripts.stackcfg import stack_config  # noqa: E402
+
+
+@pulumi.runtime.test
+def test_foundation_names_and_outputs():
+    cfg = stack_config("prod")
+    provs = SnowflakeProviders("p", SnowflakeProvidersArgs("ORG", "ACC", "DEPLOYER"))
+    f = SnowflakeFoundation(
+        "f",
+        SnowflakeFoundationArgs(
+            naming=Naming("RDP", "prod"),
+            warehouses=cfg.warehouses,
+            monitor=cfg.resource_monitor,
+            data_retention_days=cfg.data_retention_days,
+            protect=True,
+            sysadmin=provs.sysadmin,
+            accountadmin=provs.accountadmin,
+        ),
+    )
+
+    def check(args):
+        db, wh, mon = args
+        assert db == "RDP_PROD_RETAIL"
+        assert wh == "RDP_PROD_TRANSFORM_WH"
+        assert mon == "RDP_PROD_MONITOR"
+
+    return pulumi.Output.all(f.database.name, f.warehouses["transform"].name, f.monitor.name).apply(check)

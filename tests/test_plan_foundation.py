@@ -1,0 +1,175 @@
+"""Fine-grained assertions on the offline plans of dev and prod: names, roles, privileges, protection."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.access import FUNCTIONAL_ROLES, SERVICE_USER_ROLES
+from infra.foundation import SCHEMAS
+from tests.conftest import by_type, one
+
+NAME_KEYS = ("name", "bucket")
+
+
+def physical_names(plan: list[dict]) -> set[str]:
+    """Every physical name a plan would create, schema-level ones fully qualified."""
+    names = set()
+    for r in plan:
+        if r["type"].startswith(("pulumi:", "retail:")):
+            continue
+        inp = r["inputs"]
+        for key in NAME_KEYS:
+            if key in inp and isinstance(inp[key], str):
+                parts = [inp.get("database"), inp.get("schema"), inp[key]]
+                names.add(".".join(p for p in parts if p))
+    return names
+
+
+def test_dev_and_prod_share_no_physical_name(plans):
+    dev, prod = physical_names(plans["dev"]), physical_names(plans["prod"])
+    assert len(dev) > 20 and len(prod) > 20
+    assert dev.isdisjoint(prod), sorted(dev & prod)
+
+
+def test_every_component_child_has_a_parent(plans):
+    for r in plans["prod"]:
+        assert r["parent"], f"{r['type']} {r['name']} has no parent"
+        if r["type"].startswith("retail:"):
+            continue
+        assert "::retail:" in r["urn"], f"{r['name']} is not under a component"
+
+
+def test_layer_schemas_and_warehouses(plans):
+    prod = plans["prod"]
+    schemas = {r["inputs"]["name"] for r in by_type(prod, "/schema:Schema")}
+    assert schemas == set(SCHEMAS)
+    assert all(r["inputs"]["database"] == "RDP_PROD_RETAIL" for r in by_type(prod, "/schema:Schema"))
+    whs = {r["inputs"]["name"]: r["inputs"] for r in by_type(prod, "/warehouse:Warehouse")}
+    assert whs["RDP_PROD_TRANSFORM_WH"]["warehouseSize"] == "MEDIUM"
+    assert all(w["autoResume"] == "true" and w["autoSuspend"] <= 600 for w in whs.values())
+    dev_whs = {r["inputs"]["name"]: r["inputs"] for r in by_type(plans["dev"], "/warehouse:Warehouse")}
+    assert dev_whs["RDP_DEV_TRANSFORM_WH"]["warehouseSize"] == "XSMALL"
+
+
+def test_monitor_is_attached_to_each_warehouse_as_accountadmin(plans):
+    prod = plans["prod"]
+    mon = one(prod, "foundation-monitor")
+    assert mon["inputs"]["creditQuota"] == 500 and mon["inputs"]["notifyTriggers"] == [50, 75, 90]
+    assert mon["inputs"]["suspendTrigger"] == 100 and mon["inputs"]["suspendImmediateTrigger"] == 110
+    assert mon["provider"].endswith("snowflake-accountadmin")
+    for purpose in ("load", "transform", "serve"):
+        att = one(prod, f"foundation-wh-{purpose}-monitor")
+        wh = one(prod, f"foundation-wh-{purpose}")
+        assert att["inputs"]["execute"] == (
+            f'ALTER WAREHOUSE "{wh["inputs"]["name"]}" SET RESOURCE_MONITOR = "RDP_PROD_MONITOR"'
+        )
+        assert wh["urn"] in att["dependencies"] and mon["urn"] in att["dependencies"]
+        assert att["provider"].endswith("snowflake-accountadmin")
+        assert wh["provider"].endswith("snowflake-sysadmin")
+
+
+def test_prod_protects_database_and_schemas_dev_does_not(plans):
+    for stack, expected in (("prod", True), ("dev", False)):
+        for r in by_type(plans[stack], "/database:Database") + by_type(plans[stack], "/schema:Schema"):
+            assert r["protect"] is expected, (stack, r["name"])
+
+
+def test_roles_and_grants_are_managed_by_securityadmin(plans):
+    for r in plans["prod"]:
+        if r["type"].startswith(
+            ("snowflake:index/accountRole", "snowflake:index/grant", "snowflake:index/serviceUser")
+        ):
+            assert r["provider"].endswith("snowflake-securityadmin"), r["name"]
+        if r["type"].endswith(("/database:Database", "/schema:Schema", "/warehouse:Warehouse")):
+            assert r["provider"].endswith("snowflake-sysadmin"), r["name"]
+
+
+def _inherits(plan: list[dict]) -> set[tuple[str, str]]:
+    return {
+        (r["inputs"]["roleName"], r["inputs"].get("parentRoleName") or "user:" + r["inputs"].get("userName", ""))
+        for r in by_type(plan, "/grantAccountRole:GrantAccountRole")
+    }
+
+
+def test_functional_roles_get_exactly_their_access_roles(plans):
+    edges = _inherits(plans["prod"])
+    for fr, spec in FUNCTIONAL_ROLES.items():
+        role = f"RDP_PROD_{fr}"
+        got = {child for child, parent in edges if parent == role}
+        want = {f"RDP_PROD_AR_{s}_R" for s in spec["read"]} | {f"RDP_PROD_AR_{s}_RW" for s in spec["write"]}
+        assert got == want, fr
+        assert (role, "SYSADMIN") in edges
+    assert ("RDP_PROD_AR_BRONZE_R", "RDP_PROD_AR_BRONZE_RW") in edges
+    # the loader cannot write silver, the analyst cannot write anything
+    assert ("RDP_PROD_AR_SILVER_RW", "RDP_PROD_LOADER") not in edges
+    assert not any(p == "RDP_PROD_ANALYST" and c.endswith("_RW") for c, p in edges)
+
+
+def _grants(plan: list[dict], role: str) -> list[dict]:
+    return [
+        r["inputs"]
+        for r in by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+        if r["inputs"]["accountRoleName"] == role
+    ]
+
+
+def test_which_role_gets_which_privilege(plans):
+    prod = plans["prod"]
+    read = _grants(prod, "RDP_PROD_AR_GOLD_R")
+    assert {
+        "accountRoleName": "RDP_PROD_AR_GOLD_R",
+        "privileges": ["USAGE"],
+        "onSchema": {"schemaName": '"RDP_PROD_RETAIL"."GOLD"'},
+    } in read
+    assert {
+        "accountRoleName": "RDP_PROD_AR_GOLD_R",
+        "privileges": ["USAGE"],
+        "onAccountObject": {"objectName": "RDP_PROD_RETAIL", "objectType": "DATABASE"},
+    } in read
+    futures = [g for g in read if "future" in g.get("onSchemaObject", {})]
+    assert {g["onSchemaObject"]["future"]["objectTypePlural"] for g in futures} == {
+        "TABLES",
+        "VIEWS",
+        "DYNAMIC TABLES",
+        "STREAMS",
+    }
+    assert all(g["privileges"] == ["SELECT"] for g in futures)
+    write = _grants(prod, "RDP_PROD_AR_BRONZE_RW")
+    assert any("CREATE PIPE" in g["privileges"] for g in write)
+    assert any(g["privileges"] == ["INSERT", "UPDATE", "DELETE", "TRUNCATE"] for g in write)
+    assert not any("CREATE PIPE" in g["privileges"] for g in _grants(prod, "RDP_PROD_AR_GOLD_R"))
+    wh = _grants(prod, "RDP_PROD_LOADER")
+    assert wh == [
+        {
+            "accountRoleName": "RDP_PROD_LOADER",
+            "privileges": ["USAGE", "OPERATE"],
+            "onAccountObject": {"objectName": "RDP_PROD_LOAD_WH", "objectType": "WAREHOUSE"},
+        }
+    ]
+
+
+def test_future_grants_only_at_schema_level(plans):
+    for stack in plans:
+        for r in by_type(plans[stack], "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"):
+            obj = r["inputs"].get("onSchemaObject", {})
+            for kind in ("future", "all"):
+                if kind in obj:
+                    assert "inSchema" in obj[kind] and "inDatabase" not in obj[kind], r["name"]
+
+
+def test_service_user_uses_key_pair_and_gets_its_roles(plans):
+    prod = plans["prod"]
+    user = by_type(prod, "/serviceUser:ServiceUser")
+    assert len(user) == 1
+    inp = user[0]["inputs"]
+    assert inp["name"] == "RDP_PROD_SVC" and len(inp["rsaPublicKey"]) > 300
+    assert "password" not in inp
+    edges = _inherits(prod)
+    assert {c for c, p in edges if p == "user:RDP_PROD_SVC"} == {f"RDP_PROD_{r}" for r in SERVICE_USER_ROLES}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_providers_use_key_pair_auth_per_role(plans, stack):
+    provs = {r["name"]: r["inputs"] for r in plans[stack] if r["type"] == "pulumi:providers:snowflake"}
+    assert {p["role"] for p in provs.values()} == {"SYSADMIN", "SECURITYADMIN", "ACCOUNTADMIN"}
+    assert all(p["authenticator"] == "SNOWFLAKE_JWT" for p in provs.values())

@@ -1,0 +1,31 @@
+"""The committed plan snapshots match the program, so a PR's diff shows what would change."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.plan import SNAPSHOTS, snapshot_text, to_dot
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_snapshot_is_fresh(plans, stack):
+    committed = SNAPSHOTS / f"plan-{stack}.json"
+    assert committed.is_file(), f"{committed} is missing: run `make snapshots`"
+    assert committed.read_text() == snapshot_text(plans[stack]), (
+        f"tests/snapshots/plan-{stack}.json is stale: run `make snapshots` and commit the diff"
+    )
+    dot = SNAPSHOTS / f"plan-{stack}.dot"
+    assert dot.read_text() == to_dot(plans[stack], stack), f"{dot.name} is stale: run `make snapshots`"
+    assert (SNAPSHOTS / f"plan-{stack}.svg").is_file()
+
+
+def test_plan_is_deterministic(plans):
+    from tests.conftest import run_plan_json
+
+    assert run_plan_json("dev") == plans["dev"]
+
+
+def test_json_plan_has_the_documented_keys(plans):
+    for r in plans["prod"]:
+        assert {"type", "name", "parent", "inputs", "dependencies", "protect", "provider"} <= r.keys()
+    assert not any("BEGIN" in str(r["inputs"]) for r in plans["prod"])
