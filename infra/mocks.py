@@ -52,23 +52,23 @@ class PlanMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = "us-east-1") -> None:
         self.region = region
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
                 "userId": "AIDAPLANMOCK",
                 "id": ACCOUNT_ID,
-            }, None
+            }, []
         if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region}, None
+            return {"name": self.region, "region": self.region, "id": self.region}, []
         if args.token == "aws:iam/getPolicyDocument:getPolicyDocument":
             import json
 
-            return {"json": json.dumps(args.args, sort_keys=True), "id": "doc"}, None
-        return {}, None
+            return {"json": json.dumps(args.args, sort_keys=True), "id": "doc"}, []
+        return {}, []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         inputs = dict(args.inputs)
@@ -178,6 +178,7 @@ class RecordingMonitor(MockMonitor):
                 "dependencies": sorted(set(request.dependencies)),
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "provider": provider,
+                "replaceWith": sorted(request.replace_with),
             }
         )
         return response

@@ -86,6 +86,7 @@ def run_plan(stack: str) -> list[dict[str, Any]]:
             "dependencies": r["dependencies"],
             "protect": r["protect"],
             "provider": r["provider"],
+            **({"replaceWith": r["replaceWith"]} if r["replaceWith"] else {}),
         }
         for r in records
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 # Kept as data so the offline test can compare them with what each plan actually uses.
@@ -65,3 +66,29 @@ class SnowflakeProviders(pulumi.ComponentResource):
             )
             setattr(self, key, provider)
         self.register_outputs({})
+
+
+@dataclass
+class AwsAccountArgs:
+    region: str
+    stack: str
+
+
+class AwsAccount(pulumi.ComponentResource):
+    """The explicit AWS provider (region, default tags) and the account id names are built from."""
+
+    provider: aws.Provider
+    account_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsAccountArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:providers:AwsAccount", name, None, opts)
+        self.provider = aws.Provider(
+            f"{name}",
+            region=args.region,
+            default_tags={"tags": {"project": "retail-data-platform", "stack": args.stack, "managed-by": "pulumi"}},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(provider=self.provider)
+        ).account_id
+        self.register_outputs({"account_id": self.account_id})

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pulumi
 
 from infra.access import AccessControl, AccessControlArgs
+from infra.alerts import ErrorAlerts, ErrorAlertsArgs
 from infra.config import StackConfig, load_stack_config
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
+from infra.ingestion import CustomerIngestion, CustomerIngestionArgs
+from infra.landing import LandingBucket, LandingBucketArgs
 from infra.naming import Naming
-from infra.providers import SnowflakeProviders, SnowflakeProvidersArgs
+from infra.providers import AwsAccount, AwsAccountArgs, SnowflakeProviders, SnowflakeProvidersArgs
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
@@ -47,7 +50,63 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
             securityadmin=providers.securityadmin,
         ),
     )
+    aws_account = AwsAccount("aws", AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack))
+    aws_provider, account_id = aws_account.provider, aws_account.account_id
+    landing = LandingBucket(
+        "landing",
+        LandingBucketArgs(
+            bucket_name=account_id.apply(lambda a: naming.bucket("landing", a)),
+            landing_prefix=cfg.ingestion.landing_prefix,
+            processed_expiry_days=cfg.ingestion.processed_expiry_days,
+            rejected_expiry_days=cfg.ingestion.rejected_expiry_days,
+            versioning=cfg.environment == "prod",
+            force_destroy=cfg.force_destroy_bucket,
+            protect=cfg.protect,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    )
+    alerts = ErrorAlerts(
+        "alerts",
+        ErrorAlertsArgs(
+            topic_name=naming.aws("ingest-errors"),
+            role_name=naming.aws("snowflake-sns"),
+            integration_name=naming.sf("INGEST_ERRORS"),
+            account_id=account_id,
+            emails=cfg.alert_emails,
+            accountadmin=providers.accountadmin,
+            aws_provider=aws_provider,
+        ),
+    )
+    ingestion = CustomerIngestion(
+        "ingestion",
+        CustomerIngestionArgs(
+            database=foundation.database.name,
+            bucket_name=landing.bucket.bucket,
+            bucket_arn=landing.bucket.arn,
+            landing_prefix=cfg.ingestion.landing_prefix,
+            account_id=account_id,
+            integration_name=naming.sf("LANDING_S3"),
+            role_name=naming.aws("snowflake-s3"),
+            error_integration=alerts.integration.name,
+            transform_warehouse=foundation.warehouses["transform"].name,
+            task_schedule=cfg.ingestion.task_schedule,
+            task_timezone=cfg.ingestion.task_timezone,
+            task_enabled=cfg.ingestion.task_enabled,
+            loader_role=access.functional_roles["LOADER"].name,
+            transformer_role=access.functional_roles["TRANSFORMER"].name,
+            protect=cfg.protect,
+            sysadmin=providers.sysadmin,
+            securityadmin=providers.securityadmin,
+            accountadmin=providers.accountadmin,
+            aws_provider=aws_provider,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[foundation]),
+    )
     return {
+        "landingBucket": landing.bucket.bucket,
+        "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
+        "errorTopicArn": alerts.topic.arn,
+        "pipeNotificationChannel": ingestion.pipe.notification_channel,
         "database": foundation.database.name,
         "warehouses": pulumi.Output.all(**{k: v.name for k, v in foundation.warehouses.items()}),
         "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in access.functional_roles.items()}),

@@ -1,0 +1,14 @@
+-- GOLD.CUSTOMER_VIEW: the analyst-facing customer dimension.
+SELECT
+  CUSTOMER_ID,
+  TRIM(COALESCE(FIRST_NAME, '') || ' ' || COALESCE(LAST_NAME, '')) AS FULL_NAME,
+  EMAIL,
+  PHONE,
+  CITY,
+  STATE,
+  ZIP_CODE,
+  COALESCE(LOYALTY_TIER, 'Unknown') AS LOYALTY_TIER,
+  SIGNUP_DATE,
+  DATEDIFF('day', SIGNUP_DATE, CURRENT_DATE()) AS TENURE_DAYS,
+  UPDATED_AT
+FROM {{ silver_customer }}

@@ -1,0 +1,1 @@
+SYSTEM$STREAM_HAS_DATA('{{ stream }}')
