@@ -54,6 +54,7 @@ CSV_FORMAT = {
     "trim_space": True,
     "error_on_column_count_mismatch": True,
     "encoding": "UTF8",
+    "multi_line": False,  # one record per line, so one bad line never swallows the next
 }
 
 OBJECTS = {

@@ -32,6 +32,43 @@ def create_foundation(ep: localenv.Endpoints, stack: str = "dev") -> list[str]:
     return created
 
 
+def run_ingestion(ep: localenv.Endpoints, stack: str = "dev") -> dict[str, int]:
+    """Seed 002's path on the stand-ins, with one clean file, one with bad rows and one empty file."""
+    from scripts.ingest import LocalIngestion
+    from scripts.upload import generate_customers, progress_bar, s3_client, upload_bytes
+
+    li = LocalIngestion(ep, stack)
+    try:
+        li.setup()
+        s3 = s3_client(ep.moto_url, li.cfg.aws_region)
+        files = {
+            "customers-day1.csv": generate_customers(5000, seed=1),
+            "customers-day2.csv": generate_customers(2000, seed=2, bad_share=0.02, id_offset=4000),
+            "customers-empty.csv": b"",
+        }
+        with progress_bar() as progress:
+            for name, body in files.items():
+                upload_bytes(s3, li.bucket, li.prefix + name, body, progress)
+        for r in li.run_pipe():
+            console.print(f"  pipe: {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
+        task = li.run_task()
+        if task:
+            console.print(f"  task: batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
+        console.print(f"  error topic delivered {len(li.alerts())} message(s)")
+        counts = li.counts()
+        table = Table("layer", "rows")
+        for k, v in counts.items():
+            table.add_row(k, str(v))
+        console.print(table)
+        rejects = Table("file", "line", "reason", title="rejected rows (first 10)")
+        for f, line, reason in li.rejected_rows(10):
+            rejects.add_row(f, str(line), reason)
+        console.print(rejects)
+        return counts
+    finally:
+        li.close()
+
+
 @app.command()
 def main(stack: str = typer.Option("dev", help="whose names to use on the stand-ins")) -> None:
     from infra.plan import run_plan, summary
@@ -41,6 +78,8 @@ def main(stack: str = typer.Option("dev", help="whose names to use on the stand-
     console.rule("Snowflake foundation on fakesnow")
     for fq in create_foundation(ep, stack):
         console.print(f"  schema {fq}")
+    console.rule("ingestion: upload → S3 event → pipe → Bronze → task → Silver → Gold")
+    run_ingestion(ep, stack)
     console.rule(f"offline plan of stack {stack}")
     counts = summary(run_plan(stack))
     table = Table("resources", "type")

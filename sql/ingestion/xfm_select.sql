@@ -1,6 +1,7 @@
 -- Bronze rows (from the stream) to typed, cleaned customer rows.
 -- Cleaning: trimmed, names in title case, e-mails lower case and checked, phones digits only,
--- states upper case, unknown loyalty tiers to NULL, impossible dates and times to NULL.
+-- states upper case, unknown loyalty tiers to NULL, impossible dates and times to NULL (the CASE
+-- guards make the CAST safe, with the same result as TRY_TO_TIMESTAMP).
 -- Dedupe: within one batch the latest version of a key wins (by UPDATED_AT, then load order).
 -- Rows without a numeric CUSTOMER_ID stay in Bronze and are not promoted.
 WITH typed AS (
@@ -20,7 +21,7 @@ WITH typed AS (
     CASE WHEN REGEXP_LIKE(TRIM(UPDATED_AT),
                           '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$')
               AND TRY_TO_DATE(LEFT(TRIM(UPDATED_AT), 10)) IS NOT NULL
-         THEN TRY_TO_TIMESTAMP(REPLACE(TRIM(UPDATED_AT), 'T', ' ')) END AS UPDATED_AT,
+         THEN CAST(REPLACE(TRIM(UPDATED_AT), 'T', ' ') AS TIMESTAMP_NTZ) END AS UPDATED_AT,
     _FILE_NAME AS SOURCE_FILE,
     _FILE_ROW_NUMBER AS SOURCE_ROW,
     _LOADED_AT AS LOADED_AT
