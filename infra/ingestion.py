@@ -20,9 +20,18 @@ from infra.sqlfiles import render_sql
 
 # Column specs shared by the Pulumi tables and the local path (scripts/ingest.py).
 RAW_COLUMNS = [
-    "CUSTOMER_ID", "FIRST_NAME", "LAST_NAME", "EMAIL", "PHONE", "CITY", "STATE", "ZIP_CODE",
-    "SIGNUP_DATE", "LOYALTY_TIER", "UPDATED_AT",
-]  # fmt: skip
+    "CUSTOMER_ID",
+    "FIRST_NAME",
+    "LAST_NAME",
+    "EMAIL",
+    "PHONE",
+    "CITY",
+    "STATE",
+    "ZIP_CODE",
+    "SIGNUP_DATE",
+    "LOYALTY_TIER",
+    "UPDATED_AT",
+]
 BRONZE_COLUMNS: list[tuple[str, str]] = [(c, "VARCHAR") for c in RAW_COLUMNS] + [
     ("_FILE_NAME", "VARCHAR"),
     ("_FILE_ROW_NUMBER", "NUMBER(38,0)"),

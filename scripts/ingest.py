@@ -84,7 +84,7 @@ def parse_csv(body: bytes) -> tuple[list[tuple[int, list[str | None]]], list[tup
                     delimiter=CSV_FORMAT["field_delimiter"],
                     quotechar=CSV_FORMAT["field_optionally_enclosed_by"],
                     strict=True,
-                )  # fmt: skip
+                )
             )
         except csv.Error as e:
             bad.append((number, f"malformed CSV ({e})", text_for_reject))
@@ -110,8 +110,12 @@ class LocalIngestion:
         self.bucket = self.naming.bucket("landing", LOCAL_ACCOUNT)
         self.prefix = self.cfg.ingestion.landing_prefix
         self.max_bytes = (max_file_mb or self.cfg.ingestion.max_file_mb) * 1024 * 1024
-        kw = dict(endpoint_url=ep.moto_url, region_name=self.cfg.aws_region,
-                  aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+        kw = dict(
+            endpoint_url=ep.moto_url,
+            region_name=self.cfg.aws_region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
         self.s3 = boto3.client("s3", **kw)
         self.sqs = boto3.client("sqs", **kw)
         self.sns = boto3.client("sns", **kw)
@@ -140,7 +144,8 @@ class LocalIngestion:
             pass
         self.channel_url = self.sqs.create_queue(QueueName=self.naming.aws("snowpipe-channel"))["QueueUrl"]
         channel_arn = self.sqs.get_queue_attributes(QueueUrl=self.channel_url, AttributeNames=["QueueArn"])[
-            "Attributes"]["QueueArn"]  # fmt: skip
+            "Attributes"
+        ]["QueueArn"]
         self.s3.put_bucket_notification_configuration(
             Bucket=self.bucket,
             NotificationConfiguration={
@@ -149,18 +154,26 @@ class LocalIngestion:
                         "Id": "snowpipe-customer",
                         "QueueArn": channel_arn,
                         "Events": ["s3:ObjectCreated:*"],
-                        "Filter": {"Key": {"FilterRules": [
-                            {"Name": "prefix", "Value": self.prefix}, {"Name": "suffix", "Value": ".csv"}]}},
+                        "Filter": {
+                            "Key": {
+                                "FilterRules": [
+                                    {"Name": "prefix", "Value": self.prefix},
+                                    {"Name": "suffix", "Value": ".csv"},
+                                ]
+                            }
+                        },
                     }
                 ]
             },
-        )  # fmt: skip
+        )
         self.topic_arn = self.sns.create_topic(Name=self.naming.aws("ingest-errors"))["TopicArn"]
         self.tap_url = self.sqs.create_queue(QueueName=self.naming.aws("ingest-errors-tap"))["QueueUrl"]
         tap_arn = self.sqs.get_queue_attributes(QueueUrl=self.tap_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"]  # fmt: skip
-        self.sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=tap_arn,
-                           Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+            "QueueArn"
+        ]
+        self.sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=tap_arn, Attributes={"RawMessageDelivery": "true"}
+        )
 
         cur = self.conn.cursor()
         cur.execute(f'CREATE DATABASE IF NOT EXISTS "{self.db}"')
@@ -204,8 +217,9 @@ class LocalIngestion:
                         continue
                     obj = rec["s3"]["object"]
                     key = unquote_plus(obj["key"])
-                    results.append(self.load_object(rec["s3"]["bucket"]["name"], key, obj.get("eTag", ""),
-                                                    int(obj.get("size", 0))))  # fmt: skip
+                    results.append(
+                        self.load_object(rec["s3"]["bucket"]["name"], key, obj.get("eTag", ""), int(obj.get("size", 0)))
+                    )
                 self.sqs.delete_message(QueueUrl=self.channel_url, ReceiptHandle=msg["ReceiptHandle"])
         return results
 
@@ -233,7 +247,7 @@ class LocalIngestion:
                 file_reason = "empty file (no data rows)"
         if file_reason:
             self._reject(name, [(0, file_reason, "")])
-            self.s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + key, CopySource={"Bucket": bucket, "Key": key})
+            self._quarantine(bucket, key)
             self._history(name, etag, "LOAD_FAILED", 0, 1)
             result = FileResult(key, "LOAD_FAILED", 0, 1, [file_reason])
             self._alert(result)
@@ -248,6 +262,13 @@ class LocalIngestion:
         if bad:
             self._alert(result)
         return result
+
+    def _quarantine(self, bucket: str, key: str) -> None:
+        """Keep a rejected file under rejected/ (expired by the lifecycle rule) for inspection."""
+        try:
+            self.s3.copy_object(Bucket=bucket, Key=REJECTED_PREFIX + key, CopySource={"Bucket": bucket, "Key": key})
+        except self.s3.exceptions.NoSuchKey:
+            pass  # already gone: the rejects table and the alert still record it
 
     def _copy_into_bronze(self, name: str, rows: list[tuple[int, list[str | None]]]) -> int:
         """Stage the clean rows as a file and bulk-load them, as Snowpipe's COPY does from the stage.
@@ -299,7 +320,7 @@ class LocalIngestion:
                     "rows_loaded": result.rows_loaded,
                     "rows_rejected": result.rows_rejected,
                     "first_errors": result.reasons[:10],
-                },  # fmt: skip
+                },
                 sort_keys=True,
             ),
         )

@@ -24,13 +24,62 @@ from tenacity import retry, stop_after_attempt, wait_exponential
 
 from infra.ingestion import RAW_COLUMNS
 
-FIRST = ["james", "Mary", "ROBERT", "patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth",
-         "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Chris", "Karen"]  # fmt: skip
-LAST = ["Smith", "johnson", "Williams", "BROWN", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-        "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin"]  # fmt: skip
-CITIES = [("New York", "NY", "100"), ("Los Angeles", "CA", "900"), ("Chicago", "IL", "606"),
-          ("Houston", "TX", "770"), ("Phoenix", "AZ", "850"), ("Seattle", "WA", "981"),
-          ("Miami", "FL", "331"), ("Atlanta", "GA", "303"), ("Denver", "CO", "802"), ("Boston", "MA", "021")]  # fmt: skip
+FIRST = [
+    "james",
+    "Mary",
+    "ROBERT",
+    "patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Chris",
+    "Karen",
+]
+LAST = [
+    "Smith",
+    "johnson",
+    "Williams",
+    "BROWN",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+]
+CITIES = [
+    ("New York", "NY", "100"),
+    ("Los Angeles", "CA", "900"),
+    ("Chicago", "IL", "606"),
+    ("Houston", "TX", "770"),
+    ("Phoenix", "AZ", "850"),
+    ("Seattle", "WA", "981"),
+    ("Miami", "FL", "331"),
+    ("Atlanta", "GA", "303"),
+    ("Denver", "CO", "802"),
+    ("Boston", "MA", "021"),
+]
 TIERS = ["Bronze", "Silver", "Gold", "Platinum", "bronze ", " GOLD"]
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
 
@@ -88,8 +137,14 @@ def _malformed(rng: random.Random, row: list[str]) -> str:
 def s3_client(endpoint_url: str | None = None, region: str = "us-east-1"):
     cfg = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
     if endpoint_url:
-        return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=cfg,
-                            aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=cfg,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
     return boto3.client("s3", region_name=region, config=cfg)
 
 
@@ -145,8 +200,11 @@ def main(
     if not bucket:
         raise typer.BadParameter("give --bucket (see `pulumi stack output landingBucket`) or --local")
     client = s3_client(endpoint, cfg.aws_region)
-    payloads = [(p.name, p.read_bytes()) for p in files] if files else [
-        (f"customers-seed{seed}-{rows}.csv", generate_customers(rows, seed, bad_share))]  # fmt: skip
+    payloads = (
+        [(p.name, p.read_bytes()) for p in files]
+        if files
+        else [(f"customers-seed{seed}-{rows}.csv", generate_customers(rows, seed, bad_share))]
+    )
     with progress_bar() as progress:
         for name, body in payloads:
             key = cfg.ingestion.landing_prefix + name
