@@ -58,7 +58,8 @@ def test_transform_cleans_types_and_nulls(li):
         li,
         "a.csv",
         HEADER
-        + "1,  aNNa ,SMITH, Anna.Smith@Example.COM ,(555) 123-4567, new york ,ny, 10001 ,2021-03-04,gold,2024-01-02 03:04:05\n"
+        + "1,  aNNa ,SMITH, Anna.Smith@Example.COM ,(555) 123-4567, new york ,ny, 10001 ,"
+        + "2021-03-04,gold,2024-01-02 03:04:05\n"
         + "2,bob,,not-an-email,,,,,2021-02-30,diamond,2024-13-01 00:00:00\n"
         + "3,NULL,\\N,,,,,,,,\n"
         + "x4,bad,key,,,,,,,,\n",
@@ -188,7 +189,7 @@ def test_empty_non_csv_and_oversized_files_are_rejected_loudly(li):
 
 def test_uploader_refuses_non_csv_and_oversized():
     check_upload("landing/customer/a.csv", 10, 1)
-    with pytest.raises(UploadError, match="only .csv keys"):
+    with pytest.raises(UploadError, match=r"only \.csv keys"):
         check_upload("landing/customer/a.json", 10, 1)
     with pytest.raises(UploadError, match="exceeds maxFileMb=1"):
         check_upload("landing/customer/a.csv", 2 * 1024 * 1024, 1)
