@@ -28,4 +28,4 @@ def test_plan_is_deterministic(plans):
 def test_json_plan_has_the_documented_keys(plans):
     for r in plans["prod"]:
         assert {"type", "name", "parent", "inputs", "dependencies", "protect", "provider"} <= r.keys()
-    assert not any("BEGIN" in str(r["inputs"]) for r in plans["prod"])
+    assert not any("PRIVATE KEY" in str(r["inputs"]) for r in plans["prod"])
