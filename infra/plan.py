@@ -17,7 +17,7 @@ from typing import Any
 import typer
 import yaml
 
-from infra.config import PROJECT
+from infra.config import PROJECT, StackConfig, parse_config
 from infra.mocks import SECRET_MARK, PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,17 @@ def read_stack_file(stack: str) -> tuple[dict[str, str], list[str]]:
         else:
             values[key] = json.dumps(value)
     return values, secret_keys
+
+
+def stack_config(stack: str) -> StackConfig:
+    """The validated config of a stack, read from its Pulumi.<stack>.yaml (for code outside Pulumi)."""
+    values, secret_keys = read_stack_file(stack)
+    prefix = f"{PROJECT}:"
+    return parse_config(
+        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)},
+        stack,
+        {k[len(prefix) :] for k in secret_keys},
+    )
 
 
 def run_plan(stack: str) -> list[dict[str, Any]]:

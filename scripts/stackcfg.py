@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from infra.config import PROJECT, StackConfig, parse_config
 from infra.naming import Naming
+from infra.plan import stack_config
 
-
-def stack_config(stack: str) -> StackConfig:
-    from infra.plan import read_stack_file
-
-    values, secret_keys = read_stack_file(stack)
-    prefix = f"{PROJECT}:"
-    return parse_config(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)},
-        stack,
-        {k[len(prefix) :] for k in secret_keys},
-    )
+__all__ = ["stack_config", "stack_naming"]
 
 
 def stack_naming(stack: str) -> Naming:

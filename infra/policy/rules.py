@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from infra.config import WAREHOUSE_SIZES, parse_config
+from infra.config import WAREHOUSE_SIZES
 from infra.naming import Naming
 
 Report = Callable[..., None]
@@ -72,15 +72,9 @@ def stack_of(urn: str) -> str:
 
 @cache
 def limits_for(stack: str) -> Limits:
-    from infra.plan import read_stack_file
+    from infra.plan import stack_config
 
-    values, secret_keys = read_stack_file(stack)
-    prefix = "retail-data-platform:"
-    cfg = parse_config(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)},
-        stack,
-        {k[len(prefix) :] for k in secret_keys},
-    )
+    cfg = stack_config(stack)
     return Limits(
         stack=stack,
         naming=Naming(cfg.prefix, cfg.stack),
