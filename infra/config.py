@@ -10,6 +10,7 @@ import base64
 import ipaddress
 import json
 import re
+from datetime import date
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -103,6 +104,71 @@ class IngestionConfig(_Model):
         return v.strip()
 
 
+_LAG = re.compile(r"^\d+ (seconds|minutes|hours|days)$")
+PG_COMPUTE_FAMILIES = Literal[
+    "STANDARD_M",
+    "STANDARD_L",
+    "STANDARD_XL",
+    "STANDARD_2XL",
+    "HIGHMEM_L",
+    "HIGHMEM_XL",
+    "HIGHMEM_2XL",
+    "BURST_XS",
+    "BURST_S",
+    "BURST_M",
+]
+
+
+class ScaleConfig(_Model):
+    """Synthetic data volume of the post-deploy `generate` step (seed 001's scale by default)."""
+
+    products: int = Field(default=2000, ge=12, le=1_000_000)
+    stores: int = Field(default=500, ge=1, le=100_000)
+    customers: int = Field(default=50_000, ge=1, le=10_000_000)
+    seed: int = Field(default=0, ge=0, le=99)
+    as_of: date
+
+
+class RecommendationsConfig(_Model):
+    customer360_target_lag: str
+    refresh_schedule: str
+    propensity_schedule: str
+    task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    tasks_enabled: bool
+    scale: ScaleConfig
+
+    @field_validator("customer360_target_lag")
+    @classmethod
+    def _lag(cls, v: str) -> str:
+        if v != "DOWNSTREAM" and not _LAG.match(v):
+            raise ValueError("must be like '30 minutes' (seconds|minutes|hours|days) or DOWNSTREAM")
+        return v
+
+    @field_validator("refresh_schedule", "propensity_schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("must be a five-field cron expression such as '0 3 * * *'")
+        return v.strip()
+
+
+class PostgresConfig(_Model):
+    """The Snowflake Postgres instance and its serving schema. Ingress CIDRs are `allowedCidrs`."""
+
+    compute_family: PG_COMPUTE_FAMILIES
+    storage_gb: int = Field(ge=10, le=65_535)
+    version: Literal[16, 17, 18]
+    high_availability: bool
+    database: str = Field(default="postgres", pattern=r"^[a-z_][a-z0-9_]*$")
+    serving_schema: str = Field(default="serving", pattern=r"^[a-z_][a-z0-9_]*$")
+    credential_rotation: int = Field(default=1, ge=1)
+
+
+class DynamoDbConfig(_Model):
+    point_in_time_recovery: bool
+    deletion_protection: bool
+
+
 class StackConfig(_Model):
     """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
 
@@ -122,6 +188,9 @@ class StackConfig(_Model):
     allowed_cidrs: list[str] = Field(min_length=1)
     service_user_public_key: str
     ingestion: IngestionConfig
+    recommendations: RecommendationsConfig
+    postgres: PostgresConfig
+    dynamodb: DynamoDbConfig
 
     @field_validator("alert_emails")
     @classmethod
@@ -180,6 +249,10 @@ class StackConfig(_Model):
                 raise ValueError("forceDestroyBucket must be false in prod")
             if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.allowed_cidrs):
                 raise ValueError("allowedCidrs may not contain 0.0.0.0/0 (or ::/0) in prod")
+            if not (self.dynamodb.point_in_time_recovery and self.dynamodb.deletion_protection):
+                raise ValueError("dynamodb.pointInTimeRecovery and dynamodb.deletionProtection must be true in prod")
+            if not self.postgres.high_availability:
+                raise ValueError("postgres.highAvailability must be true in prod")
         return self
 
 

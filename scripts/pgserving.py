@@ -1,0 +1,319 @@
+"""The Postgres serving schema: versioned migrations and the atomic staging-table sync.
+
+Why a swap and not TRUNCATE + COPY: TRUNCATE holds an exclusive lock for the whole load, so the live
+API would stall for seconds; here the new rows are COPYed into a staging table that nobody reads and
+only the rename needs the lock. Everything happens in one transaction, so a failure or a kill at any
+point leaves the live table exactly as it was, and a reader sees the old or the new complete table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from infra.sqlfiles import SQL_DIR, render_sql
+
+MIGRATIONS_DIR = SQL_DIR / "postgres" / "migrations"
+_MIGRATION = re.compile(r"^V(\d{3})__([a-z0-9_]+)\.sql$")
+_LOCK_KEY = 0x52445053  # advisory lock: one migrator at a time
+
+
+class ServingError(RuntimeError):
+    """A sync or migration problem, worded with the table and row at fault."""
+
+
+@dataclass(frozen=True)
+class ServingTable:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+
+
+SERVING_TABLES: dict[str, ServingTable] = {
+    t.name: t
+    for t in (
+        ServingTable(
+            "customer_features",
+            (
+                "customer_id",
+                "age",
+                "tenure_months",
+                "loyalty_tier_num",
+                "total_orders",
+                "lifetime_spend",
+                "avg_order_value",
+                "days_since_purchase",
+                "categories_purchased",
+                "total_browse_events",
+                "total_sessions",
+                "avg_browsed_price",
+                "add_to_cart_count",
+                "cart_abandonment_rate",
+                "store_ratio",
+                "engagement_score",
+            ),
+            ("customer_id",),
+        ),
+        ServingTable(
+            "customer_propensity", ("customer_id", "category_id", "propensity_score"), ("customer_id", "category_id")
+        ),
+        ServingTable(
+            "inventory",
+            ("region", "product_id", "warehouse_name", "qty_on_hand", "est_delivery_days"),
+            ("region", "product_id"),
+        ),
+        ServingTable(
+            "products",
+            ("product_id", "product_name", "category_id", "department", "category_name", "brand", "price"),
+            ("product_id",),
+        ),
+        ServingTable(
+            "customer_profiles",
+            (
+                "customer_id",
+                "first_name",
+                "last_name",
+                "email",
+                "gender",
+                "date_of_birth",
+                "age",
+                "city",
+                "state",
+                "zip_code",
+                "customer_since_date",
+                "tenure_months",
+                "loyalty_tier",
+                "has_app",
+                "email_subscriber",
+                "sms_subscriber",
+                "total_orders",
+                "lifetime_spend",
+                "avg_order_value",
+                "last_purchase_date",
+                "days_since_purchase",
+                "categories_purchased",
+                "total_browse_events",
+                "total_sessions",
+                "categories_browsed",
+                "favorite_browse_category",
+                "avg_browsed_price",
+                "add_to_cart_count",
+                "abandoned_cart_count",
+                "cart_abandonment_rate",
+                "preferred_channel",
+                "preferred_device",
+                "store_ratio",
+                "total_points_earned",
+                "total_points_redeemed",
+                "favorite_purchase_category",
+                "rfm_segment",
+                "engagement_score",
+            ),
+            ("customer_id",),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+    def body(self, schema: str) -> str:
+        return render_sql(str(self.path.relative_to(SQL_DIR)), schema=_ident(schema))
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+
+def migrations() -> list[Migration]:
+    found = []
+    for p in sorted(MIGRATIONS_DIR.iterdir()):
+        m = _MIGRATION.match(p.name)
+        if not m:
+            raise ServingError(f"{p}: migration files are named V<NNN>__<name>.sql")
+        found.append(Migration(int(m.group(1)), m.group(2), p))
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise ServingError(f"migration versions must run 1..N without gaps, found {versions}")
+    return found
+
+
+def _ident(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ServingError(f"schema {name!r}: use lower-case letters, digits and '_'")
+    return name
+
+
+def migrate(conninfo: str, schema: str = "serving") -> list[int]:
+    """Apply pending migrations in order; each applies once, and an edited applied file is refused."""
+    applied_now = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+        try:
+            conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {}.schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL, "
+                    "checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                ).format(sql.Identifier(schema))
+            )
+            done = dict(
+                conn.execute(
+                    sql.SQL("SELECT version, checksum FROM {}.schema_migrations").format(sql.Identifier(schema))
+                ).fetchall()
+            )
+            for m in migrations():
+                if m.version in done:
+                    if done[m.version] != m.checksum:
+                        raise ServingError(
+                            f"migration V{m.version:03d}__{m.name} was edited after it was applied; "
+                            "add a new migration instead"
+                        )
+                    continue
+                with conn.transaction():
+                    conn.execute(m.body(schema))
+                    conn.execute(
+                        sql.SQL(
+                            "INSERT INTO {}.schema_migrations (version, name, checksum) VALUES (%s, %s, %s)"
+                        ).format(sql.Identifier(schema)),
+                        (m.version, m.name, m.checksum),
+                    )
+                applied_now.append(m.version)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    return applied_now
+
+
+_INT_TYPES = {"integer", "bigint", "smallint"}
+
+
+def _coerce_int(value: object, table: str, row: int, column: str) -> object:
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        f = float(value)  # the warehouse hands NUMBER aggregates over as floats or Decimals
+    except (TypeError, ValueError):
+        raise ServingError(f"{table}: row {row} column {column} is {value!r}, not an integer") from None
+    if not f.is_integer():
+        raise ServingError(f"{table}: row {row} column {column} is {value!r}, not an integer")
+    return int(f)
+
+
+def validate_rows(table: ServingTable, rows: Iterable[Sequence], types: dict[str, str] | None = None) -> list[tuple]:
+    """Refuse the whole batch on a malformed row (wrong width, NULL or duplicate key, a non-integer in
+    an integer column), naming the row; integral floats are made integers."""
+    width = len(table.columns)
+    int_cols = [i for i, c in enumerate(table.columns) if (types or {}).get(c) in _INT_TYPES]
+    key_idx = [table.columns.index(k) for k in table.key]
+    seen: set[tuple] = set()
+    out = []
+    for i, row in enumerate(rows, start=1):
+        row = tuple(row)
+        if len(row) != width:
+            raise ServingError(
+                f"{table.name}: row {i} has {len(row)} values, expected {width} ({', '.join(table.columns)})"
+            )
+        if int_cols:
+            cells = list(row)
+            for j in int_cols:
+                cells[j] = _coerce_int(cells[j], table.name, i, table.columns[j])
+            row = tuple(cells)
+        key = tuple(row[j] for j in key_idx)
+        if any(v is None for v in key):
+            raise ServingError(f"{table.name}: row {i} has a NULL key {dict(zip(table.key, key, strict=True))}")
+        if key in seen:
+            raise ServingError(f"{table.name}: row {i} repeats key {dict(zip(table.key, key, strict=True))}")
+        seen.add(key)
+        out.append(row)
+    return out
+
+
+def sync_table(
+    conninfo: str | psycopg.Connection, table_name: str, rows: Iterable[Sequence], schema: str = "serving"
+) -> int:
+    """Replace a serving table's contents atomically: COPY into staging, then swap, in one transaction."""
+    table = SERVING_TABLES[table_name]
+    own = not isinstance(conninfo, psycopg.Connection)
+    conn = psycopg.connect(conninfo) if own else conninfo
+    try:
+        types = dict(
+            conn.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = %s",
+                (schema, table.name),
+            ).fetchall()
+        )
+        conn.commit()
+        if not types:
+            raise ServingError(f"{schema}.{table.name} does not exist; run the migrations first")
+        data = validate_rows(table, rows, types)
+        live = sql.Identifier(schema, table.name)
+        staging_name = f"{table.name}__staging"
+        staging = sql.Identifier(schema, staging_name)
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL)").format(staging, live))
+            cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+            with conn.cursor() as cur:
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(staging, cols)) as copy:
+                    for row in data:
+                        copy.write_row(row)
+                _pause_hook(table.name)
+                cur.execute(sql.SQL("ANALYZE {}").format(staging))
+                grants = cur.execute(
+                    "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+                    "WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
+                    (schema, table.name),
+                ).fetchall()
+                for grantee, privilege in grants:
+                    cur.execute(
+                        sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), staging, sql.Identifier(grantee))
+                    )
+                old = sql.Identifier(f"{table.name}__old")
+                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(live, old))
+                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(table.name)))
+                cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, f"{table.name}__old")))
+                for (index,) in cur.execute(
+                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE i.indrelid = %s::regclass",
+                    (f"{schema}.{table.name}",),
+                ).fetchall():
+                    if index.startswith(staging_name):
+                        cur.execute(
+                            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                                sql.Identifier(schema, index), sql.Identifier(table.name + index[len(staging_name) :])
+                            )
+                        )
+        return len(data)
+    finally:
+        if own:
+            conn.close()
+
+
+def _pause_hook(table: str) -> None:
+    """Test hook: RDP_SYNC_PAUSE=<table> stops mid-load (after COPY, before the swap) so a test can
+    kill the process at the worst moment."""
+    if os.environ.get("RDP_SYNC_PAUSE") == table:
+        print(f"PAUSED {table}", file=sys.stderr, flush=True)
+        time.sleep(float(os.environ.get("RDP_SYNC_PAUSE_SECONDS", "60")))
+
+
+def table_counts(conninfo: str, schema: str = "serving") -> dict[str, int]:
+    with psycopg.connect(conninfo) as conn:
+        return {
+            name: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))).fetchone()[0]
+            for name in SERVING_TABLES
+        }

@@ -1,0 +1,52 @@
+-- Product details the API returns with each recommendation, and the Customer 360 profile for BI
+-- (seed 000's export_to_postgres, without its drop-and-recreate `to_sql(if_exists='replace')`).
+CREATE TABLE IF NOT EXISTS {{ schema }}.products (
+  product_id BIGINT PRIMARY KEY,
+  product_name TEXT NOT NULL,
+  category_id TEXT NOT NULL,
+  department TEXT,
+  category_name TEXT,
+  brand TEXT,
+  price DOUBLE PRECISION
+);
+
+CREATE TABLE IF NOT EXISTS {{ schema }}.customer_profiles (
+  customer_id BIGINT PRIMARY KEY,
+  first_name TEXT,
+  last_name TEXT,
+  email TEXT,
+  gender TEXT,
+  date_of_birth DATE,
+  age INT,
+  city TEXT,
+  state TEXT,
+  zip_code TEXT,
+  customer_since_date DATE,
+  tenure_months INT,
+  loyalty_tier TEXT,
+  has_app BOOLEAN,
+  email_subscriber BOOLEAN,
+  sms_subscriber BOOLEAN,
+  total_orders INT,
+  lifetime_spend DOUBLE PRECISION,
+  avg_order_value DOUBLE PRECISION,
+  last_purchase_date TIMESTAMP,
+  days_since_purchase INT,
+  categories_purchased INT,
+  total_browse_events INT,
+  total_sessions INT,
+  categories_browsed INT,
+  favorite_browse_category TEXT,
+  avg_browsed_price DOUBLE PRECISION,
+  add_to_cart_count INT,
+  abandoned_cart_count INT,
+  cart_abandonment_rate DOUBLE PRECISION,
+  preferred_channel TEXT,
+  preferred_device TEXT,
+  store_ratio DOUBLE PRECISION,
+  total_points_earned BIGINT,
+  total_points_redeemed BIGINT,
+  favorite_purchase_category TEXT,
+  rfm_segment TEXT,
+  engagement_score DOUBLE PRECISION
+);
