@@ -10,8 +10,8 @@ import base64
 import ipaddress
 import json
 import re
-from datetime import date
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator

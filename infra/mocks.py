@@ -92,6 +92,14 @@ class PlanMocks(pulumi.runtime.Mocks):
             return self._aws(typ, args.name, inputs, outputs)
         if typ.startswith("postgresql:"):
             return name, outputs
+        if typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = "mock-" + _h(args.name, "password", n=27)
+            return args.name, outputs
+        if typ == "pulumi-python:dynamic:Resource" and "instance" in inputs:
+            # The regenerated admin credential (infra/pgcredential.py): what RESET ACCESS would return.
+            outputs["password"] = "mock-admin-" + _h(str(inputs["instance"]), str(inputs.get("rotation")), n=21)
+            outputs["username"] = inputs.get("role", "snowflake_admin")
+            return f"{inputs['instance']}/{inputs.get('role')}/{inputs.get('rotation')}", outputs
         if typ.startswith("docker:"):
             digest = "sha256:" + hashlib.sha256(repr(sorted(inputs.items())).encode()).hexdigest()
             outputs["repoDigest"] = f"{inputs.get('imageName', name)}@{digest}"
@@ -116,7 +124,9 @@ class PlanMocks(pulumi.runtime.Mocks):
             out["awsSnsIamUserArn"] = f"arn:aws:iam::{SNOWFLAKE_AWS_ACCOUNT}:user/sf-sns-{_h(name, n=8)}"
             out["awsSnsExternalId"] = f"RETAILORG_SFCRole=2_{_h(name, 'sns', n=20)}"
         if typ.endswith("/postgresInstance:PostgresInstance"):
-            out["host"] = f"{_h(name, n=10)}.postgres.{self.region}.snowflake.app"
+            host = f"{_h(name, n=10)}.postgres.{self.region}.snowflake.app"
+            out["describeOutputs"] = [{"host": host, "name": name, "state": "READY"}]
+            out["showOutputs"] = [{"host": host, "name": name, "state": "READY"}]
         if typ.endswith("/imageRepository:ImageRepository"):
             db, schema = inputs.get("database", ""), inputs.get("schema", "")
             out["repositoryUrl"] = f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()

@@ -40,6 +40,10 @@ class Naming:
         """An AWS resource name (IAM roles, topics, tables)."""
         return "-".join([self.aws_prefix, *(_check(p).lower().replace("_", "-") for p in parts)])
 
+    def pg(self, *parts: str) -> str:
+        """A Postgres role name (lower case, unquoted identifiers)."""
+        return "_".join([self.sf_prefix.lower(), *(_check(p).lower().replace("-", "_") for p in parts)])
+
     def bucket(self, purpose: str, account_id: str) -> str:
         """S3 names are global across all accounts, so the account id makes them unique."""
         name = f"{self.aws(purpose)}-{account_id}"

@@ -12,6 +12,15 @@ from infra.ingestion import CustomerIngestion, CustomerIngestionArgs
 from infra.landing import LandingBucket, LandingBucketArgs
 from infra.naming import Naming
 from infra.providers import AwsAccount, AwsAccountArgs, SnowflakeProviders, SnowflakeProvidersArgs
+from infra.recommendations import RecommendationsData, RecommendationsDataArgs
+from infra.serving import (
+    PostgresServingAccess,
+    PostgresServingAccessArgs,
+    RecommendationsTable,
+    RecommendationsTableArgs,
+    SnowflakePostgres,
+    SnowflakePostgresArgs,
+)
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
@@ -102,7 +111,92 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
         ),
         opts=pulumi.ResourceOptions(depends_on=[foundation]),
     )
+    recommendations = RecommendationsData(
+        "recommendations",
+        RecommendationsDataArgs(
+            database=foundation.database.name,
+            transform_warehouse=foundation.warehouses["transform"].name,
+            target_lag=cfg.recommendations.customer360_target_lag,
+            refresh_schedule=cfg.recommendations.refresh_schedule,
+            propensity_schedule=cfg.recommendations.propensity_schedule,
+            task_timezone=cfg.recommendations.task_timezone,
+            tasks_enabled=cfg.recommendations.tasks_enabled,
+            error_integration=alerts.integration.name,
+            transformer_role=access.functional_roles["TRANSFORMER"].name,
+            protect=cfg.protect,
+            sysadmin=providers.sysadmin,
+            securityadmin=providers.securityadmin,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[foundation]),
+    )
+    pg = SnowflakePostgres(
+        "postgres",
+        SnowflakePostgresArgs(
+            database=foundation.database.name,
+            instance_name=naming.sf("PG"),
+            ingress_rule_name=naming.sf("PG_INGRESS"),
+            policy_name=naming.sf("PG_POLICY"),
+            egress_rule_name=naming.sf("PG_EGRESS_RULE"),
+            admin_secret_name="PG_ADMIN_PASSWORD",
+            app_secret_name="PG_APP_PASSWORD",
+            integration_name=naming.sf("PG_ACCESS_INTEGRATION"),
+            ingress_cidrs=cfg.allowed_cidrs,
+            compute_family=cfg.postgres.compute_family,
+            storage_gb=cfg.postgres.storage_gb,
+            version=cfg.postgres.version,
+            high_availability=cfg.postgres.high_availability,
+            credential_rotation=cfg.postgres.credential_rotation,
+            organization=cfg.snowflake.organization,
+            account=cfg.snowflake.account,
+            deploy_user=cfg.snowflake.deploy_user,
+            private_key=secrets.get_secret("snowflakePrivateKey"),
+            protect=cfg.protect,
+            sysadmin=providers.sysadmin,
+            securityadmin=providers.securityadmin,
+            accountadmin=providers.accountadmin,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[foundation]),
+    )
+    pg_roles = {k: naming.pg(k) for k in ("app", "loader", "bi")}
+    serving = PostgresServingAccess(
+        "serving",
+        PostgresServingAccessArgs(
+            host=pg.host,
+            admin_user=pg.credential.username,
+            admin_password=pg.admin_password,
+            app_password=pg.app_password,
+            database=cfg.postgres.database,
+            schema=cfg.postgres.serving_schema,
+            app_role=pg_roles["app"],
+            loader_role=pg_roles["loader"],
+            bi_role=pg_roles["bi"],
+            protect=cfg.protect,
+        ),
+    )
+    dynamo = RecommendationsTable(
+        "dynamodb",
+        RecommendationsTableArgs(
+            name=naming.aws("product-recommendations"),
+            point_in_time_recovery=cfg.dynamodb.point_in_time_recovery,
+            deletion_protection=cfg.dynamodb.deletion_protection,
+            protect=cfg.protect,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider]),
+    )
     return {
+        "customer360": recommendations.customer_360.fully_qualified_name,
+        "postgresHost": pg.host,
+        "postgresIntegration": pg.integration.name,
+        "postgresAdminSecret": pg.admin_secret.fully_qualified_name,
+        "postgresAppSecret": pg.app_secret.fully_qualified_name,
+        "postgresAdminPassword": pg.admin_password,
+        "postgresAppUser": pulumi.Output.from_input(pg_roles["app"]),
+        "postgresLoaderUser": pulumi.Output.from_input(pg_roles["loader"]),
+        "postgresLoaderPassword": serving.passwords["loader"],
+        "postgresBiUser": pulumi.Output.from_input(pg_roles["bi"]),
+        "postgresBiPassword": serving.passwords["bi"],
+        "servingSchema": serving.schema.name,
+        "dynamodbTable": dynamo.table.name,
         "landingBucket": landing.bucket.bucket,
         "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
         "errorTopicArn": alerts.topic.arn,

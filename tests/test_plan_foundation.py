@@ -14,6 +14,8 @@ NAME_KEYS = ("name", "bucket")
 def physical_names(plan: list[dict]) -> set[str]:
     """Every physical name a plan would create, schema-level ones fully qualified."""
     names = set()
+    # Postgres objects live inside the stack's own instance, so they are qualified by its host.
+    pg_host = {r["urn"]: r["inputs"].get("host") for r in plan if r["type"] == "pulumi:providers:postgresql"}
     for r in plan:
         if r["type"].startswith(("pulumi:", "retail:")):
             continue
@@ -21,6 +23,8 @@ def physical_names(plan: list[dict]) -> set[str]:
         for key in NAME_KEYS:
             if key in inp and isinstance(inp[key], str):
                 parts = [inp.get("database"), inp.get("schema"), inp[key]]
+                if r["type"].startswith("postgresql:"):
+                    parts.insert(0, pg_host[r["provider"]])
                 names.add(".".join(p for p in parts if p))
     return names
 
@@ -41,9 +45,9 @@ def test_every_component_child_has_a_parent(plans):
 
 def test_layer_schemas_and_warehouses(plans):
     prod = plans["prod"]
-    schemas = {r["inputs"]["name"] for r in by_type(prod, "/schema:Schema")}
-    assert schemas == set(SCHEMAS)
-    assert all(r["inputs"]["database"] == "RDP_PROD_RETAIL" for r in by_type(prod, "/schema:Schema"))
+    sf_schemas = [r for r in by_type(prod, "/schema:Schema") if r["type"].startswith("snowflake:")]
+    assert {r["inputs"]["name"] for r in sf_schemas} == set(SCHEMAS)
+    assert all(r["inputs"]["database"] == "RDP_PROD_RETAIL" for r in sf_schemas)
     whs = {r["inputs"]["name"]: r["inputs"] for r in by_type(prod, "/warehouse:Warehouse")}
     assert whs["RDP_PROD_TRANSFORM_WH"]["warehouseSize"] == "MEDIUM"
     assert all(w["autoResume"] == "true" and w["autoSuspend"] <= 600 for w in whs.values())
@@ -80,7 +84,9 @@ def test_roles_and_grants_are_managed_by_securityadmin(plans):
             ("snowflake:index/accountRole", "snowflake:index/grant", "snowflake:index/serviceUser")
         ):
             assert r["provider"].endswith("snowflake-securityadmin"), r["name"]
-        if r["type"].endswith(("/database:Database", "/schema:Schema", "/warehouse:Warehouse")):
+        if r["type"].startswith("snowflake:") and r["type"].endswith(
+            ("/database:Database", "/schema:Schema", "/warehouse:Warehouse")
+        ):
             assert r["provider"].endswith("snowflake-sysadmin"), r["name"]
 
 

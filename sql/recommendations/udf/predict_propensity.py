@@ -5,9 +5,6 @@ ML_REGISTRY model stage (the `train` step uploads it); locally scripts/recload.p
 scores the same feature rows with `score_rows`.
 """
 
-import os
-import sys
-
 # The model's inputs, in order: the columns of FEATURE_STORE.CUSTOMER_CATEGORY_FEATURES it reads.
 FEATURES = [
     "CATEGORY_IDX",
@@ -35,10 +32,16 @@ def load_booster(path=None):
     """The XGBoost booster, from `path` or from the UDF's import directory."""
     import xgboost as xgb
 
-    if path is None:
-        path = os.path.join(sys._xoptions.get("snowflake_import_directory", "."), MODEL_FILE)
     booster = xgb.Booster()
-    booster.load_model(path)
+    if path is not None:
+        booster.load_model(path)
+        return booster
+    # In Snowflake: MODEL_LOCATION (prepended to this file by infra/recommendations.py) names the
+    # staged artifact, read at first call so the UDF exists before the first model is trained.
+    from snowflake.snowpark.files import SnowflakeFile
+
+    with SnowflakeFile.open(globals()["MODEL_LOCATION"], "rb", require_scoped_url=False) as f:
+        booster.load_model(bytearray(f.read()))
     return booster
 
 
