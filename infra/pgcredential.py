@@ -114,3 +114,6 @@ class PostgresAdminCredential(Resource):
             },
             opts,
         )
+        # The engine marks it secret through additional_secret_outputs; wrapping it as well keeps it
+        # secret for every consumer even where that marking is not applied (mocks, older engines).
+        self.password = pulumi.Output.secret(self.password)

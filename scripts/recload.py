@@ -64,16 +64,24 @@ class Target:
         return f"CAST('{self.scale.as_of.isoformat()} 00:00:00' AS TIMESTAMP)"
 
 
-def local_target(stack: str = "dev", scale: recgen.Scale | None = None) -> Target:
-    """The stand-ins (fakesnow, moto, local PostgreSQL) with the stack's names."""
+def local_target(
+    stack: str = "dev",
+    scale: recgen.Scale | None = None,
+    database: str | None = None,
+    pg_schema: str | None = None,
+    dynamodb_table: str | None = None,
+) -> Target:
+    """The stand-ins (fakesnow, moto, local PostgreSQL) with the stack's names (or the given ones)."""
     import boto3
 
+    from infra.naming import Naming
     from scripts import localenv
     from scripts.snowconn import connect_local
     from scripts.stackcfg import stack_config
 
     cfg = stack_config(stack)
-    naming_db = f"{cfg.prefix}_{cfg.stack}_RETAIL".upper()
+    naming = Naming(cfg.prefix, cfg.stack)
+    naming_db = database or naming.database
     ep = localenv.endpoints()
     s = cfg.recommendations.scale
     scale = scale or recgen.Scale(s.products, s.stores, s.customers, s.seed, s.as_of)
@@ -83,8 +91,6 @@ def local_target(stack: str = "dev", scale: recgen.Scale | None = None) -> Targe
         "aws_access_key_id": "local",
         "aws_secret_access_key": "local",
     }
-    from infra.naming import Naming
-
     return Target(
         stack=stack,
         local=True,
@@ -93,8 +99,8 @@ def local_target(stack: str = "dev", scale: recgen.Scale | None = None) -> Targe
             ep.snowflake_host, ep.snowflake_port, database=naming_db, schema="BRONZE"
         ),
         pg_dsn=ep.postgres_dsn,
-        pg_schema=cfg.postgres.serving_schema,
-        dynamodb_table=Naming(cfg.prefix, cfg.stack).aws("product-recommendations"),
+        pg_schema=pg_schema or cfg.postgres.serving_schema,
+        dynamodb_table=dynamodb_table or naming.aws("product-recommendations"),
         dynamodb_client=lambda: boto3.client("dynamodb", **aws),
         dynamodb_resource=lambda: boto3.resource("dynamodb", **aws),
         scale=scale,

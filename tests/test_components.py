@@ -38,3 +38,23 @@ def test_foundation_names_and_outputs():
         assert mon == "RDP_PROD_MONITOR"
 
     return pulumi.Output.all(f.database.name, f.warehouses["transform"].name, f.monitor.name).apply(check)
+
+
+@pulumi.runtime.test
+def test_regenerated_admin_password_is_a_secret_output():
+    """The credential component's password never becomes a plain value (issue 4)."""
+    import asyncio
+
+    from infra.pgcredential import PostgresAdminCredential, PostgresAdminCredentialArgs, reset_access_sql
+
+    assert reset_access_sql("RDP_PROD_PG") == "ALTER POSTGRES INSTANCE RDP_PROD_PG RESET ACCESS FOR 'snowflake_admin'"
+    cred = PostgresAdminCredential(
+        "cred", PostgresAdminCredentialArgs(instance="RDP_PROD_PG", rotation=1, organization="O", account="A", user="U")
+    )
+
+    async def check() -> None:
+        assert await cred.password.is_secret()
+        assert (await cred.password.future()).startswith("mock-admin-")
+        assert await cred.username.future() == "snowflake_admin"
+
+    return asyncio.ensure_future(check())
