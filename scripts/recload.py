@@ -175,6 +175,16 @@ def step(name: str) -> Iterator[None]:
         yield
     except (LoadError, pgserving.ServingError, dynamo.ExportError, ValueError) as e:
         raise LoadError(f"step {name!r} failed: {e}") from e
+    except Exception as e:
+        import botocore.exceptions
+        import psycopg
+        import snowflake.connector.errors
+
+        if isinstance(e, snowflake.connector.errors.Error | psycopg.Error | botocore.exceptions.BotoCoreError):
+            raise LoadError(f"step {name!r} failed ({type(e).__name__}): {e}") from e
+        if isinstance(e, botocore.exceptions.ClientError):
+            raise LoadError(f"step {name!r} failed ({type(e).__name__}): {e}") from e
+        raise
     console.print(f"  {name} done in {time.perf_counter() - start:.1f} s")
 
 
