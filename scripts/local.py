@@ -69,8 +69,27 @@ def run_ingestion(ep: localenv.Endpoints, stack: str = "dev") -> dict[str, int]:
         li.close()
 
 
+def run_recommendations(stack: str = "dev", customers: int = 5000) -> dict[str, int]:
+    """Issue 4's post-deploy loads on the stand-ins, at a scale that takes well under a minute."""
+    from dataclasses import replace
+
+    from scripts import recload
+
+    t = recload.local_target(stack)
+    t.scale = replace(t.scale, customers=customers)
+    counts = recload.run_all(t)
+    table = Table("table", "rows", title="recommendations: rows per table")
+    for k, v in counts.items():
+        table.add_row(k, f"{v:,}")
+    console.print(table)
+    return counts
+
+
 @app.command()
-def main(stack: str = typer.Option("dev", help="whose names to use on the stand-ins")) -> None:
+def main(
+    stack: str = typer.Option("dev", help="whose names to use on the stand-ins"),
+    customers: int = typer.Option(5000, help="customers to generate (the seed scale is 50,000)"),
+) -> None:
     from infra.plan import run_plan, summary
 
     console.rule("stand-ins")
@@ -80,6 +99,8 @@ def main(stack: str = typer.Option("dev", help="whose names to use on the stand-
         console.print(f"  schema {fq}")
     console.rule("ingestion: upload → S3 event → pipe → Bronze → task → Silver → Gold")
     run_ingestion(ep, stack)
+    console.rule("recommendations: generate → build → train → sync → export")
+    run_recommendations(stack, customers)
     console.rule(f"offline plan of stack {stack}")
     counts = summary(run_plan(stack))
     table = Table("resources", "type")
