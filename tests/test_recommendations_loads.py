@@ -203,11 +203,12 @@ def test_unprocessed_items_are_retried_until_written(target):
         {"user_id": 9_000_000 + i, "recommended_products": [1, 2], "category_id": None, "source": "T"}
         for i in range(200)
     ]
-    flaky = dynamo.FlakyClient(target.dynamodb_client(), share=0.5)
+    flaky = dynamo.FlakyClient(target.dynamodb_client(), share=0.5, rounds=3)
     assert dynamo.write_parallel(flaky, target.dynamodb_table, items, workers=4) == 200
+    assert sum(flaky.held.values()) > 50 and flaky.calls > 8  # items really were held back and retried
     got = dynamo_items(target)
     assert all(9_000_000 + i in got for i in range(200))
-    always = dynamo.FlakyClient(target.dynamodb_client(), share=1.0)
+    always = dynamo.FlakyClient(target.dynamodb_client(), share=1.0, rounds=10**6)
     with pytest.raises(dynamo.ExportError, match="still unprocessed after 3 attempts"):
         dynamo.write_parallel(always, target.dynamodb_table, items[:5], workers=1, max_attempts=3)
 
