@@ -27,7 +27,7 @@ from rich.table import Table
 
 from infra import recdata
 from infra.sqlfiles import render_sql, split_statements
-from scripts import dynamo, pgserving, propensity, recgen
+from scripts import dynamo, pgserving, propensity, ranking, recgen
 
 console = Console()
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -328,11 +328,17 @@ def train(t: Target) -> dict[str, Any]:
         else:
             stage = t.q("MODEL_STAGE")
             cur.execute(f"PUT 'file://{model_path}' @{stage} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
-            cur.execute(
-                recdata.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES).replace(
-                    "CURRENT_TIMESTAMP()", "CURRENT_TIMESTAMP()", 1
-                )
-            )
+            cur.execute(recdata.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES))
+        x, y, groups = ranking.training_rows(cur, t.q, t.scale.as_of)
+        ranker, rank_metrics = ranking.train(x, y, groups)
+        rank_path = ranking.save(ranker, rank_metrics, t.artifacts / "ranking")
+        metrics["ranking"] = rank_metrics
+        console.print(
+            f"  ranking model: AUC on held-out customers [bold]{rank_metrics['auc_holdout']:.4f}[/bold] "
+            f"({rank_metrics['test_pairs']:,} candidate pairs); artifact {rank_path}"
+        )
+        if not t.local:
+            cur.execute(f"PUT 'file://{rank_path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
         n = _count(cur, t.q("CUSTOMER_PROPENSITY"))
         cur.execute(f"SELECT COUNT(DISTINCT CUSTOMER_ID) FROM {t.q('CUSTOMER_PROPENSITY')}")
         customers = int(cur.fetchone()[0])

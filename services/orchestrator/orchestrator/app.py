@@ -1,0 +1,325 @@
+"""The recommendation API (seed 001's orchestrator, with its bugs fixed).
+
+GET/POST /recommend: zip → region; features, propensity and in-stock inventory from Postgres in
+parallel; candidates = in-stock products of the customer's top categories; vectorized pair features;
+the ranking model's score blended with propensity; top N. Fallbacks are flagged in `backend`:
+ranker down → propensity only; Postgres down → DynamoDB's precomputed list, then the warehouse.
+Fixes: no NameError (products are cached at start-up), candidates are filtered by stock, per-stage
+timings are true durations, an unknown customer is a 404, and every error is JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field, field_validator
+
+from .backends import BackendUnavailableError, DynamoRecs, Postgres, Ranker, Settings, UnknownCustomerError, Warehouse
+from .features import pair_matrix, region_for_zip
+
+log = logging.getLogger("orchestrator")
+ZIP = re.compile(r"^\d{5}$")
+
+
+class RecommendRequest(BaseModel):
+    customer_id: int = Field(ge=1, description="customer id, e.g. 1000000")
+    zip_code: str = Field(description="5-digit US ZIP code; its first digit picks the fulfilment region")
+    top_n: int = Field(default=5, ge=1, le=50)
+
+    @field_validator("zip_code")
+    @classmethod
+    def _zip(cls, v: str) -> str:
+        if not ZIP.match(v):
+            raise ValueError("must be a 5-digit ZIP code")
+        return v
+
+
+class Item(BaseModel):
+    rank: int
+    product_id: int
+    product_name: str
+    category: str | None
+    category_id: str
+    department: str | None
+    price: float | None
+    score: float
+    in_stock_qty: int | None
+    est_delivery_days: int | None
+
+
+class RecommendResponse(BaseModel):
+    customer_id: int
+    zip_code: str
+    region: str
+    backend: str
+    recommendations: list[Item]
+    timings: dict[str, Any]
+
+
+class ServiceFunctionRequest(BaseModel):
+    """Snowflake service-function format: rows of [row_index, customer_id, zip_code, top_n]."""
+
+    data: list[list[Any]]
+
+
+class Recommender:
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.pg = Postgres(settings)
+        self.dynamo = DynamoRecs(settings)
+        self.warehouse = Warehouse(settings)
+        self.ranker = Ranker(settings)
+        self.products: dict[int, tuple] = {}
+        self.pg_ok = False
+
+    def start(self) -> None:
+        try:
+            self.pg.open()
+            rows = self.pg.products()
+            self.pg_ok = True
+        except BackendUnavailableError as e:
+            log.warning("postgres unavailable at start-up (%s); caching products from the warehouse", e)
+            try:
+                rows = self.warehouse.products()
+            except BackendUnavailableError as e2:
+                log.warning("warehouse unavailable too (%s); no product cache", e2)
+                rows = []
+        self.products = {int(r[0]): tuple(r) for r in rows}
+        self._arrays()
+
+    def _arrays(self) -> None:
+        ids = sorted(self.products)
+        self.p_index = {pid: i for i, pid in enumerate(ids)}
+        self.p_price = np.array([float(self.products[p][5] or 0) for p in ids], dtype=np.float32)
+        self.p_cat = np.array([self.products[p][2] for p in ids])
+
+    def stop(self) -> None:
+        self.pg.close()
+
+    def health(self) -> dict:
+        return {
+            "status": "ok",
+            "backend": "postgres" if self.pg_ok else "dynamodb",
+            "products_cached": len(self.products),
+            "model_loaded": self.ranker.loaded,
+            "ranker_mode": self.s.ranker_mode,
+        }
+
+    def recommend(self, req: RecommendRequest) -> dict:
+        t_start = time.perf_counter()
+        region = region_for_zip(req.zip_code)
+        timings: dict[str, Any] = {}
+        try:
+            items, backend = self._postgres_path(req, region, timings)
+            self.pg_ok = True
+        except BackendUnavailableError as e:
+            self.pg_ok = False
+            timings["postgres_error"] = str(e)[:200]
+            items, backend = self._fallback(req, timings)
+        timings["total_ms"] = round((time.perf_counter() - t_start) * 1000, 3)
+        return {
+            "customer_id": req.customer_id,
+            "zip_code": req.zip_code,
+            "region": region,
+            "backend": backend,
+            "recommendations": items,
+            "timings": {k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()},
+        }
+
+    def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
+        t0 = time.perf_counter()
+        features, propensity, stock, fetch_t = self.pg.fetch(req.customer_id, region)
+        timings.update(fetch_t)
+        timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
+        if features is None:
+            raise UnknownCustomerError(req.customer_id)
+        t0 = time.perf_counter()
+        top = sorted(propensity, key=lambda c: (-propensity[c], c))[: self.s.top_categories]
+        top_set = set(top)
+        cand = [(pid, qty, days) for pid, qty, days in stock if pid in self.p_index]
+        cand = [c for c in cand if self.p_cat[self.p_index[c[0]]] in top_set]
+        timings["candidates"] = len(cand)
+        if not cand:
+            timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
+            return [], "postgres"
+        idx = np.fromiter((self.p_index[c[0]] for c in cand), dtype=np.int64, count=len(cand))
+        qty = np.fromiter((c[1] for c in cand), dtype=np.float32, count=len(cand))
+        days = np.fromiter((c[2] or 0 for c in cand), dtype=np.float32, count=len(cand))
+        x = pair_matrix(features, propensity, self.p_cat[idx], self.p_price[idx], days, qty)
+        prop = x[:, 0]
+        timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        backend = "postgres"
+        try:
+            model = self.ranker.score(x)
+            score = self.s.blend * model + (1 - self.s.blend) * prop
+            timings["model_ok"] = True
+        except BackendUnavailableError as e:
+            score = prop.copy()
+            backend = "postgres+propensity"
+            timings["model_ok"] = False
+            timings["ranker_error"] = str(e)[:200]
+        timings["model_ms"] = (time.perf_counter() - t0) * 1000
+        t0 = time.perf_counter()
+        n = min(req.top_n, len(cand))
+        # deterministic order: score desc, then product id
+        order = np.lexsort((idx, -score))[:n]
+        items = []
+        for rank, j in enumerate(order, start=1):
+            pid = int(cand[j][0])
+            p = self.products[pid]
+            items.append(
+                {
+                    "rank": rank,
+                    "product_id": pid,
+                    "product_name": p[1],
+                    "category_id": p[2],
+                    "category": p[4],
+                    "department": p[3],
+                    "price": float(p[5]) if p[5] is not None else None,
+                    "score": round(float(score[j]), 6),
+                    "in_stock_qty": int(cand[j][1]),
+                    "est_delivery_days": int(cand[j][2]) if cand[j][2] is not None else None,
+                }
+            )
+        timings["rank_ms"] = (time.perf_counter() - t0) * 1000
+        return items, backend
+
+    def _fallback(self, req: RecommendRequest, timings: dict) -> tuple[list[dict], str]:
+        for name, source in (("dynamodb", self.dynamo), ("warehouse", self.warehouse)):
+            t0 = time.perf_counter()
+            try:
+                ids = source.get(req.customer_id)
+            except BackendUnavailableError as e:
+                timings[f"{name}_error"] = str(e)[:200]
+                continue
+            finally:
+                timings[f"{name}_ms"] = (time.perf_counter() - t0) * 1000
+            if ids is None:
+                raise UnknownCustomerError(req.customer_id)
+            items = []
+            for rank, pid in enumerate(ids[: req.top_n], start=1):
+                p = self.products.get(pid)
+                items.append(
+                    {
+                        "rank": rank,
+                        "product_id": pid,
+                        "product_name": p[1] if p else f"product {pid}",
+                        "category_id": p[2] if p else "",
+                        "category": p[4] if p else None,
+                        "department": p[3] if p else None,
+                        "price": float(p[5]) if p and p[5] is not None else None,
+                        "score": round(1.0 / rank, 6),
+                        "in_stock_qty": None,
+                        "est_delivery_days": None,
+                    }
+                )
+            return items, name
+        raise BackendUnavailableError("no backend available (postgres, dynamodb, warehouse)")
+
+
+def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if field:
+        body["field"] = field
+    return JSONResponse(status_code=status, content=body)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    rec = Recommender(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        rec.start()
+        yield
+        rec.stop()
+
+    app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
+    app.state.recommender = rec
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body")]
+        field = ".".join(loc) or "request"
+        return _error(422, f"{field}: {first.get('msg', 'invalid input')}", field)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, f"internal error ({type(exc).__name__})")
+
+    def run(req: RecommendRequest) -> JSONResponse | dict:
+        try:
+            return rec.recommend(req)
+        except UnknownCustomerError:
+            return _error(404, f"customer {req.customer_id} not found", "customer_id")
+        except BackendUnavailableError as e:
+            return _error(503, str(e))
+
+    @app.get("/recommend", response_model=RecommendResponse, responses={404: {}, 422: {}, 503: {}})
+    def recommend_get(
+        customer_id: int = Query(ge=1),
+        zip_code: str = Query(pattern=r"^\d{5}$"),
+        top_n: int = Query(default=5, ge=1, le=50),
+    ):
+        return run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
+
+    @app.post("/recommend", responses={404: {}, 422: {}, 503: {}})
+    async def recommend_post(request: Request):
+        try:
+            body = await request.json()
+        except Exception:
+            return _error(422, "body: must be JSON", "body")
+        if isinstance(body, dict) and "data" in body:
+            return _service_function(body)
+        try:
+            req = RecommendRequest.model_validate(body)
+        except Exception as e:
+            return _validation_error(e)
+        return run(req)
+
+    def _service_function(body: dict) -> JSONResponse | dict:
+        try:
+            rows = ServiceFunctionRequest.model_validate(body).data
+        except Exception:
+            return _error(422, "data: must be a list of [row_index, customer_id, zip_code, top_n] rows", "data")
+        out = []
+        for row in rows:
+            if len(row) < 3:
+                return _error(422, "data: each row is [row_index, customer_id, zip_code, top_n]", "data")
+            try:
+                req = RecommendRequest(customer_id=row[1], zip_code=str(row[2]), top_n=row[3] if len(row) > 3 else 5)
+            except Exception as e:
+                resp = _validation_error(e)
+                out.append([row[0], {"error": resp.body.decode()}])
+                continue
+            result = run(req)
+            out.append([row[0], result if isinstance(result, dict) else {"error": result.body.decode()}])
+        return {"data": out}
+
+    def _validation_error(e: Exception) -> JSONResponse:
+        errs = getattr(e, "errors", lambda: [])()
+        first = errs[0] if errs else {}
+        field = ".".join(str(p) for p in first.get("loc", [])) or "body"
+        return _error(422, f"{field}: {first.get('msg', str(e))}", field)
+
+    @app.get("/health")
+    def health() -> dict:
+        return rec.health()
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+
+    return app

@@ -1,0 +1,232 @@
+"""Where the orchestrator reads from: Postgres (primary), DynamoDB and the warehouse (fallbacks),
+and the ranking model (in-process or the ranker service over HTTP)."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend could not answer (connection refused, timeout); the caller falls back."""
+
+
+class UnknownCustomerError(LookupError):
+    """The customer is in none of the stores."""
+
+
+@dataclass
+class Settings:
+    """From the environment (the SPCS spec sets these from stack outputs and secrets)."""
+
+    pg_host: str = os.environ.get("PG_HOST", "127.0.0.1")
+    pg_port: int = int(os.environ.get("PG_PORT", "5432"))
+    pg_db: str = os.environ.get("PG_DB", "postgres")
+    pg_user: str = os.environ.get("PG_USER", "postgres")
+    pg_password: str = os.environ.get("PG_PASSWORD", "")
+    pg_schema: str = os.environ.get("PG_SCHEMA", "serving")
+    pg_sslmode: str = os.environ.get("PG_SSLMODE", "prefer")
+    pg_pool_size: int = int(os.environ.get("PG_POOL_SIZE", "8"))
+    ranker_mode: str = os.environ.get("RANKER_MODE", "inprocess")  # inprocess | http | off
+    ranker_url: str = os.environ.get("RANKER_URL", "")
+    ranker_model_path: str = os.environ.get("RANKER_MODEL_PATH", "")
+    dynamodb_table: str = os.environ.get("DYNAMODB_TABLE", "")
+    aws_endpoint_url: str | None = os.environ.get("AWS_ENDPOINT_URL") or None
+    aws_region: str = os.environ.get("AWS_REGION", "us-east-1")
+    snowflake_host: str | None = os.environ.get("SNOWFLAKE_HOST") or None
+    snowflake_port: int = int(os.environ.get("SNOWFLAKE_PORT", "443"))
+    snowflake_account: str = os.environ.get("SNOWFLAKE_ACCOUNT", "")
+    snowflake_database: str = os.environ.get("SNOWFLAKE_DATABASE", "")
+    snowflake_warehouse: str = os.environ.get("SNOWFLAKE_WAREHOUSE", "")
+    blend: float = float(os.environ.get("SCORE_BLEND", "0.7"))  # weight of the model in the final score
+    top_categories: int = 3
+    extra: dict = field(default_factory=dict)
+
+
+class Postgres:
+    """Pooled reads of the serving tables, three lookups in parallel per request."""
+
+    def __init__(self, s: Settings) -> None:
+        from psycopg import sql
+        from psycopg_pool import ConnectionPool
+
+        self.schema = s.pg_schema
+        conninfo = (
+            f"host={s.pg_host} port={s.pg_port} dbname={s.pg_db} user={s.pg_user} "
+            f"password={s.pg_password} sslmode={s.pg_sslmode} connect_timeout=2"
+        )
+        self.pool = ConnectionPool(
+            conninfo, min_size=2, max_size=s.pg_pool_size, open=False, timeout=2.0, kwargs={"autocommit": True}
+        )
+        self.executor = ThreadPoolExecutor(max_workers=max(3, s.pg_pool_size), thread_name_prefix="pg")
+        q = sql.Identifier(s.pg_schema)
+        self.q_features = sql.SQL("SELECT * FROM {}.customer_features WHERE customer_id = %s").format(q)
+        self.q_prop = sql.SQL(
+            "SELECT category_id, propensity_score FROM {}.customer_propensity WHERE customer_id = %s"
+        ).format(q)
+        self.q_stock = sql.SQL(
+            "SELECT product_id, qty_on_hand, est_delivery_days FROM {}.inventory WHERE region = %s AND qty_on_hand > 0"
+        ).format(q)
+        self.q_products = sql.SQL(
+            "SELECT product_id, product_name, category_id, department, category_name, price FROM {}.products"
+        ).format(q)
+
+    def open(self) -> None:
+        try:
+            self.pool.open(wait=True, timeout=3)
+        except Exception as e:
+            raise BackendUnavailableError(f"postgres: {e}") from e
+
+    def close(self) -> None:
+        self.pool.close()
+        self.executor.shutdown(wait=False)
+
+    def _one(self, query: Any, params: tuple, as_dict: bool = False) -> list:
+        from psycopg.rows import dict_row
+
+        try:
+            with self.pool.connection(timeout=1.0) as conn:
+                cur = conn.cursor(row_factory=dict_row) if as_dict else conn.cursor()
+                return cur.execute(query, params, prepare=True).fetchall()
+        except Exception as e:
+            raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
+
+    def products(self) -> list[tuple]:
+        return self._one(self.q_products, ())
+
+    def fetch(self, customer_id: int, region: str) -> tuple[dict | None, dict[str, float], list[tuple], dict]:
+        """Features, propensity and the region's in-stock inventory, fetched in parallel."""
+        import time
+
+        def timed(fn, *a, **kw):
+            t0 = time.perf_counter()
+            out = fn(*a, **kw)
+            return out, (time.perf_counter() - t0) * 1000
+
+        f = self.executor.submit(timed, self._one, self.q_features, (customer_id,), True)
+        p = self.executor.submit(timed, self._one, self.q_prop, (customer_id,))
+        i = self.executor.submit(timed, self._one, self.q_stock, (region,))
+        (feat, f_ms), (prop, p_ms), (stock, i_ms) = f.result(), p.result(), i.result()
+        timings = {"features_ms": f_ms, "propensity_ms": p_ms, "inventory_ms": i_ms}
+        return (feat[0] if feat else None), {c: float(s) for c, s in prop}, stock, timings
+
+
+class DynamoRecs:
+    """Seed 000's precomputed recommendations, keyed by user_id."""
+
+    def __init__(self, s: Settings) -> None:
+        import boto3
+        from botocore.config import Config
+
+        self.table = s.dynamodb_table
+        self.client = boto3.client(
+            "dynamodb",
+            endpoint_url=s.aws_endpoint_url,
+            region_name=s.aws_region,
+            config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
+        )
+
+    def get(self, customer_id: int) -> list[int] | None:
+        if not self.table:
+            raise BackendUnavailableError("dynamodb: no table configured")
+        try:
+            item = self.client.get_item(TableName=self.table, Key={"user_id": {"N": str(customer_id)}}).get("Item")
+        except Exception as e:
+            raise BackendUnavailableError(f"dynamodb: {type(e).__name__}: {e}") from e
+        if not item:
+            return None
+        return [int(v["N"]) for v in item["recommended_products"]["L"]]
+
+
+class Warehouse:
+    """The last resort: the warehouse's USER_PRODUCT_RECOMMENDATIONS (slow; seed 001 measured ~858 ms)."""
+
+    def __init__(self, s: Settings) -> None:
+        self.s = s
+
+    def _connect(self):
+        import snowflake.connector
+
+        if self.s.snowflake_host:  # a local stand-in
+            return snowflake.connector.connect(
+                user="local", password="local", account="fakesnow", host=self.s.snowflake_host,
+                port=self.s.snowflake_port, protocol="http", database=self.s.snowflake_database,
+                schema="GOLD", network_timeout=5, login_timeout=5,
+            )  # fmt: skip
+        with open("/snowflake/session/token") as f:  # SPCS injects the service's OAuth token here
+            token = f.read()
+        return snowflake.connector.connect(
+            host=os.environ.get("SNOWFLAKE_HOST_INTERNAL", os.environ.get("SNOWFLAKE_HOST", "")),
+            account=self.s.snowflake_account, authenticator="oauth", token=token,
+            database=self.s.snowflake_database, warehouse=self.s.snowflake_warehouse, schema="GOLD",
+        )  # fmt: skip
+
+    def get(self, customer_id: int) -> list[int] | None:
+        if not self.s.snowflake_database:
+            raise BackendUnavailableError("warehouse: no database configured")
+        try:
+            with self._connect() as conn:
+                cur = conn.cursor()
+                cur.execute(
+                    f'SELECT PRODUCT_ID FROM "{self.s.snowflake_database}"."GOLD"."USER_PRODUCT_RECOMMENDATIONS" '
+                    "WHERE USER_ID = %s ORDER BY RANK",
+                    (customer_id,),
+                )
+                rows = cur.fetchall()
+        except Exception as e:
+            raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
+        return [int(r[0]) for r in rows] or None
+
+    def products(self) -> list[tuple]:
+        try:
+            with self._connect() as conn:
+                cur = conn.cursor()
+                cur.execute(
+                    "SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY_ID, DEPARTMENT, CATEGORY_NAME, PRICE "
+                    f'FROM "{self.s.snowflake_database}"."BRONZE"."PRODUCT_CATALOG"'
+                )
+                return cur.fetchall()
+        except Exception as e:
+            raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
+
+
+class Ranker:
+    """The ranking model: in-process (saves a network hop) or the ranker service's /predict."""
+
+    def __init__(self, s: Settings) -> None:
+        self.mode = s.ranker_mode
+        self.booster = None
+        self.url = s.ranker_url.rstrip("/")
+        self.http = None
+        if self.mode == "inprocess" and s.ranker_model_path:
+            import xgboost as xgb
+
+            self.booster = xgb.Booster()
+            self.booster.load_model(s.ranker_model_path)
+            self.booster.set_param({"nthread": 1})
+        elif self.mode == "http" and self.url:
+            import httpx
+
+            self.http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5))
+
+    @property
+    def loaded(self) -> bool:
+        return self.booster is not None or self.http is not None
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        if self.booster is not None:
+            return self.booster.inplace_predict(x)
+        if self.http is not None:
+            try:
+                rows = [[None if v != v else v for v in row] for row in x.tolist()]  # NaN (missing) as null
+                body = {"data": [[i, *row] for i, row in enumerate(rows)]}
+                r = self.http.post(f"{self.url}/predict", json=body)
+                r.raise_for_status()
+                return np.array([row[1] for row in r.json()["data"]], dtype=np.float32)
+            except Exception as e:
+                raise BackendUnavailableError(f"ranker: {type(e).__name__}: {e}") from e
+        raise BackendUnavailableError("ranker: not configured")
