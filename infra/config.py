@@ -169,6 +169,43 @@ class DynamoDbConfig(_Model):
     deletion_protection: bool
 
 
+class ServiceSizing(_Model):
+    min_instances: int = Field(ge=1, le=100)
+    max_instances: int = Field(ge=1, le=100)
+    cpu_request: float = Field(gt=0, le=64)
+    cpu_limit: float = Field(gt=0, le=64)
+    memory_request: str = Field(pattern=r"^\d+(Mi|Gi|M|G)$")
+    memory_limit: str = Field(pattern=r"^\d+(Mi|Gi|M|G)$")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServiceSizing:
+        if self.min_instances > self.max_instances:
+            raise ValueError("minInstances must not exceed maxInstances")
+        if self.cpu_request > self.cpu_limit:
+            raise ValueError("cpuRequest must not exceed cpuLimit")
+        return self
+
+
+class SpcsConfig(_Model):
+    """Compute pool, image tag and the two services of the recommendation API."""
+
+    instance_family: Literal["CPU_X64_XS", "CPU_X64_S", "CPU_X64_M", "CPU_X64_L", "HIGHMEM_X64_S", "HIGHMEM_X64_M"]
+    min_nodes: int = Field(ge=1, le=50)
+    max_nodes: int = Field(ge=1, le=50)
+    auto_suspend_seconds: int = Field(ge=0, le=86400)
+    image_tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    registry_username: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    ranker_mode: Literal["inprocess", "http"]
+    orchestrator: ServiceSizing
+    ranker: ServiceSizing
+
+    @model_validator(mode="after")
+    def _nodes(self) -> SpcsConfig:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError("minNodes must not exceed maxNodes")
+        return self
+
+
 class StackConfig(_Model):
     """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
 
@@ -191,6 +228,7 @@ class StackConfig(_Model):
     recommendations: RecommendationsConfig
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
+    spcs: SpcsConfig
 
     @field_validator("alert_emails")
     @classmethod

@@ -129,7 +129,8 @@ class PlanMocks(pulumi.runtime.Mocks):
             out["showOutputs"] = [{"host": host, "name": name, "state": "READY"}]
         if typ.endswith("/imageRepository:ImageRepository"):
             db, schema = inputs.get("database", ""), inputs.get("schema", "")
-            out["repositoryUrl"] = f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()
+            url = f"retailorg-retail-data.registry.snowflakecomputing.com/{db}/{schema}/{name}".lower()
+            out["showOutputs"] = [{"repositoryUrl": url, "name": name, "databaseName": db, "schemaName": schema}]
         if typ.endswith("/service:Service"):
             out["serviceStatus"] = "RUNNING"
         return out

@@ -29,6 +29,16 @@ def render_sql(relpath: str, **params: str) -> str:
     return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text)
 
 
+def render_template(path: Path, **params: str) -> str:
+    """`{{ name }}` placeholders of any template file (service specs); strict like render_sql."""
+    text = path.read_text(encoding="utf-8")
+    wanted = set(_PLACEHOLDER.findall(text))
+    missing, extra = wanted - params.keys(), params.keys() - wanted
+    if missing or extra:
+        raise KeyError(f"{path.name}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}")
+    return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text)
+
+
 def split_statements(sql: str) -> list[str]:
     """Split a script on semicolons at line ends; the files keep one statement per block."""
     parts = re.split(r";\s*(?:\n|$)", sql)

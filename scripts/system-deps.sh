@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the suite and `make local` need: PostgreSQL server binaries and Graphviz's dot.
+# Debian packages the suite and `make local` need: PostgreSQL server binaries, Graphviz's dot,
+# Chromium and chromedriver.
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+# headless Chromium and its driver for the recommendation test page's browser test
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2

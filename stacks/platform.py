@@ -21,6 +21,7 @@ from infra.serving import (
     SnowflakePostgres,
     SnowflakePostgresArgs,
 )
+from infra.spcs import RecommendationApi, RecommendationApiArgs
 
 
 def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
@@ -183,7 +184,46 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
         ),
         opts=pulumi.ResourceOptions(providers=[aws_provider]),
     )
+    api = RecommendationApi(
+        "api",
+        RecommendationApiArgs(
+            database=foundation.database.name,
+            database_name=naming.database,
+            pool_name=naming.sf("POOL"),
+            repository_name="RETAIL_IMAGES",
+            orchestrator_service="ORCHESTRATOR_SERVICE",
+            ranker_service="RANKER_SERVICE",
+            instance_family=cfg.spcs.instance_family,
+            min_nodes=cfg.spcs.min_nodes,
+            max_nodes=cfg.spcs.max_nodes,
+            auto_suspend_seconds=cfg.spcs.auto_suspend_seconds,
+            image_tag=cfg.spcs.image_tag,
+            registry_username=cfg.spcs.registry_username,
+            registry_password=secrets.get_secret("registryPassword"),
+            ranker_mode=cfg.spcs.ranker_mode,
+            orchestrator=cfg.spcs.orchestrator,
+            ranker=cfg.spcs.ranker,
+            pg_host=pg.host,
+            pg_db=cfg.postgres.database,
+            pg_user=pg_roles["app"],
+            pg_schema=cfg.postgres.serving_schema,
+            pg_secret=pg.app_secret.fully_qualified_name,
+            external_access_integration=pg.integration.name,
+            model_stage=recommendations.model_stage.fully_qualified_name,
+            dynamodb_table=dynamo.table.name,
+            aws_region=cfg.aws_region,
+            warehouse=foundation.warehouses["serve"].name,
+            app_role=access.functional_roles["APP_SERVICE"].name,
+            sysadmin=providers.sysadmin,
+            securityadmin=providers.securityadmin,
+            accountadmin=providers.accountadmin,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[serving]),
+    )
     return {
+        "apiPool": api.pool.name,
+        "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in api.images.items()}),
+        "apiService": api.services["orchestrator"].fully_qualified_name,
         "customer360": recommendations.customer_360.fully_qualified_name,
         "postgresHost": pg.host,
         "postgresIntegration": pg.integration.name,

@@ -86,14 +86,22 @@ class Postgres:
         self.executor.shutdown(wait=False)
 
     def _one(self, query: Any, params: tuple, as_dict: bool = False) -> list:
+        import psycopg
         from psycopg.rows import dict_row
 
-        try:
-            with self.pool.connection(timeout=1.0) as conn:
-                cur = conn.cursor(row_factory=dict_row) if as_dict else conn.cursor()
-                return cur.execute(query, params, prepare=True).fetchall()
-        except Exception as e:
-            raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
+        for attempt in (1, 2):
+            try:
+                with self.pool.connection(timeout=1.0) as conn:
+                    cur = conn.cursor(row_factory=dict_row) if as_dict else conn.cursor()
+                    return cur.execute(query, params, prepare=True).fetchall()
+            except psycopg.OperationalError as e:
+                # A pooled connection can be dead after a Postgres restart; the pool drops it, so one
+                # retry on a fresh connection tells "restarted" from "down".
+                if attempt == 2:
+                    raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
+            except Exception as e:
+                raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
+        raise AssertionError("unreachable")
 
     def products(self) -> list[tuple]:
         return self._one(self.q_products, ())

@@ -1,0 +1,241 @@
+"""The real-time recommendation API on Snowpark Container Services: compute pool, image repository,
+the orchestrator and ranker images (built and pushed with pulumi-docker), their services from the
+spec templates in services/, and the grant that lets the app role call the API's endpoint.
+
+Images are referenced by digest, so pushing a new image changes the spec and updates the service;
+services depend on the pool, so `pulumi destroy` drops them before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_snowflake as snowflake
+
+from infra.config import ServiceSizing
+from infra.sqlfiles import render_template
+
+SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+SCHEMA = "ML_REGISTRY"
+PORTS = {"orchestrator": 8000, "ranker": 8080}
+
+
+def spcs_image_path(repo_digest: str) -> str:
+    """`<registry host>/db/schema/repo/name@sha256:…` → `/db/schema/repo/name@sha256:…` (SPCS form)."""
+    _, _, path = repo_digest.partition("/")
+    return "/" + path
+
+
+def unquoted(fq: str) -> str:
+    """`"DB"."SCHEMA"."NAME"` → `DB.SCHEMA.NAME` for YAML specs (the platform's names are upper case)."""
+    return fq.replace('"', "")
+
+
+def internal_dns(service: str, schema: str, database: str) -> str:
+    """The service's name inside SPCS (dashes for underscores, lower case)."""
+    return (
+        "-".join(service.lower().split("_"))
+        + f".{schema.lower()}.{database.lower()}".replace("_", "-")
+        + (".snowflakecomputing.internal")
+    )
+
+
+@dataclass
+class RecommendationApiArgs:
+    database: pulumi.Input[str]
+    database_name: str
+    pool_name: str
+    repository_name: str
+    orchestrator_service: str
+    ranker_service: str
+    instance_family: str
+    min_nodes: int
+    max_nodes: int
+    auto_suspend_seconds: int
+    image_tag: str
+    registry_username: str
+    registry_password: pulumi.Input[str] | None
+    ranker_mode: str
+    orchestrator: ServiceSizing
+    ranker: ServiceSizing
+    pg_host: pulumi.Input[str]
+    pg_db: str
+    pg_user: str
+    pg_schema: str
+    pg_secret: pulumi.Input[str]
+    external_access_integration: pulumi.Input[str]
+    model_stage: pulumi.Input[str]
+    dynamodb_table: pulumi.Input[str]
+    aws_region: str
+    warehouse: pulumi.Input[str]
+    app_role: pulumi.Input[str]
+    sysadmin: snowflake.Provider
+    securityadmin: snowflake.Provider
+    accountadmin: snowflake.Provider
+
+
+class RecommendationApi(pulumi.ComponentResource):
+    """Pool → repository → images → services (ranker, then the orchestrator that calls it)."""
+
+    services: dict[str, snowflake.Service]
+    images: dict[str, docker.Image]
+
+    def __init__(self, name: str, args: RecommendationApiArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:spcs:RecommendationApi", name, None, opts)
+        as_sys = pulumi.ResourceOptions(parent=self, provider=args.sysadmin)
+        as_sec = pulumi.ResourceOptions(parent=self, provider=args.securityadmin)
+
+        self.pool = snowflake.ComputePool(
+            f"{name}-pool",
+            name=args.pool_name,
+            instance_family=args.instance_family,
+            min_nodes=args.min_nodes,
+            max_nodes=args.max_nodes,
+            auto_suspend_secs=args.auto_suspend_seconds,
+            auto_resume="true",
+            comment="runs the recommendation API (orchestrator + ranker)",
+            opts=pulumi.ResourceOptions(parent=self, provider=args.accountadmin),
+        )
+        pool_usage = snowflake.GrantPrivilegesToAccountRole(
+            f"{name}-pool-usage",
+            account_role_name="SYSADMIN",
+            privileges=["USAGE", "MONITOR"],
+            on_account_object={"object_type": "COMPUTE POOL", "object_name": self.pool.name},
+            opts=as_sec,
+        )
+        eai_usage = snowflake.GrantPrivilegesToAccountRole(
+            f"{name}-integration-usage",
+            account_role_name="SYSADMIN",
+            privileges=["USAGE"],
+            on_account_object={"object_type": "INTEGRATION", "object_name": args.external_access_integration},
+            opts=as_sec,
+        )
+        self.repository = snowflake.ImageRepository(
+            f"{name}-images",
+            database=args.database,
+            schema=SCHEMA,
+            name=args.repository_name,
+            comment="orchestrator and ranker images",
+            opts=as_sys,
+        )
+        self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
+        server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
+        self.images = {
+            svc: docker.Image(
+                f"{name}-{svc}-image",
+                image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{args.image_tag}"),
+                build=docker.DockerBuildArgs(
+                    context=str(SERVICES_DIR / svc),
+                    dockerfile=str(SERVICES_DIR / svc / "Dockerfile"),
+                    platform="linux/amd64",
+                ),
+                registry=docker.RegistryArgs(
+                    server=server,
+                    username=args.registry_username,
+                    password=pulumi.Output.secret(args.registry_password) if args.registry_password else None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for svc in ("ranker", "orchestrator")
+        }
+        sizes = {"orchestrator": args.orchestrator, "ranker": args.ranker}
+
+        def sizing(svc: str) -> dict[str, str]:
+            s = sizes[svc]
+            return {
+                "cpu_request": f"{s.cpu_request:g}",
+                "cpu_limit": f"{s.cpu_limit:g}",
+                "memory_request": s.memory_request,
+                "memory_limit": s.memory_limit,
+            }
+
+        model_stage = pulumi.Output.from_input(args.model_stage).apply(lambda fq: "@" + unquoted(fq))
+        ranker_spec = pulumi.Output.all(self.images["ranker"].repo_digest, model_stage).apply(
+            lambda a: render_template(
+                SERVICES_DIR / "ranker" / "spec.yaml.tmpl",
+                image=spcs_image_path(a[0]),
+                model_stage=a[1],
+                **sizing("ranker"),
+            )
+        )
+        self.services = {}
+        self.services["ranker"] = snowflake.Service(
+            f"{name}-ranker",
+            database=args.database,
+            schema=SCHEMA,
+            name=args.ranker_service,
+            compute_pool=self.pool.name,
+            from_specification={"text": ranker_spec},
+            min_instances=args.ranker.min_instances,
+            max_instances=args.ranker.max_instances,
+            auto_resume=True,
+            comment="XGBoost ranking model in the model-service format",
+            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[pool_usage])),
+        )
+        ranker_url = f"http://{internal_dns(args.ranker_service, SCHEMA, args.database_name)}:{PORTS['ranker']}"
+        orch_spec = pulumi.Output.all(
+            self.images["orchestrator"].repo_digest,
+            args.pg_host,
+            args.pg_secret,
+            args.dynamodb_table,
+            args.warehouse,
+            model_stage,
+        ).apply(
+            lambda a: render_template(
+                SERVICES_DIR / "orchestrator" / "spec.yaml.tmpl",
+                image=spcs_image_path(a[0]),
+                pg_host=a[1],
+                pg_db=args.pg_db,
+                pg_user=args.pg_user,
+                pg_schema=args.pg_schema,
+                pg_secret=unquoted(a[2]),
+                ranker_mode=args.ranker_mode,
+                ranker_url=ranker_url,
+                dynamodb_table=a[3],
+                aws_region=args.aws_region,
+                database=args.database_name,
+                warehouse=a[4],
+                model_stage=a[5],
+                **sizing("orchestrator"),
+            )
+        )
+        self.services["orchestrator"] = snowflake.Service(
+            f"{name}-orchestrator",
+            database=args.database,
+            schema=SCHEMA,
+            name=args.orchestrator_service,
+            compute_pool=self.pool.name,
+            from_specification={"text": orch_spec},
+            external_access_integrations=[args.external_access_integration],
+            min_instances=args.orchestrator.min_instances,
+            max_instances=args.orchestrator.max_instances,
+            auto_resume=True,
+            query_warehouse=args.warehouse,
+            comment="recommendation API: /recommend, /health, /",
+            opts=pulumi.ResourceOptions.merge(
+                as_sys, pulumi.ResourceOptions(depends_on=[pool_usage, eai_usage, self.services["ranker"]])
+            ),
+        )
+        # The app role may call the orchestrator's public endpoint (its service role for all endpoints).
+        svc_fq = self.services["orchestrator"].fully_qualified_name
+        self.endpoint_grant = snowflake.Execute(
+            f"{name}-endpoint-usage",
+            execute=pulumi.Output.all(svc_fq, args.app_role).apply(
+                lambda a: f'GRANT SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE TO ROLE "{a[1]}"'
+            ),
+            revert=pulumi.Output.all(svc_fq, args.app_role).apply(
+                lambda a: f'REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE "{a[1]}"'
+            ),
+            opts=as_sys,
+        )
+        self.register_outputs(
+            {
+                "pool": self.pool.name,
+                "repository_url": self.repository_url,
+                "orchestrator": svc_fq,
+                "images": {k: v.repo_digest for k, v in self.images.items()},
+            }
+        )
