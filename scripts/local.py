@@ -85,10 +85,51 @@ def run_recommendations(stack: str = "dev", customers: int = 5000) -> dict[str, 
     return counts
 
 
+def run_api(stack: str = "dev", port: int = 8000) -> dict:
+    """Start the orchestrator in the background, ask it for a real customer's recommendations."""
+    import json
+
+    import httpx
+
+    from scripts import recload, serve
+
+    t = recload.local_target(stack)
+    state = localenv._load()
+    old = (state.get("apps") or {}).get("orchestrator")
+    if old:
+        localenv._kill(old.get("pid"))
+    api = serve.start("orchestrator", serve.api_env(t), port if not localenv._port_open(port) else None)
+    localenv.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
+    with localenv_conn(t) as cur:
+        cur.execute(f"SELECT MIN(CUSTOMER_ID) FROM {t.q('CUSTOMER_360')} WHERE TOTAL_ORDERS > 0")
+        cid = int(cur.fetchone()[0])
+    url = f"{api.url}/recommend?customer_id={cid}&zip_code=10001&top_n=5"
+    body = httpx.get(url, timeout=10).json()
+    console.print(f"  GET {url}")
+    console.print_json(json.dumps(body))
+    console.print(
+        f"  The API keeps running: test page {api.url}/ , health {api.url}/health, log {api.log}. "
+        "`make stop` ends it with the stand-ins; `python -m scripts.serve` runs it in the foreground."
+    )
+    return body
+
+
+def localenv_conn(t):
+    from contextlib import contextmanager
+
+    @contextmanager
+    def cur():
+        with t.connect_snowflake() as conn:
+            yield conn.cursor()
+
+    return cur()
+
+
 @app.command()
 def main(
     stack: str = typer.Option("dev", help="whose names to use on the stand-ins"),
     customers: int = typer.Option(5000, help="customers to generate (the seed scale is 50,000)"),
+    api_port: int = typer.Option(8000, help="port of the recommendation API on 127.0.0.1"),
 ) -> None:
     from infra.plan import run_plan, summary
 
@@ -101,6 +142,8 @@ def main(
     run_ingestion(ep, stack)
     console.rule("recommendations: generate → build → train → sync → export")
     run_recommendations(stack, customers)
+    console.rule("recommendation API on 127.0.0.1")
+    run_api(stack, api_port)
     console.rule(f"offline plan of stack {stack}")
     counts = summary(run_plan(stack))
     table = Table("resources", "type")

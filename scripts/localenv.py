@@ -317,8 +317,17 @@ def endpoints(state: dict | None = None) -> Endpoints:
     )
 
 
+def register_app(name: str, pid: int, port: int) -> None:
+    """Record a process `make local` leaves running (the API) so `make stop` ends it too."""
+    state = _load()
+    state.setdefault("apps", {})[name] = {"pid": pid, "port": port}
+    _save(state)
+
+
 def stop() -> None:
     state = _load()
+    for info in (state.pop("apps", None) or {}).values():
+        _kill(info.get("pid"))
     for svc in SERVICES:
         info = state.pop(svc, None)
         if not info:
