@@ -242,9 +242,16 @@ def test_postgres_down_falls_back_to_dynamodb_then_warehouse(env, target):
         assert backend == "postgres"
 
 
+@pytest.fixture(scope="module")
+def live_api(env):
+    api = serve.start("orchestrator", env)
+    yield api
+    api.stop()
+
+
 @pytest.fixture()
-def api_schema(client):
-    return schemathesis.openapi.from_asgi("/openapi.json", client.app)
+def api_schema(live_api):
+    return schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, field_validator
@@ -81,15 +82,15 @@ class Recommender:
         self.products: dict[int, tuple] = {}
         self.pg_ok = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
         try:
-            self.pg.open()
-            rows = self.pg.products()
+            await self.pg.open()
+            rows = await self.pg.products()
             self.pg_ok = True
         except BackendUnavailableError as e:
             log.warning("postgres unavailable at start-up (%s); caching products from the warehouse", e)
             try:
-                rows = self.warehouse.products()
+                rows = await run_in_threadpool(self.warehouse.products)
             except BackendUnavailableError as e2:
                 log.warning("warehouse unavailable too (%s); no product cache", e2)
                 rows = []
@@ -98,12 +99,12 @@ class Recommender:
 
     def _arrays(self) -> None:
         ids = sorted(self.products)
-        self.p_index = {pid: i for i, pid in enumerate(ids)}
+        self.p_ids = np.array(ids, dtype=np.int64)
         self.p_price = np.array([float(self.products[p][5] or 0) for p in ids], dtype=np.float32)
         self.p_cat = np.array([self.products[p][2] for p in ids])
 
-    def stop(self) -> None:
-        self.pg.close()
+    async def stop(self) -> None:
+        await self.pg.close()
 
     def health(self) -> dict:
         return {
@@ -114,17 +115,17 @@ class Recommender:
             "ranker_mode": self.s.ranker_mode,
         }
 
-    def recommend(self, req: RecommendRequest) -> dict:
+    async def recommend(self, req: RecommendRequest) -> dict:
         t_start = time.perf_counter()
         region = region_for_zip(req.zip_code)
         timings: dict[str, Any] = {}
         try:
-            items, backend = self._postgres_path(req, region, timings)
+            items, backend = await self._postgres_path(req, region, timings)
             self.pg_ok = True
         except BackendUnavailableError as e:
             self.pg_ok = False
             timings["postgres_error"] = str(e)[:200]
-            items, backend = self._fallback(req, timings)
+            items, backend = await run_in_threadpool(self._fallback, req, timings)
         timings["total_ms"] = round((time.perf_counter() - t_start) * 1000, 3)
         return {
             "customer_id": req.customer_id,
@@ -135,32 +136,35 @@ class Recommender:
             "timings": {k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()},
         }
 
-    def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
+    async def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
         t0 = time.perf_counter()
-        features, propensity, stock, fetch_t = self.pg.fetch(req.customer_id, region)
+        features, propensity, (ids, qty, days), fetch_t = await self.pg.fetch(req.customer_id, region)
         timings.update(fetch_t)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         if features is None:
             raise UnknownCustomerError(req.customer_id)
         t0 = time.perf_counter()
         top = sorted(propensity, key=lambda c: (-propensity[c], c))[: self.s.top_categories]
-        top_set = set(top)
-        cand = [(pid, qty, days) for pid, qty, days in stock if pid in self.p_index]
-        cand = [c for c in cand if self.p_cat[self.p_index[c[0]]] in top_set]
-        timings["candidates"] = len(cand)
-        if not cand:
+        # candidates: in-stock products (the query's filter) that are known and in a top category
+        pos = np.searchsorted(self.p_ids, ids)
+        pos = np.clip(pos, 0, max(len(self.p_ids) - 1, 0))
+        known = (self.p_ids[pos] == ids) if len(self.p_ids) else np.zeros(len(ids), dtype=bool)
+        keep = known & np.isin(self.p_cat[pos], top)
+        pos, ids, qty, days = pos[keep], ids[keep], qty[keep], days[keep]
+        timings["candidates"] = len(ids)
+        if not len(ids):
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
             return [], "postgres"
-        idx = np.fromiter((self.p_index[c[0]] for c in cand), dtype=np.int64, count=len(cand))
-        qty = np.fromiter((c[1] for c in cand), dtype=np.float32, count=len(cand))
-        days = np.fromiter((c[2] or 0 for c in cand), dtype=np.float32, count=len(cand))
-        x = pair_matrix(features, propensity, self.p_cat[idx], self.p_price[idx], days, qty)
+        x = pair_matrix(features, propensity, self.p_cat[pos], self.p_price[pos], days, qty)
         prop = x[:, 0]
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         backend = "postgres"
         try:
-            model = self.ranker.score(x)
+            if self.ranker.booster is not None:
+                model = self.ranker.score(x)
+            else:
+                model = await run_in_threadpool(self.ranker.score, x)
             score = self.s.blend * model + (1 - self.s.blend) * prop
             timings["model_ok"] = True
         except BackendUnavailableError as e:
@@ -170,12 +174,11 @@ class Recommender:
             timings["ranker_error"] = str(e)[:200]
         timings["model_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        n = min(req.top_n, len(cand))
-        # deterministic order: score desc, then product id
-        order = np.lexsort((idx, -score))[:n]
+        n = min(req.top_n, len(ids))
+        order = np.lexsort((ids, -score))[:n]  # score desc, then product id: deterministic
         items = []
         for rank, j in enumerate(order, start=1):
-            pid = int(cand[j][0])
+            pid = int(ids[j])
             p = self.products[pid]
             items.append(
                 {
@@ -187,8 +190,8 @@ class Recommender:
                     "department": p[3],
                     "price": float(p[5]) if p[5] is not None else None,
                     "score": round(float(score[j]), 6),
-                    "in_stock_qty": int(cand[j][1]),
-                    "est_delivery_days": int(cand[j][2]) if cand[j][2] is not None else None,
+                    "in_stock_qty": int(qty[j]),
+                    "est_delivery_days": int(days[j]),
                 }
             )
         timings["rank_ms"] = (time.perf_counter() - t0) * 1000
@@ -240,9 +243,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        rec.start()
+        await rec.start()
         yield
-        rec.stop()
+        await rec.stop()
 
     app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
     app.state.recommender = rec
@@ -259,21 +262,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.exception("unexpected error")
         return _error(500, f"internal error ({type(exc).__name__})")
 
-    def run(req: RecommendRequest) -> JSONResponse | dict:
+    async def run(req: RecommendRequest) -> JSONResponse | dict:
         try:
-            return rec.recommend(req)
+            return await rec.recommend(req)
         except UnknownCustomerError:
             return _error(404, f"customer {req.customer_id} not found", "customer_id")
         except BackendUnavailableError as e:
             return _error(503, str(e))
 
     @app.get("/recommend", response_model=RecommendResponse, responses={404: {}, 422: {}, 503: {}})
-    def recommend_get(
+    async def recommend_get(
         customer_id: int = Query(ge=1),
         zip_code: str = Query(pattern=r"^\d{5}$"),
         top_n: int = Query(default=5, ge=1, le=50),
     ):
-        return run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
+        return await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
 
     @app.post("/recommend", responses={404: {}, 422: {}, 503: {}})
     async def recommend_post(request: Request):
@@ -282,14 +285,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             return _error(422, "body: must be JSON", "body")
         if isinstance(body, dict) and "data" in body:
-            return _service_function(body)
+            return await _service_function(body)
         try:
             req = RecommendRequest.model_validate(body)
         except Exception as e:
             return _validation_error(e)
-        return run(req)
+        return await run(req)
 
-    def _service_function(body: dict) -> JSONResponse | dict:
+    async def _service_function(body: dict) -> JSONResponse | dict:
         try:
             rows = ServiceFunctionRequest.model_validate(body).data
         except Exception:
@@ -304,7 +307,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 resp = _validation_error(e)
                 out.append([row[0], {"error": resp.body.decode()}])
                 continue
-            result = run(req)
+            result = await run(req)
             out.append([row[0], result if isinstance(result, dict) else {"error": result.body.decode()}])
         return {"data": out}
 
