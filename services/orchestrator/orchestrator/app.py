@@ -270,13 +270,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BackendUnavailableError as e:
             return _error(503, str(e))
 
-    @app.get("/recommend", response_model=RecommendResponse, responses={404: {}, 422: {}, 503: {}})
+    # The documented model is RecommendResponse; the body is built to it and sent without a second
+    # validation pass (it is on the hot path).
+    @app.get(
+        "/recommend",
+        response_class=JSONResponse,
+        responses={200: {"model": RecommendResponse}, 404: {}, 422: {}, 503: {}},
+    )
     async def recommend_get(
         customer_id: int = Query(ge=1),
         zip_code: str = Query(pattern=r"^\d{5}$"),
         top_n: int = Query(default=5, ge=1, le=50),
     ):
-        return await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
+        out = await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
+        return out if isinstance(out, JSONResponse) else JSONResponse(out)
 
     @app.post("/recommend", responses={404: {}, 422: {}, 503: {}})
     async def recommend_post(request: Request):
