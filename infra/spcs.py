@@ -72,6 +72,7 @@ class RecommendationApiArgs:
     aws_region: str
     warehouse: pulumi.Input[str]
     app_role: pulumi.Input[str]
+    protect: bool
     sysadmin: snowflake.Provider
     securityadmin: snowflake.Provider
     accountadmin: snowflake.Provider
@@ -119,7 +120,7 @@ class RecommendationApi(pulumi.ComponentResource):
             schema=SCHEMA,
             name=args.repository_name,
             comment="orchestrator and ranker images",
-            opts=as_sys,
+            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(protect=args.protect)),
         )
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
         server = self.repository_url.apply(lambda u: u.split("/", 1)[0])

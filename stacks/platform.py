@@ -214,6 +214,7 @@ def build(cfg: StackConfig) -> dict[str, pulumi.Output]:
             aws_region=cfg.aws_region,
             warehouse=foundation.warehouses["serve"].name,
             app_role=access.functional_roles["APP_SERVICE"].name,
+            protect=cfg.protect,
             sysadmin=providers.sysadmin,
             securityadmin=providers.securityadmin,
             accountadmin=providers.accountadmin,
