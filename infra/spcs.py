@@ -128,9 +128,10 @@ class RecommendationApi(pulumi.ComponentResource):
             svc: docker.Image(
                 f"{name}-{svc}-image",
                 image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{args.image_tag}"),
+                # relative to the project directory (where Pulumi runs), so plans do not embed a checkout path
                 build=docker.DockerBuildArgs(
-                    context=str(SERVICES_DIR / svc),
-                    dockerfile=str(SERVICES_DIR / svc / "Dockerfile"),
+                    context=f"services/{svc}",
+                    dockerfile=f"services/{svc}/Dockerfile",
                     platform="linux/amd64",
                 ),
                 registry=docker.RegistryArgs(
