@@ -13,7 +13,7 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra import recdata
-from infra.sqlfiles import read_sql
+from infra.sqlfiles import load_module, read_sql
 
 PYTHON_RUNTIME = "3.11"
 
@@ -107,7 +107,7 @@ class RecommendationsData(pulumi.ComponentResource):
             opts=as_sys,
         )
         udf_code = read_sql("recommendations/udf/predict_propensity.py")
-        features = _udf_features(udf_code)
+        features = load_module(recdata.PROPENSITY_UDF_FILE).FEATURES
         self.predict = snowflake.FunctionPython(
             f"{name}-predict-propensity",
             database=db,
@@ -180,13 +180,3 @@ class RecommendationsData(pulumi.ComponentResource):
                 "tables": {k: v.fully_qualified_name for k, v in self.tables.items()},
             }
         )
-
-
-def _udf_features(code: str) -> list[str]:
-    """The FEATURES list of the UDF file, read without importing xgboost into the Pulumi program."""
-    import ast
-
-    for node in ast.parse(code).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "FEATURES" for t in node.targets):
-            return [ast.literal_eval(e) for e in node.value.elts]  # type: ignore[attr-defined]
-    raise ValueError("sql/recommendations/udf/predict_propensity.py defines no FEATURES list")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
@@ -18,25 +21,34 @@ def read_sql(relpath: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def render_sql(relpath: str, **params: str) -> str:
+def _fill(text: str, label: str, params: dict[str, str]) -> str:
     """Fill `{{ name }}` placeholders; an unknown or unused placeholder is an error, not a blank."""
-    text = read_sql(relpath)
-    wanted = set(_PLACEHOLDER.findall(text))
-    missing = wanted - params.keys()
-    extra = params.keys() - wanted
-    if missing or extra:
-        raise KeyError(f"sql/{relpath}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}")
-    return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text)
-
-
-def render_template(path: Path, **params: str) -> str:
-    """`{{ name }}` placeholders of any template file (service specs); strict like render_sql."""
-    text = path.read_text(encoding="utf-8")
     wanted = set(_PLACEHOLDER.findall(text))
     missing, extra = wanted - params.keys(), params.keys() - wanted
     if missing or extra:
-        raise KeyError(f"{path.name}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}")
+        raise KeyError(f"{label}: missing placeholders {sorted(missing)}, unexpected {sorted(extra)}")
     return _PLACEHOLDER.sub(lambda m: str(params[m.group(1)]), text)
+
+
+def render_sql(relpath: str, **params: str) -> str:
+    return _fill(read_sql(relpath), f"sql/{relpath}", params)
+
+
+def render_template(path: Path, **params: str) -> str:
+    """The same strict filling for template files outside sql/ (service specs)."""
+    return _fill(path.read_text(encoding="utf-8"), path.name, params)
+
+
+def load_module(path: Path) -> ModuleType:
+    """Import a handler file from sql/ as a module (once), so local code runs what Snowflake runs."""
+    name = path.stem
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def split_statements(sql: str) -> list[str]:

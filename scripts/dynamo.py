@@ -7,7 +7,6 @@ items are retried with exponential backoff and jitter (tenacity) until written o
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -114,31 +113,3 @@ def write_single_batch_writer(resource: Any, table: str, items: Sequence[dict]) 
         for item in items:
             writer.put_item(Item=item)
     return len(items)
-
-
-class FlakyClient:
-    """Wraps a client and leaves a share of each batch unprocessed, as a throttled table does (tests).
-
-    An item is held back at most `rounds` times, so a retrying writer always finishes; pass a large
-    `rounds` to model a table that never accepts the writes."""
-
-    def __init__(self, client: Any, share: float = 0.3, rounds: int = 2, seed: int = 1) -> None:
-        self.client, self.share, self.rounds, self.rng = client, share, rounds, random.Random(seed)
-        self.held: dict[str, int] = {}
-        self.calls = 0
-
-    def batch_write_item(self, RequestItems: dict) -> dict:  # noqa: N803 (boto3's argument name)
-        self.calls += 1
-        send: dict = {}
-        keep: dict = {}
-        for table, reqs in RequestItems.items():
-            for r in reqs:
-                key = repr(r)
-                if self.held.get(key, 0) < self.rounds and self.rng.random() < self.share:
-                    self.held[key] = self.held.get(key, 0) + 1
-                    keep.setdefault(table, []).append(r)
-                else:
-                    send.setdefault(table, []).append(r)
-        if send:
-            self.client.batch_write_item(RequestItems=send)
-        return {"UnprocessedItems": keep}

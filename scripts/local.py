@@ -100,7 +100,8 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
         localenv._kill(old.get("pid"))
     api = serve.start("orchestrator", serve.api_env(t), port if not localenv._port_open(port) else None)
     localenv.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
-    with localenv_conn(t) as cur:
+    with t.connect_snowflake() as conn:
+        cur = conn.cursor()
         cur.execute(f"SELECT MIN(CUSTOMER_ID) FROM {t.q('CUSTOMER_360')} WHERE TOTAL_ORDERS > 0")
         cid = int(cur.fetchone()[0])
     url = f"{api.url}/recommend?customer_id={cid}&zip_code=10001&top_n=5"
@@ -112,17 +113,6 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
         "`make stop` ends it with the stand-ins; `python -m scripts.serve` runs it in the foreground."
     )
     return body
-
-
-def localenv_conn(t):
-    from contextlib import contextmanager
-
-    @contextmanager
-    def cur():
-        with t.connect_snowflake() as conn:
-            yield conn.cursor()
-
-    return cur()
 
 
 @app.command()

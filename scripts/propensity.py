@@ -9,9 +9,7 @@ and the same `predict_propensity.py` the Snowflake UDF runs.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from infra import recdata
+from infra.sqlfiles import load_module
 
 PARAMS = {
     "objective": "binary:logistic",
@@ -36,19 +35,12 @@ ROUNDS = 150
 
 
 def udf_module() -> ModuleType:
-    name = "predict_propensity"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, recdata.PROPENSITY_UDF_FILE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(recdata.PROPENSITY_UDF_FILE)
 
 
-def _is_test(customer_id: int) -> bool:
-    return int(hashlib.sha256(str(int(customer_id)).encode()).hexdigest(), 16) % 5 == 0
+def held_out(key: str) -> bool:
+    """The 20% hold-out split of both models: a stable hash of the customer key."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 5 == 0
 
 
 def matrix(rows: list[tuple], columns: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,7 +62,7 @@ def train(rows: list[tuple], columns: list[str]) -> tuple[Any, dict]:
     x, y, ids = matrix(rows, columns)
     if len(rows) == 0:
         raise ValueError("train: no feature rows; run `generate` and `build` first")
-    test = np.array([_is_test(i) for i in ids])
+    test = np.array([held_out(str(int(i))) for i in ids])
     if y[~test].min() == y[~test].max() or y[test].min() == y[test].max():
         raise ValueError("train: the label has a single class in the train or test split; generate more customers")
     dtrain = xgb.DMatrix(x[~test], label=y[~test], feature_names=features)

@@ -8,7 +8,6 @@ services/orchestrator/orchestrator/features.py's pair features, the same code th
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from datetime import timedelta
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from scripts.propensity import held_out
 from services.orchestrator.orchestrator.features import PAIR_FEATURES, pair_matrix, region_for_zip
 
 TOP_CATEGORIES = 3
@@ -31,10 +31,6 @@ PARAMS = {
     "nthread": 2,
     "seed": 11,
 }
-
-
-def _held_out(cid: int) -> bool:
-    return int(hashlib.sha256(f"rank-{cid}".encode()).hexdigest(), 16) % 5 == 0
 
 
 def training_rows(cur: Any, q: Any, as_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,7 +97,7 @@ def train(x: np.ndarray, y: np.ndarray, customers: np.ndarray) -> tuple[Any, dic
     import xgboost as xgb
     from sklearn.metrics import roc_auc_score
 
-    test = np.array([_held_out(int(c)) for c in customers])
+    test = np.array([held_out(f"rank-{int(c)}") for c in customers])
     if y[~test].min() == y[~test].max() or y[test].min() == y[test].max():
         raise ValueError("ranking: the label has a single class in a split; generate more customers")
     booster = xgb.train(PARAMS, xgb.DMatrix(x[~test], label=y[~test], feature_names=PAIR_FEATURES), 120)

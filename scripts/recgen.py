@@ -7,8 +7,6 @@ what `generate_in_warehouse.sql` produces in Snowflake for the same seed and AS_
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from infra import recdata
+from infra.sqlfiles import load_module
 
 _PA_TYPES = {
     "VARCHAR": pa.string(),
@@ -52,15 +51,7 @@ class Scale:
 
 def load_generators() -> ModuleType:
     """Import the UDTF handler file itself, so local and Snowflake run the same code."""
-    name = "retail_generators"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, recdata.GENERATORS_FILE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_module(recdata.GENERATORS_FILE)
 
 
 def customer_seeds(scale: Scale) -> range:

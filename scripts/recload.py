@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +180,13 @@ def step(name: str) -> Iterator[None]:
         import psycopg
         import snowflake.connector.errors
 
-        if isinstance(e, snowflake.connector.errors.Error | psycopg.Error | botocore.exceptions.BotoCoreError):
-            raise LoadError(f"step {name!r} failed ({type(e).__name__}): {e}") from e
-        if isinstance(e, botocore.exceptions.ClientError):
+        drivers = (
+            snowflake.connector.errors.Error,
+            psycopg.Error,
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+        )
+        if isinstance(e, drivers):
             raise LoadError(f"step {name!r} failed ({type(e).__name__}): {e}") from e
         raise
     console.print(f"  {name} done in {time.perf_counter() - start:.1f} s")
@@ -534,10 +538,6 @@ def sync_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
 @app.command("export")
 def export_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
     _run(export, stack, local, None, None)
-
-
-def parse_date(v: str) -> date:
-    return date.fromisoformat(v)
 
 
 if __name__ == "__main__":

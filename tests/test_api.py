@@ -24,23 +24,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def settings_for(env: dict[str, str], **over) -> Settings:
-    s = Settings(
-        pg_host=env["PG_HOST"],
-        pg_port=int(env["PG_PORT"]),
-        pg_db=env["PG_DB"],
-        pg_user=env["PG_USER"],
-        pg_password="",
-        pg_schema=env["PG_SCHEMA"],
-        pg_sslmode="disable",
-        ranker_mode=env["RANKER_MODE"],
-        ranker_url=env["RANKER_URL"],
-        ranker_model_path=env["RANKER_MODEL_PATH"],
-        dynamodb_table=env["DYNAMODB_TABLE"],
-        aws_endpoint_url=env["AWS_ENDPOINT_URL"],
-        snowflake_host=env["SNOWFLAKE_HOST"],
-        snowflake_port=int(env["SNOWFLAKE_PORT"]),
-        snowflake_database=env["SNOWFLAKE_DATABASE"],
-    )
+    s = Settings.from_env(env)
     for k, v in over.items():
         setattr(s, k, v)
     return s

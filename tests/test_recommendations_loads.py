@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -198,17 +199,45 @@ def test_malformed_recommendation_rows_name_the_row():
         dynamo.build_items([(1, 1, 10, "CAT-001", 3, "S"), (1, 1, 11, "CAT-001", 3, "S")])
 
 
+class FlakyClient:
+    """Wraps a client and leaves a share of each batch unprocessed, as a throttled table does (tests).
+
+    An item is held back at most `rounds` times, so a retrying writer always finishes; pass a large
+    `rounds` to model a table that never accepts the writes."""
+
+    def __init__(self, client: object, share: float = 0.3, rounds: int = 2, seed: int = 1) -> None:
+        self.client, self.share, self.rounds, self.rng = client, share, rounds, random.Random(seed)
+        self.held: dict[str, int] = {}
+        self.calls = 0
+
+    def batch_write_item(self, RequestItems: dict) -> dict:  # noqa: N803 (boto3's argument name)
+        self.calls += 1
+        send: dict = {}
+        keep: dict = {}
+        for table, reqs in RequestItems.items():
+            for r in reqs:
+                key = repr(r)
+                if self.held.get(key, 0) < self.rounds and self.rng.random() < self.share:
+                    self.held[key] = self.held.get(key, 0) + 1
+                    keep.setdefault(table, []).append(r)
+                else:
+                    send.setdefault(table, []).append(r)
+        if send:
+            self.client.batch_write_item(RequestItems=send)
+        return {"UnprocessedItems": keep}
+
+
 def test_unprocessed_items_are_retried_until_written(target):
     items = [
         {"user_id": 9_000_000 + i, "recommended_products": [1, 2], "category_id": None, "source": "T"}
         for i in range(200)
     ]
-    flaky = dynamo.FlakyClient(target.dynamodb_client(), share=0.5, rounds=3)
+    flaky = FlakyClient(target.dynamodb_client(), share=0.5, rounds=3)
     assert dynamo.write_parallel(flaky, target.dynamodb_table, items, workers=4) == 200
     assert sum(flaky.held.values()) > 50 and flaky.calls > 8  # items really were held back and retried
     got = dynamo_items(target)
     assert all(9_000_000 + i in got for i in range(200))
-    always = dynamo.FlakyClient(target.dynamodb_client(), share=1.0, rounds=10**6)
+    always = FlakyClient(target.dynamodb_client(), share=1.0, rounds=10**6)
     with pytest.raises(dynamo.ExportError, match="still unprocessed after 3 attempts"):
         dynamo.write_parallel(always, target.dynamodb_table, items[:5], workers=1, max_attempts=3)
 

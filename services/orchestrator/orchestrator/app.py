@@ -238,7 +238,7 @@ def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+    settings = settings or Settings.from_env()
     rec = Recommender(settings)
 
     @asynccontextmanager

@@ -4,7 +4,8 @@ and the ranking model (in-process or the ranker service over HTTP)."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -20,30 +21,42 @@ class UnknownCustomerError(LookupError):
 
 @dataclass
 class Settings:
-    """From the environment (the SPCS spec sets these from stack outputs and secrets)."""
+    """What the orchestrator connects to; `from_env` reads it as the SPCS spec sets it."""
 
-    pg_host: str = os.environ.get("PG_HOST", "127.0.0.1")
-    pg_port: int = int(os.environ.get("PG_PORT", "5432"))
-    pg_db: str = os.environ.get("PG_DB", "postgres")
-    pg_user: str = os.environ.get("PG_USER", "postgres")
-    pg_password: str = os.environ.get("PG_PASSWORD", "")
-    pg_schema: str = os.environ.get("PG_SCHEMA", "serving")
-    pg_sslmode: str = os.environ.get("PG_SSLMODE", "prefer")
-    pg_pool_size: int = int(os.environ.get("PG_POOL_SIZE", "8"))
-    ranker_mode: str = os.environ.get("RANKER_MODE", "inprocess")  # inprocess | http | off
-    ranker_url: str = os.environ.get("RANKER_URL", "")
-    ranker_model_path: str = os.environ.get("RANKER_MODEL_PATH", "")
-    dynamodb_table: str = os.environ.get("DYNAMODB_TABLE", "")
-    aws_endpoint_url: str | None = os.environ.get("AWS_ENDPOINT_URL") or None
-    aws_region: str = os.environ.get("AWS_REGION", "us-east-1")
-    snowflake_host: str | None = os.environ.get("SNOWFLAKE_HOST") or None
-    snowflake_port: int = int(os.environ.get("SNOWFLAKE_PORT", "443"))
-    snowflake_account: str = os.environ.get("SNOWFLAKE_ACCOUNT", "")
-    snowflake_database: str = os.environ.get("SNOWFLAKE_DATABASE", "")
-    snowflake_warehouse: str = os.environ.get("SNOWFLAKE_WAREHOUSE", "")
-    blend: float = float(os.environ.get("SCORE_BLEND", "0.7"))  # weight of the model in the final score
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_db: str = "postgres"
+    pg_user: str = "postgres"
+    pg_password: str = ""
+    pg_schema: str = "serving"
+    pg_sslmode: str = "prefer"
+    pg_pool_size: int = 8
+    ranker_mode: str = "inprocess"  # inprocess | http | off
+    ranker_url: str = ""
+    ranker_model_path: str = ""
+    dynamodb_table: str = ""
+    aws_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    snowflake_host: str | None = None
+    snowflake_port: int = 443
+    snowflake_account: str = ""
+    snowflake_database: str = ""
+    snowflake_warehouse: str = ""
+    blend: float = 0.7  # weight of the model in the final score
     top_categories: int = 3
-    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Each field from its upper-case variable (SCORE_BLEND for `blend`); empty means unset."""
+        names = {f.name: f for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, f in names.items():
+            raw = env.get("SCORE_BLEND" if name == "blend" else name.upper())
+            if raw in (None, ""):
+                continue
+            kind = f.type if isinstance(f.type, str) else f.type.__name__
+            values[name] = int(raw) if kind == "int" else float(raw) if kind == "float" else raw
+        return cls(**values)
 
 
 class Postgres:

@@ -51,9 +51,11 @@ def pair_matrix(
     n = len(category_ids)
     ranked = sorted(propensity, key=lambda c: (-propensity[c], c))
     rank_of = {c: i + 1 for i, c in enumerate(ranked)}
-    prop = np.array([propensity.get(c, 0.0) for c in category_ids], dtype=np.float32)
-    crank = np.array([rank_of.get(c, 13) for c in category_ids], dtype=np.float32)
-    cidx = np.array([int(c[4:]) for c in category_ids], dtype=np.float32)
+    # per distinct category (at most 12), then spread to the candidates: no Python loop per candidate
+    cats, inverse = np.unique(np.asarray(category_ids), return_inverse=True)
+    prop = np.array([propensity.get(c, 0.0) for c in cats], dtype=np.float32)[inverse]
+    crank = np.array([rank_of.get(c, 13) for c in cats], dtype=np.float32)[inverse]
+    cidx = np.array([int(c[4:]) for c in cats], dtype=np.float32)[inverse]
     aov = float(customer.get("avg_order_value") or 0.0)
     out = np.empty((n, len(PAIR_FEATURES)), dtype=np.float32)
     out[:, 0] = prop
