@@ -23,10 +23,10 @@ local: setup ## start the stand-ins and run the data path locally
 	$(BIN)/python -m scripts.local
 
 stop: ## stop the local stand-ins
-	$(BIN)/python -m scripts.localenv stop
+	$(BIN)/python -m scripts.standins stop
 
 status:
-	$(BIN)/python -m scripts.localenv status
+	$(BIN)/python -m scripts.standins status
 
 lint: setup
 	$(BIN)/ruff check .

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.naming import Naming
+from infra.naming import Naming, quote
+from infra.providers import Providers
 
 READ_FUTURE_OBJECTS = ("TABLES", "VIEWS", "DYNAMIC TABLES", "STREAMS")
 READ_OBJECT_PRIVILEGES = ["SELECT"]
@@ -48,11 +49,11 @@ SERVICE_USER_ROLES = ("LOADER", "TRANSFORMER", "APP_SERVICE")
 @dataclass
 class AccessControlArgs:
     naming: Naming
+    providers: Providers
     database: pulumi.Input[str]
     schemas: dict[str, pulumi.Input[str]]
     warehouses: dict[str, pulumi.Input[str]]
     service_user_public_key: str
-    securityadmin: snowflake.Provider
 
 
 class AccessControl(pulumi.ComponentResource):
@@ -64,14 +65,14 @@ class AccessControl(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:access:AccessControl", name, None, opts)
         n = args.naming
-        self._opts = pulumi.ResourceOptions(parent=self, provider=args.securityadmin)
+        self._opts = args.providers.on("securityadmin", self)
         self._name = name
         db = args.database
 
         self.access_roles: dict[tuple[str, str], snowflake.AccountRole] = {}
         for schema, schema_name in args.schemas.items():
             slug_s = schema.lower().replace("_", "-")
-            fq_schema = pulumi.Output.concat('"', db, '"."', schema_name, '"')
+            fq_schema = pulumi.Output.all(db, schema_name).apply(lambda a: quote(*a))
             read = self._role(f"ar-{slug_s}-r", n.sf("AR", schema, "R"), f"read {schema}")
             write = self._role(f"ar-{slug_s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
             self.access_roles[(schema, "R")] = read

@@ -14,17 +14,15 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.iam import policy, snowflake_trust_policy
+from infra.naming import Naming
+from infra.providers import Providers
 
 
 @dataclass
 class ErrorAlertsArgs:
-    topic_name: str
-    role_name: str
-    integration_name: str
-    account_id: pulumi.Input[str]
+    naming: Naming
+    providers: Providers
     emails: list[str]
-    accountadmin: snowflake.Provider
-    aws_provider: aws.Provider
 
 
 class ErrorAlerts(pulumi.ComponentResource):
@@ -35,14 +33,16 @@ class ErrorAlerts(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ErrorAlertsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:alerts:ErrorAlerts", name, None, opts)
-        on_aws = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+        n, prov = args.naming, args.providers
+        on_aws = prov.on("aws", self)
         self.topic = aws.sns.Topic(
-            f"{name}-topic", name=args.topic_name, kms_master_key_id="alias/aws/sns", opts=on_aws
+            f"{name}-topic", name=n.aws("ingest-errors"), kms_master_key_id="alias/aws/sns", opts=on_aws
         )
-        role_arn = pulumi.Output.concat("arn:aws:iam::", args.account_id, ":role/", args.role_name)
+        role_name = n.aws("snowflake-sns")
+        role_arn = pulumi.Output.concat("arn:aws:iam::", prov.aws_account_id, ":role/", role_name)
         self.integration = snowflake.NotificationIntegration(
             f"{name}-integration",
-            name=args.integration_name,
+            name=n.sf("INGEST_ERRORS"),
             enabled=True,
             direction="OUTBOUND",
             type="QUEUE",
@@ -50,11 +50,11 @@ class ErrorAlerts(pulumi.ComponentResource):
             aws_sns_topic_arn=self.topic.arn,
             aws_sns_role_arn=role_arn,
             comment="pipe and task error notifications",
-            opts=pulumi.ResourceOptions(parent=self, provider=args.accountadmin),
+            opts=prov.on("accountadmin", self),
         )
         self.role = aws.iam.Role(
             f"{name}-role",
-            name=args.role_name,
+            name=role_name,
             description="assumed by Snowflake to publish pipe and task errors",
             assume_role_policy=pulumi.Output.all(
                 self.integration.aws_sns_iam_user_arn, self.integration.aws_sns_external_id

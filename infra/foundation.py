@@ -9,10 +9,11 @@ import pulumi_snowflake as snowflake
 
 from infra.config import ResourceMonitorConfig, Warehouses
 from infra.naming import Naming
+from infra.providers import Providers
 
-# Layer schemas, named after the seeds' medallion layers plus the ML and orchestration schemas.
+# Medallion layer schemas plus the ML and orchestration schemas.
 SCHEMAS: dict[str, str] = {
-    "BRONZE": "raw landing data, as loaded (seed 002 bronze, seed 001 RAW, seed 003 RAW_DATA)",
+    "BRONZE": "raw landing data, as loaded",
     "SILVER": "cleaned and typed data (staging)",
     "GOLD": "analytics-ready views and tables",
     "FEATURE_STORE": "customer features for training and serving",
@@ -25,12 +26,11 @@ WAREHOUSE_PURPOSES = ("load", "transform", "serve")
 @dataclass
 class SnowflakeFoundationArgs:
     naming: Naming
+    providers: Providers
     warehouses: Warehouses
     monitor: ResourceMonitorConfig
     data_retention_days: int
     protect: bool
-    sysadmin: snowflake.Provider
-    accountadmin: snowflake.Provider
 
 
 class SnowflakeFoundation(pulumi.ComponentResource):
@@ -44,8 +44,8 @@ class SnowflakeFoundation(pulumi.ComponentResource):
     def __init__(self, name: str, args: SnowflakeFoundationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:foundation:SnowflakeFoundation", name, None, opts)
         n = args.naming
-        as_sys = pulumi.ResourceOptions(parent=self, provider=args.sysadmin)
-        as_admin = pulumi.ResourceOptions(parent=self, provider=args.accountadmin)
+        as_sys = args.providers.on("sysadmin", self)
+        as_admin = args.providers.on("accountadmin", self)
 
         self.database = snowflake.Database(
             f"{name}-database",

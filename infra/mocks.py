@@ -14,9 +14,10 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
+from infra.config import SECRET_MARK
+
 ACCOUNT_ID = "123456789012"
 SNOWFLAKE_AWS_ACCOUNT = "210987654321"  # the AWS account Snowflake's own IAM users live in
-SECRET_MARK = "[secret]"
 UNKNOWN_MARK = "[unknown]"
 _SIG = "4dabf18193072939515e22adb298388d"
 _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -96,7 +97,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             outputs["result"] = "mock-" + _h(args.name, "password", n=27)
             return args.name, outputs
         if typ == "pulumi-python:dynamic:Resource" and "instance" in inputs:
-            # The regenerated admin credential (infra/pgcredential.py): what RESET ACCESS would return.
+            # The regenerated admin credential (infra/serving/credential.py): what RESET ACCESS would return.
             outputs["password"] = "mock-admin-" + _h(str(inputs["instance"]), str(inputs.get("rotation")), n=21)
             outputs["username"] = inputs.get("role", "snowflake_admin")
             return f"{inputs['instance']}/{inputs.get('role')}/{inputs.get('rotation')}", outputs
@@ -190,6 +191,8 @@ class RecordingMonitor(MockMonitor):
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "provider": provider,
                 "replaceWith": sorted(request.replace_with),
+                # what a renamed or re-parented resource was released as (see tests/plan/test_aliases.py)
+                "aliases": [json_format.MessageToDict(a) for a in request.aliases],
             }
         )
         return response

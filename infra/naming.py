@@ -1,12 +1,14 @@
-"""The one place physical names are made.
+"""The one place physical names are made and quoted.
 
-Every Snowflake identifier and AWS name carries the project prefix and the stack, so dev, prod and
-per-PR review stacks coexist in one Snowflake account and one AWS account.
+Every account-level Snowflake identifier and every AWS name carries the project prefix and the
+stack, so dev, prod and per-PR review stacks coexist in one Snowflake account and one AWS account.
+Schema-level objects live in the stack's own database; each capability lists them in one `Catalog`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -57,7 +59,45 @@ class Naming:
 
     def fq(self, schema: str, obj: str) -> str:
         """Fully qualified, quoted name of a schema-level object, as SQL bodies reference it."""
-        return f'"{self.database}"."{schema}"."{obj}"'
+        return quote(self.database, schema, obj)
+
+
+def quote(*parts: str) -> str:
+    """`"DB"."SCHEMA"."NAME"`: the one way Snowflake identifiers are quoted in SQL the platform writes."""
+    for p in parts:
+        if not p or '"' in p:
+            raise ValueError(f"identifier part {p!r} is empty or contains a double quote")
+    return ".".join(f'"{p}"' for p in parts)
+
+
+def unquote(fq: str) -> str:
+    """`"DB"."SCHEMA"."NAME"` → `DB.SCHEMA.NAME`, for YAML specs and stage references (upper-case names)."""
+    return fq.replace('"', "")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every schema-level object of one capability: key → (schema, name). Pulumi resources, SQL files
+    and the local path all look names up here, so a rename happens in one place."""
+
+    objects: Mapping[str, tuple[str, str]]
+
+    def schema(self, key: str) -> str:
+        return self._entry(key)[0]
+
+    def name(self, key: str) -> str:
+        return self._entry(key)[1]
+
+    def fq(self, database: str, key: str) -> str:
+        """Fully qualified, quoted name of `key` in `database`."""
+        schema, name = self._entry(key)
+        return quote(database, schema, name)
+
+    def _entry(self, key: str) -> tuple[str, str]:
+        try:
+            return self.objects[key]
+        except KeyError:
+            raise KeyError(f"no object {key!r} in this catalog (known: {', '.join(sorted(self.objects))})") from None
 
 
 def _check(part: str) -> str:

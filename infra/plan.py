@@ -8,6 +8,7 @@ python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 
-from infra.config import PROJECT, StackConfig, parse_config
-from infra.mocks import SECRET_MARK, PlanMocks, RecordingMonitor
+from infra.config import PROJECT, ConfigError, read_stack_file
+from infra.mocks import PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -41,51 +41,22 @@ KEY_INPUTS = (
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-def read_stack_file(stack: str) -> tuple[dict[str, str], list[str]]:
-    """Config values as the Pulumi CLI would hand them over: objects as JSON text, secrets masked."""
-    path = ROOT / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise typer.BadParameter(f"no stack file {path.name}", param_hint="--stack")
-    doc = yaml.safe_load(path.read_text()) or {}
-    values: dict[str, str] = {}
-    secret_keys: list[str] = []
-    for key, value in (doc.get("config") or {}).items():
-        if ":" not in key:
-            key = f"{PROJECT}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = SECRET_MARK
-            secret_keys.append(key)
-        elif isinstance(value, str):
-            values[key] = value
-        else:
-            values[key] = json.dumps(value)
-    return values, secret_keys
-
-
-def stack_config(stack: str) -> StackConfig:
-    """The validated config of a stack, read from its Pulumi.<stack>.yaml (for code outside Pulumi)."""
-    values, secret_keys = read_stack_file(stack)
-    prefix = f"{PROJECT}:"
-    return parse_config(
-        {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)},
-        stack,
-        {k[len(prefix) :] for k in secret_keys},
-    )
-
-
 def run_plan(stack: str) -> list[dict[str, Any]]:
     """Run stacks.platform under mocks with the stack's config; return the recorded resources."""
     import pulumi
 
-    values, secret_keys = read_stack_file(stack)
+    try:
+        values, secret_keys = read_stack_file(stack)
+    except ConfigError as e:
+        raise typer.BadParameter(str(e), param_hint="--stack") from None
     region = values.get("aws:region", "us-east-1")
     mocks = PlanMocks(region)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(values, secret_keys)
-    from stacks.platform import main
-
-    pulumi.runtime.test(main)()
+    # Run the program as Pulumi does (the project's __main__.py), not by importing the stacks.
+    program = ROOT / "__main__.py"
+    pulumi.runtime.test(lambda: runpy.run_path(str(program), run_name="__pulumi_program__"))()
     records = sorted(monitor.records, key=lambda r: r["urn"])
     return [
         {
@@ -98,6 +69,7 @@ def run_plan(stack: str) -> list[dict[str, Any]]:
             "protect": r["protect"],
             "provider": r["provider"],
             **({"replaceWith": r["replaceWith"]} if r["replaceWith"] else {}),
+            **({"aliases": r["aliases"]} if r["aliases"] else {}),
         }
         for r in records
     ]

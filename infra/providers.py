@@ -34,6 +34,22 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
 ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}
 
 
+@dataclass(frozen=True)
+class Providers:
+    """What every component deploys with: one Snowflake provider per role and the AWS account."""
+
+    sysadmin: snowflake.Provider
+    securityadmin: snowflake.Provider
+    accountadmin: snowflake.Provider
+    aws: aws.Provider
+    aws_account_id: pulumi.Output[str]
+
+    def on(self, role: str, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
+        """Options of a child of `parent` managed by the `role` provider (sysadmin, securityadmin,
+        accountadmin or aws)."""
+        return pulumi.ResourceOptions(parent=parent, provider=getattr(self, role), **options)
+
+
 @dataclass
 class SnowflakeProvidersArgs:
     organization: pulumi.Input[str]

@@ -59,3 +59,23 @@ def split_statements(sql: str) -> list[str]:
 
 def _only_comments(chunk: str) -> bool:
     return all(not ln.strip() or ln.strip().startswith("--") for ln in chunk.splitlines())
+
+
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
+
+
+def named_queries(relpath: str, **params: str) -> dict[str, str]:
+    """A file of several statements, each after a `-- name: <key>` line, filled like render_sql.
+
+    Every placeholder must be used by some query and every query's placeholders given; the local
+    emulations keep their statements this way, one file per concern."""
+    text = render_sql(relpath, **params)
+    parts = _NAME.split(text)
+    if len(parts) < 3 or (parts[0].strip() and not _only_comments(parts[0])):
+        raise ValueError(f"sql/{relpath}: every statement must follow a '-- name: <key>' line")
+    queries: dict[str, str] = {}
+    for key, body in zip(parts[1::2], parts[2::2], strict=True):
+        if key in queries:
+            raise ValueError(f"sql/{relpath}: query {key!r} is defined twice")
+        queries[key] = body.strip().rstrip(";").strip()
+    return queries

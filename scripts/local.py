@@ -10,32 +10,24 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.foundation import SCHEMAS
-from scripts import localenv
-from scripts.snowconn import connect_local
-from scripts.stackcfg import stack_naming
+from infra.config import stack_config
+from scripts import standins
+from scripts.connections import connect_local, ensure_foundation
 
 console = Console()
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-def create_foundation(ep: localenv.Endpoints, stack: str = "dev") -> list[str]:
+def create_foundation(ep: standins.Endpoints, stack: str = "dev") -> list[str]:
     """The database and layer schemas of the stack, created on the fakesnow endpoint."""
-    naming = stack_naming(stack)
-    created = []
     with connect_local(ep.snowflake_host, ep.snowflake_port) as conn:
-        cur = conn.cursor()
-        cur.execute(f'CREATE DATABASE IF NOT EXISTS "{naming.database}"')
-        for schema in SCHEMAS:
-            cur.execute(f'CREATE SCHEMA IF NOT EXISTS "{naming.database}"."{schema}"')
-            created.append(f"{naming.database}.{schema}")
-    return created
+        return ensure_foundation(conn.cursor(), stack_config(stack).naming.database)
 
 
-def run_ingestion(ep: localenv.Endpoints, stack: str = "dev") -> dict[str, int]:
-    """Seed 002's path on the stand-ins, with one clean file, one with bad rows and one empty file."""
-    from scripts.ingest import LocalIngestion
-    from scripts.upload import generate_customers, progress_bar, s3_client, upload_bytes
+def run_ingestion(ep: standins.Endpoints, stack: str = "dev") -> dict[str, int]:
+    """Customer ingestion on the stand-ins, with one clean file, one with bad rows and one empty file."""
+    from scripts.ingestion.pipe import LocalIngestion
+    from scripts.ingestion.upload import generate_customers, progress_bar, s3_client, upload_bytes
 
     li = LocalIngestion(ep, stack)
     try:
@@ -70,14 +62,13 @@ def run_ingestion(ep: localenv.Endpoints, stack: str = "dev") -> dict[str, int]:
 
 
 def run_recommendations(stack: str = "dev", customers: int = 5000) -> dict[str, int]:
-    """Issue 4's post-deploy loads on the stand-ins, at a scale that takes well under a minute."""
-    from dataclasses import replace
+    """The recommendations' post-deploy loads on the stand-ins, at a scale that takes well under a minute."""
+    from scripts.recommendations import loads
+    from scripts.recommendations.target import local_target
 
-    from scripts import recload
-
-    t = recload.local_target(stack)
-    t.scale = replace(t.scale, customers=customers)
-    counts = recload.run_all(t)
+    t = local_target(stack)
+    t.scale = t.scale.model_copy(update={"customers": customers})
+    counts = loads.run_all(t)
     table = Table("table", "rows", title="recommendations: rows per table")
     for k, v in counts.items():
         table.add_row(k, f"{v:,}")
@@ -91,15 +82,13 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
 
     import httpx
 
-    from scripts import recload, serve
+    from scripts.api import serve
+    from scripts.recommendations.target import local_target
 
-    t = recload.local_target(stack)
-    state = localenv._load()
-    old = (state.get("apps") or {}).get("orchestrator")
-    if old:
-        localenv._kill(old.get("pid"))
-    api = serve.start("orchestrator", serve.api_env(t), port if not localenv._port_open(port) else None)
-    localenv.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
+    t = local_target(stack)
+    standins.stop_app("orchestrator")
+    api = serve.start("orchestrator", serve.api_env(t), port if not standins.port_open(port) else None)
+    standins.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
     with t.connect_snowflake() as conn:
         cur = conn.cursor()
         cur.execute(f"SELECT MIN(CUSTOMER_ID) FROM {t.q('CUSTOMER_360')} WHERE TOTAL_ORDERS > 0")
@@ -110,7 +99,7 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
     console.print_json(json.dumps(body))
     console.print(
         f"  The API keeps running: test page {api.url}/ , health {api.url}/health, log {api.log}. "
-        "`make stop` ends it with the stand-ins; `python -m scripts.serve` runs it in the foreground."
+        "`make stop` ends it with the stand-ins; `python -m scripts.api.serve` runs it in the foreground."
     )
     return body
 
@@ -124,7 +113,7 @@ def main(
     from infra.plan import run_plan, summary
 
     console.rule("stand-ins")
-    ep = localenv.start()
+    ep = standins.start()
     console.rule("Snowflake foundation on fakesnow")
     for fq in create_foundation(ep, stack):
         console.print(f"  schema {fq}")

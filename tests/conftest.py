@@ -9,7 +9,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psycopg
 import pytest
+
+from infra.config import ScaleConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's stand-ins live apart from a developer's `make local` ones.
@@ -36,13 +39,13 @@ def plans() -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="session")
 def stand_ins():
-    from scripts import localenv
+    from scripts import standins
 
     if os.geteuid() == 0:
-        os.chmod(localenv.STATE_DIR, 0o755)
-    ep = localenv.start()
+        os.chmod(standins.STATE_DIR, 0o755)
+    ep = standins.start()
     yield ep
-    localenv.stop()
+    standins.stop()
 
 
 def by_type(plan: list[dict], suffix: str) -> list[dict]:
@@ -53,3 +56,41 @@ def one(plan: list[dict], name: str) -> dict:
     found = [r for r in plan if r["name"] == name]
     assert len(found) == 1, f"expected one resource named {name}, found {len(found)}"
     return found[0]
+
+
+# The loads' fixture: a small, hand-sized scale in schemas of their own.
+SCHEMA = "t_loads"
+SCALE = ScaleConfig(products=120, stores=20, customers=300, seed=3, as_of="2026-11-01")
+
+
+@pytest.fixture(scope="session")
+def target(stand_ins):
+    """The recommendations and serving loads, run once on the stand-ins at a small scale."""
+    from scripts.recommendations import loads
+    from scripts.recommendations.target import local_target
+
+    t = local_target(
+        "dev", SCALE, database="T_LOADS_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-loads-product-recommendations"
+    )
+    loads.run_all(t)
+    return t
+
+
+def pg_digest(dsn: str, table: str) -> tuple[int, str]:
+    """Row count and an order-independent digest of a serving table's full contents."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            f"SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {SCHEMA}.{table} t"
+        ).fetchone()
+
+
+def dynamo_items(t) -> dict[int, dict]:
+    client = t.dynamodb_client()
+    items, kwargs = {}, {"TableName": t.dynamodb_table}
+    while True:
+        page = client.scan(**kwargs)
+        for it in page["Items"]:
+            items[int(it["user_id"]["N"])] = it
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from infra.config import WAREHOUSE_SIZES
+from infra.config import SECRET_MARK, WAREHOUSE_SIZES, stack_config
 from infra.naming import Naming
 
 Report = Callable[..., None]
@@ -51,7 +51,6 @@ SECRET_VALUE_PATTERNS = {
     "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
     "a password inside a connection URI": re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^@\s/]+@"),
 }
-SECRET_MARK = "[secret]"
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,10 @@ def stack_of(urn: str) -> str:
 
 @cache
 def limits_for(stack: str) -> Limits:
-    from infra.plan import stack_config
-
     cfg = stack_config(stack)
     return Limits(
         stack=stack,
-        naming=Naming(cfg.prefix, cfg.stack),
+        naming=cfg.naming,
         max_auto_suspend=cfg.max_auto_suspend_seconds,
         max_size=cfg.max_warehouse_size,
         protect=cfg.protect,

@@ -1,4 +1,4 @@
-"""The recommendation API (seed 001's orchestrator, with its bugs fixed).
+"""The recommendation API: the orchestrator of the real-time recommendations.
 
 GET/POST /recommend: zip → region; features, propensity and in-stock inventory from Postgres in
 parallel; candidates = in-stock products of the customer's top categories; vectorized pair features;
@@ -24,8 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
+from services.features.pair import pair_matrix, region_for_zip
+
 from .backends import BackendUnavailableError, DynamoRecs, Postgres, Ranker, Settings, UnknownCustomerError, Warehouse
-from .features import pair_matrix, region_for_zip
 
 log = logging.getLogger("orchestrator")
 ZIP = re.compile(r"^\d{5}$")
@@ -237,6 +238,50 @@ def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content=body)
 
 
+def _install_error_handlers(app: FastAPI) -> None:
+    """Every error is JSON that names the field at fault; nothing leaks a traceback."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body")]
+        field = ".".join(loc) or "request"
+        return _error(422, f"{field}: {first.get('msg', 'invalid input')}", field)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, f"internal error ({type(exc).__name__})")
+
+
+async def _service_function(body: dict, run) -> JSONResponse | dict:
+    """Snowflake's service-function format: {"data": [[row_index, customer_id, zip_code, top_n], …]}."""
+    try:
+        rows = ServiceFunctionRequest.model_validate(body).data
+    except Exception:
+        return _error(422, "data: must be a list of [row_index, customer_id, zip_code, top_n] rows", "data")
+    out = []
+    for row in rows:
+        if len(row) < 3:
+            return _error(422, "data: each row is [row_index, customer_id, zip_code, top_n]", "data")
+        try:
+            req = RecommendRequest(customer_id=row[1], zip_code=str(row[2]), top_n=row[3] if len(row) > 3 else 5)
+        except Exception as e:
+            resp = _validation_error(e)
+            out.append([row[0], {"error": resp.body.decode()}])
+            continue
+        result = await run(req)
+        out.append([row[0], result if isinstance(result, dict) else {"error": result.body.decode()}])
+    return {"data": out}
+
+
+def _validation_error(e: Exception) -> JSONResponse:
+    errs = getattr(e, "errors", lambda: [])()
+    first = errs[0] if errs else {}
+    field = ".".join(str(p) for p in first.get("loc", [])) or "body"
+    return _error(422, f"{field}: {first.get('msg', str(e))}", field)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     rec = Recommender(settings)
@@ -250,17 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
     app.state.recommender = rec
 
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body")]
-        field = ".".join(loc) or "request"
-        return _error(422, f"{field}: {first.get('msg', 'invalid input')}", field)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return _error(500, f"internal error ({type(exc).__name__})")
+    _install_error_handlers(app)
 
     async def run(req: RecommendRequest) -> JSONResponse | dict:
         try:
@@ -292,37 +327,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             return _error(422, "body: must be JSON", "body")
         if isinstance(body, dict) and "data" in body:
-            return await _service_function(body)
+            return await _service_function(body, run)
         try:
             req = RecommendRequest.model_validate(body)
         except Exception as e:
             return _validation_error(e)
         return await run(req)
-
-    async def _service_function(body: dict) -> JSONResponse | dict:
-        try:
-            rows = ServiceFunctionRequest.model_validate(body).data
-        except Exception:
-            return _error(422, "data: must be a list of [row_index, customer_id, zip_code, top_n] rows", "data")
-        out = []
-        for row in rows:
-            if len(row) < 3:
-                return _error(422, "data: each row is [row_index, customer_id, zip_code, top_n]", "data")
-            try:
-                req = RecommendRequest(customer_id=row[1], zip_code=str(row[2]), top_n=row[3] if len(row) > 3 else 5)
-            except Exception as e:
-                resp = _validation_error(e)
-                out.append([row[0], {"error": resp.body.decode()}])
-                continue
-            result = await run(req)
-            out.append([row[0], result if isinstance(result, dict) else {"error": result.body.decode()}])
-        return {"data": out}
-
-    def _validation_error(e: Exception) -> JSONResponse:
-        errs = getattr(e, "errors", lambda: [])()
-        first = errs[0] if errs else {}
-        field = ".".join(str(p) for p in first.get("loc", [])) or "body"
-        return _error(422, f"{field}: {first.get('msg', str(e))}", field)
 
     @app.get("/health")
     def health() -> dict:

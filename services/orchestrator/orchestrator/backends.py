@@ -147,7 +147,7 @@ class Postgres:
 
 
 class DynamoRecs:
-    """Seed 000's precomputed recommendations, keyed by user_id."""
+    """The precomputed recommendations the website reads, keyed by user_id."""
 
     def __init__(self, s: Settings) -> None:
         import boto3
@@ -174,7 +174,7 @@ class DynamoRecs:
 
 
 class Warehouse:
-    """The last resort: the warehouse's USER_PRODUCT_RECOMMENDATIONS (slow; seed 001 measured ~858 ms)."""
+    """The last resort: the warehouse's USER_PRODUCT_RECOMMENDATIONS (slow: the reference measured ~858 ms)."""
 
     def __init__(self, s: Settings) -> None:
         self.s = s

@@ -1,8 +1,8 @@
 """PREDICT_PROPENSITY: the propensity model's scoring code, shared by Snowflake and the local path.
 
 In Snowflake this file is the body of a Python UDF that imports the model artifact from the
-ML_REGISTRY model stage (the `train` step uploads it); locally scripts/recload.py imports it and
-scores the same feature rows with `score_rows`.
+ML_REGISTRY model stage (the `train` step uploads it); locally scripts/recommendations/propensity.py
+imports it and scores the same feature rows with `score_rows`.
 """
 
 # The model's inputs, in order: the columns of FEATURE_STORE.CUSTOMER_CATEGORY_FEATURES it reads.

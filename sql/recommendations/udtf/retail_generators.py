@@ -1,9 +1,10 @@
-"""Synthetic retail data: the handlers of the GENERATE_* Python UDTFs (seed 001, with its bugs fixed).
+"""Synthetic retail data: the handlers of the GENERATE_* Python UDTFs.
 
 This file is the UDTFs' body in Snowflake (one FunctionPython per handler class) and is imported
-as-is by the local generator (scripts/recgen.py), so both produce the same rows for the same seed.
+as-is by the local generator (scripts/recommendations/synthetic.py), so both produce the same rows
+for the same seed.
 
-Fixes against the seed:
+Fixes against the reference generators:
 - every value is a function of the seed and an explicit AS_OF date, never of `datetime.now()`, so a
   re-run yields the same data;
 - a product's category follows from its id (id % 12), and events pick products of the event's

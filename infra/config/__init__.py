@@ -1,0 +1,51 @@
+"""Stack configuration: the typed model (`models`) and the one reader (`reader`)."""
+
+from infra.config.models import (
+    PROJECT,
+    WAREHOUSE_SIZES,
+    DynamoDbConfig,
+    IngestionConfig,
+    PostgresConfig,
+    RecommendationsConfig,
+    ResourceMonitorConfig,
+    ScaleConfig,
+    ServiceSizing,
+    SnowflakeConnection,
+    SpcsConfig,
+    StackConfig,
+    Warehouses,
+    warehouse_size_rank,
+)
+from infra.config.reader import (
+    SECRET_KEYS,
+    SECRET_MARK,
+    ConfigError,
+    load_stack_config,
+    parse_config,
+    read_stack_file,
+    stack_config,
+)
+
+__all__ = [
+    "PROJECT",
+    "SECRET_KEYS",
+    "SECRET_MARK",
+    "WAREHOUSE_SIZES",
+    "ConfigError",
+    "DynamoDbConfig",
+    "IngestionConfig",
+    "PostgresConfig",
+    "RecommendationsConfig",
+    "ResourceMonitorConfig",
+    "ScaleConfig",
+    "ServiceSizing",
+    "SnowflakeConnection",
+    "SpcsConfig",
+    "StackConfig",
+    "Warehouses",
+    "load_stack_config",
+    "parse_config",
+    "read_stack_file",
+    "stack_config",
+    "warehouse_size_rank",
+]

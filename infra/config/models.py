@@ -1,0 +1,296 @@
+"""The stack configuration's typed model: one sub-model per capability, checked together.
+
+Pulumi hands config over as loose strings; every component reads these models instead, so a wrong
+value fails once, at start, with the config key in the message rather than deep inside a provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from infra.naming import Naming
+
+PROJECT = "retail-data-platform"
+
+WAREHOUSE_SIZES = (
+    "XSMALL",
+    "SMALL",
+    "MEDIUM",
+    "LARGE",
+    "XLARGE",
+    "XXLARGE",
+    "XXXLARGE",
+    "X4LARGE",
+    "X5LARGE",
+    "X6LARGE",
+)
+WarehouseSize = Literal[
+    "XSMALL", "SMALL", "MEDIUM", "LARGE", "XLARGE", "XXLARGE", "XXXLARGE", "X4LARGE", "X5LARGE", "X6LARGE"
+]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_CRON = re.compile(r"^(\S+\s+){4}\S+$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+def warehouse_size_rank(size: str) -> int:
+    return WAREHOUSE_SIZES.index(size)
+
+
+class WarehouseConfig(_Model):
+    size: WarehouseSize
+    auto_suspend_seconds: int = Field(ge=60, le=86400)
+
+
+class Warehouses(_Model):
+    load: WarehouseConfig
+    transform: WarehouseConfig
+    serve: WarehouseConfig
+
+
+class ResourceMonitorConfig(_Model):
+    credit_quota: int = Field(gt=0, le=100_000)
+    frequency: Literal["DAILY", "WEEKLY", "MONTHLY", "YEARLY"] = "MONTHLY"
+    notify_at: list[int] = Field(min_length=1)
+    suspend_at: int = Field(gt=0, le=200)
+    suspend_immediate_at: int = Field(gt=0, le=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResourceMonitorConfig:
+        if any(not 0 < t <= 200 for t in self.notify_at):
+            raise ValueError("notifyAt thresholds must be percentages in 1..200")
+        if self.suspend_immediate_at < self.suspend_at:
+            raise ValueError("suspendImmediateAt must be >= suspendAt")
+        return self
+
+
+class SnowflakeConnection(_Model):
+    organization: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    account: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    deploy_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+
+
+class IngestionConfig(_Model):
+    landing_prefix: str = Field(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")
+    task_schedule: str
+    task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    task_enabled: bool
+    max_file_mb: int = Field(gt=0, le=5000)
+    processed_expiry_days: int = Field(gt=0, le=3650)
+    rejected_expiry_days: int = Field(gt=0, le=3650)
+
+    @field_validator("task_schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("must be a five-field cron expression such as '0 2 * * *'")
+        return v.strip()
+
+
+_LAG = re.compile(r"^\d+ (seconds|minutes|hours|days)$")
+PG_COMPUTE_FAMILIES = Literal[
+    "STANDARD_M",
+    "STANDARD_L",
+    "STANDARD_XL",
+    "STANDARD_2XL",
+    "HIGHMEM_L",
+    "HIGHMEM_XL",
+    "HIGHMEM_2XL",
+    "BURST_XS",
+    "BURST_S",
+    "BURST_M",
+]
+
+
+class ScaleConfig(_Model):
+    """Synthetic data volume of the post-deploy `generate` step (the reference scale by default)."""
+
+    products: int = Field(default=2000, ge=12, le=1_000_000)
+    stores: int = Field(default=500, ge=1, le=100_000)
+    customers: int = Field(default=50_000, ge=1, le=10_000_000)
+    seed: int = Field(default=0, ge=0, le=99)
+    as_of: date
+
+    def updated(self, **changes: object) -> ScaleConfig:
+        """A copy with some fields changed, validated like the stack file's values."""
+        return ScaleConfig.model_validate({**self.model_dump(), **changes})
+
+
+class RecommendationsConfig(_Model):
+    customer360_target_lag: str
+    refresh_schedule: str
+    propensity_schedule: str
+    task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    tasks_enabled: bool
+    scale: ScaleConfig
+
+    @field_validator("customer360_target_lag")
+    @classmethod
+    def _lag(cls, v: str) -> str:
+        if v != "DOWNSTREAM" and not _LAG.match(v):
+            raise ValueError("must be like '30 minutes' (seconds|minutes|hours|days) or DOWNSTREAM")
+        return v
+
+    @field_validator("refresh_schedule", "propensity_schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("must be a five-field cron expression such as '0 3 * * *'")
+        return v.strip()
+
+
+class PostgresConfig(_Model):
+    """The Snowflake Postgres instance and its serving schema. Ingress CIDRs are `allowedCidrs`."""
+
+    compute_family: PG_COMPUTE_FAMILIES
+    storage_gb: int = Field(ge=10, le=65_535)
+    version: Literal[16, 17, 18]
+    high_availability: bool
+    database: str = Field(default="postgres", pattern=r"^[a-z_][a-z0-9_]*$")
+    serving_schema: str = Field(default="serving", pattern=r"^[a-z_][a-z0-9_]*$")
+    credential_rotation: int = Field(default=1, ge=1)
+
+
+class DynamoDbConfig(_Model):
+    point_in_time_recovery: bool
+    deletion_protection: bool
+
+
+class ServiceSizing(_Model):
+    min_instances: int = Field(ge=1, le=100)
+    max_instances: int = Field(ge=1, le=100)
+    cpu_request: float = Field(gt=0, le=64)
+    cpu_limit: float = Field(gt=0, le=64)
+    memory_request: str = Field(pattern=r"^\d+(Mi|Gi|M|G)$")
+    memory_limit: str = Field(pattern=r"^\d+(Mi|Gi|M|G)$")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ServiceSizing:
+        if self.min_instances > self.max_instances:
+            raise ValueError("minInstances must not exceed maxInstances")
+        if self.cpu_request > self.cpu_limit:
+            raise ValueError("cpuRequest must not exceed cpuLimit")
+        return self
+
+
+class SpcsConfig(_Model):
+    """Compute pool, image tag and the two services of the recommendation API."""
+
+    instance_family: Literal["CPU_X64_XS", "CPU_X64_S", "CPU_X64_M", "CPU_X64_L", "HIGHMEM_X64_S", "HIGHMEM_X64_M"]
+    min_nodes: int = Field(ge=1, le=50)
+    max_nodes: int = Field(ge=1, le=50)
+    auto_suspend_seconds: int = Field(ge=0, le=86400)
+    image_tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    registry_username: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    ranker_mode: Literal["inprocess", "http"]
+    orchestrator: ServiceSizing
+    ranker: ServiceSizing
+
+    @model_validator(mode="after")
+    def _nodes(self) -> SpcsConfig:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError("minNodes must not exceed maxNodes")
+        return self
+
+
+class StackConfig(_Model):
+    """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
+
+    stack: str = Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")
+    prefix: str = Field(default="RDP", pattern=r"^[A-Z][A-Z0-9]{1,7}$")
+    environment: Literal["dev", "prod", "review"]
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    snowflake: SnowflakeConnection
+    warehouses: Warehouses
+    max_warehouse_size: WarehouseSize
+    max_auto_suspend_seconds: int = Field(ge=60, le=86400)
+    resource_monitor: ResourceMonitorConfig
+    data_retention_days: int = Field(ge=0, le=90)
+    protect: bool
+    force_destroy_bucket: bool
+    alert_emails: list[str] = Field(min_length=1)
+    allowed_cidrs: list[str] = Field(min_length=1)
+    service_user_public_key: str
+    ingestion: IngestionConfig
+    recommendations: RecommendationsConfig
+    postgres: PostgresConfig
+    dynamodb: DynamoDbConfig
+    spcs: SpcsConfig
+
+    @property
+    def naming(self) -> Naming:
+        """The stack's naming helper: every physical name of the stack comes from it."""
+        return Naming(self.prefix, self.stack)
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if not _EMAIL.match(e)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return v
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        out = []
+        for c in v:
+            try:
+                out.append(str(ipaddress.ip_network(c, strict=True)))
+            except ValueError as e:
+                raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
+        return out
+
+    @field_validator("service_user_public_key")
+    @classmethod
+    def _rsa(cls, v: str) -> str:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+        body = "".join(line.strip() for line in v.strip().splitlines() if "-----" not in line)
+        try:
+            key = load_der_public_key(base64.b64decode(body, validate=True))
+        except Exception:
+            raise ValueError("must be an RSA public key (PEM body, base64 DER)") from None
+        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+            raise ValueError("must be an RSA public key of at least 2048 bits")
+        return body
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        for role, wh in (
+            ("load", self.warehouses.load),
+            ("transform", self.warehouses.transform),
+            ("serve", self.warehouses.serve),
+        ):
+            if warehouse_size_rank(wh.size) > warehouse_size_rank(self.max_warehouse_size):
+                raise ValueError(
+                    f"warehouses.{role}.size {wh.size} is larger than maxWarehouseSize {self.max_warehouse_size}"
+                )
+            if wh.auto_suspend_seconds > self.max_auto_suspend_seconds:
+                raise ValueError(
+                    f"warehouses.{role}.autoSuspendSeconds {wh.auto_suspend_seconds} exceeds "
+                    f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
+                )
+        if self.environment == "prod":
+            if not self.protect:
+                raise ValueError("protect must be true in prod")
+            if self.force_destroy_bucket:
+                raise ValueError("forceDestroyBucket must be false in prod")
+            if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.allowed_cidrs):
+                raise ValueError("allowedCidrs may not contain 0.0.0.0/0 (or ::/0) in prod")
+            if not (self.dynamodb.point_in_time_recovery and self.dynamodb.deletion_protection):
+                raise ValueError("dynamodb.pointInTimeRecovery and dynamodb.deletionProtection must be true in prod")
+            if not self.postgres.high_availability:
+                raise ValueError("postgres.highAvailability must be true in prod")
+        return self

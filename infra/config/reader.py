@@ -1,0 +1,113 @@
+"""The one config reader: the running program, the offline plan, the policy pack and the scripts all
+get their StackConfig from here, whether the values come from the Pulumi engine or from
+Pulumi.<stack>.yaml, so they validate and reject exactly the same things.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from infra.config.models import PROJECT, StackConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+# Config keys whose values must only ever be set with `pulumi config set --secret`.
+SECRET_KEYS = ("snowflakePrivateKey", "registryPassword")
+# What a stack file shows instead of a secret's ciphertext, and what the offline plan passes on.
+SECRET_MARK = "[secret]"
+_SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)", re.I)
+
+
+class ConfigError(ValueError):
+    """A stack configuration problem, worded with the offending `project:key` names."""
+
+
+def _error_message(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(stack config)"
+        lines.append(f"  {PROJECT}:{key}: {e['msg']}")
+    return "invalid stack configuration:\n" + "\n".join(lines)
+
+
+def parse_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | None = None) -> StackConfig:
+    """Validate raw config values (already stripped of the `project:` namespace)."""
+    secret_keys = secret_keys or set()
+    plain_secrets = [k for k in values if (k in SECRET_KEYS or _SECRETISH.search(k)) and k not in secret_keys]
+    if plain_secrets:
+        raise ConfigError(
+            "invalid stack configuration:\n"
+            + "\n".join(
+                f"  {PROJECT}:{k}: must be set with `pulumi config set --secret {k}`, not in plain text"
+                for k in sorted(set(plain_secrets))
+            )
+        )
+    data = {k: _decode(v) for k, v in values.items() if k not in SECRET_KEYS}
+    data["stack"] = stack
+    try:
+        return StackConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_error_message(e)) from None
+
+
+def _decode(v: Any) -> Any:
+    """Pulumi passes structured config as JSON text; plain strings stay strings."""
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    return v
+
+
+def _own_keys(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[dict[str, Any], set[str]]:
+    prefix = f"{PROJECT}:"
+    own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    return own, {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
+
+
+def load_stack_config() -> StackConfig:
+    """The running stack's config, as the Pulumi engine (or the offline plan's mocks) hands it over."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    env_secrets = set(runtime_config.get_config_secret_keys_env())
+    secret = {k for k in merged if runtime_config.is_config_secret(k) or k in env_secrets}
+    own, own_secret = _own_keys(merged, secret)
+    return parse_config(own, pulumi.get_stack(), own_secret)
+
+
+def read_stack_file(stack: str) -> tuple[dict[str, str], list[str]]:
+    """Config values of Pulumi.<stack>.yaml as the Pulumi CLI would hand them over: objects as JSON
+    text, secrets masked (their ciphertext is useless without the stack's key)."""
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no stack file {path.name} (stacks are the Pulumi.<stack>.yaml files beside Pulumi.yaml)")
+    doc = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (doc.get("config") or {}).items():
+        if ":" not in key:
+            key = f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[key] = SECRET_MARK
+            secret_keys.append(key)
+        elif isinstance(value, str):
+            values[key] = value
+        else:
+            values[key] = json.dumps(value)
+    return values, secret_keys
+
+
+def stack_config(stack: str) -> StackConfig:
+    """A stack's validated config read from its stack file (for code that runs outside Pulumi)."""
+    values, secret_keys = read_stack_file(stack)
+    own, own_secret = _own_keys(values, set(secret_keys))
+    return parse_config(own, stack, own_secret)

@@ -1,0 +1,115 @@
+"""The serving schema in Postgres and the three roles that use it: the API reads (app), the loads
+write (loader), BI tools read (bi). Managed through the postgresql provider as the instance's admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_postgresql as postgresql
+import pulumi_random as random
+
+from infra.config import PostgresConfig
+from infra.naming import Naming
+from infra.serving.catalog import PG_PORT
+
+# role key → (connection limit, statement timeout in ms; 0 = none)
+ROLE_LIMITS = {"app": (50, 2000), "loader": (10, 0), "bi": (10, 0)}
+
+
+@dataclass
+class PostgresServingAccessArgs:
+    naming: Naming
+    config: PostgresConfig
+    protect: bool
+    host: pulumi.Input[str]
+    admin_user: pulumi.Input[str]
+    admin_password: pulumi.Input[str]
+    app_password: pulumi.Input[str]
+
+
+class PostgresServingAccess(pulumi.ComponentResource):
+    """The serving schema and the three roles that use it: the API reads, the loader writes, BI reads."""
+
+    passwords: dict[str, pulumi.Output[str]]
+
+    def __init__(self, name: str, args: PostgresServingAccessArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:serving:PostgresServingAccess", name, None, opts)
+        cfg = args.config
+        self.provider = postgresql.Provider(
+            f"{name}-provider",
+            host=args.host,
+            port=PG_PORT,
+            database=cfg.database,
+            username=args.admin_user,
+            password=pulumi.Output.secret(args.admin_password),
+            sslmode="require",
+            superuser=False,  # snowflake_admin is not a full superuser
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        on_pg = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.passwords = {}
+        self.roles: dict[str, postgresql.Role] = {}
+        # app: reads the serving tables (API); loader: owns and writes them (loads); bi: reads them.
+        for key, (connection_limit, statement_timeout) in ROLE_LIMITS.items():
+            if key == "app":
+                self.passwords[key] = pulumi.Output.secret(args.app_password)
+            else:
+                self.passwords[key] = random.RandomPassword(
+                    f"{name}-{key}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+                ).result
+            self.roles[key] = postgresql.Role(
+                f"{name}-{key}-role",
+                name=args.naming.pg(key),
+                login=True,
+                password=self.passwords[key],
+                connection_limit=connection_limit,
+                statement_timeout=statement_timeout,
+                opts=on_pg,
+            )
+        # snowflake_admin joins the loader role so it may give it the schema and set its default grants.
+        admin_in_loader = postgresql.GrantRole(
+            f"{name}-admin-in-loader", role=args.admin_user, grant_role=self.roles["loader"].name, opts=on_pg
+        )
+        self.schema = postgresql.Schema(
+            f"{name}-schema",
+            name=cfg.serving_schema,
+            database=cfg.database,
+            owner=self.roles["loader"].name,
+            drop_cascade=not args.protect,
+            opts=pulumi.ResourceOptions.merge(
+                on_pg, pulumi.ResourceOptions(protect=args.protect, depends_on=[admin_in_loader])
+            ),
+        )
+        for key in ("app", "bi"):
+            role = self.roles[key].name
+            postgresql.Grant(
+                f"{name}-{key}-schema-usage",
+                database=cfg.database,
+                schema=self.schema.name,
+                role=role,
+                object_type="schema",
+                privileges=["USAGE"],
+                opts=on_pg,
+            )
+            postgresql.Grant(
+                f"{name}-{key}-tables-select",
+                database=cfg.database,
+                schema=self.schema.name,
+                role=role,
+                object_type="table",
+                privileges=["SELECT"],
+                opts=on_pg,
+            )
+            # Tables the loader creates later (migrations, staging tables swapped in) are readable too.
+            postgresql.DefaultPrivileges(
+                f"{name}-{key}-default-select",
+                database=cfg.database,
+                schema=self.schema.name,
+                owner=self.roles["loader"].name,
+                role=role,
+                object_type="table",
+                privileges=["SELECT"],
+                opts=pulumi.ResourceOptions.merge(on_pg, pulumi.ResourceOptions(depends_on=[admin_in_loader])),
+            )
+        self.register_outputs({"schema": self.schema.name, "roles": {k: r.name for k, r in self.roles.items()}})

@@ -1,0 +1,16 @@
+"""Names of the serving capability's schema-level Snowflake objects and the Postgres port; the
+account-level names (instance, rules, policy, integration) come from the stack's Naming."""
+
+from __future__ import annotations
+
+from infra.naming import Catalog
+
+PG_PORT = 5432
+# The network rules and secrets sit in BRONZE, beside the other raw-side integrations.
+NETWORK_SCHEMA = "BRONZE"
+CATALOG = Catalog(
+    {
+        "admin_secret": (NETWORK_SCHEMA, "PG_ADMIN_PASSWORD"),
+        "app_secret": (NETWORK_SCHEMA, "PG_APP_PASSWORD"),
+    }
+)

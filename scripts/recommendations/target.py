@@ -1,0 +1,194 @@
+"""Where the post-deploy loads read and write (a deployed stack or the local stand-ins), and the
+step wrapper that turns any failure into one error naming the step and the cause."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra.config import ScaleConfig, stack_config
+from infra.recommendations import catalog
+from infra.serving.catalog import PG_PORT
+
+console = Console()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class LoadError(RuntimeError):
+    """A load step failed; the message names the step and the cause."""
+
+
+@dataclass
+class Target:
+    """Where the loads read and write: a deployed stack, or the local stand-ins."""
+
+    stack: str
+    local: bool
+    database: str
+    connect_snowflake: Callable[[], Any]
+    pg_dsn: str
+    pg_schema: str
+    dynamodb_table: str
+    dynamodb_client: Callable[[], Any]
+    dynamodb_resource: Callable[[], Any]
+    scale: ScaleConfig
+    artifacts: Path
+    workers: int = 2
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def q(self, obj: str) -> str:
+        return catalog.q(self.database, obj)
+
+    @property
+    def as_of_literal(self) -> str:
+        return f"CAST('{self.scale.as_of.isoformat()} 00:00:00' AS TIMESTAMP)"
+
+
+def local_target(
+    stack: str = "dev",
+    scale: ScaleConfig | None = None,
+    database: str | None = None,
+    pg_schema: str | None = None,
+    dynamodb_table: str | None = None,
+) -> Target:
+    """The stand-ins (fakesnow, moto, local PostgreSQL) with the stack's names (or the given ones)."""
+    import boto3
+
+    from scripts import standins
+    from scripts.connections import connect_local
+
+    cfg = stack_config(stack)
+    naming = cfg.naming
+    naming_db = database or naming.database
+    ep = standins.endpoints()
+    s = cfg.recommendations.scale
+    scale = scale or ScaleConfig(s.products, s.stores, s.customers, s.seed, s.as_of)
+    aws = {
+        "endpoint_url": ep.moto_url,
+        "region_name": cfg.aws_region,
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
+    return Target(
+        stack=stack,
+        local=True,
+        database=naming_db,
+        connect_snowflake=lambda: connect_local(
+            ep.snowflake_host, ep.snowflake_port, database=naming_db, schema="BRONZE"
+        ),
+        pg_dsn=ep.postgres_dsn,
+        pg_schema=pg_schema or cfg.postgres.serving_schema,
+        dynamodb_table=dynamodb_table or naming.aws("product-recommendations"),
+        dynamodb_client=lambda: boto3.client("dynamodb", **aws),
+        dynamodb_resource=lambda: boto3.resource("dynamodb", **aws),
+        scale=scale,
+        artifacts=Path(os.environ.get("RDP_LOCAL_DIR", ROOT / ".local")) / "artifacts" / stack,
+    )
+
+
+def stack_target(stack: str, scale: ScaleConfig | None = None) -> Target:
+    """A deployed stack: names and endpoints from `pulumi stack output`, credentials from secrets."""
+    import boto3
+    import psycopg
+
+    from scripts.connections import connect_stack
+
+    cfg = stack_config(stack)
+    try:
+        out = json.loads(
+            subprocess.run(
+                ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise LoadError(f"cannot read the outputs of stack {stack!r} (is it deployed and selected?): {e}") from None
+    missing = [k for k in ("database", "postgresHost", "postgresLoaderPassword", "dynamodbTable") if k not in out]
+    if missing:
+        raise LoadError(f"stack {stack!r} has no output(s) {missing}; run `pulumi up` first")
+    account = f"{cfg.snowflake.organization}-{cfg.snowflake.account}"
+    return Target(
+        stack=stack,
+        local=False,
+        database=out["database"],
+        connect_snowflake=lambda: connect_stack(
+            account,
+            out["serviceUser"],
+            out["functionalRoles"]["TRANSFORMER"],
+            out["warehouses"]["transform"],
+            out["database"],
+        ),
+        pg_dsn=psycopg.conninfo.make_conninfo(
+            host=out["postgresHost"],
+            port=PG_PORT,
+            dbname=cfg.postgres.database,
+            user=out["postgresLoaderUser"],
+            password=out["postgresLoaderPassword"],
+            sslmode="require",
+        ),
+        pg_schema=cfg.postgres.serving_schema,
+        dynamodb_table=out["dynamodbTable"],
+        dynamodb_client=lambda: boto3.client("dynamodb", region_name=cfg.aws_region),
+        dynamodb_resource=lambda: boto3.resource("dynamodb", region_name=cfg.aws_region),
+        scale=scale or cfg.recommendations.scale,
+        artifacts=ROOT / "artifacts" / stack,
+    )
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+
+@contextmanager
+def step(name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    console.rule(f"[bold]{name}")
+    try:
+        yield
+    except Exception as e:
+        import botocore.exceptions
+        import psycopg
+        import snowflake.connector.errors
+
+        from scripts.serving.dynamodb import ExportError
+        from scripts.serving.postgres import ServingError
+
+        if isinstance(e, (LoadError, ServingError, ExportError, ValueError)):
+            raise LoadError(f"step {name!r} failed: {e}") from e
+        drivers = (
+            snowflake.connector.errors.Error,
+            psycopg.Error,
+            botocore.exceptions.BotoCoreError,
+            botocore.exceptions.ClientError,
+        )
+        if isinstance(e, drivers):
+            raise LoadError(f"step {name!r} failed ({type(e).__name__}): {e}") from e
+        raise
+    console.print(f"  {name} done in {time.perf_counter() - start:.1f} s")
+
+
+def print_counts(counts: dict[str, int], title: str) -> None:
+    table = Table("table", "rows", title=title)
+    for k, v in counts.items():
+        table.add_row(k, f"{v:,}")
+    console.print(table)
+
+
+def count(cur: Any, table: str) -> int:
+    cur.execute(f"SELECT COUNT(*) FROM {table}")
+    return int(cur.fetchone()[0])

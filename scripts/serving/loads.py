@@ -1,0 +1,101 @@
+"""Post-deploy steps of the serving stores: warehouse → Postgres serving tables (`sync`) and
+recommendations → DynamoDB plus the Customer 360 profile → Postgres for BI (`export`).
+
+The warehouse side of each is a file in sql/serving/sync whose columns are named as the Postgres
+columns the migrations define; the sync checks the names before it loads anything.
+"""
+
+from __future__ import annotations
+
+from infra.sqlfiles import read_sql, render_sql
+from scripts.recommendations.target import Target, console, print_counts, progress_bar, step
+from scripts.serving import dynamodb, postgres
+
+SYNCED = ("customer_features", "customer_propensity", "inventory", "products")
+# sync file placeholder → the warehouse table it reads
+SOURCES = {
+    "customer_360": "CUSTOMER_360",
+    "customer_propensity": "CUSTOMER_PROPENSITY",
+    "inventory": "INVENTORY",
+    "product_catalog": "PRODUCT_CATALOG",
+    "recommendations": "USER_PRODUCT_RECOMMENDATIONS",
+}
+
+
+def sync_query(t: Target, name: str) -> str:
+    """sql/serving/sync/<name>.sql with the target's warehouse tables filled in."""
+    path = f"serving/sync/{name}.sql"
+    return render_sql(path, **{k: t.q(v) for k, v in SOURCES.items() if "{{ " + k in read_sql(path)})
+
+
+def fetch(t: Target, table: str) -> tuple[list[str], list[tuple]]:
+    """A serving table's rows as the warehouse holds them (the source of truth), with column names."""
+    with t.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(sync_query(t, table))
+        names = [d[0].lower() for d in cur.description]
+        rows = cur.fetchall()
+    if table == "customer_profiles" and t.local:
+        # fakesnow's HTTP endpoint returns a NULL TIMESTAMP_NTZ as the epoch; a customer without a
+        # purchase has no last purchase date.
+        i, j = names.index("last_purchase_date"), names.index("total_orders")
+        rows = [(*r[:i], None, *r[i + 1 :]) if not r[j] else r for r in rows]
+    return names, rows
+
+
+def sync_one(t: Target, table: str) -> int:
+    names, rows = fetch(t, table)
+    return postgres.sync_table(t.pg_dsn, table, rows, t.pg_schema, columns=names)
+
+
+def sync(t: Target, tables: tuple[str, ...] = SYNCED) -> dict[str, int]:
+    """Warehouse → Postgres serving tables, each swapped in atomically after a COPY."""
+    counts: dict[str, int] = {}
+    with step("sync to Postgres"):
+        applied = postgres.migrate(t.pg_dsn, t.pg_schema)
+        if applied:
+            console.print(f"  applied migrations {applied}")
+        with progress_bar() as bar:
+            task = bar.add_task("tables", total=len(tables))
+            for table in tables:
+                counts[table] = sync_one(t, table)
+                bar.advance(task)
+        print_counts(counts, f"Postgres {t.pg_schema}")
+    t.counts.update({f"pg.{k}": v for k, v in counts.items()})
+    return counts
+
+
+def export(t: Target, workers: int = 8) -> dict[str, int]:
+    """Recommendations → DynamoDB (parallel, retried, idempotent); profiles → Postgres for BI."""
+    counts: dict[str, int] = {}
+    with step("export"):
+        with t.connect_snowflake() as conn:
+            cur = conn.cursor()
+            cur.execute(sync_query(t, "export_recommendations"))
+            items = dynamodb.build_items(cur.fetchall())
+        if t.local:
+            ensure_local_dynamodb_table(t)
+        with progress_bar() as bar:
+            task = bar.add_task("DynamoDB items", total=len(items))
+            counts["dynamodb." + t.dynamodb_table] = dynamodb.write_parallel(
+                t.dynamodb_client(), t.dynamodb_table, items, workers=workers, progress=lambda n: bar.advance(task, n)
+            )
+        postgres.migrate(t.pg_dsn, t.pg_schema)
+        counts["pg.customer_profiles"] = sync_one(t, "customer_profiles")
+        print_counts(counts, "exported")
+    t.counts.update(counts)
+    return counts
+
+
+def ensure_local_dynamodb_table(t: Target) -> None:
+    """Locally, the table Pulumi declares (same key schema and billing mode) on moto."""
+    client = t.dynamodb_client()
+    if t.dynamodb_table in client.list_tables().get("TableNames", []):
+        return
+    client.create_table(
+        TableName=t.dynamodb_table,
+        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "N"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True},
+    )

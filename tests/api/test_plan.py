@@ -1,0 +1,106 @@
+"""The recommendation API under Pulumi's mocks: compute pool, images, services from the templates,
+grants, destroy order."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.api import BUILD_CONTEXTS, spcs_image_path
+from infra.config import stack_config
+from tests.conftest import ROOT, one
+
+
+def spec(plan: list[dict], name: str) -> dict:
+    return yaml.safe_load(one(plan, name)["inputs"]["fromSpecification"]["text"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_pool_per_stack(plans, stack):
+    cfg = stack_config(stack).spcs
+    pool = one(plans[stack], "api-pool")
+    assert pool["inputs"]["instanceFamily"] == cfg.instance_family
+    assert (pool["inputs"]["minNodes"], pool["inputs"]["maxNodes"]) == (cfg.min_nodes, cfg.max_nodes)
+    assert pool["inputs"]["autoSuspendSecs"] == cfg.auto_suspend_seconds
+    assert pool["provider"].endswith("snowflake-accountadmin")
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
+    for svc in ("orchestrator", "ranker"):
+        img = one(plans[stack], f"api-{svc}-image")["inputs"]
+        url = f"retailorg-retail-data.registry.snowflakecomputing.com/rdp_{stack}_retail/ml_registry/retail_images"
+        assert img["imageName"] == f"{url}/{svc}:1.0.0"
+        assert img["build"]["platform"] == "linux/amd64"
+        assert img["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
+        assert img["build"]["context"] == BUILD_CONTEXTS[svc]
+        assert img["registry"]["server"] == url.split("/")[0] and img["registry"]["username"] == "PULUMI_DEPLOYER"
+        assert one(plans[stack], "api-images")["urn"] in one(plans[stack], f"api-{svc}-image")["dependencies"]
+    # the orchestrator's image carries the pair features it shares with the ranker's training
+    dockerfile = (ROOT / "services" / "orchestrator" / "Dockerfile").read_text()
+    assert "COPY features/ ./services/features/" in dockerfile and BUILD_CONTEXTS["orchestrator"] == "services"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_service_specs_pin_the_image_and_carry_secret_and_integration(plans, stack):
+    plan = plans[stack]
+    orch = spec(plan, "api-orchestrator")["spec"]
+    c = orch["containers"][0]
+    assert "@sha256:" in c["image"] and c["image"].startswith(f"/rdp_{stack}_retail/ml_registry/retail_images/")
+    digest_dep = one(plan, "api-orchestrator-image")["urn"]
+    assert digest_dep in one(plan, "api-orchestrator")["dependencies"]
+    assert c["secrets"] == [
+        {
+            "snowflakeSecret": {"objectName": f"RDP_{stack.upper()}_RETAIL.BRONZE.PG_APP_PASSWORD"},
+            "secretKeyRef": "secret_string",
+            "envVarName": "PG_PASSWORD",
+        }
+    ]
+    assert "PG_PASSWORD" not in c["env"]
+    pg_host = one(plan, "serving-provider")["inputs"]["host"]
+    assert c["env"]["PG_HOST"] == pg_host and c["env"]["DYNAMODB_TABLE"] == f"rdp-{stack}-product-recommendations"
+    assert one(plan, "api-orchestrator")["inputs"]["externalAccessIntegrations"] == [
+        f"RDP_{stack.upper()}_PG_ACCESS_INTEGRATION"
+    ]
+    assert orch["endpoints"] == [{"name": "api", "port": 8000, "public": True}]
+    ranker = spec(plan, "api-ranker")["spec"]
+    assert ranker["endpoints"][0]["public"] is False and "@sha256:" in ranker["containers"][0]["image"]
+    sizing = stack_config(stack).spcs.orchestrator
+    assert c["resources"]["limits"]["memory"] == sizing.memory_limit
+    svc = one(plan, "api-orchestrator")["inputs"]
+    assert (svc["minInstances"], svc["maxInstances"]) == (sizing.min_instances, sizing.max_instances)
+
+
+def test_new_image_digest_changes_the_spec():
+    a = spcs_image_path("reg.example/db/s/r/orchestrator@sha256:aaa")
+    b = spcs_image_path("reg.example/db/s/r/orchestrator@sha256:bbb")
+    assert a == "/db/s/r/orchestrator@sha256:aaa" and a != b
+
+
+def test_services_are_destroyed_before_the_pool(plans):
+    plan = plans["prod"]
+    pool = one(plan, "api-pool")["urn"]
+    for name in ("api-orchestrator", "api-ranker"):
+        svc = one(plan, name)
+        assert pool in svc["dependencies"], name  # depends on the pool, so it is deleted first
+    assert one(plan, "api-ranker")["urn"] in one(plan, "api-orchestrator")["dependencies"]
+
+
+def test_app_role_may_use_the_endpoint(plans):
+    g = one(plans["prod"], "api-endpoint-usage")["inputs"]
+    assert g["execute"] == (
+        'GRANT SERVICE ROLE "RDP_PROD_RETAIL"."ML_REGISTRY"."ORCHESTRATOR_SERVICE"!ALL_ENDPOINTS_USAGE '
+        'TO ROLE "RDP_PROD_APP_SERVICE"'
+    )
+    assert g["revert"].startswith("REVOKE SERVICE ROLE")
+
+
+def test_dockerfiles_are_slim_pinned_nonroot_amd64_with_healthcheck():
+    from infra.api import SERVICES_DIR
+
+    for svc in ("orchestrator", "ranker"):
+        text = (SERVICES_DIR / svc / "Dockerfile").read_text()
+        assert "FROM --platform=linux/amd64 python:3.11.14-slim-bookworm" in text
+        assert "USER 10001" in text and "HEALTHCHECK" in text
+        reqs = (SERVICES_DIR / svc / "requirements.txt").read_text().split()
+        assert reqs and all("==" in r for r in reqs), reqs

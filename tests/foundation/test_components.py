@@ -1,0 +1,64 @@
+"""Components constructed directly under Pulumi's official mocks."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.mocks import PlanMocks
+
+pulumi.runtime.set_mocks(PlanMocks(), project="retail-data-platform", stack="prod", preview=False)
+
+from infra.config import stack_config  # noqa: E402
+from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs  # noqa: E402
+from infra.naming import Naming  # noqa: E402
+from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs  # noqa: E402
+
+
+def providers() -> Providers:
+    sf = SnowflakeProviders("p", SnowflakeProvidersArgs("ORG", "ACC", "DEPLOYER"))
+    aws = AwsAccount("aws", AwsAccountArgs(region="us-east-1", stack="prod"))
+    return Providers(sf.sysadmin, sf.securityadmin, sf.accountadmin, aws.provider, aws.account_id)
+
+
+@pulumi.runtime.test
+def test_foundation_names_and_outputs():
+    cfg = stack_config("prod")
+    f = SnowflakeFoundation(
+        "f",
+        SnowflakeFoundationArgs(
+            naming=Naming("RDP", "prod"),
+            providers=providers(),
+            warehouses=cfg.warehouses,
+            monitor=cfg.resource_monitor,
+            data_retention_days=cfg.data_retention_days,
+            protect=True,
+        ),
+    )
+
+    def check(args):
+        db, wh, mon = args
+        assert db == "RDP_PROD_RETAIL"
+        assert wh == "RDP_PROD_TRANSFORM_WH"
+        assert mon == "RDP_PROD_MONITOR"
+
+    return pulumi.Output.all(f.database.name, f.warehouses["transform"].name, f.monitor.name).apply(check)
+
+
+@pulumi.runtime.test
+def test_regenerated_admin_password_is_a_secret_output():
+    """The credential component's password never becomes a plain value."""
+    import asyncio
+
+    from infra.serving.credential import PostgresAdminCredential, PostgresAdminCredentialArgs, reset_access_sql
+
+    assert reset_access_sql("RDP_PROD_PG") == "ALTER POSTGRES INSTANCE RDP_PROD_PG RESET ACCESS FOR 'snowflake_admin'"
+    cred = PostgresAdminCredential(
+        "cred", PostgresAdminCredentialArgs(instance="RDP_PROD_PG", rotation=1, organization="O", account="A", user="U")
+    )
+
+    async def check() -> None:
+        assert await cred.password.is_secret()
+        assert (await cred.password.future()).startswith("mock-admin-")
+        assert await cred.username.future() == "snowflake_admin"
+
+    return asyncio.ensure_future(check())

@@ -1,0 +1,117 @@
+"""The stack config model: both committed stacks parse, and every bad value names its key."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.config import ConfigError, parse_config, stack_config
+
+PFX = "retail-data-platform:"
+
+
+def raw(stack: str) -> dict:
+    from infra.plan import read_stack_file
+
+    values, _ = read_stack_file(stack)
+    return {k[len(PFX) :]: v for k, v in values.items() if k.startswith(PFX)}
+
+
+def test_committed_stacks_parse_and_differ():
+    dev, prod = stack_config("dev"), stack_config("prod")
+    assert dev.environment == "dev" and prod.environment == "prod"
+    assert prod.protect and not dev.protect
+    assert prod.force_destroy_bucket is False and dev.force_destroy_bucket is True
+    assert dev.warehouses.transform.size == "XSMALL" and prod.warehouses.transform.size == "MEDIUM"
+    assert prod.resource_monitor.credit_quota > dev.resource_monitor.credit_quota
+    assert prod.data_retention_days == 30 and dev.data_retention_days == 1
+    assert prod.ingestion.task_enabled and not dev.ingestion.task_enabled
+    assert dev.ingestion.task_schedule != prod.ingestion.task_schedule
+    assert set(dev.alert_emails) != set(prod.alert_emails)
+    assert "0.0.0.0/0" not in prod.allowed_cidrs
+
+
+def _with(stack: str, key: str, value) -> dict:
+    values = raw(stack)
+    values[key] = value if isinstance(value, str) else json.dumps(value)
+    return values
+
+
+def _nested(stack: str, key: str, path: list[str], value) -> dict:
+    values = raw(stack)
+    obj = json.loads(values[key])
+    cur = obj
+    for p in path[:-1]:
+        cur = cur[p]
+    cur[path[-1]] = value
+    values[key] = json.dumps(obj)
+    return values
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "needle"),
+    [
+        (lambda: _nested("dev", "warehouses", ["load", "size"], "HUGE"), "warehouses.load.size", "Input should be"),
+        (
+            lambda: _nested("dev", "warehouses", ["serve", "size"], "LARGE"),
+            "(stack config)",
+            "larger than maxWarehouseSize",
+        ),
+        (lambda: _with("dev", "dataRetentionDays", "400"), "dataRetentionDays", "less than or equal to 90"),
+        (lambda: _with("dev", "alertEmails", ["not-an-email"]), "alertEmails", "not e-mail addresses"),
+        (lambda: _with("dev", "allowedCidrs", ["10.0.0.300/8"]), "allowedCidrs", "is not a CIDR block"),
+        (lambda: _with("dev", "serviceUserPublicKey", "bm90IGEga2V5"), "serviceUserPublicKey", "RSA public key"),
+        (lambda: _with("prod", "allowedCidrs", ["0.0.0.0/0"]), "(stack config)", "0.0.0.0/0"),
+        (lambda: _with("prod", "protect", "false"), "(stack config)", "protect must be true"),
+        (lambda: _nested("dev", "ingestion", ["taskSchedule"], "nightly"), "ingestion.taskSchedule", "cron"),
+        (lambda: _with("dev", "warehousez", "x"), "warehousez", "Extra inputs"),
+    ],
+)
+def test_bad_values_name_the_key(values, key, needle):
+    data = values()
+    stack = "prod" if data["environment"] == "prod" else "dev"
+    with pytest.raises(ConfigError) as e:
+        parse_config(data, stack)
+    msg = str(e.value)
+    assert f"retail-data-platform:{key}" in msg, msg
+    assert needle in msg, msg
+
+
+def test_missing_key_is_named():
+    values = raw("dev")
+    del values["awsRegion"]
+    with pytest.raises(ConfigError, match=r"retail-data-platform:awsRegion: Field required"):
+        parse_config(values, "dev")
+
+
+def test_secret_keys_must_be_secret():
+    values = raw("dev")
+    values["snowflakePrivateKey"] = "-----BEGIN PRIVATE KEY-----"
+    values["postgresPassword"] = "hunter2"
+    with pytest.raises(ConfigError) as e:
+        parse_config(values, "dev")
+    assert "retail-data-platform:snowflakePrivateKey: must be set with `pulumi config set --secret" in str(e.value)
+    assert "retail-data-platform:postgresPassword" in str(e.value)
+    # the same keys set as secrets are accepted
+    ok = raw("dev") | {"snowflakePrivateKey": "[secret]"}
+    assert parse_config(ok, "dev", {"snowflakePrivateKey"}).stack == "dev"
+
+
+def test_program_fails_fast_on_bad_config(tmp_path):
+    """The real program, under mocks, stops before declaring anything when config is wrong."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    src = (root / "Pulumi.dev.yaml").read_text().replace("maxWarehouseSize: SMALL", "maxWarehouseSize: TINY")
+    (root / "Pulumi.badcfg.yaml").write_text(src)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "infra.plan", "--stack", "badcfg"], cwd=root, capture_output=True, text=True
+        )
+    finally:
+        (root / "Pulumi.badcfg.yaml").unlink()
+    assert out.returncode != 0
+    assert "retail-data-platform:maxWarehouseSize" in out.stderr

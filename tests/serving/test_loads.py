@@ -1,0 +1,184 @@
+"""The serving stores' loads on the stand-ins: the atomic swap under a concurrent reader, a kill
+mid-load, malformed rows, DynamoDB retries, migrations, and columns defined once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+import pytest
+
+from scripts.serving import dynamodb, postgres
+from scripts.serving import loads as serving
+from tests.conftest import ROOT, SCHEMA, dynamo_items, pg_digest
+
+
+def test_swap_is_atomic_under_a_concurrent_reader(target):
+    old = [(i, f"CAT-{i % 12 + 1:03d}", 0.1) for i in range(20_000)]
+    new = [(i, f"CAT-{i % 12 + 1:03d}", 0.9) for i in range(30_000)]
+    postgres.sync_table(target.pg_dsn, "customer_propensity", old, SCHEMA)
+    seen: set[tuple] = set()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
+                while not stop.is_set():
+                    n, avg = conn.execute(
+                        f"SELECT count(*), round(avg(propensity_score)::numeric, 3) FROM {SCHEMA}.customer_propensity"
+                    ).fetchone()
+                    seen.add((n, float(avg)))
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    th = threading.Thread(target=reader)
+    th.start()
+    try:
+        for rows in (new, old, new, old, new):
+            postgres.sync_table(target.pg_dsn, "customer_propensity", rows, SCHEMA)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        th.join()
+    assert not errors, errors
+    assert seen <= {(20_000, 0.1), (30_000, 0.9)}, seen
+    assert len(seen) == 2
+    serving.sync(target, ("customer_propensity",))
+
+
+def test_kill_mid_load_leaves_live_table_and_rerun_completes(target):
+    before = pg_digest(target.pg_dsn, "customer_features")
+    env = {**os.environ, "RDP_SYNC_PAUSE": "customer_features", "RDP_SYNC_PAUSE_SECONDS": "60"}
+    code = (
+        "import sys; from scripts.serving import postgres;"
+        f"rows=[(i,)+(None,)*15 for i in range(5000)];"
+        f"postgres.sync_table({target.pg_dsn!r}, 'customer_features', rows, {SCHEMA!r})"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("PAUSED customer_features"), line
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # the killed load never reached the swap: live data unchanged, staging rolled back with its transaction
+    deadline = time.time() + 10
+    while pg_digest(target.pg_dsn, "customer_features") != before and time.time() < deadline:
+        time.sleep(0.2)
+    assert pg_digest(target.pg_dsn, "customer_features") == before
+    with psycopg.connect(target.pg_dsn) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = %s AND tablename LIKE %s", (SCHEMA, "%__staging")
+        ).fetchone()[0]
+    assert left == 0
+    serving.sync(target, ("customer_features",))
+    assert pg_digest(target.pg_dsn, "customer_features") == before
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([(1, "CAT-001", 0.5), (None, "CAT-002", 0.5)], r"row 2 has a NULL key"),
+        ([(1, "CAT-001", 0.5), (1, "CAT-001", 0.7)], r"row 2 repeats key"),
+        ([(1, "CAT-001")], r"row 1 has 2 values, expected 3"),
+        ([("x", "CAT-001", 0.5)], r"row 1 column customer_id is 'x', not an integer"),
+        ([(1.5, "CAT-001", 0.5)], r"row 1 column customer_id is 1.5"),
+    ],
+)
+def test_malformed_rows_are_refused_and_change_nothing(target, rows, message):
+    before = pg_digest(target.pg_dsn, "customer_propensity")
+    with pytest.raises(postgres.ServingError, match=message):
+        postgres.sync_table(target.pg_dsn, "customer_propensity", rows, SCHEMA)
+    assert pg_digest(target.pg_dsn, "customer_propensity") == before
+
+
+def test_malformed_recommendation_rows_name_the_row():
+    with pytest.raises(dynamodb.ExportError, match="row 2: user_id 'abc'"):
+        dynamodb.build_items([(1, 1, 10, "CAT-001", 3, "PURCHASE_CATEGORY"), ("abc", 1, 10, "CAT-001", 3, "X")])
+    with pytest.raises(dynamodb.ExportError, match="user 1 has rank 1 twice"):
+        dynamodb.build_items([(1, 1, 10, "CAT-001", 3, "S"), (1, 1, 11, "CAT-001", 3, "S")])
+
+
+class FlakyClient:
+    """Wraps a client and leaves a share of each batch unprocessed, as a throttled table does (tests).
+
+    An item is held back at most `rounds` times, so a retrying writer always finishes; pass a large
+    `rounds` to model a table that never accepts the writes."""
+
+    def __init__(self, client: object, share: float = 0.3, rounds: int = 2, seed: int = 1) -> None:
+        self.client, self.share, self.rounds, self.rng = client, share, rounds, random.Random(seed)
+        self.held: dict[str, int] = {}
+        self.calls = 0
+
+    def batch_write_item(self, RequestItems: dict) -> dict:  # noqa: N803 (boto3's argument name)
+        self.calls += 1
+        send: dict = {}
+        keep: dict = {}
+        for table, reqs in RequestItems.items():
+            for r in reqs:
+                key = repr(r)
+                if self.held.get(key, 0) < self.rounds and self.rng.random() < self.share:
+                    self.held[key] = self.held.get(key, 0) + 1
+                    keep.setdefault(table, []).append(r)
+                else:
+                    send.setdefault(table, []).append(r)
+        if send:
+            self.client.batch_write_item(RequestItems=send)
+        return {"UnprocessedItems": keep}
+
+
+def test_unprocessed_items_are_retried_until_written(target):
+    items = [
+        {"user_id": 9_000_000 + i, "recommended_products": [1, 2], "category_id": None, "source": "T"}
+        for i in range(200)
+    ]
+    flaky = FlakyClient(target.dynamodb_client(), share=0.5, rounds=3)
+    assert dynamodb.write_parallel(flaky, target.dynamodb_table, items, workers=4) == 200
+    assert sum(flaky.held.values()) > 50 and flaky.calls > 8  # items really were held back and retried
+    got = dynamo_items(target)
+    assert all(9_000_000 + i in got for i in range(200))
+    always = FlakyClient(target.dynamodb_client(), share=1.0, rounds=10**6)
+    with pytest.raises(dynamodb.ExportError, match="still unprocessed after 3 attempts"):
+        dynamodb.write_parallel(always, target.dynamodb_table, items[:5], workers=1, max_attempts=3)
+
+
+def test_migrations_are_versioned_and_idempotent(target):
+    assert postgres.migrate(target.pg_dsn, SCHEMA) == []
+    with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
+        versions = [v for (v,) in conn.execute(f"SELECT version FROM {SCHEMA}.schema_migrations ORDER BY 1")]
+        assert versions == [m.version for m in postgres.migrations()]
+        conn.execute(f"UPDATE {SCHEMA}.schema_migrations SET checksum = 'edited' WHERE version = 1")
+    try:
+        with pytest.raises(postgres.ServingError, match="V001__serving_tables was edited"):
+            postgres.migrate(target.pg_dsn, SCHEMA)
+    finally:
+        with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
+            conn.execute(
+                f"UPDATE {SCHEMA}.schema_migrations SET checksum = %s WHERE version = 1",
+                (postgres.migrations()[0].checksum,),
+            )
+
+
+def test_sync_queries_name_exactly_the_migrated_columns(target):
+    """Columns are defined once, by the migrations: every sync query must name exactly those columns."""
+    with psycopg.connect(target.pg_dsn) as conn:
+        for name in postgres.SERVING_TABLES:
+            table = postgres.describe(conn, SCHEMA, name)
+            names, _ = serving.fetch(target, name)
+            assert sorted(names) == sorted(table.columns), name
+        spec = postgres.describe(conn, SCHEMA, "customer_propensity")
+    assert spec.key == ("customer_id", "category_id")
+    with pytest.raises(postgres.ServingError, match=r"missing \['propensity_score'\], unknown \['score'\]"):
+        postgres.select_columns(spec, ["customer_id", "category_id", "score"], [(1, "CAT-001", 0.5)])
+    assert postgres.select_columns(spec, ["PROPENSITY_SCORE", "customer_id", "category_id"], [(0.5, 1, "C")]) == [
+        (1, "C", 0.5)
+    ]
