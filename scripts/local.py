@@ -67,7 +67,7 @@ def run_recommendations(stack: str = "dev", customers: int = 5000) -> dict[str, 
     from scripts.recommendations.target import local_target
 
     t = local_target(stack)
-    t.scale = t.scale.model_copy(update={"customers": customers})
+    t.scale = t.scale.updated(customers=customers)
     counts = loads.run_all(t)
     table = Table("table", "rows", title="recommendations: rows per table")
     for k, v in counts.items():

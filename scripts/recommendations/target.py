@@ -72,8 +72,7 @@ def local_target(
     naming = cfg.naming
     naming_db = database or naming.database
     ep = standins.endpoints()
-    s = cfg.recommendations.scale
-    scale = scale or ScaleConfig(s.products, s.stores, s.customers, s.seed, s.as_of)
+    scale = scale or cfg.recommendations.scale
     aws = {
         "endpoint_url": ep.moto_url,
         "region_name": cfg.aws_region,

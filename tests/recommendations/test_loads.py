@@ -76,3 +76,13 @@ def test_failed_step_names_itself(target):
     bad = local_target("dev", SCALE, database="T_LOADS_MISSING", pg_schema=SCHEMA)
     with pytest.raises(LoadError, match=r"step 'build' failed \(ProgrammingError\): .*does not exist"):
         loads.build(bad)
+
+
+def test_local_target_uses_the_configured_scale_and_validates_overrides(stand_ins):
+    from infra.config import stack_config
+
+    t = local_target("dev")
+    assert t.scale == stack_config("dev").recommendations.scale
+    assert t.scale.updated(customers=5000).customers == 5000
+    with pytest.raises(ValueError, match="customers"):
+        t.scale.updated(customers=0)
