@@ -8,7 +8,7 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.config import ResourceMonitorConfig, Warehouses
-from infra.naming import Naming
+from infra.naming import Naming, quote
 from infra.providers import Providers
 
 # Medallion layer schemas plus the ML and orchestration schemas.
@@ -96,10 +96,10 @@ class SnowflakeFoundation(pulumi.ComponentResource):
             )
             snowflake.Execute(
                 f"{name}-wh-{purpose}-monitor",
-                execute=pulumi.Output.concat(
-                    'ALTER WAREHOUSE "', wh.name, '" SET RESOURCE_MONITOR = "', self.monitor.name, '"'
+                execute=pulumi.Output.all(wh.name, self.monitor.name).apply(
+                    lambda a: f"ALTER WAREHOUSE {quote(a[0])} SET RESOURCE_MONITOR = {quote(a[1])}"
                 ),
-                revert=pulumi.Output.concat('ALTER WAREHOUSE IF EXISTS "', wh.name, '" UNSET RESOURCE_MONITOR'),
+                revert=wh.name.apply(lambda w: f"ALTER WAREHOUSE IF EXISTS {quote(w)} UNSET RESOURCE_MONITOR"),
                 opts=pulumi.ResourceOptions.merge(as_admin, pulumi.ResourceOptions(depends_on=[wh, self.monitor])),
             )
             self.warehouses[purpose] = wh

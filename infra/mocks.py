@@ -15,6 +15,7 @@ from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
 from infra.config import SECRET_MARK
+from infra.naming import quote
 
 ACCOUNT_ID = "123456789012"
 SNOWFLAKE_AWS_ACCOUNT = "210987654321"  # the AWS account Snowflake's own IAM users live in
@@ -80,13 +81,11 @@ class PlanMocks(pulumi.runtime.Mocks):
             rid = name
             db, schema = inputs.get("database"), inputs.get("schema")
             if db and schema:
-                outputs["fullyQualifiedName"] = f'"{db}"."{schema}"."{name}"'
-                rid = f'"{db}"."{schema}"."{name}"'
+                outputs["fullyQualifiedName"] = rid = quote(db, schema, name)
             elif db and typ.endswith("/schema:Schema"):
-                outputs["fullyQualifiedName"] = f'"{db}"."{name}"'
-                rid = f'"{db}"."{name}"'
+                outputs["fullyQualifiedName"] = rid = quote(db, name)
             else:
-                outputs["fullyQualifiedName"] = f'"{name}"'
+                outputs["fullyQualifiedName"] = quote(name)
             outputs.update(self._snowflake_outputs(typ, name, inputs))
             return rid, outputs
         if typ.startswith("aws:"):

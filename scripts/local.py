@@ -107,7 +107,7 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
 @app.command()
 def main(
     stack: str = typer.Option("dev", help="whose names to use on the stand-ins"),
-    customers: int = typer.Option(5000, help="customers to generate (the seed scale is 50,000)"),
+    customers: int = typer.Option(5000, help="customers to generate (the reference scale is 50,000)"),
     api_port: int = typer.Option(8000, help="port of the recommendation API on 127.0.0.1"),
 ) -> None:
     from infra.plan import run_plan, summary

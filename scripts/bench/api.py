@@ -61,7 +61,7 @@ def _load(url: str, ids: list[int], requests: int, concurrency: int) -> dict[str
 def bench_api(requests: int = 5000, concurrency: int = 32) -> dict[str, dict]:
     """The orchestrator on loopback (uvicorn, 1 worker) against the stand-ins: the Postgres path and the
     DynamoDB fallback path (Postgres pointed at a closed port), same load, same run.
-    Goal: server p50 <= 5 ms, p99 <= 20 ms, >= 200 req/s on 2 cores (the seed: 77.7 ms, one sample)."""
+    Goal: server p50 <= 5 ms, p99 <= 20 ms, >= 200 req/s on 2 cores (the reference: 77.7 ms, one sample)."""
     standins.start()
     t = local_target("dev", database=f"BENCH_API_{int(time.time())}", pg_schema="bench_api")
     t.scale = t.scale.updated(customers=2000)

@@ -107,7 +107,7 @@ def write_parallel(
 
 
 def write_single_batch_writer(resource: Any, table: str, items: Sequence[dict]) -> int:
-    """The seed's way (one `batch_writer`), kept as the benchmark's baseline."""
+    """The plain way (one `batch_writer`), kept as the benchmark's baseline."""
     t = resource.Table(table)
     with t.batch_writer(overwrite_by_pkeys=["user_id"]) as writer:
         for item in items:
