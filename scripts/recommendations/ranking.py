@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from infra.sqlfiles import named_queries
 from scripts.recommendations.propensity import held_out
 from services.features.pair import PAIR_FEATURES, pair_matrix, region_for_zip
 
@@ -33,30 +34,29 @@ PARAMS = {
 
 
 def training_rows(cur: Any, q: Any, as_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    cur.execute(
-        f"SELECT CUSTOMER_ID, ZIP_CODE, AVG_ORDER_VALUE, ENGAGEMENT_SCORE, CASE LOYALTY_TIER WHEN 'Bronze' THEN 0 "
-        f"WHEN 'Silver' THEN 1 WHEN 'Gold' THEN 2 WHEN 'Platinum' THEN 3 END, TOTAL_ORDERS, DAYS_SINCE_PURCHASE "
-        f"FROM {q('CUSTOMER_360')} ORDER BY CUSTOMER_ID LIMIT {MAX_CUSTOMERS}"
+    sql = named_queries(
+        "recommendations/ranking_training.sql",
+        customer_360=q("CUSTOMER_360"),
+        propensity=q("CUSTOMER_PROPENSITY"),
+        products=q("PRODUCT_CATALOG"),
+        inventory=q("INVENTORY"),
+        events=q("EVENT_STREAM"),
+        max_customers=str(MAX_CUSTOMERS),
     )
+    cur.execute(sql["customers"])
     customers = cur.fetchall()
-    cur.execute(f"SELECT CUSTOMER_ID, CATEGORY_ID, PROPENSITY_SCORE FROM {q('CUSTOMER_PROPENSITY')}")
+    cur.execute(sql["propensity"])
     prop: dict[int, dict[str, float]] = defaultdict(dict)
     for cid, cat, score in cur.fetchall():
         prop[int(cid)][cat] = float(score)
-    cur.execute(f"SELECT PRODUCT_ID, CATEGORY_ID, PRICE FROM {q('PRODUCT_CATALOG')}")
+    cur.execute(sql["products"])
     products = {int(p): (c, float(pr)) for p, c, pr in cur.fetchall()}
-    cur.execute(
-        f"SELECT REGION, PRODUCT_ID, QTY_ON_HAND, EST_DELIVERY_DAYS FROM {q('INVENTORY')} WHERE QTY_ON_HAND > 0"
-    )
+    cur.execute(sql["in_stock"])
     stock: dict[tuple[str, str], list[tuple]] = defaultdict(list)
     for region, pid, qty, days in cur.fetchall():
         cat, price = products[int(pid)]
         stock[(region, cat)].append((int(pid), cat, price, float(days), float(qty)))
-    since = (as_of - timedelta(days=30)).isoformat()
-    cur.execute(
-        f"SELECT DISTINCT CUSTOMER_ID, PRODUCT_ID FROM {q('EVENT_STREAM')} WHERE EVENT_TYPE IN "
-        f"('order_complete', 'pos_purchase') AND EVENT_TIMESTAMP >= CAST('{since} 00:00:00' AS TIMESTAMP)"
-    )
+    cur.execute(sql["bought_since"], (f"{(as_of - timedelta(days=30)).isoformat()} 00:00:00",))
     bought = {(int(c), int(p)) for c, p in cur.fetchall()}
     xs, ys, groups = [], [], []
     for cid, zip_code, aov, eng, tier, orders, days in customers:
