@@ -11,6 +11,7 @@ import typer
 from scripts.recommendations import loads
 from scripts.recommendations.target import LoadError, Target, console, local_target, stack_target
 from scripts.serving import loads as serving
+from scripts.standins import StandInError
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -32,7 +33,7 @@ def _run(fn: Callable[[Target], Any], stack: str, local: bool, customers: int | 
         if local and fn is not loads.run_all:
             loads.prepare_local(t)
         fn(t)
-    except LoadError as e:
+    except (LoadError, StandInError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
 

@@ -86,3 +86,15 @@ def test_local_target_uses_the_configured_scale_and_validates_overrides(stand_in
     assert t.scale.updated(customers=5000).customers == 5000
     with pytest.raises(ValueError, match="customers"):
         t.scale.updated(customers=0)
+
+
+def test_cli_says_in_one_line_what_is_missing(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from scripts import standins
+    from scripts.recommendations.__main__ import app
+
+    monkeypatch.setattr(standins, "STATE_FILE", tmp_path / "state.json")
+    out = CliRunner().invoke(app, ["all", "--local"])
+    assert out.exit_code == 1
+    assert "not running: postgres, moto, fakesnow" in out.output and "Traceback" not in out.output
