@@ -8,6 +8,7 @@ import pulumi
 
 from infra.access import AccessControl, AccessControlArgs
 from infra.alerts import ErrorAlerts, ErrorAlertsArgs
+from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs
 from infra.config import StackConfig, load_stack_config
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
@@ -29,6 +30,7 @@ class Platform:
     landing: LandingBucket
     alerts: ErrorAlerts
     ingestion: CustomerIngestion
+    analytics: CommerceAnalytics
     recommendations: RecommendationsData
     postgres: SnowflakePostgres
     serving: PostgresServingAccess
@@ -83,6 +85,15 @@ def build(cfg: StackConfig) -> Platform:
         opts=after_foundation,
     )  # fmt: skip
 
+    # e-commerce analytics: sources → streams → SCD2 star schema on a task graph; dynamic tables
+    analytics = CommerceAnalytics(
+        "analytics",
+        CommerceAnalyticsArgs(providers=providers, config=cfg.analytics, protect=protect, database=database,
+                              transform_warehouse=warehouses["transform"], error_integration=alerts.integration.name,
+                              transformer_role=roles["TRANSFORMER"]),
+        opts=after_foundation,
+    )  # fmt: skip
+
     # recommendations data plane, its serving stores, and the real-time API
     recommendations = RecommendationsData(
         "recommendations",
@@ -120,7 +131,9 @@ def build(cfg: StackConfig) -> Platform:
         ),
         opts=pulumi.ResourceOptions(depends_on=[serving]),
     )  # fmt: skip
-    return Platform(foundation, access, landing, alerts, ingestion, recommendations, postgres, serving, dynamodb, api)
+    return Platform(
+        foundation, access, landing, alerts, ingestion, analytics, recommendations, postgres, serving, dynamodb, api
+    )
 
 
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
@@ -147,6 +160,8 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
         "errorTopicArn": p.alerts.topic.arn,
         "pipeNotificationChannel": p.ingestion.pipe.notification_channel,
+        "analyticsRootTask": p.analytics.tasks["dimensions_task"].fully_qualified_name,
+        "factSales": p.analytics.tables["facts"].fully_qualified_name,
         "database": p.foundation.database.name,
         "warehouses": pulumi.Output.all(**{k: v.name for k, v in p.foundation.warehouses.items()}),
         "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in p.access.functional_roles.items()}),

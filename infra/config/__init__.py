@@ -3,6 +3,8 @@
 from infra.config.models import (
     PROJECT,
     WAREHOUSE_SIZES,
+    AnalyticsConfig,
+    AnalyticsScale,
     DynamoDbConfig,
     IngestionConfig,
     PostgresConfig,
@@ -31,6 +33,8 @@ __all__ = [
     "SECRET_KEYS",
     "SECRET_MARK",
     "WAREHOUSE_SIZES",
+    "AnalyticsConfig",
+    "AnalyticsScale",
     "ConfigError",
     "DynamoDbConfig",
     "IngestionConfig",

@@ -149,6 +149,63 @@ class RecommendationsConfig(_Model):
         return v.strip()
 
 
+class AnalyticsScale(_Model):
+    """Volume of the generated e-commerce sources (the reference volumes by default) and the day of
+    changes the post-deploy `changes` step simulates."""
+
+    customers: int = Field(default=103, ge=1, le=10_000_000)
+    products: int = Field(default=200, ge=1, le=1_000_000)
+    orders: int = Field(default=5003, ge=1, le=100_000_000)
+    items: int = Field(default=15_008, ge=1, le=500_000_000)
+    movements: int = Field(default=10_004, ge=0, le=500_000_000)
+    history_days: int = Field(default=730, ge=1, le=3650)
+    seed: int = Field(default=0, ge=0, le=99)
+    as_of: date
+
+    @model_validator(mode="after")
+    def _items(self) -> AnalyticsScale:
+        if self.items < self.orders:
+            raise ValueError("items must be at least orders (every order has at least one item)")
+        return self
+
+    def updated(self, **changes: object) -> AnalyticsScale:
+        """A copy with some fields changed, validated like the stack file's values."""
+        return AnalyticsScale.model_validate({**self.model_dump(), **changes})
+
+
+class AnalyticsLags(_Model):
+    """Target lags of the three dynamic tables the dashboard reads (their shared input is DOWNSTREAM)."""
+
+    enriched_orders: str
+    product_performance: str
+    current_inventory: str
+
+    @field_validator("enriched_orders", "product_performance", "current_inventory")
+    @classmethod
+    def _lag(cls, v: str) -> str:
+        if v != "DOWNSTREAM" and not _LAG.match(v):
+            raise ValueError("must be like '5 minutes' (seconds|minutes|hours|days) or DOWNSTREAM")
+        return v
+
+
+class AnalyticsConfig(_Model):
+    """The e-commerce analytics pipeline: its task graph's schedule, dynamic-table lags and data volume."""
+
+    task_schedule: str
+    task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+    tasks_enabled: bool
+    lags: AnalyticsLags
+    date_horizon_days: int = Field(default=365, ge=0, le=3650)
+    scale: AnalyticsScale
+
+    @field_validator("task_schedule")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        if not _CRON.match(v.strip()):
+            raise ValueError("must be a five-field cron expression such as '*/15 * * * *'")
+        return v.strip()
+
+
 class PostgresConfig(_Model):
     """The Snowflake Postgres instance and its serving schema. Ingress CIDRs are `allowedCidrs`."""
 
@@ -223,6 +280,7 @@ class StackConfig(_Model):
     service_user_public_key: str
     ingestion: IngestionConfig
     recommendations: RecommendationsConfig
+    analytics: AnalyticsConfig
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
     spcs: SpcsConfig

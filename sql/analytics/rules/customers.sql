@@ -1,0 +1,6 @@
+-- Why a customer row cannot enter DIM_CUSTOMER (NULL when it can).
+CASE
+  WHEN w.CUSTOMER_ID IS NULL THEN 'CUSTOMER_ID is missing'
+  WHEN w.EMAIL IS NULL OR POSITION('@' IN w.EMAIL) = 0 THEN 'EMAIL is not an e-mail address'
+  WHEN w.SEGMENT IS NULL OR w.SEGMENT NOT IN ('PREMIUM', 'STANDARD', 'BASIC') THEN 'SEGMENT is not PREMIUM, STANDARD or BASIC'
+END
