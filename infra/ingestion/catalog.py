@@ -23,6 +23,11 @@ BRONZE_COLUMNS: list[tuple[str, str]] = [(c, "VARCHAR") for c in RAW_COLUMNS] + 
     ("_FILE_NAME", "VARCHAR"),
     ("_FILE_ROW_NUMBER", "NUMBER(38,0)"),
     ("_LOADED_AT", "TIMESTAMP_NTZ"),
+    # Load order, for "latest version wins, then load order" (xfm_select.sql). Snowpipe fills the
+    # file's last-modified time (METADATA$FILE_LAST_MODIFIED); the local pipe also fills _LOAD_SEQ,
+    # its load sequence, which increases with every loaded file and row (Snowpipe leaves it NULL).
+    ("_FILE_LAST_MODIFIED", "TIMESTAMP_NTZ"),
+    ("_LOAD_SEQ", "NUMBER(38,0)"),
 ]
 XFM_COLUMNS: list[tuple[str, str]] = [
     ("CUSTOMER_ID", "NUMBER(38,0)"),

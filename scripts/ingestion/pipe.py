@@ -13,7 +13,9 @@ same SQL files the Pulumi program deploys (see run_task for how atomicity is kep
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from scripts.ingestion.csvfile import parse_csv
 from scripts.standins import STATE_DIR, Endpoints
 
 LOCAL_ACCOUNT = "123456789012"  # moto's account id
+log = logging.getLogger("ingestion.pipe")
 
 
 @dataclass
@@ -142,6 +145,8 @@ class LocalIngestion:
         ensure_foundation(cur, self.db)
         for key, cols in (("bronze", BRONZE_COLUMNS), ("xfm", XFM_COLUMNS), ("silver", SILVER_COLUMNS)):
             cur.execute(create_table_if_missing(self.fq(key), cols))
+        for col, kind in BRONZE_COLUMNS:  # a Bronze table of an earlier run gets the columns added since
+            cur.execute(f"ALTER TABLE {self.fq('bronze')} ADD COLUMN IF NOT EXISTS {col} {kind}")
         for statement in ("create_rejects", "create_load_history"):
             cur.execute(self.pipe_sql[statement])
         cur.execute(self.stream_sql["create_consumed"])
@@ -178,8 +183,13 @@ class LocalIngestion:
         cur = self.conn.cursor()
         etag = etag.strip('"')
         cur.execute(self.pipe_sql["seen_before"], (name, etag))
-        if cur.fetchone()[0]:
-            return FileResult(key, "LOAD_SKIPPED", reasons=["file was loaded before (same name and ETag)"])
+        seen = cur.fetchone()
+        if seen:
+            # As Snowpipe's load history: a file seen before (same name and ETag) is skipped whatever
+            # its outcome was, so a rejected file uploaded again adds no reject row and no alert.
+            reason = f"skipped: seen before with status {seen[0]} (same name and ETag); change the file to load it"
+            log.log(logging.WARNING if seen[0] == "LOAD_FAILED" else logging.INFO, "%s %s", key, reason)
+            return FileResult(key, "LOAD_SKIPPED", reasons=[reason])
         file_reason = None
         if not key.lower().endswith(".csv"):
             file_reason = "not a .csv key"
@@ -187,7 +197,8 @@ class LocalIngestion:
             file_reason = f"file of {size} bytes exceeds maxFileMb ({self.max_bytes // 1048576} MB)"
         body = b""
         if file_reason is None:
-            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            obj = self.s3.get_object(Bucket=bucket, Key=key)
+            body, last_modified = obj["Body"].read(), obj["LastModified"]
             if not body.strip() or body.count(b"\n") + (0 if body.endswith(b"\n") else 1) <= CSV_FORMAT["skip_header"]:
                 file_reason = "empty file (no data rows)"
         if file_reason:
@@ -198,7 +209,7 @@ class LocalIngestion:
             self._alert(result)
             return result
         good, bad = parse_csv(body)
-        loaded = self._copy_into_bronze(name, good) if good else 0
+        loaded = self._copy_into_bronze(name, good, last_modified) if good else 0
         if bad:
             self._reject(name, bad)
         status = "LOADED" if not bad else ("PARTIALLY_LOADED" if loaded else "LOAD_FAILED")
@@ -215,19 +226,24 @@ class LocalIngestion:
         except self.s3.exceptions.NoSuchKey:
             pass  # already gone: the rejects table and the alert still record it
 
-    def _copy_into_bronze(self, name: str, rows: list[tuple[int, list[str | None]]]) -> int:
+    def _copy_into_bronze(self, name: str, rows: list[tuple[int, list[str | None]]], last_modified) -> int:
         """Stage the clean rows as a file and bulk-load them, as Snowpipe's COPY does from the stage.
 
+        Each row gets the next number of the load sequence (_LOAD_SEQ), so a later load of a key
+        wins a tie on UPDATED_AT whatever the file names and however close in time the loads are.
         fakesnow's COPY INTO cannot bind files wider than ten columns (it names them column00…),
         so the stand-in reads the staged file with DuckDB's read_csv, which fakesnow passes through.
         """
+        cur = self.conn.cursor()
+        cur.execute(self.pipe_sql["last_load_seq"])
+        last_seq = int(cur.fetchone()[0])
         batch = self.work / f"{time.time_ns()}.csv"
-        loaded_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        loaded_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        modified = last_modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         with open(batch, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
-            for number, values in rows:
-                w.writerow([*("" if v is None else v for v in values), name, number, loaded_at])
-        cur = self.conn.cursor()
+            for seq, (number, values) in enumerate(rows, start=last_seq + 1):
+                w.writerow([*("" if v is None else v for v in values), name, number, loaded_at, modified, seq])
         try:
             cur.execute(self.pipe_sql["load_file"], (str(batch),))
             return int(cur.fetchone()[0])

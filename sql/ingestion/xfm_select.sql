@@ -2,7 +2,10 @@
 -- Cleaning: trimmed, names in title case, e-mails lower case and checked, phones digits only,
 -- states upper case, unknown loyalty tiers to NULL, impossible dates and times to NULL (the CASE
 -- guards make the CAST safe, with the same result as TRY_TO_TIMESTAMP).
--- Dedupe: within one batch the latest version of a key wins (by UPDATED_AT, then load order).
+-- Dedupe: within one batch the latest version of a key wins: by UPDATED_AT, then load order, which
+-- is the local pipe's load sequence (one number per loaded file and row), else (Snowpipe) the file's
+-- last-modified time and the load's start, then the row in its file. Rows loaded before these
+-- columns existed count as the oldest.
 -- Rows without a numeric CUSTOMER_ID stay in Bronze and are not promoted.
 WITH typed AS (
   SELECT
@@ -24,6 +27,8 @@ WITH typed AS (
          THEN CAST(REPLACE(TRIM(UPDATED_AT), 'T', ' ') AS TIMESTAMP_NTZ) END AS UPDATED_AT,
     _FILE_NAME AS SOURCE_FILE,
     _FILE_ROW_NUMBER AS SOURCE_ROW,
+    _LOAD_SEQ AS LOAD_SEQ,
+    _FILE_LAST_MODIFIED AS FILE_LAST_MODIFIED,
     _LOADED_AT AS LOADED_AT
   FROM {{ source }}
 )
@@ -33,5 +38,6 @@ FROM typed
 WHERE CUSTOMER_ID IS NOT NULL
 QUALIFY ROW_NUMBER() OVER (
   PARTITION BY CUSTOMER_ID
-  ORDER BY UPDATED_AT DESC NULLS LAST, LOADED_AT DESC, SOURCE_FILE DESC, SOURCE_ROW DESC
+  ORDER BY UPDATED_AT DESC NULLS LAST, LOAD_SEQ DESC NULLS LAST, FILE_LAST_MODIFIED DESC NULLS LAST,
+           LOADED_AT DESC NULLS LAST, SOURCE_FILE DESC, SOURCE_ROW DESC
 ) = 1

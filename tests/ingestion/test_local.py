@@ -218,3 +218,49 @@ def test_multipart_upload_of_a_large_file(stand_ins):
     head = s3.head_object(Bucket="t-multipart", Key="landing/customer/big.csv")
     assert head["ContentLength"] == len(body) and "-" in head["ETag"]  # a multipart ETag
     assert io.BytesIO(s3.get_object(Bucket="t-multipart", Key="landing/customer/big.csv")["Body"].read()).read() == body
+
+
+@pytest.mark.parametrize("updated_at", ["2024-05-01 00:00:00", ""], ids=["sametime", "notime"])
+def test_a_later_load_wins_a_tie_whatever_the_file_names(li, updated_at):
+    put(li, "z-day1.csv", HEADER + f"42,Alpha,X,,,,,,,,{updated_at}\n")
+    put(li, "a-day2.csv", HEADER + f"42,Beta,X,,,,,,,,{updated_at}\n")
+    results = li.run_pipe()  # one drain, one task run: both versions are in the same batch
+    assert [r.key.rsplit("/", 1)[-1] for r in results] == ["z-day1.csv", "a-day2.csv"]
+    li.run_task()
+    assert silver(li)[42][0] == "Beta"
+    cur = li.conn.cursor()
+    cur.execute(f"SELECT _FILE_NAME, _LOAD_SEQ FROM {li.fq('bronze')} ORDER BY _LOAD_SEQ")
+    assert [f for f, _ in cur.fetchall()] == ["z-day1.csv", "a-day2.csv"]
+    # and across batches: a third load with the same time wins over what Silver holds
+    load(li, "0-day3.csv", HEADER + f"42,Gamma,X,,,,,,,,{updated_at}\n")
+    assert silver(li)[42][0] == "Gamma"
+
+
+def test_load_sequence_increases_per_file_and_row(li):
+    put(li, "s1.csv", HEADER + "1,A,,,,,,,,,\n2,B,,,,,,,,,\n")
+    li.run_pipe()
+    put(li, "s0.csv", HEADER + "3,C,,,,,,,,,\n")
+    li.run_pipe()
+    cur = li.conn.cursor()
+    cur.execute(f"SELECT _FILE_NAME, _FILE_ROW_NUMBER, _LOAD_SEQ FROM {li.fq('bronze')} ORDER BY _LOAD_SEQ")
+    assert cur.fetchall() == [("s1.csv", 2, 1), ("s1.csv", 3, 2), ("s0.csv", 2, 3)]
+
+
+def test_a_rejected_file_uploaded_again_is_skipped_without_a_new_alert(li, caplog):
+    put(li, "empty.csv", b"")
+    put(li, "allbad.csv", HEADER + "1,too,few\n")
+    first = {r.key.rsplit("/", 1)[-1]: r.status for r in li.run_pipe()}
+    assert first == {"empty.csv": "LOAD_FAILED", "allbad.csv": "LOAD_FAILED"}
+    assert len(li.alerts()) == 2 and li.counts()["rejected"] == 2
+    for _ in range(2):  # the same bytes again, twice
+        put(li, "empty.csv", b"")
+        put(li, "allbad.csv", HEADER + "1,too,few\n")
+        with caplog.at_level("WARNING", logger="ingestion.pipe"):
+            again = li.run_pipe()
+        assert [r.status for r in again] == ["LOAD_SKIPPED", "LOAD_SKIPPED"]
+        assert "seen before with status LOAD_FAILED" in again[0].reasons[0]
+        assert li.alerts() == [] and li.counts()["rejected"] == 2
+    assert "seen before with status LOAD_FAILED" in caplog.text
+    # changed bytes are a new file: loaded
+    put(li, "allbad.csv", HEADER + "1,Fixed,Row,,,,,,,,\n")
+    assert [(r.status, r.rows_loaded) for r in li.run_pipe()] == [("LOADED", 1)]

@@ -126,3 +126,25 @@ def test_integrations_are_accountadmin_and_objects_sysadmin(plans):
     for r in prod:
         if r["type"].startswith("aws:"):
             assert r["provider"].endswith("::aws"), r["name"]
+
+
+def test_load_order_columns_are_appended_to_bronze_and_filled_by_snowpipe(plans):
+    """Ties on UPDATED_AT go to the later load in Snowflake too: the pipe copies the file's
+    last-modified time and the load's start, and the procedure orders by them, not by file name.
+    The columns are appended, so the Bronze table is altered in place (existing columns unchanged)."""
+    for stack in plans:
+        plan = plans[stack]
+        columns = [(c["name"], c["type"]) for c in one(plan, "ingestion-bronze")["inputs"]["columns"]]
+        assert columns[-3:] == [
+            ("_LOADED_AT", "TIMESTAMP_NTZ"),
+            ("_FILE_LAST_MODIFIED", "TIMESTAMP_NTZ"),
+            ("_LOAD_SEQ", "NUMBER(38,0)"),
+        ]
+        copy = one(plan, "ingestion-pipe")["inputs"]["copyStatement"]
+        assert "METADATA$START_SCAN_TIME, METADATA$FILE_LAST_MODIFIED" in copy
+        assert "_LOADED_AT, _FILE_LAST_MODIFIED\n)" in copy
+        proc = one(plan, "ingestion-procedure")["inputs"]["procedureDefinition"]
+        assert (
+            "ORDER BY UPDATED_AT DESC NULLS LAST, LOAD_SEQ DESC NULLS LAST, FILE_LAST_MODIFIED DESC NULLS LAST,\n"
+            "           LOADED_AT DESC NULLS LAST, SOURCE_FILE DESC, SOURCE_ROW DESC"
+        ) in proc

@@ -13,8 +13,14 @@ CREATE TABLE IF NOT EXISTS {{ load_history }} (
 );
 
 -- name: seen_before
-SELECT COUNT(*) FROM {{ load_history }}
-WHERE FILE_NAME = %s AND ETAG = %s AND STATUS <> 'LOAD_FAILED';
+-- Any outcome counts, LOAD_FAILED included, as in Snowpipe's load history: the same bytes again
+-- would fail the same way.
+SELECT STATUS FROM {{ load_history }}
+WHERE FILE_NAME = %s AND ETAG = %s
+ORDER BY LOADED_AT DESC LIMIT 1;
+
+-- name: last_load_seq
+SELECT COALESCE(MAX(_LOAD_SEQ), 0) FROM {{ bronze }};
 
 -- name: record_load
 INSERT INTO {{ load_history }} VALUES (%s, %s, %s, %s, %s, CURRENT_TIMESTAMP());
