@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+from collections.abc import Iterable
+from typing import Any
 
 import snowflake.connector
 
+from infra.config import StackConfig
 from infra.foundation import SCHEMAS
 from infra.naming import quote
 
@@ -47,3 +52,39 @@ def ensure_foundation(cur, database: str) -> list[str]:
     for schema in SCHEMAS:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(database, schema)}")
     return [f"{database}.{schema}" for schema in SCHEMAS]
+
+
+class StackOutputError(RuntimeError):
+    """A deployed stack's outputs could not be read; the message says which and what to do."""
+
+
+def stack_outputs(stack: str, required: Iterable[str] = ("database",)) -> dict[str, Any]:
+    """`pulumi stack output --json --show-secrets` of a deployed stack, with the keys a step needs."""
+    try:
+        out = json.loads(
+            subprocess.run(
+                ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise StackOutputError(
+            f"cannot read the outputs of stack {stack!r} (is it deployed and selected?): {e}"
+        ) from None
+    missing = [k for k in required if k not in out]
+    if missing:
+        raise StackOutputError(f"stack {stack!r} has no output(s) {missing}; run `pulumi up` first")
+    return out
+
+
+def transformer_session(cfg: StackConfig, out: dict[str, Any]):
+    """The service user as TRANSFORMER on the transform warehouse of a deployed stack."""
+    return connect_stack(
+        f"{cfg.snowflake.organization}-{cfg.snowflake.account}",
+        out["serviceUser"],
+        out["functionalRoles"]["TRANSFORMER"],
+        out["warehouses"]["transform"],
+        out["database"],
+    )

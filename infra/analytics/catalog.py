@@ -257,7 +257,7 @@ CATALOG = Catalog(
         **{k: (schema, name) for k, (schema, name, _) in TABLES.items()},
         **{k: ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM") for k, s in STREAMS.items()},
         **{k: ("SILVER", k.upper()) for k in DYNAMIC_TABLES},
-        **{k: ("STREAMS_TASKS", name) for k, (name, _) in PROCEDURES.items()},
+        **{f"{k}_procedure": ("STREAMS_TASKS", name) for k, (name, _) in PROCEDURES.items()},
         **{k: ("STREAMS_TASKS", name) for k, (name, _, _) in TASKS.items()},
         # only on the local path: each stream's offset copy and the task graph's run log
         **{f"{k}_offset": ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM__OFFSET") for k, s in STREAMS.items()},
@@ -376,7 +376,7 @@ def root_when_sql(database: str) -> str:
 
 
 def task_call_sql(database: str, task: str) -> str:
-    return render_sql("analytics/call.sql", procedure=fq(database, TASKS[task][1])).strip()
+    return render_sql("analytics/call.sql", procedure=fq(database, f"{TASKS[task][1]}_procedure")).strip()
 
 
 def create_table_statements(database: str, keys: Mapping[str, Cols] | None = None) -> list[str]:

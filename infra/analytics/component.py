@@ -96,7 +96,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
             key: snowflake.ProcedureSql(
                 f"{name}-{_slug(key)}-procedure",
                 database=db,
-                schema=CATALOG.schema(key),
+                schema=CATALOG.schema(f"{key}_procedure"),
                 name=pname,
                 return_type="VARCHAR",
                 execute_as="OWNER",

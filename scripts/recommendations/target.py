@@ -3,9 +3,7 @@ step wrapper that turns any failure into one error naming the step and the cause
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,35 +99,18 @@ def stack_target(stack: str, scale: ScaleConfig | None = None) -> Target:
     import boto3
     import psycopg
 
-    from scripts.connections import connect_stack
+    from scripts.connections import StackOutputError, stack_outputs, transformer_session
 
     cfg = stack_config(stack)
     try:
-        out = json.loads(
-            subprocess.run(
-                ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", stack],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise LoadError(f"cannot read the outputs of stack {stack!r} (is it deployed and selected?): {e}") from None
-    missing = [k for k in ("database", "postgresHost", "postgresLoaderPassword", "dynamodbTable") if k not in out]
-    if missing:
-        raise LoadError(f"stack {stack!r} has no output(s) {missing}; run `pulumi up` first")
-    account = f"{cfg.snowflake.organization}-{cfg.snowflake.account}"
+        out = stack_outputs(stack, ("database", "postgresHost", "postgresLoaderPassword", "dynamodbTable"))
+    except StackOutputError as e:
+        raise LoadError(str(e)) from None
     return Target(
         stack=stack,
         local=False,
         database=out["database"],
-        connect_snowflake=lambda: connect_stack(
-            account,
-            out["serviceUser"],
-            out["functionalRoles"]["TRANSFORMER"],
-            out["warehouses"]["transform"],
-            out["database"],
-        ),
+        connect_snowflake=lambda: transformer_session(cfg, out),
         pg_dsn=psycopg.conninfo.make_conninfo(
             host=out["postgresHost"],
             port=PG_PORT,

@@ -1,0 +1,159 @@
+"""Post-deploy steps of the analytics pipeline: `generate` the sources' history, apply a day of
+`changes`, and `run` the pipeline. Against a deployed stack the task graph and the dynamic tables are
+Snowflake's (`run` executes the root task and refreshes the dynamic tables now); `--local` runs the
+same SQL on the stand-in through the rehearsal.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from infra.analytics.catalog import DYNAMIC_TABLES, TABLES, fq
+from infra.config import AnalyticsConfig, stack_config
+from infra.sqlfiles import named_queries
+from scripts.analytics.generate import Batch, day_of_changes, history
+from scripts.analytics.rehearsal import LocalAnalytics, TaskRun
+
+SOURCES = ("customers", "products", "orders", "order_items", "movements")
+
+
+class AnalyticsError(RuntimeError):
+    """An analytics step failed; the message names the step and the cause."""
+
+
+@dataclass
+class AnalyticsTarget:
+    """Where the steps run: a deployed stack, or the stand-in."""
+
+    stack: str
+    local: bool
+    database: str
+    connect: Callable[[], Any]
+    config: AnalyticsConfig
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def local_target(stack: str = "dev", database: str | None = None, config: AnalyticsConfig | None = None):
+    from scripts import standins
+    from scripts.connections import connect_local
+
+    cfg = stack_config(stack)
+    ep = standins.endpoints()
+    db = database or cfg.naming.database
+    return AnalyticsTarget(
+        stack,
+        True,
+        db,
+        lambda: connect_local(ep.snowflake_host, ep.snowflake_port, db, "BRONZE"),
+        config or cfg.analytics,
+    )
+
+
+def stack_target(stack: str) -> AnalyticsTarget:
+    from scripts.connections import StackOutputError, stack_outputs, transformer_session
+
+    cfg = stack_config(stack)
+    try:
+        out = stack_outputs(stack, ("database", "serviceUser", "functionalRoles", "warehouses"))
+    except StackOutputError as e:
+        raise AnalyticsError(str(e)) from None
+    return AnalyticsTarget(stack, False, out["database"], lambda: transformer_session(cfg, out), cfg.analytics)
+
+
+def _load(t: AnalyticsTarget, cur: Any, conn: Any, batch: Batch) -> dict[str, int]:
+    """Append a batch's rows to the source tables: bulk from Parquet on the stand-in, write_pandas
+    (PUT + COPY) in Snowflake."""
+    counts = {}
+    with tempfile.TemporaryDirectory(prefix="rdp-analytics-") as tmp:
+        for key, table in batch.tables.items():
+            if t.local:
+                path = Path(tmp) / f"{key}.parquet"
+                pq.write_table(table, path)
+                cur.execute(f"INSERT INTO {fq(t.database, key)} SELECT * FROM read_parquet(%s)", (str(path),))
+            else:
+                from snowflake.connector.pandas_tools import write_pandas
+
+                schema, name, _ = TABLES[key]
+                write_pandas(conn, table.to_pandas(), name, database=t.database, schema=schema, quote_identifiers=False)
+            counts[TABLES[key][1]] = table.num_rows
+    return counts
+
+
+def generate(t: AnalyticsTarget, replace: bool = False) -> dict[str, int]:
+    """The sources' history. Refuses to add it twice: sources that hold rows stay as they are unless
+    `replace` (which empties them first; the streams then carry the deletions too)."""
+    with t.connect() as conn:
+        cur = conn.cursor()
+        filled = {}
+        for key in SOURCES:
+            cur.execute(f"SELECT COUNT(*) FROM {fq(t.database, key)}")
+            filled[key] = int(cur.fetchone()[0])
+        if any(filled.values()) and not replace:
+            have = ", ".join(f"{TABLES[k][1]} {n:,}" for k, n in filled.items() if n)
+            raise AnalyticsError(f"generate: the sources already hold rows ({have}); pass --replace to start over")
+        if replace:
+            for key in SOURCES:
+                cur.execute(f"DELETE FROM {fq(t.database, key)}")
+        return _load(t, cur, conn, history(t.config.scale))
+
+
+def changes(t: AnalyticsTarget, day: date | None = None) -> dict[str, int]:
+    """One day of changes: new rows appended, then status, segment and price updates."""
+    batch = day_of_changes(t.config.scale, day)
+    q = named_queries(
+        "analytics/changes.sql",
+        orders=fq(t.database, "orders"),
+        customers=fq(t.database, "customers"),
+        products=fq(t.database, "products"),
+    )
+    with t.connect() as conn:
+        cur = conn.cursor()
+        counts = _load(t, cur, conn, batch)
+        for name, rows in (
+            ("order_status", batch.status_changes),
+            ("customer_segment", batch.customer_changes),
+            ("product_price", batch.price_changes),
+        ):
+            if rows:
+                cur.executemany(q[name], rows)
+            counts[f"updates: {name}"] = len(rows)
+    return counts
+
+
+def run(t: AnalyticsTarget) -> list[TaskRun]:
+    """The pipeline now: locally the rehearsal's task graph and dynamic tables; in Snowflake, EXECUTE
+    TASK on the root (its children follow) and a refresh of each dynamic table."""
+    with t.connect() as conn:
+        if t.local:
+            la = LocalAnalytics(conn, t.database, t.config)
+            t0 = time.perf_counter()
+            runs = la.run_task_graph()
+            t.timings["task graph s"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            la.refresh_dynamic_tables()
+            t.timings["dynamic tables s"] = time.perf_counter() - t0
+            return runs
+        cur = conn.cursor()
+        cur.execute(f"EXECUTE TASK {fq(t.database, 'dimensions_task')}")
+        for key in DYNAMIC_TABLES:
+            cur.execute(f"ALTER DYNAMIC TABLE {fq(t.database, key)} REFRESH")
+        return [TaskRun("ANALYTICS_DIMENSIONS_TASK", "STARTED", "its children run after it in Snowflake", 0.0)]
+
+
+def prepare_local(t: AnalyticsTarget) -> None:
+    """Locally, what `pulumi up` creates in Snowflake."""
+    with t.connect() as conn:
+        LocalAnalytics(conn, t.database, t.config).setup()
+
+
+def counts(t: AnalyticsTarget) -> dict[str, int]:
+    with t.connect() as conn:
+        return LocalAnalytics(conn, t.database, t.config).counts()

@@ -1,0 +1,137 @@
+"""The analytics pipeline on fakesnow, which has no streams, tasks, procedures or dynamic tables.
+
+What Snowflake does for them is reproduced explicitly, from the same SQL files the Pulumi program
+deploys: each stream is the net change of its table since its offset (sql/analytics/local/stream.sql),
+each procedure runs its statements in order and only then moves the offsets of the streams it reads,
+dynamic tables are rebuilt in dependency order, and the task graph runs root → children in `after`
+order, with the root's WHEN evaluated and every run written to a run log.
+
+fakesnow cannot run MERGE inside an explicit transaction, so where Snowflake commits a procedure as one
+transaction the rehearsal relies on its statements being idempotent: a failure leaves the offsets where
+they were, and the retry produces the same tables as one clean run (tested).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from infra.analytics import catalog
+from infra.analytics.catalog import DYNAMIC_TABLES, PROCEDURES, STREAMS, TASKS, fq
+from infra.config import AnalyticsConfig
+from infra.sqlfiles import named_queries
+from scripts.connections import ensure_foundation
+
+
+@dataclass
+class TaskRun:
+    task: str
+    state: str  # SUCCEEDED, FAILED, SKIPPED
+    reason: str
+    seconds: float
+
+
+class LocalAnalytics:
+    """The pipeline's objects of one database on a fakesnow connection, and their behaviour."""
+
+    def __init__(self, conn: Any, database: str, config: AnalyticsConfig) -> None:
+        self.conn, self.db, self.cfg = conn, database, config
+        self.streams = {
+            key: named_queries(
+                "analytics/local/stream.sql",
+                table=fq(database, s.table),
+                offset=fq(database, f"{key}_offset"),
+                key=s.key,
+            )
+            for key, s in STREAMS.items()
+        }
+        self.history = named_queries("analytics/local/tasks.sql", history=fq(database, "task_history"))
+
+    def cursor(self) -> Any:
+        return self.conn.cursor()
+
+    def setup(self) -> None:
+        """What `pulumi up` declares, created if missing: schemas, tables, stream offsets, the run log."""
+        cur = self.cursor()
+        ensure_foundation(cur, self.db)
+        for statement in catalog.create_table_statements(self.db):
+            cur.execute(statement)
+        for q in self.streams.values():
+            cur.execute(q["create_offset"])
+        cur.execute(self.history["create_history"])
+
+    # ------------------------------------------------------------------ streams
+    def stream(self, key: str) -> str:
+        """The stream's current contents as a subquery, where Snowflake would read the stream."""
+        return self.streams[key]["append_only" if STREAMS[key].append_only else "standard"]
+
+    def stream_rows(self, key: str) -> int:
+        """SYSTEM$STREAM_HAS_DATA, counted."""
+        cur = self.cursor()
+        cur.execute(f"SELECT COUNT(*) FROM {self.stream(key)}")
+        return int(cur.fetchone()[0])
+
+    def _advance(self, proc: str) -> None:
+        cur = self.cursor()
+        for key, s in STREAMS.items():
+            if s.consumer == proc:
+                cur.execute(self.streams[key]["clear_offset"])
+                cur.execute(self.streams[key]["advance_offset"])
+
+    # ------------------------------------------------------------------ procedures, dynamic tables, tasks
+    def run_procedure(self, proc: str, fail_after: int | None = None) -> None:
+        """The procedure's statements in order; the streams it read move only after the last one.
+        `fail_after` stops after that many statements (tests: a failure mid-procedure)."""
+        statements = catalog.procedure_statements(self.db, proc, self.stream, self.cfg.date_horizon_days)
+        cur = self.cursor()
+        for i, statement in enumerate(statements):
+            if fail_after is not None and i == fail_after:
+                raise RuntimeError(f"injected failure in {PROCEDURES[proc][0]} before statement {i + 1}")
+            cur.execute(statement)
+        self._advance(proc)
+
+    def refresh_dynamic_tables(self) -> dict[str, int]:
+        """Each dynamic table rebuilt from its query, inputs before the tables that read them."""
+        cur = self.cursor()
+        counts = {}
+        for key in DYNAMIC_TABLES:
+            cur.execute(f"CREATE OR REPLACE TABLE {fq(self.db, key)} AS {catalog.dynamic_table_sql(self.db, key)}")
+            cur.execute(f"SELECT COUNT(*) FROM {fq(self.db, key)}")
+            counts[key] = int(cur.fetchone()[0])
+        return counts
+
+    def run_task_graph(self) -> list[TaskRun]:
+        """One scheduled run of the graph: the root's WHEN, then each task after its predecessor."""
+        cur = self.cursor()
+        cur.execute(self.history["next_run"])
+        run_id = int(cur.fetchone()[0])
+        runs: list[TaskRun] = []
+        for key, (name, proc, after) in TASKS.items():
+            started = datetime.now()
+            t0 = time.perf_counter()
+            if after is None and not any(self.stream_rows(s) for s in STREAMS):
+                runs.append(TaskRun(name, "SKIPPED", "WHEN: no stream has data", 0.0))
+            elif runs and runs[-1].state != "SUCCEEDED":
+                runs.append(TaskRun(name, "SKIPPED", f"predecessor {runs[-1].task} {runs[-1].state}", 0.0))
+            else:
+                try:
+                    self.run_procedure(proc)
+                    runs.append(TaskRun(name, "SUCCEEDED", "", time.perf_counter() - t0))
+                except Exception as e:  # a failed task is logged and stops its successors, as in Snowflake
+                    runs.append(TaskRun(name, "FAILED", f"{type(e).__name__}: {e}"[:500], time.perf_counter() - t0))
+            r = runs[-1]
+            cur.execute(self.history["record"], (run_id, key, r.state, r.reason, started, datetime.now()))
+        return runs
+
+    # ------------------------------------------------------------------ report
+    def counts(self) -> dict[str, int]:
+        cur = self.cursor()
+        out = {}
+        for key in (*catalog.TABLES, *DYNAMIC_TABLES):
+            if key in ("work_customers", "work_products", "order_changes"):
+                continue
+            cur.execute(f"SELECT COUNT(*) FROM {fq(self.db, key)}")
+            out[catalog.CATALOG.name(key)] = int(cur.fetchone()[0])
+        return out
