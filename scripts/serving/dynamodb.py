@@ -1,8 +1,12 @@
 """Export USER_PRODUCT_RECOMMENDATIONS to the DynamoDB table `product_recommendations` (what the website reads).
 
 Idempotent by construction: one item per user keyed by `user_id`, so a re-run overwrites each item
-and never duplicates. Fast by construction: batches of 25 go out from a thread pool, and unprocessed
-items are retried with exponential backoff and jitter (tenacity) until written or the retries run out.
+and never duplicates. Convergent: after every item is written, a parallel scan of the keys finds the
+users that are no longer in the export and their items are deleted, so the table holds exactly the
+exported users. Writing first and deleting last means a reader never misses a current user, and a
+run killed anywhere leaves old and new items only, which the next run converges. Fast by
+construction: batches of 25 go out from a thread pool, and unprocessed requests are retried with
+exponential backoff and jitter (tenacity) until done or the retries run out.
 """
 
 from __future__ import annotations
@@ -73,9 +77,66 @@ def write_parallel(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """BatchWriteItem from a thread pool; unprocessed items are retried with backoff."""
-    batches = [
-        [{"PutRequest": {"Item": to_attr(i)}} for i in items[k : k + BATCH]] for k in range(0, len(items), BATCH)
-    ]
+    requests = [{"PutRequest": {"Item": to_attr(i)}} for i in items]
+    return _send_parallel(client, table, requests, workers, max_attempts, progress)
+
+
+def delete_parallel(client: Any, table: str, user_ids: Sequence[int], workers: int = 8, max_attempts: int = 8) -> int:
+    """Delete the items of these users, batched and retried as the writes are."""
+    requests = [{"DeleteRequest": {"Key": {"user_id": {"N": str(u)}}}} for u in user_ids]
+    return _send_parallel(client, table, requests, workers, max_attempts, None)
+
+
+def scan_user_ids(client: Any, table: str, segments: int = 4) -> set[int]:
+    """Every user_id in the table: a parallel scan of the keys only."""
+
+    def segment(n: int) -> set[int]:
+        found: set[int] = set()
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "ProjectionExpression": "user_id",
+            "Segment": n,
+            "TotalSegments": segments,
+        }
+        while True:
+            page = client.scan(**kwargs)
+            found.update(int(it["user_id"]["N"]) for it in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    with ThreadPoolExecutor(max_workers=segments) as pool:
+        return set().union(*pool.map(segment, range(segments)))
+
+
+def export_items(
+    client: Any,
+    table: str,
+    items: Sequence[dict],
+    workers: int = 8,
+    max_attempts: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Make the table hold exactly `items`: write them all, then delete the items of other users.
+
+    Returns (written, deleted). An empty export is refused: it would empty the table the website reads.
+    """
+    if not items:
+        raise ExportError("no recommendations to export; refusing to delete every item of the table")
+    written = write_parallel(client, table, items, workers, max_attempts, progress)
+    stale = sorted(scan_user_ids(client, table, max(1, workers)) - {int(i["user_id"]) for i in items})
+    return written, delete_parallel(client, table, stale, workers, max_attempts)
+
+
+def _send_parallel(
+    client: Any,
+    table: str,
+    requests: list[dict],
+    workers: int,
+    max_attempts: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    batches = [requests[k : k + BATCH] for k in range(0, len(requests), BATCH)]
 
     def send(batch: list[dict]) -> int:
         pending = {table: batch}

@@ -66,7 +66,8 @@ def sync(t: Target, tables: tuple[str, ...] = SYNCED) -> dict[str, int]:
 
 
 def export(t: Target, workers: int = 8) -> dict[str, int]:
-    """Recommendations → DynamoDB (parallel, retried, idempotent); profiles → Postgres for BI."""
+    """Recommendations → DynamoDB (parallel, retried, idempotent, converged: items of users no longer
+    recommended are deleted); profiles → Postgres for BI."""
     counts: dict[str, int] = {}
     with step("export"):
         with t.connect_snowflake() as conn:
@@ -77,9 +78,11 @@ def export(t: Target, workers: int = 8) -> dict[str, int]:
             ensure_local_dynamodb_table(t)
         with progress_bar() as bar:
             task = bar.add_task("DynamoDB items", total=len(items))
-            counts["dynamodb." + t.dynamodb_table] = dynamodb.write_parallel(
+            written, deleted = dynamodb.export_items(
                 t.dynamodb_client(), t.dynamodb_table, items, workers=workers, progress=lambda n: bar.advance(task, n)
             )
+        counts["dynamodb." + t.dynamodb_table] = written
+        counts["dynamodb deleted (users no longer recommended)"] = deleted
         postgres.migrate(t.pg_dsn, t.pg_schema)
         counts["pg.customer_profiles"] = sync_one(t, "customer_profiles")
         print_counts(counts, "exported")

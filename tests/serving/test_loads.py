@@ -3,6 +3,7 @@ mid-load, malformed rows, DynamoDB retries, migrations, and columns defined once
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import signal
@@ -182,3 +183,76 @@ def test_sync_queries_name_exactly_the_migrated_columns(target):
     assert postgres.select_columns(spec, ["PROPENSITY_SCORE", "customer_id", "category_id"], [(0.5, 1, "C")]) == [
         (1, "C", 0.5)
     ]
+
+
+def recs(users) -> list[dict]:
+    return [{"user_id": u, "recommended_products": [u, 2, 3], "category_id": "CAT-001", "source": "T"} for u in users]
+
+
+@pytest.fixture()
+def fresh_table(target, request):
+    """A DynamoDB table of the test's own, shaped as the export's (user_id hash key)."""
+    name = "t-converge-" + request.node.name.replace("_", "-")[-30:]
+    t = dataclasses.replace(target, dynamodb_table=name)
+    serving.ensure_local_dynamodb_table(t)
+    yield t
+    target.dynamodb_client().delete_table(TableName=name)
+
+
+def test_export_converges_to_exactly_the_exported_users(fresh_table, monkeypatch):
+    client, table = fresh_table.dynamodb_client(), fresh_table.dynamodb_table
+    assert dynamodb.export_items(client, table, recs(range(1, 201))) == (200, 0)
+    assert dynamodb.export_items(client, table, recs(range(1, 151))) == (150, 50)
+    assert dynamodb.scan_user_ids(client, table) == set(range(1, 151))
+    assert dynamodb.export_items(client, table, recs(range(1, 151))) == (150, 0)  # a re-run changes nothing
+    with pytest.raises(dynamodb.ExportError, match="refusing to delete every item"):
+        dynamodb.export_items(client, table, [])
+    # the API's fallback reads this table: a user no longer exported is unknown (a 404), not stale items
+    from services.orchestrator.orchestrator.backends import DynamoRecs, Settings
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    ep = client.meta.endpoint_url
+    reader = DynamoRecs(Settings(dynamodb_table=table, aws_endpoint_url=ep, aws_region=client.meta.region_name))
+    assert reader.get(175) is None and reader.get(150) == [150, 2, 3]
+
+
+def test_the_export_step_deletes_users_no_longer_recommended(fresh_table):
+    stale = recs(range(1, 51))  # users the warehouse does not recommend (its ids are far larger)
+    dynamodb.write_parallel(fresh_table.dynamodb_client(), fresh_table.dynamodb_table, stale)
+    counts = serving.export(fresh_table)
+    assert counts["dynamodb deleted (users no longer recommended)"] == 50
+    got = dynamo_items(fresh_table)
+    assert len(got) == counts["dynamodb." + fresh_table.dynamodb_table] == 300
+    assert min(got) > 50
+
+
+class DiesAfter:
+    """A client that dies (as a killed process would stop) after `calls` BatchWriteItem calls."""
+
+    def __init__(self, client: object, calls: int) -> None:
+        self.client, self.left = client, calls
+
+    def batch_write_item(self, RequestItems: dict) -> dict:  # noqa: N803 (boto3's argument name)
+        if self.left <= 0:
+            raise KeyboardInterrupt("killed")
+        self.left -= 1
+        return self.client.batch_write_item(RequestItems=RequestItems)
+
+    def scan(self, **kwargs):
+        return self.client.scan(**kwargs)
+
+
+@pytest.mark.parametrize("calls", [2, 8], ids=["duringwrites", "duringdeletes"])
+def test_an_export_killed_midway_keeps_current_users_and_the_rerun_converges(fresh_table, calls):
+    client, table = fresh_table.dynamodb_client(), fresh_table.dynamodb_table
+    dynamodb.export_items(client, table, recs(range(1, 301)))
+    new = [{**r, "recommended_products": [9, 9, 9]} for r in recs(range(101, 251))]  # 6 put batches, 4 delete
+    with pytest.raises(KeyboardInterrupt):
+        dynamodb.export_items(DiesAfter(client, calls), table, new, workers=1)
+    users = dynamodb.scan_user_ids(client, table)
+    assert set(range(101, 251)) <= users  # no current user is ever missing
+    assert dynamodb.export_items(client, table, new) == (150, len(users) - 150)
+    got = dynamo_items(fresh_table)
+    assert set(got) == set(range(101, 251))
+    assert all([int(v["N"]) for v in it["recommended_products"]["L"]] == [9, 9, 9] for it in got.values())
