@@ -41,11 +41,12 @@ def plans() -> dict[str, list[dict]]:
 def stand_ins():
     from scripts import standins
 
-    if os.geteuid() == 0:
-        os.chmod(standins.STATE_DIR, 0o755)
     ep = standins.start()
     yield ep
     standins.stop()
+    if standins.STATE_DIR.name.startswith("rdp-test-local-"):
+        # The suite's own PostgreSQL data, which as root lives outside its temporary state dir.
+        standins.remove_postgres_data()
 
 
 def by_type(plan: list[dict], suffix: str) -> list[dict]:

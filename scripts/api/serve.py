@@ -65,10 +65,12 @@ def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dic
 
 
 def start(service: str, env: dict[str, str], port: int | None = None, workers: int = 1) -> Running:
-    """Start `orchestrator` or `ranker` under uvicorn on 127.0.0.1 and wait for /health."""
+    """Start `orchestrator` or `ranker` under uvicorn on 127.0.0.1 and wait for /health; if it never answers,
+    it is ended and a StandInError says in one line why (the log's cause), where the log is and what to do."""
     port = port or standins.free_port()
     log = standins.STATE_DIR / f"{service}-{port}.log"
     standins.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    offset = standins.log_size(log)
     cmd = [
         sys.executable, "-m", "uvicorn", "--factory", f"{service}.app:create_app",
         "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", str(port),
@@ -80,31 +82,37 @@ def start(service: str, env: dict[str, str], port: int | None = None, workers: i
         proc = subprocess.Popen(
             cmd, env={**os.environ, **env, "PYTHONPATH": pythonpath}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    running = Running(proc, f"http://127.0.0.1:{port}", log)
     deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{service} exited with {proc.returncode}; see {log}")
+    while time.time() < deadline and proc.poll() is None:
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return Running(proc, url, log)
+            if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
+                return running
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"{service} did not become healthy within 60 s; see {log}")
+    exited = proc.poll()
+    running.stop()
+    what = (
+        f"{service}: no answer on {running.url}/health within 60 s"
+        if exited is None
+        else f"{service}: exited with status {exited} before answering /health"
+    )
+    fix = "fix what the log reports (`make setup` reinstalls missing packages), then run `make local` again"
+    raise standins.StandInError(standins.with_cause(what, log, offset), log, fix)
 
 
 def main() -> None:
     import typer
 
+    @standins.exits_in_one_line
     def run(
         stack: str = typer.Option("dev"),
         port: int = typer.Option(8000),
         ranker_mode: str = typer.Option("inprocess", help="inprocess | http"),
     ) -> None:
         """Serve the API on 127.0.0.1:<port> until Ctrl-C (after `make local` has loaded the data)."""
-        from scripts.recommendations.loads import local_target
+        from scripts.recommendations.target import local_target
 
         t = local_target(stack)
         ranker = (
