@@ -44,5 +44,5 @@ snapshots: setup ## refresh the committed plan snapshots and graphs of every sta
 bench: setup ## benchmarks that print figures
 	$(BIN)/python -m scripts.bench
 
-clean: stop
-	rm -rf .local
+clean: ## stop the stand-ins and remove their state (PostgreSQL's data included)
+	$(BIN)/python -m scripts.standins clean

@@ -104,7 +104,32 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
     return body
 
 
+def run_analytics(stack: str = "dev") -> dict[str, int]:
+    """The analytics pipeline on the stand-in: history → task graph → a day of changes → task graph."""
+    from scripts.analytics import loads
+
+    t = loads.local_target(stack)
+    loads.prepare_local(t)
+    generated = loads.generate(t, replace=True)
+    console.print("  generated " + ", ".join(f"{k} {v:,}" for k, v in generated.items()))
+    for label, step in (("history", None), ("a day of changes", loads.changes)):
+        if step:
+            step(t)
+        runs = loads.run(t)
+        console.print(f"  task graph after {label}: " + ", ".join(f"{r.task} {r.state}" for r in runs))
+    counts = loads.counts(t)
+    table = Table("layer", "table", "rows", title="analytics: rows per layer")
+    for name, n in counts.items():
+        layer = "gold" if name.startswith(("DIM_", "FACT_", "DAILY_")) else "bronze" if name.startswith("SHOP_") else (
+            "silver (dynamic)" if name in ("ORDER_LINES", "ENRICHED_ORDERS", "PRODUCT_PERFORMANCE", "CURRENT_INVENTORY")
+            else "streams/tasks")  # fmt: skip
+        table.add_row(layer, name, f"{n:,}")
+    console.print(table)
+    return counts
+
+
 @app.command()
+@standins.exits_in_one_line
 def main(
     stack: str = typer.Option("dev", help="whose names to use on the stand-ins"),
     customers: int = typer.Option(5000, help="customers to generate (the reference scale is 50,000)"),
@@ -119,6 +144,8 @@ def main(
         console.print(f"  schema {fq}")
     console.rule("ingestion: upload → S3 event → pipe → Bronze → task → Silver → Gold")
     run_ingestion(ep, stack)
+    console.rule("analytics: sources → streams → SCD2 dimensions → facts → summary; dynamic tables")
+    run_analytics(stack)
     console.rule("recommendations: generate → build → train → sync → export")
     run_recommendations(stack, customers)
     console.rule("recommendation API on 127.0.0.1")

@@ -49,15 +49,16 @@ def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Prov
 
 def build(cfg: StackConfig) -> Platform:
     """Compose the platform's capabilities for one stack."""
-    naming, protect, secrets = cfg.naming, cfg.protect, pulumi.Config()
+    secrets = pulumi.Config()
     private_key = secrets.get_secret("snowflakePrivateKey")
     providers = _providers(cfg, private_key)
-    common = {"naming": naming, "providers": providers}
+    common = {"naming": cfg.naming, "providers": providers}
+    kept = {**common, "protect": cfg.protect}  # components that hold state protect it where the stack does
 
     foundation = SnowflakeFoundation(
         "foundation",
-        SnowflakeFoundationArgs(**common, warehouses=cfg.warehouses, monitor=cfg.resource_monitor,
-                                data_retention_days=cfg.data_retention_days, protect=protect),
+        SnowflakeFoundationArgs(**kept, warehouses=cfg.warehouses, monitor=cfg.resource_monitor,
+                                data_retention_days=cfg.data_retention_days),
     )  # fmt: skip
     database = foundation.database.name
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}
@@ -72,62 +73,53 @@ def build(cfg: StackConfig) -> Platform:
     # customer ingestion: landing bucket → Snowpipe → Bronze → task → Silver → Gold, errors to SNS
     landing = LandingBucket(
         "landing",
-        LandingBucketArgs(**common, config=cfg.ingestion, versioning=cfg.environment == "prod",
-                          force_destroy=cfg.force_destroy_bucket, protect=protect),
+        LandingBucketArgs(**kept, config=cfg.ingestion, versioning=cfg.environment == "prod",
+                          force_destroy=cfg.force_destroy_bucket),
     )  # fmt: skip
     alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails))
     ingestion = CustomerIngestion(
         "ingestion",
-        CustomerIngestionArgs(**common, config=cfg.ingestion, protect=protect, database=database,
-                              bucket_name=landing.bucket.bucket, bucket_arn=landing.bucket.arn,
-                              error_integration=alerts.integration.name, transform_warehouse=warehouses["transform"],
-                              roles=roles),
+        CustomerIngestionArgs(**kept, config=cfg.ingestion, database=database, bucket_name=landing.bucket.bucket,
+                              bucket_arn=landing.bucket.arn, error_integration=alerts.integration.name,
+                              transform_warehouse=warehouses["transform"], roles=roles),
         opts=after_foundation,
     )  # fmt: skip
+
+    # what the warehouse pipelines share: where they run, who operates them, where their errors go
+    pipeline = {"providers": providers, "protect": cfg.protect, "database": database,
+                "transform_warehouse": warehouses["transform"], "error_integration": alerts.integration.name,
+                "transformer_role": roles["TRANSFORMER"]}  # fmt: skip
 
     # e-commerce analytics: sources → streams → SCD2 star schema on a task graph; dynamic tables
     analytics = CommerceAnalytics(
-        "analytics",
-        CommerceAnalyticsArgs(providers=providers, config=cfg.analytics, protect=protect, database=database,
-                              transform_warehouse=warehouses["transform"], error_integration=alerts.integration.name,
-                              transformer_role=roles["TRANSFORMER"]),
-        opts=after_foundation,
-    )  # fmt: skip
+        "analytics", CommerceAnalyticsArgs(**pipeline, config=cfg.analytics), after_foundation
+    )
 
     # recommendations data plane, its serving stores, and the real-time API
     recommendations = RecommendationsData(
-        "recommendations",
-        RecommendationsDataArgs(providers=providers, config=cfg.recommendations, protect=protect, database=database,
-                                transform_warehouse=warehouses["transform"], error_integration=alerts.integration.name,
-                                transformer_role=roles["TRANSFORMER"]),
-        opts=after_foundation,
-    )  # fmt: skip
+        "recommendations", RecommendationsDataArgs(**pipeline, config=cfg.recommendations), after_foundation
+    )
     postgres = SnowflakePostgres(
         "postgres",
-        SnowflakePostgresArgs(**common, config=cfg.postgres, ingress_cidrs=cfg.allowed_cidrs, connection=cfg.snowflake,
-                              private_key=private_key, protect=protect, database=database),
+        SnowflakePostgresArgs(**kept, config=cfg.postgres, ingress_cidrs=cfg.allowed_cidrs, connection=cfg.snowflake,
+                              private_key=private_key, database=database),
         opts=after_foundation,
     )  # fmt: skip
     serving = PostgresServingAccess(
         "serving",
-        PostgresServingAccessArgs(naming=naming, config=cfg.postgres, protect=protect, host=postgres.host,
+        PostgresServingAccessArgs(naming=cfg.naming, config=cfg.postgres, protect=cfg.protect, host=postgres.host,
                                   admin_user=postgres.credential.username, admin_password=postgres.admin_password,
                                   app_password=postgres.app_password),
     )  # fmt: skip
-    dynamodb = RecommendationsTable(
-        "dynamodb", RecommendationsTableArgs(**common, config=cfg.dynamodb, protect=protect)
-    )
+    dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
     api = RecommendationApi(
         "api",
         RecommendationApiArgs(
-            **common, config=cfg.spcs, postgres=cfg.postgres, aws_region=cfg.aws_region,
-            registry_password=secrets.get_secret("registryPassword"), protect=protect, database=database,
-            app_role=roles["APP_SERVICE"],
-            backends=ApiBackends(pg_host=postgres.host, pg_secret=postgres.app_secret.fully_qualified_name,
-                                 external_access_integration=postgres.integration.name,
-                                 dynamodb_table=dynamodb.table.name,
-                                 model_stage=recommendations.model_stage.fully_qualified_name,
-                                 warehouse=warehouses["serve"]),
+            **kept, config=cfg.spcs, postgres=cfg.postgres, aws_region=cfg.aws_region,
+            registry_password=secrets.get_secret("registryPassword"), database=database, app_role=roles["APP_SERVICE"],
+            backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name, postgres.integration.name,
+                                 dynamodb.table.name, recommendations.model_stage.fully_qualified_name,
+                                 warehouses["serve"]),
         ),
         opts=pulumi.ResourceOptions(depends_on=[serving]),
     )  # fmt: skip

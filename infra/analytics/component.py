@@ -18,8 +18,6 @@ from infra.config import AnalyticsConfig
 from infra.providers import Providers
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
-# Tables whose rows are the pipeline's state: protected where the stack protects data.
-STATEFUL = (*SOURCES, "rejects", "pending", "dim_customer", "dim_product", "dim_date", "facts", "summary")
 
 
 @dataclass
@@ -62,7 +60,8 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 columns=[{"name": c, "type": t, "nullable": c != pk} for c, t in cols],
                 primary_key={"keys": [pk]} if pk else None,
                 change_tracking=key in SOURCES,
-                opts=prov.on("sysadmin", self, protect=args.protect and key in STATEFUL),
+                # every table holds pipeline state (work tables too, mid-run): protected where the stack protects
+                opts=prov.on("sysadmin", self, protect=args.protect),
             )
         self.streams = {
             key: snowflake.StreamOnTable(

@@ -110,7 +110,7 @@ def products(rng: np.random.Generator, n: int, start: datetime) -> pa.Table:
     return _table(
         "products",
         {
-            "PRODUCT_ID": ids, "PRODUCT_NAME": np.char.add(np.char.add(brands, " "), np.char.add(cats, ids.astype(str))),
+            "PRODUCT_ID": ids, "PRODUCT_NAME": np.char.add(np.char.add(brands, " "), np.char.add(cats, ids.astype(str))),  # noqa: E501
             "CATEGORY": cats, "BRAND": brands, "UNIT_PRICE": price,
             "UNIT_COST": np.round(price * rng.uniform(0.45, 0.85, n), 2), "REORDER_LEVEL": rng.integers(10, 60, n),
             "UPDATED_AT": np.full(n, np.datetime64(start, "us")),

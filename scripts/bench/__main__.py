@@ -32,7 +32,7 @@ def main() -> None:
             **api.bench_api(),
         }
     finally:
-        standins.stop()
+        standins.clean()
     for title, figures in sections.items():
         table = Table(title, "value", title="make bench")
         for k, v in figures.items():

@@ -1,0 +1,96 @@
+"""The analytics pipeline as declared, under Pulumi's mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.analytics.catalog import DYNAMIC_TABLES, STREAMS, TABLES
+from infra.config import ConfigError, read_stack_file, stack_config
+from infra.config.reader import _own_keys, parse_config
+from tests.conftest import by_type, one
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_one_stream_per_consumer_on_the_right_tables(plans, stack):
+    db = f"RDP_{stack.upper()}_RETAIL"
+    streams = {r["inputs"]["name"]: r["inputs"] for r in by_type(plans[stack], "streamOnTable:StreamOnTable")}
+    for key, s in STREAMS.items():
+        name = f"{TABLES[s.table][1]}_STREAM"
+        assert streams[name]["table"] == f'"{db}"."BRONZE"."{TABLES[s.table][1]}"'
+        # updates matter on customers, products and orders; order items are only ever inserted
+        assert streams[name]["appendOnly"] == ("true" if key == "items_stream" else "false")
+    sources = [one(plans[stack], f"analytics-{k.replace('_', '-')}")["inputs"] for k in TABLES if k in (
+        "customers", "products", "orders", "order_items", "movements")]  # fmt: skip
+    assert all(s["changeTracking"] for s in sources) and all(s["name"].startswith("SHOP_") for s in sources)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_task_graph_root_schedule_when_and_after_edges(plans, stack):
+    cfg = stack_config(stack).analytics
+    root = one(plans[stack], "analytics-dimensions-task")
+    facts = one(plans[stack], "analytics-facts-task")
+    summary = one(plans[stack], "analytics-summary-task")
+    assert root["inputs"]["schedule"] == {"usingCron": f"{cfg.task_schedule} {cfg.task_timezone}"}
+    assert root["inputs"]["when"].count("SYSTEM$STREAM_HAS_DATA(") == len(STREAMS)
+    assert root["inputs"]["errorIntegration"] == f"RDP_{stack.upper()}_INGEST_ERRORS"
+    assert "afters" not in root["inputs"] and "schedule" not in facts["inputs"]
+    assert facts["inputs"]["afters"] == [f'"RDP_{stack.upper()}_RETAIL"."STREAMS_TASKS"."ANALYTICS_DIMENSIONS_TASK"']
+    assert summary["inputs"]["afters"] == [f'"RDP_{stack.upper()}_RETAIL"."STREAMS_TASKS"."ANALYTICS_FACTS_TASK"']
+    assert {t["inputs"]["started"] for t in (root, facts, summary)} == {cfg.tasks_enabled}
+    assert root["urn"] in facts["dependencies"] and facts["urn"] in summary["dependencies"]
+    assert facts["inputs"]["sqlStatement"].endswith('."LOAD_FACT_SALES"()')
+
+
+def test_dynamic_table_lags_per_stack(plans):
+    lags = {
+        s: {r["inputs"]["name"]: r["inputs"]["targetLag"] for r in by_type(plans[s], "dynamicTable:DynamicTable")}
+        for s in ("dev", "prod")
+    }
+    assert lags["prod"]["ENRICHED_ORDERS"] == {"maximumDuration": "5 minutes"}
+    assert lags["prod"]["PRODUCT_PERFORMANCE"] == {"maximumDuration": "10 minutes"}
+    assert lags["prod"]["CURRENT_INVENTORY"] == {"maximumDuration": "2 minutes"}
+    assert lags["dev"]["ENRICHED_ORDERS"] == {"maximumDuration": "60 minutes"}
+    for s in ("dev", "prod"):
+        assert lags[s]["ORDER_LINES"] == {"downstream": True}
+        order_lines = one(plans[s], "analytics-order-lines")["urn"]
+        assert order_lines in one(plans[s], "analytics-enriched-orders")["dependencies"]
+    assert set(lags["dev"]) >= {k.upper() for k in DYNAMIC_TABLES}
+
+
+def test_procedures_run_their_sql_files_in_one_transaction(plans):
+    bodies = {
+        r["inputs"]["name"]: r["inputs"]["procedureDefinition"]
+        for r in by_type(plans["dev"], "procedureSql:ProcedureSql")
+    }
+    facts = bodies["LOAD_FACT_SALES"]
+    assert (
+        facts.index("BEGIN TRANSACTION") < facts.index("MERGE INTO") < facts.index("COMMIT") < facts.index("ROLLBACK")
+    )
+    assert '"RDP_DEV_RETAIL"."STREAMS_TASKS"."SHOP_ORDER_ITEMS_STREAM"' in facts
+    dims = bodies["APPLY_DIMENSION_CHANGES"]
+    assert dims.count("METADATA$ACTION") == 2 and "DIM_CUSTOMER" in dims and "DIM_PRODUCT" in dims
+    assert "DELETE FROM" in bodies["REFRESH_DAILY_SALES_SUMMARY"]
+
+
+def test_transformer_operates_the_tasks_and_prod_protects_the_state(plans):
+    grants = [r["inputs"] for r in by_type(plans["dev"], "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+              if r["name"].startswith("analytics-transformer-task")]  # fmt: skip
+    assert len(grants) == 3 and all(g["accountRoleName"] == "RDP_DEV_TRANSFORMER" for g in grants)
+    for stack, protect in (("dev", False), ("prod", True)):
+        assert one(plans[stack], "analytics-facts")["protect"] is protect
+        assert one(plans[stack], "analytics-dim-customer")["protect"] is protect
+        assert one(plans[stack], "analytics-work-customers")["protect"] is protect
+
+
+def test_a_bad_lag_or_schedule_names_the_config_key():
+    values, secrets = read_stack_file("dev")
+    own, own_secret = _own_keys(values, set(secrets))
+    bad = json.loads(own["analytics"])
+    bad["lags"]["enrichedOrders"] = "soon"
+    bad["taskSchedule"] = "hourly"
+    with pytest.raises(ConfigError) as e:
+        parse_config({**own, "analytics": json.dumps(bad)}, "dev", own_secret)
+    assert "retail-data-platform:analytics.lags.enrichedOrders" in str(e.value)
+    assert "retail-data-platform:analytics.taskSchedule" in str(e.value)
