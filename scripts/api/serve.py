@@ -75,6 +75,8 @@ def start(service: str, env: dict[str, str], port: int | None = None, workers: i
         sys.executable, "-m", "uvicorn", "--factory", f"{service}.app:create_app",
         "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+        # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
+        "--h11-max-incomplete-event-size", "1048576",
     ]  # fmt: skip
     with open(log, "ab") as out:
         # The project root on the path: the orchestrator imports services.features, as in its image.

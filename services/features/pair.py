@@ -37,7 +37,11 @@ ZIP_REGIONS = {
 
 
 def region_for_zip(zip_code: str) -> str:
-    return ZIP_REGIONS[zip_code[0]]
+    """The region of a ZIP code by its first character, which must be an ASCII digit."""
+    region = ZIP_REGIONS.get(zip_code[:1])
+    if region is None:
+        raise ValueError(f"zip_code must start with an ASCII digit 0-9, not {zip_code[:1]!r}")
+    return region
 
 
 def pair_matrix(

@@ -5,13 +5,14 @@ parallel; candidates = in-stock products of the customer's top categories; vecto
 the ranking model's score blended with propensity; top N. Fallbacks are flagged in `backend`:
 ranker down → propensity only; Postgres down → DynamoDB's precomputed list, then the warehouse.
 Fixes: no NameError (products are cached at start-up), candidates are filtered by stock, per-stage
-timings are true durations, an unknown customer is a 404, and every error is JSON.
+timings are true durations, an unknown customer is a 404, and every error is JSON; what is accepted
+(strict types, ASCII ZIP codes, body, batch and URL limits) is in inputs.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import re
 import time
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -22,27 +23,22 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel
 
 from services.features.pair import pair_matrix, region_for_zip
 
 from .backends import BackendUnavailableError, DynamoRecs, Postgres, Ranker, Settings, UnknownCustomerError, Warehouse
+from .inputs import (
+    MAX_CUSTOMER_ID,
+    ApiError,
+    RecommendRequest,
+    UrlLimit,
+    batch_requests,
+    read_json,
+    single_request,
+)
 
 log = logging.getLogger("orchestrator")
-ZIP = re.compile(r"^\d{5}$")
-
-
-class RecommendRequest(BaseModel):
-    customer_id: int = Field(ge=1, description="customer id, e.g. 1000000")
-    zip_code: str = Field(description="5-digit US ZIP code; its first digit picks the fulfilment region")
-    top_n: int = Field(default=5, ge=1, le=50)
-
-    @field_validator("zip_code")
-    @classmethod
-    def _zip(cls, v: str) -> str:
-        if not ZIP.match(v):
-            raise ValueError("must be a 5-digit ZIP code")
-        return v
 
 
 class Item(BaseModel):
@@ -65,12 +61,6 @@ class RecommendResponse(BaseModel):
     backend: str
     recommendations: list[Item]
     timings: dict[str, Any]
-
-
-class ServiceFunctionRequest(BaseModel):
-    """Snowflake service-function format: rows of [row_index, customer_id, zip_code, top_n]."""
-
-    data: list[list[Any]]
 
 
 class Recommender:
@@ -231,13 +221,6 @@ class Recommender:
         raise BackendUnavailableError("no backend available (postgres, dynamodb, warehouse)")
 
 
-def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"error": message}
-    if field:
-        body["field"] = field
-    return JSONResponse(status_code=status, content=body)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is JSON that names the field at fault; nothing leaks a traceback."""
 
@@ -246,40 +229,36 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body")]
         field = ".".join(loc) or "request"
-        return _error(422, f"{field}: {first.get('msg', 'invalid input')}", field)
+        return ApiError(422, f"{field}: {first.get('msg', 'invalid input')}", field).response()
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _error(500, f"internal error ({type(exc).__name__})")
+        return ApiError(500, f"internal error ({type(exc).__name__})").response()
 
 
-async def _service_function(body: dict, run) -> JSONResponse | dict:
-    """Snowflake's service-function format: {"data": [[row_index, customer_id, zip_code, top_n], …]}."""
-    try:
-        rows = ServiceFunctionRequest.model_validate(body).data
-    except Exception:
-        return _error(422, "data: must be a list of [row_index, customer_id, zip_code, top_n] rows", "data")
-    out = []
-    for row in rows:
-        if len(row) < 3:
-            return _error(422, "data: each row is [row_index, customer_id, zip_code, top_n]", "data")
-        try:
-            req = RecommendRequest(customer_id=row[1], zip_code=str(row[2]), top_n=row[3] if len(row) > 3 else 5)
-        except Exception as e:
-            resp = _validation_error(e)
-            out.append([row[0], {"error": resp.body.decode()}])
-            continue
-        result = await run(req)
-        out.append([row[0], result if isinstance(result, dict) else {"error": result.body.decode()}])
-    return {"data": out}
+async def _service_function(body: dict, run, concurrency: int) -> dict:
+    """Snowflake's service-function format: {"data": [[row_index, customer_id, zip_code, top_n], …]},
+    answered as {"data": [[row_index, response or {"error", "field", "status"}], …]} in input order.
+    Rows run concurrently, at most `concurrency` at a time (they share the Postgres pool)."""
+    rows = batch_requests(body)
+    gate = asyncio.Semaphore(concurrency)
 
+    async def one(req: RecommendRequest | ApiError) -> dict:
+        if isinstance(req, ApiError):
+            return {**req.body(), "status": req.status}
+        async with gate:
+            try:
+                return await run(req)
+            except ApiError as e:
+                return {**e.body(), "status": e.status}
 
-def _validation_error(e: Exception) -> JSONResponse:
-    errs = getattr(e, "errors", lambda: [])()
-    first = errs[0] if errs else {}
-    field = ".".join(str(p) for p in first.get("loc", [])) or "body"
-    return _error(422, f"{field}: {first.get('msg', str(e))}", field)
+    answers = await asyncio.gather(*(one(req) for _, req in rows))
+    return {"data": [[index, answer] for (index, _), answer in zip(rows, answers, strict=True)]}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -294,16 +273,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
     app.state.recommender = rec
-
+    app.add_middleware(UrlLimit)
     _install_error_handlers(app)
+    batch_concurrency = max(1, settings.pg_pool_size)
 
-    async def run(req: RecommendRequest) -> JSONResponse | dict:
+    async def run(req: RecommendRequest) -> dict:
         try:
             return await rec.recommend(req)
         except UnknownCustomerError:
-            return _error(404, f"customer {req.customer_id} not found", "customer_id")
+            raise ApiError(404, f"customer {req.customer_id} not found", "customer_id") from None
         except BackendUnavailableError as e:
-            return _error(503, str(e))
+            raise ApiError(503, str(e)) from None
 
     # The documented model is RecommendResponse; the body is built to it and sent without a second
     # validation pass (it is on the hot path).
@@ -313,26 +293,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={200: {"model": RecommendResponse}, 404: {}, 422: {}, 503: {}},
     )
     async def recommend_get(
-        customer_id: int = Query(ge=1),
-        zip_code: str = Query(pattern=r"^\d{5}$"),
+        customer_id: int = Query(ge=1, le=MAX_CUSTOMER_ID),
+        zip_code: str = Query(pattern=r"^[0-9]{5}$"),
         top_n: int = Query(default=5, ge=1, le=50),
     ):
-        out = await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n))
-        return out if isinstance(out, JSONResponse) else JSONResponse(out)
+        return JSONResponse(await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n)))
 
-    @app.post("/recommend", responses={404: {}, 422: {}, 503: {}})
+    @app.post("/recommend", responses={404: {}, 413: {}, 415: {}, 422: {}, 503: {}})
     async def recommend_post(request: Request):
-        try:
-            body = await request.json()
-        except Exception:
-            return _error(422, "body: must be JSON", "body")
+        body = await read_json(request)
         if isinstance(body, dict) and "data" in body:
-            return await _service_function(body, run)
-        try:
-            req = RecommendRequest.model_validate(body)
-        except Exception as e:
-            return _validation_error(e)
-        return await run(req)
+            return await _service_function(body, run, batch_concurrency)
+        return await run(single_request(body))
 
     @app.get("/health")
     def health() -> dict:
