@@ -4,7 +4,8 @@
 - serving: Postgres sync (COPY + swap) against executemany; DynamoDB export (parallel) against one
   batch_writer;
 - recommendations: data generation at the reference scale;
-- api: the recommendation API's latency and throughput on the Postgres and fallback paths.
+- api: the recommendation API's latency and throughput on the Postgres and fallback paths;
+- analytics: the SCD2 step and the fact load of the local rehearsal at 1M, 2M and 4M order items.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ console = Console()
 def main() -> None:
     os.environ.setdefault("RDP_LOCAL_DIR", tempfile.mkdtemp(prefix="rdp-bench-"))
     from scripts import standins
-    from scripts.bench import api, ingestion, recommendations, serving
+    from scripts.bench import analytics, api, ingestion, recommendations, serving
 
     try:
         sections = {
@@ -30,6 +31,7 @@ def main() -> None:
             "DynamoDB export": serving.bench_dynamodb(),
             "data generation at the reference scale": recommendations.bench_generation(),
             **api.bench_api(),
+            **analytics.bench_analytics(),
         }
     finally:
         standins.clean()

@@ -80,11 +80,13 @@ USING (
     WHERE {{ order_reason }} IS NULL
     QUALIFY ROW_NUMBER() OVER (PARTITION BY w.ORDER_ID ORDER BY w.UPDATED_AT DESC NULLS LAST) = 1
   ) o ON o.ORDER_ID = p.ORDER_ID
-  JOIN {{ dim_customer }} c
-    ON c.CUSTOMER_ID = o.CUSTOMER_ID AND o.ORDER_TS >= c.VALID_FROM AND o.ORDER_TS < c.VALID_TO
-  JOIN {{ dim_product }} pr
-    ON pr.PRODUCT_ID = p.PRODUCT_ID AND o.ORDER_TS >= pr.VALID_FROM AND o.ORDER_TS < pr.VALID_TO
+  JOIN {{ dim_customer }} c ON c.CUSTOMER_ID = o.CUSTOMER_ID
+  JOIN {{ dim_product }} pr ON pr.PRODUCT_ID = p.PRODUCT_ID
   JOIN {{ dim_date }} dd ON dd.FULL_DATE = o.ORDER_TS::DATE
+  -- the versions valid at the order's timestamp, as a filter on the key joins (a range join condition
+  -- would let an engine pick an inequality join over all versions)
+  WHERE IFF(o.ORDER_TS >= c.VALID_FROM AND o.ORDER_TS < c.VALID_TO, TRUE, FALSE)
+    AND IFF(o.ORDER_TS >= pr.VALID_FROM AND o.ORDER_TS < pr.VALID_TO, TRUE, FALSE)
 ) s
 ON f.ORDER_ITEM_ID = s.ORDER_ITEM_ID
 WHEN NOT MATCHED THEN INSERT (
