@@ -264,3 +264,24 @@ def test_a_rejected_file_uploaded_again_is_skipped_without_a_new_alert(li, caplo
     # changed bytes are a new file: loaded
     put(li, "allbad.csv", HEADER + "1,Fixed,Row,,,,,,,,\n")
     assert [(r.status, r.rows_loaded) for r in li.run_pipe()] == [("LOADED", 1)]
+
+
+def test_snowpipe_rows_without_a_load_sequence_order_by_file_time_then_load_start(li):
+    """Rows as Snowpipe's COPY writes them (no _LOAD_SEQ): the same xfm_select.sql orders a tie by the
+    file's last-modified time, then the load's start, then the row, never by the file name first."""
+    cols = "CUSTOMER_ID, FIRST_NAME, UPDATED_AT, _FILE_NAME, _FILE_ROW_NUMBER, _LOADED_AT, _FILE_LAST_MODIFIED"
+    rows = [
+        # key 1: z-first.csv landed first; a-second.csv later, both loaded in the same second
+        ("1", "Alpha", "2024-05-01 00:00:00", "z-first.csv", 2, "2024-05-02 10:00:00", "2024-05-02 09:00:00.100"),
+        ("1", "Beta", "2024-05-01 00:00:00", "a-second.csv", 2, "2024-05-02 10:00:00", "2024-05-02 09:00:00.200"),
+        # key 2: same file time (S3 second resolution); the later load start wins
+        ("2", "Early", None, "z-b.csv", 5, "2024-05-02 10:00:00.300", "2024-05-02 09:00:00"),
+        ("2", "Late", None, "a-b.csv", 2, "2024-05-02 10:00:00.900", "2024-05-02 09:00:00"),
+        # key 3: one file, two versions with no time: the later row wins
+        ("3", "RowTwo", None, "c.csv", 2, "2024-05-02 10:00:00", "2024-05-02 09:00:00"),
+        ("3", "RowNine", None, "c.csv", 9, "2024-05-02 10:00:00", "2024-05-02 09:00:00"),
+    ]
+    cur = li.conn.cursor()
+    cur.executemany(f"INSERT INTO {li.fq('bronze')} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+    li.run_task()
+    assert {k: v[0] for k, v in silver(li).items()} == {1: "Beta", 2: "Late", 3: "Rownine"}
