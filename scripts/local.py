@@ -128,6 +128,19 @@ def run_analytics(stack: str = "dev") -> dict[str, int]:
     return counts
 
 
+def run_cdc(stack: str = "dev", seconds: float = 3.0) -> None:
+    """Order changes on the stand-in: generate → refresh → generate → incremental refresh → show."""
+    from scripts.cdc import loads
+    from scripts.cdc.report import show
+
+    t = loads.local_target(stack)
+    loads.prepare_local(t)
+    for _ in range(2):
+        show("  generated", loads.generate(t, duration=seconds / 2, progress=False))
+        show("  refresh", loads.refresh(t))
+    show("cdc", loads.show(t))
+
+
 @app.command()
 @standins.exits_in_one_line
 def main(
@@ -146,6 +159,8 @@ def main(
     run_ingestion(ep, stack)
     console.rule("analytics: sources → streams → SCD2 dimensions → facts → summary; dynamic tables")
     run_analytics(stack)
+    console.rule("order CDC: generator → ORDER_CHANGES → ORDERS_CURRENT → ORDERS_DERIVED → ORDERS_AGGREGATED")
+    run_cdc(stack)
     console.rule("recommendations: generate → build → train → sync → export")
     run_recommendations(stack, customers)
     console.rule("recommendation API on 127.0.0.1")

@@ -10,6 +10,7 @@ from infra.access import AccessControl, AccessControlArgs
 from infra.alerts import ErrorAlerts, ErrorAlertsArgs
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs
+from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
@@ -31,6 +32,7 @@ class Platform:
     alerts: ErrorAlerts
     ingestion: CustomerIngestion
     analytics: CommerceAnalytics
+    cdc: OrderChanges
     recommendations: RecommendationsData
     postgres: SnowflakePostgres
     serving: PostgresServingAccess
@@ -94,11 +96,37 @@ def build(cfg: StackConfig) -> Platform:
     analytics = CommerceAnalytics(
         "analytics", CommerceAnalyticsArgs(**pipeline, config=cfg.analytics), after_foundation
     )
+    # order change data capture: generator → change log → incremental dynamic tables, refresh task
+    cdc = OrderChanges(
+        "cdc",
+        OrderChangesArgs(**pipeline, naming=cfg.naming, config=cfg.cdc, load_warehouse=warehouses["load"],
+                         analyst_role=roles["ANALYST"], service_user=access.service_user.name),
+        after_foundation,
+    )  # fmt: skip
 
     # recommendations data plane, its serving stores, and the real-time API
     recommendations = RecommendationsData(
         "recommendations", RecommendationsDataArgs(**pipeline, config=cfg.recommendations), after_foundation
     )
+    postgres, serving, dynamodb, api = _serving(
+        cfg, kept, private_key, database, after_foundation, recommendations, roles, warehouses
+    )
+    return Platform(foundation, access, landing, alerts, ingestion, analytics, cdc, recommendations, postgres,
+                    serving, dynamodb, api)  # fmt: skip
+
+
+def _serving(
+    cfg: StackConfig,
+    kept: dict,
+    private_key: pulumi.Output[str] | None,
+    database: pulumi.Output[str],
+    after_foundation: pulumi.ResourceOptions,
+    recommendations: RecommendationsData,
+    roles: dict[str, pulumi.Output[str]],
+    warehouses: dict[str, pulumi.Output[str]],
+) -> tuple[SnowflakePostgres, PostgresServingAccess, RecommendationsTable, RecommendationApi]:
+    """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
+    secrets = pulumi.Config()
     postgres = SnowflakePostgres(
         "postgres",
         SnowflakePostgresArgs(**kept, config=cfg.postgres, ingress_cidrs=cfg.allowed_cidrs, connection=cfg.snowflake,
@@ -123,9 +151,7 @@ def build(cfg: StackConfig) -> Platform:
         ),
         opts=pulumi.ResourceOptions(depends_on=[serving]),
     )  # fmt: skip
-    return Platform(
-        foundation, access, landing, alerts, ingestion, analytics, recommendations, postgres, serving, dynamodb, api
-    )
+    return postgres, serving, dynamodb, api
 
 
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
@@ -154,6 +180,8 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "pipeNotificationChannel": p.ingestion.pipe.notification_channel,
         "analyticsRootTask": p.analytics.tasks["dimensions_task"].fully_qualified_name,
         "factSales": p.analytics.tables["facts"].fully_qualified_name,
+        "cdcWriterRole": p.cdc.writer_role.name,
+        "ordersAggregated": p.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
         "database": p.foundation.database.name,
         "warehouses": pulumi.Output.all(**{k: v.name for k, v in p.foundation.warehouses.items()}),
         "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in p.access.functional_roles.items()}),

@@ -1,5 +1,6 @@
 """Stack configuration: the typed model (`models`) and the one reader (`reader`)."""
 
+from infra.config.cdc import CdcConfig, CdcGenerator, CdcLags, CdcMix
 from infra.config.models import (
     PROJECT,
     WAREHOUSE_SIZES,
@@ -35,6 +36,10 @@ __all__ = [
     "WAREHOUSE_SIZES",
     "AnalyticsConfig",
     "AnalyticsScale",
+    "CdcConfig",
+    "CdcGenerator",
+    "CdcLags",
+    "CdcMix",
     "ConfigError",
     "DynamoDbConfig",
     "IngestionConfig",

@@ -12,9 +12,10 @@ import re
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
+from infra.config.base import CRON, ConfigModel, check_lag
+from infra.config.cdc import CdcConfig
 from infra.naming import Naming
 
 PROJECT = "retail-data-platform"
@@ -36,29 +37,24 @@ WarehouseSize = Literal[
 ]
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
-_CRON = re.compile(r"^(\S+\s+){4}\S+$")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 def warehouse_size_rank(size: str) -> int:
     return WAREHOUSE_SIZES.index(size)
 
 
-class WarehouseConfig(_Model):
+class WarehouseConfig(ConfigModel):
     size: WarehouseSize
     auto_suspend_seconds: int = Field(ge=60, le=86400)
 
 
-class Warehouses(_Model):
+class Warehouses(ConfigModel):
     load: WarehouseConfig
     transform: WarehouseConfig
     serve: WarehouseConfig
 
 
-class ResourceMonitorConfig(_Model):
+class ResourceMonitorConfig(ConfigModel):
     credit_quota: int = Field(gt=0, le=100_000)
     frequency: Literal["DAILY", "WEEKLY", "MONTHLY", "YEARLY"] = "MONTHLY"
     notify_at: list[int] = Field(min_length=1)
@@ -74,13 +70,13 @@ class ResourceMonitorConfig(_Model):
         return self
 
 
-class SnowflakeConnection(_Model):
+class SnowflakeConnection(ConfigModel):
     organization: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     account: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     deploy_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")
 
 
-class IngestionConfig(_Model):
+class IngestionConfig(ConfigModel):
     landing_prefix: str = Field(pattern=r"^[a-z0-9][a-z0-9/_-]*/$")
     task_schedule: str
     task_timezone: str = Field(pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
@@ -92,12 +88,11 @@ class IngestionConfig(_Model):
     @field_validator("task_schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        if not _CRON.match(v.strip()):
+        if not CRON.match(v.strip()):
             raise ValueError("must be a five-field cron expression such as '0 2 * * *'")
         return v.strip()
 
 
-_LAG = re.compile(r"^\d+ (seconds|minutes|hours|days)$")
 PG_COMPUTE_FAMILIES = Literal[
     "STANDARD_M",
     "STANDARD_L",
@@ -112,7 +107,7 @@ PG_COMPUTE_FAMILIES = Literal[
 ]
 
 
-class ScaleConfig(_Model):
+class ScaleConfig(ConfigModel):
     """Synthetic data volume of the post-deploy `generate` step (the reference scale by default)."""
 
     products: int = Field(default=2000, ge=12, le=1_000_000)
@@ -126,7 +121,7 @@ class ScaleConfig(_Model):
         return ScaleConfig.model_validate({**self.model_dump(), **changes})
 
 
-class RecommendationsConfig(_Model):
+class RecommendationsConfig(ConfigModel):
     customer360_target_lag: str
     refresh_schedule: str
     propensity_schedule: str
@@ -137,19 +132,17 @@ class RecommendationsConfig(_Model):
     @field_validator("customer360_target_lag")
     @classmethod
     def _lag(cls, v: str) -> str:
-        if v != "DOWNSTREAM" and not _LAG.match(v):
-            raise ValueError("must be like '30 minutes' (seconds|minutes|hours|days) or DOWNSTREAM")
-        return v
+        return check_lag(v, "30 minutes")
 
     @field_validator("refresh_schedule", "propensity_schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        if not _CRON.match(v.strip()):
+        if not CRON.match(v.strip()):
             raise ValueError("must be a five-field cron expression such as '0 3 * * *'")
         return v.strip()
 
 
-class AnalyticsScale(_Model):
+class AnalyticsScale(ConfigModel):
     """Volume of the generated e-commerce sources (the reference volumes by default) and the day of
     changes the post-deploy `changes` step simulates."""
 
@@ -173,7 +166,7 @@ class AnalyticsScale(_Model):
         return AnalyticsScale.model_validate({**self.model_dump(), **changes})
 
 
-class AnalyticsLags(_Model):
+class AnalyticsLags(ConfigModel):
     """Target lags of the three dynamic tables the dashboard reads (their shared input is DOWNSTREAM)."""
 
     enriched_orders: str
@@ -183,12 +176,10 @@ class AnalyticsLags(_Model):
     @field_validator("enriched_orders", "product_performance", "current_inventory")
     @classmethod
     def _lag(cls, v: str) -> str:
-        if v != "DOWNSTREAM" and not _LAG.match(v):
-            raise ValueError("must be like '5 minutes' (seconds|minutes|hours|days) or DOWNSTREAM")
-        return v
+        return check_lag(v, "5 minutes")
 
 
-class AnalyticsConfig(_Model):
+class AnalyticsConfig(ConfigModel):
     """The e-commerce analytics pipeline: its task graph's schedule, dynamic-table lags and data volume."""
 
     task_schedule: str
@@ -201,12 +192,12 @@ class AnalyticsConfig(_Model):
     @field_validator("task_schedule")
     @classmethod
     def _cron(cls, v: str) -> str:
-        if not _CRON.match(v.strip()):
+        if not CRON.match(v.strip()):
             raise ValueError("must be a five-field cron expression such as '*/15 * * * *'")
         return v.strip()
 
 
-class PostgresConfig(_Model):
+class PostgresConfig(ConfigModel):
     """The Snowflake Postgres instance and its serving schema. Ingress CIDRs are `allowedCidrs`."""
 
     compute_family: PG_COMPUTE_FAMILIES
@@ -218,12 +209,12 @@ class PostgresConfig(_Model):
     credential_rotation: int = Field(default=1, ge=1)
 
 
-class DynamoDbConfig(_Model):
+class DynamoDbConfig(ConfigModel):
     point_in_time_recovery: bool
     deletion_protection: bool
 
 
-class ServiceSizing(_Model):
+class ServiceSizing(ConfigModel):
     min_instances: int = Field(ge=1, le=100)
     max_instances: int = Field(ge=1, le=100)
     cpu_request: float = Field(gt=0, le=64)
@@ -240,7 +231,7 @@ class ServiceSizing(_Model):
         return self
 
 
-class SpcsConfig(_Model):
+class SpcsConfig(ConfigModel):
     """Compute pool, image tag and the two services of the recommendation API."""
 
     instance_family: Literal["CPU_X64_XS", "CPU_X64_S", "CPU_X64_M", "CPU_X64_L", "HIGHMEM_X64_S", "HIGHMEM_X64_M"]
@@ -260,7 +251,7 @@ class SpcsConfig(_Model):
         return self
 
 
-class StackConfig(_Model):
+class StackConfig(ConfigModel):
     """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
 
     stack: str = Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")
@@ -281,6 +272,7 @@ class StackConfig(_Model):
     ingestion: IngestionConfig
     recommendations: RecommendationsConfig
     analytics: AnalyticsConfig
+    cdc: CdcConfig
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
     spcs: SpcsConfig

@@ -5,7 +5,9 @@
   batch_writer;
 - recommendations: data generation at the reference scale;
 - api: the recommendation API's latency and throughput on the Postgres and fallback paths;
-- analytics: the SCD2 step and the fact load of the local rehearsal at 1M, 2M and 4M order items.
+- analytics: the SCD2 step and the fact load of the local rehearsal at 1M, 2M and 4M order items;
+- cdc: the order change generator batched against one statement per event, and the incremental refresh
+  of the dynamic tables against a full rebuild.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ console = Console()
 def main() -> None:
     os.environ.setdefault("RDP_LOCAL_DIR", tempfile.mkdtemp(prefix="rdp-bench-"))
     from scripts import standins
-    from scripts.bench import analytics, api, ingestion, recommendations, serving
+    from scripts.bench import analytics, api, cdc, ingestion, recommendations, serving
 
     try:
         sections = {
@@ -32,6 +34,7 @@ def main() -> None:
             "data generation at the reference scale": recommendations.bench_generation(),
             **api.bench_api(),
             **analytics.bench_analytics(),
+            **cdc.bench_cdc(),
         }
     finally:
         standins.clean()

@@ -171,7 +171,9 @@ def test_service_user_uses_key_pair_and_gets_its_roles(plans):
     assert inp["name"] == "RDP_PROD_SVC" and len(inp["rsaPublicKey"]) > 300
     assert "password" not in inp
     edges = _inherits(prod)
-    assert {c for c, p in edges if p == "user:RDP_PROD_SVC"} == {f"RDP_PROD_{r}" for r in SERVICE_USER_ROLES}
+    # the functional roles, and the order change generator's insert-only role
+    wanted = {f"RDP_PROD_{r}" for r in (*SERVICE_USER_ROLES, "CDC_WRITER")}
+    assert {c for c, p in edges if p == "user:RDP_PROD_SVC"} == wanted
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -1,0 +1,116 @@
+"""The CDC pipeline's steps against a deployed stack or the stand-in: `generate` changes, `refresh` the
+dynamic tables, `show` the aggregated table and the monitoring view.
+
+Against a stack the generator writes as the insert-only CDC writer role, and `refresh` is Snowflake's
+own `ALTER DYNAMIC TABLE … REFRESH` (the refresh task's statement) run as TRANSFORMER; `--local` runs
+the same SQL on the stand-in through the rehearsal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.cdc import catalog
+from infra.cdc.catalog import fq
+from infra.config import CdcGenerator, stack_config
+from infra.sqlfiles import named_queries
+from scripts.cdc.generate import RunReport, run, source_for
+from scripts.cdc.rehearsal import LocalCdc, Refresh
+from scripts.cdc.writer import LocalWriter, StageWriter
+
+
+class CdcError(RuntimeError):
+    """A CDC step failed; the message names the step and the cause."""
+
+
+@dataclass
+class CdcTarget:
+    """Where the steps run: a deployed stack, or the stand-in."""
+
+    stack: str
+    local: bool
+    database: str
+    generator: CdcGenerator
+    connect_writer: Callable[[], Any]
+    connect_operator: Callable[[], Any]
+
+
+def local_target(stack: str = "dev", database: str | None = None) -> CdcTarget:
+    from scripts import standins
+    from scripts.connections import connect_local
+
+    cfg = stack_config(stack)
+    ep = standins.endpoints()
+    db = database or cfg.naming.database
+
+    def connect() -> Any:
+        return connect_local(ep.snowflake_host, ep.snowflake_port, db, "BRONZE")
+
+    return CdcTarget(stack, True, db, cfg.cdc.generator, connect, connect)
+
+
+def stack_target(stack: str) -> CdcTarget:
+    from scripts.connections import StackOutputError, connect_stack, stack_outputs, transformer_session
+
+    cfg = stack_config(stack)
+    try:
+        out = stack_outputs(stack, ("database", "serviceUser", "functionalRoles", "warehouses", "cdcWriterRole"))
+    except StackOutputError as e:
+        raise CdcError(str(e)) from None
+    account = f"{cfg.snowflake.organization}-{cfg.snowflake.account}"
+    return CdcTarget(
+        stack, False, out["database"], cfg.cdc.generator,
+        lambda: connect_stack(account, out["serviceUser"], out["cdcWriterRole"], out["warehouses"]["load"],
+                              out["database"]),
+        lambda: transformer_session(cfg, out),
+    )  # fmt: skip
+
+
+def prepare_local(t: CdcTarget) -> None:
+    """On the stand-in, what `pulumi up` declares."""
+    with t.connect_operator() as conn:
+        LocalCdc(conn, t.database).setup()
+
+
+def generate(
+    t: CdcTarget,
+    *,
+    rate: int | None = None,
+    burst: int | None = None,
+    duration: float | None = None,
+    events: int | None = None,
+    overrides: dict | None = None,
+    progress: bool = True,
+) -> RunReport:
+    cfg = t.generator.model_copy(update=overrides or {})
+    with t.connect_writer() as conn:
+        writer = (LocalWriter if t.local else StageWriter)(conn, t.database)
+        source = source_for(writer, cfg)
+        return run(source, writer, cfg.rate if rate is None else rate, burst=burst, duration=duration,
+                   events=events, progress=progress)  # fmt: skip
+
+
+def refresh(t: CdcTarget, full: bool = False) -> Refresh | str:
+    with t.connect_operator() as conn:
+        if t.local:
+            return LocalCdc(conn, t.database).refresh(full=full)
+        conn.cursor().execute(catalog.refresh_task_sql(t.database))
+        return f"refreshed {catalog.CATALOG.name('orders_aggregated')} and the dynamic tables it reads"
+
+
+def show(t: CdcTarget) -> dict[str, list[dict]]:
+    q = named_queries(
+        "cdc/show.sql", aggregated=fq(t.database, "orders_aggregated"), monitoring=fq(t.database, "monitoring")
+    )
+    with t.connect_operator() as conn:
+        if t.local:
+            LocalCdc(conn, t.database).monitoring()  # (re)creates the view on the stand-in
+        cur = conn.cursor()
+        out = {}
+        for key, sql in q.items():
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            out[key] = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return out
