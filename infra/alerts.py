@@ -81,6 +81,18 @@ class ErrorAlerts(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"{name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=email, opts=on_aws
             )
+        # SYSADMIN owns the pipes and tasks that name the integration, and may only do so with USAGE on it
+        usage = snowflake.GrantPrivilegesToAccountRole(
+            f"{name}-sysadmin-integration-usage",
+            account_role_name="SYSADMIN",
+            privileges=["USAGE"],
+            on_account_object={"object_type": "INTEGRATION", "object_name": self.integration.name},
+            opts=prov.on("securityadmin", self),
+        )
+        # what pipes and tasks reference: the integration's name, once SYSADMIN may use it
+        self.error_integration: pulumi.Output[str] = pulumi.Output.all(self.integration.name, usage.id).apply(
+            lambda a: a[0]
+        )
         self.register_outputs({"topic_arn": self.topic.arn, "integration": self.integration.name})
 
 

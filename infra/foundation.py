@@ -104,6 +104,14 @@ class SnowflakeFoundation(pulumi.ComponentResource):
             )
             self.warehouses[purpose] = wh
 
+        # SYSADMIN owns every task; a task runs (and resumes) only with EXECUTE TASK, an account privilege
+        snowflake.GrantPrivilegesToAccountRole(
+            f"{name}-sysadmin-execute-task",
+            account_role_name="SYSADMIN",
+            privileges=["EXECUTE TASK"],
+            on_account=True,
+            opts=args.providers.on("securityadmin", self),
+        )
         self.register_outputs(
             {
                 "database": self.database.name,

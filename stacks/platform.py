@@ -82,14 +82,14 @@ def build(cfg: StackConfig) -> Platform:
     ingestion = CustomerIngestion(
         "ingestion",
         CustomerIngestionArgs(**kept, config=cfg.ingestion, database=database, bucket_name=landing.bucket.bucket,
-                              bucket_arn=landing.bucket.arn, error_integration=alerts.integration.name,
+                              bucket_arn=landing.bucket.arn, error_integration=alerts.error_integration,
                               transform_warehouse=warehouses["transform"], roles=roles),
         opts=after_foundation,
     )  # fmt: skip
 
     # what the warehouse pipelines share: where they run, who operates them, where their errors go
     pipeline = {"providers": providers, "protect": cfg.protect, "database": database,
-                "transform_warehouse": warehouses["transform"], "error_integration": alerts.integration.name,
+                "transform_warehouse": warehouses["transform"], "error_integration": alerts.error_integration,
                 "transformer_role": roles["TRANSFORMER"]}  # fmt: skip
 
     # e-commerce analytics: sources → streams → SCD2 star schema on a task graph; dynamic tables

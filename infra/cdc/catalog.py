@@ -72,8 +72,10 @@ CATALOG = Catalog(
         "orders_aggregated": ("GOLD", "ORDERS_AGGREGATED"),
         "monitoring": ("GOLD", "CDC_MONITORING"),
         "refresh_task": ("STREAMS_TASKS", "REFRESH_ORDERS_AGGREGATED"),
-        # only on the local path: the refresh run log (with its watermark) and the refresh's work tables
+        # only on the local path: the refresh run log, the changes already applied, and the refresh's work tables
         "local_refreshes": ("STREAMS_TASKS", "LOCAL_CDC_REFRESHES"),
+        "local_applied": ("STREAMS_TASKS", "LOCAL_CDC_APPLIED_CHANGES"),
+        "local_new": ("STREAMS_TASKS", "LOCAL_CDC_NEW_CHANGES"),
         "local_changed": ("STREAMS_TASKS", "LOCAL_CDC_CHANGED_ORDERS"),
         "local_groups": ("STREAMS_TASKS", "LOCAL_CDC_GROUPS"),
     }

@@ -15,8 +15,17 @@ class ConfigModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
+SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86_400}
+
+
 def check_lag(value: str, example: str = "5 minutes") -> str:
-    """A dynamic table's target lag as Snowflake takes it: `N seconds|minutes|hours|days` or DOWNSTREAM."""
-    if value != "DOWNSTREAM" and not LAG.match(value):
+    """A dynamic table's target lag as Snowflake takes it: `N seconds|minutes|hours|days` of at least a
+    minute (Snowflake's minimum), or DOWNSTREAM."""
+    if value == "DOWNSTREAM":
+        return value
+    if not LAG.match(value):
         raise ValueError(f"must be like '{example}' (seconds|minutes|hours|days) or DOWNSTREAM")
+    number, unit = value.split()
+    if int(number) * SECONDS[unit] < 60:
+        raise ValueError(f"{value!r} is below Snowflake's minimum target lag of 1 minute")
     return value

@@ -1,8 +1,10 @@
 """The generator's loop: cut batches from the order source at a steady rate and hand them to a writer.
 
-The rate is a token bucket: `rate` events per second on average, at most `burst` events in one batch
-(one second's worth by default), so a slow write is caught up in bigger batches rather than lost.
-Rate 0 writes as fast as the target takes, in batches of `burst` (default 50,000).
+The rate is a token bucket: `rate` events per second on average, written in batches of at least a
+tenth of a second's worth and at most `burst` events (one second's worth, at most 50,000, by default).
+Up to ten seconds of backlog is kept, so a slow write is caught up in the next batches; a target that
+cannot take the rate at all is reported (the run's `behind`). Rate 0 writes as fast as the target
+takes, in batches of `burst` (default 50,000).
 """
 
 from __future__ import annotations
@@ -27,14 +29,22 @@ class GeneratorError(ValueError):
 
 @dataclass
 class RunReport:
+    target: int = 0  # the rate asked for (0: unthrottled)
     events: int = 0
     batches: int = 0
     seconds: float = 0.0
+    paced_seconds: float = 0.0  # when the last batch was cut: the rate owed events up to then
     by_type: dict[str, int] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def behind(self) -> bool:
+        """The target did not take the rate asked for: fewer than 95 % of the events owed when the last batch
+        was cut (the run's start, with an empty bucket, and its last write do not count against it)."""
+        return bool(self.target) and self.events < 0.95 * self.target * self.paced_seconds
 
 
 def utc_now() -> datetime:
@@ -74,8 +84,9 @@ def run(
 ) -> RunReport:
     """Generate and write until `duration` seconds have passed or `events` were written, whichever first."""
     check(rate, burst, duration, events)
-    cap = burst or (rate if rate else UNTHROTTLED_BATCH)
-    report, start = RunReport(), time.perf_counter()
+    cap = burst or (min(rate, UNTHROTTLED_BATCH) if rate else UNTHROTTLED_BATCH)
+    least = max(1, min(cap, rate // 10))  # no one-event batches: at least a tenth of a second's worth
+    report, start = RunReport(target=rate), time.perf_counter()
     tokens, last = 0.0, start  # an empty bucket: the first second writes `rate` events, not `burst` more
     bar = Progress(TextColumn("[bold]changes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    TextColumn("{task.fields[rate]}"), disable=not progress)  # fmt: skip
@@ -89,15 +100,16 @@ def run(
             if left <= 0:
                 break
             if rate:
-                tokens = min(float(cap), tokens + (now - last) * rate)
+                tokens = min(float(max(cap, rate * 10)), tokens + (now - last) * rate)  # keep a backlog
                 last = now
-                n = min(int(tokens), left)
-                if n < 1:
-                    time.sleep(min((1 - tokens) / rate, 0.05))
+                n = min(int(tokens), cap, left)
+                if n < min(least, left):
+                    time.sleep(min((min(least, left) - tokens) / rate, 0.1))
                     continue
                 tokens -= n
             else:
                 n = min(cap, left)
+            report.paced_seconds = now - start
             writer.write(source.batch(n, clock()))
             report.events += n
             report.batches += 1

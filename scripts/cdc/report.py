@@ -18,9 +18,12 @@ def show(title: str, result: Any) -> None:
         mix = ", ".join(f"{k.lower()} {v:,}" for k, v in result.by_type.items())
         console.print(f"{title}: {result.events:,} changes in {result.batches:,} batches, {result.seconds:.1f} s "
                       f"({result.rate:,.0f} events/s; {mix})")  # fmt: skip
+        if result.behind:
+            console.print(f"[yellow]  behind: the target took {result.rate:,.0f} of the {result.target:,} events/s "
+                          "asked for; write bigger batches (--burst) or ask for less[/yellow]")  # fmt: skip
     elif isinstance(result, Refresh):
-        console.print(f"{title}: {result.mode}, {result.changes_read:,} changes read (seq {result.since:,} → "
-                      f"{result.upto:,}), {result.orders_recomputed:,} orders and {result.groups_recomputed:,} "
+        console.print(f"{title}: {result.mode}, {result.changes_read:,} changes read, "
+                      f"{result.orders_recomputed:,} orders and {result.groups_recomputed:,} "
                       f"groups recomputed in {result.seconds:.2f} s")  # fmt: skip
     elif isinstance(result, dict):
         for name, rows in result.items():

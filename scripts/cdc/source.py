@@ -102,13 +102,14 @@ class _Pool:
 
 class OrderSource:
     """The order system and its change stream. `window` bounds the orders it remembers: beyond it, a
-    random old order is forgotten (it simply receives no more changes)."""
+    closed order (or, if none, a random one) is forgotten and receives no more changes. An update or a
+    delete drawn while no order can take it becomes an insert; the mix produced is in `emitted`."""
 
     def __init__(self, cfg: CdcGenerator, order_ids: IdBlocks, seqs: IdBlocks, window: int = 200_000) -> None:
         self.cfg, self.order_ids, self.seqs, self.window = cfg, order_ids, seqs, window
         self.rng = random.Random(cfg.seed)
         self.orders: dict[int, _Order] = {}
-        self.open, self.live = _Pool(), _Pool()
+        self.open, self.live, self.closed = _Pool(), _Pool(), _Pool()
         self.emitted = {"INSERT": 0, "UPDATE": 0, "DELETE": 0}
         self._insert_below = cfg.mix.insert
         self._update_below = cfg.mix.insert + cfg.mix.update
@@ -136,8 +137,8 @@ class OrderSource:
 
     def _insert(self, now: datetime) -> tuple[int, _Order]:
         rng = self.rng
-        if len(self.live) >= self.window:
-            self._forget(self.live.pick(rng))
+        if len(self.live) >= self.window:  # forget a delivered or cancelled order first, an open one last
+            self._forget((self.closed if len(self.closed) else self.live).pick(rng))
         order_id = self.order_ids.take()
         back = timedelta(seconds=rng.random() * self.cfg.history_days * 86_400) if self.cfg.history_days else None
         quantity = 1 + int(rng.random() * 5)
@@ -167,6 +168,7 @@ class OrderSource:
             o.status = moves[0]
         if o.status not in NEXT_STATUSES:
             self.open.discard(order_id)
+            self.closed.add(order_id)
         return order_id, o
 
     def _delete(self) -> tuple[int, _Order]:
@@ -180,6 +182,7 @@ class OrderSource:
         self.orders.pop(order_id, None)
         self.open.discard(order_id)
         self.live.discard(order_id)
+        self.closed.discard(order_id)
 
     def _amount_cents(self, quantity: int) -> int:
         unit = self.rng.lognormvariate(3.9, 0.6)  # a unit price around 50, a long tail above

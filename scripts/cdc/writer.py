@@ -4,7 +4,6 @@ stand-in (one INSERT per batch), or, to measure against, one statement and one c
 from __future__ import annotations
 
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,7 +35,8 @@ class _Session:
         return int(self.cur.fetchone()[0])
 
     def _file(self, batch: pa.Table) -> Path:
-        path = self.tmp / f"changes-{uuid.uuid4().hex}.parquet"
+        # named after the batch's first change: a retried batch has the same name, which COPY has loaded
+        path = self.tmp / f"changes-{batch.column('CHANGE_SEQ')[0].as_py()}.parquet"
         pq.write_table(batch, path)
         return path
 
@@ -63,12 +63,13 @@ class LocalWriter(_Session):
 
 
 class StageWriter(_Session):
-    """A deployed stack: PUT the batch to the change log's stage and COPY it in; COPY loads a file once,
-    so a retried batch is not loaded twice, and PURGE removes it after the load."""
+    """A deployed stack: PUT the batch to the change log's stage and COPY it in. File and folder are named
+    after the batch's first CHANGE_SEQ, and COPY skips a file its load history has, so a retried batch is
+    not loaded twice; PURGE removes a file once it is loaded."""
 
     def write(self, batch: pa.Table) -> None:
         path = self._file(batch)
-        folder = f"run-{uuid.uuid4().hex}"
+        folder = f"batch-{batch.column('CHANGE_SEQ')[0].as_py()}"
         try:
             q = self._queries(path=path.as_posix(), folder=folder)
             self.cur.execute(q["put"])

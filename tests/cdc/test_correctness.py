@@ -134,3 +134,14 @@ def test_monitoring_counts_changes_per_hour_and_type_and_lags(cdc):
     writer.write(as_table([late]))  # logged, not refreshed yet: the tables are an hour behind the log
     lags = lc.monitoring()[0]
     assert lags["ORDERS_AGGREGATED_LAG_SECONDS"] == 3600 and lags["ORDERS_CURRENT_LAG_SECONDS"] == 3600
+
+
+def test_a_deleted_order_does_not_make_a_caught_up_table_look_behind(cdc):
+    lc, writer = cdc
+    writer.write(as_table(CHANGES))
+    gone = change(11, "DELETE", 4, "PENDING", "0.00", "2026-01-16 10:00:00", order_date="2026-02-03")
+    writer.write(as_table([gone]))  # the newest change is a delete: ORDERS_CURRENT has no row for it
+    lc.refresh()
+    lags = lc.monitoring()[0]
+    assert (lags["ORDERS_CURRENT_LAG_SECONDS"], lags["ORDERS_DERIVED_LAG_SECONDS"],
+            lags["ORDERS_AGGREGATED_LAG_SECONDS"]) == (0, 0, 0)  # fmt: skip

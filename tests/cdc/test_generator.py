@@ -79,6 +79,8 @@ def test_the_rate_is_kept_and_a_batch_never_exceeds_the_burst():
     source, sink = _source(), _Memory()
     report = run(source, sink, 2_000, burst=500, duration=1.0)
     assert sink.rows == report.events and report.batches >= report.events / 500
+    assert report.events / report.batches >= 200  # at least a tenth of a second's worth per batch
+    assert not report.behind
     assert 1_600 <= report.events <= 2_200  # about a second at 2,000 events/s
 
 
@@ -146,12 +148,31 @@ def test_the_stack_writer_puts_a_parquet_file_to_the_stage_and_copies_it_by_colu
     writer = StageWriter(conn, "RDP_DEV_RETAIL")
     source = OrderSource(stack_config("dev").cdc.generator, IdBlocks(lambda: writer.reserve("order_ids")),
                          IdBlocks(lambda: writer.reserve("change_seqs")))  # fmt: skip
-    writer.write(source.batch(10, NOW))
+    batch = source.batch(10, NOW)
+    writer.write(batch)
     reserve, reserve2, put, copy = conn.cur.statements
     assert reserve == 'SELECT "RDP_DEV_RETAIL"."BRONZE"."ORDER_ID_BLOCKS".NEXTVAL'
     assert reserve2 == 'SELECT "RDP_DEV_RETAIL"."BRONZE"."ORDER_CHANGE_SEQ_BLOCKS".NEXTVAL'
     folder = put.split("/")[-1].split()[0]
-    assert put.startswith("PUT 'file:///") and '@"RDP_DEV_RETAIL"."BRONZE"."ORDER_CHANGES_STAGE"/run-' in put
+    assert put.startswith("PUT 'file:///") and '@"RDP_DEV_RETAIL"."BRONZE"."ORDER_CHANGES_STAGE"/batch-1 ' in put
     assert copy.startswith('COPY INTO "RDP_DEV_RETAIL"."BRONZE"."ORDER_CHANGES"') and folder in copy
     assert "MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE" in copy and "PURGE = TRUE" in copy
     assert not list(writer.tmp.iterdir())  # the local file is removed after the load
+    writer.write(batch)  # a retry names the same file, which COPY's load history skips
+    assert conn.cur.statements[-2:] == [put, copy]
+
+
+class _SlowSink(_Memory):
+    def write(self, batch) -> None:
+        import time
+
+        time.sleep(0.3)
+        super().write(batch)
+
+
+def test_a_slow_target_is_caught_up_in_bigger_batches_or_reported_behind():
+    caught_up = run(_source(), _SlowSink(), 1_000, burst=5_000, duration=2.0)
+    assert not caught_up.behind and caught_up.events >= 1_700  # about 2 s at 1,000/s, in few big batches
+    assert caught_up.batches <= 10
+    behind = run(_source(), _SlowSink(), 1_000, burst=100, duration=1.5)  # 100 per 0.3 s cannot make 1,000/s
+    assert behind.behind and behind.rate < 500

@@ -122,10 +122,12 @@ def test_a_bad_cdc_value_names_the_config_key():
     values, secrets = read_stack_file("dev")
     own, own_secret = _own_keys(values, set(secrets))
     bad = json.loads(own["cdc"])
-    bad["lags"]["ordersDerived"] = "1 minute please"
+    bad["lags"]["ordersDerived"] = "30 seconds"  # below Snowflake's minimum
+    bad["lags"]["ordersAggregated"] = "1 minute please"
     bad["generator"]["mix"] = {"insert": 0.7, "update": 0.2, "delete": 0.05}
     bad["generator"]["rate"] = -3
     with pytest.raises(ConfigError) as e:
         parse_config({**own, "cdc": json.dumps(bad)}, "dev", own_secret)
-    for key in ("cdc.lags.ordersDerived", "cdc.generator.mix", "cdc.generator.rate"):
+    assert "below Snowflake's minimum target lag" in str(e.value)
+    for key in ("cdc.lags.ordersDerived", "cdc.lags.ordersAggregated", "cdc.generator.mix", "cdc.generator.rate"):
         assert f"retail-data-platform:{key}" in str(e.value)

@@ -181,3 +181,19 @@ def test_providers_use_key_pair_auth_per_role(plans, stack):
     provs = {r["name"]: r["inputs"] for r in plans[stack] if r["type"] == "pulumi:providers:snowflake"}
     assert {p["role"] for p in provs.values()} == {"SYSADMIN", "SECURITYADMIN", "ACCOUNTADMIN"}
     assert all(p["authenticator"] == "SNOWFLAKE_JWT" for p in provs.values())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_tasks_run_as_sysadmin_with_execute_task_and_the_error_integration_usable(plans, stack):
+    plan = plans[stack]
+    execute = one(plan, "foundation-sysadmin-execute-task")
+    assert execute["inputs"]["privileges"] == ["EXECUTE TASK"] and execute["inputs"]["onAccount"] is True
+    assert execute["provider"].endswith("::snowflake-securityadmin")  # MANAGE GRANTS covers account privileges
+    usage = one(plan, "alerts-sysadmin-integration-usage")
+    assert usage["inputs"]["onAccountObject"]["objectType"] == "INTEGRATION"
+    tasks = by_type(plan, "task:Task")
+    components = {r["urn"]: r for r in plan}
+    # each task's component is created after the foundation (depends_on), the grant included
+    assert tasks and all(execute["urn"] in components[t["parent"]]["dependencies"] for t in tasks)
+    users = [r for r in plan if "errorIntegration" in r["inputs"]]
+    assert len(users) >= 4 and all(usage["urn"] in r["dependencies"] for r in users)
