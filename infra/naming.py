@@ -100,6 +100,11 @@ class Catalog:
             raise KeyError(f"no object {key!r} in this catalog (known: {', '.join(sorted(self.objects))})") from None
 
 
+def slug(key: str) -> str:
+    """`order_items` → `order-items`: a catalog key as part of a Pulumi logical name."""
+    return key.replace("_", "-")
+
+
 def _check(part: str) -> str:
     if not _PART.match(part):
         raise ValueError(f"name part {part!r} must be letters, digits, '-' or '_'")

@@ -88,3 +88,9 @@ def transformer_session(cfg: StackConfig, out: dict[str, Any]):
         out["warehouses"]["transform"],
         out["database"],
     )
+
+
+def fetch_dicts(cur: Any) -> list[dict]:
+    """The executed query's rows as dicts keyed by column name."""
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -14,7 +14,8 @@ import pulumi_snowflake as snowflake
 
 from infra.analytics import catalog
 from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
-from infra.config import AnalyticsConfig
+from infra.config import AnalyticsConfig, target_lag
+from infra.naming import slug
 from infra.providers import Providers
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
@@ -29,10 +30,6 @@ class CommerceAnalyticsArgs:
     transform_warehouse: pulumi.Input[str]
     error_integration: pulumi.Input[str]
     transformer_role: pulumi.Input[str]
-
-
-def _slug(key: str) -> str:
-    return key.replace("_", "-")
 
 
 class CommerceAnalytics(pulumi.ComponentResource):
@@ -53,7 +50,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
         for key, (schema, tname, cols) in TABLES.items():
             pk = PRIMARY_KEYS.get(key)
             self.tables[key] = snowflake.Table(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=schema,
                 name=tname,
@@ -65,7 +62,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
             )
         self.streams = {
             key: snowflake.StreamOnTable(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=CATALOG.name(key),
@@ -81,11 +78,11 @@ class CommerceAnalytics(pulumi.ComponentResource):
             lag = dt.lag if dt.lag == "DOWNSTREAM" else getattr(cfg.lags, dt.lag)
             inputs = [self.tables[s] if s in self.tables else self.dynamic_tables[s] for s in dt.sources]
             self.dynamic_tables[key] = snowflake.DynamicTable(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=CATALOG.name(key),
-                target_lag={"downstream": True} if lag == "DOWNSTREAM" else {"maximum_duration": lag},
+                target_lag=target_lag(lag),
                 warehouse=args.transform_warehouse,
                 query=db.apply(lambda d, k=key: catalog.dynamic_table_sql(d, k)),
                 comment=f"{key} (sql/{dt.sql})",
@@ -93,7 +90,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
             )
         self.procedures = {
             key: snowflake.ProcedureSql(
-                f"{name}-{_slug(key)}-procedure",
+                f"{name}-{slug(key)}-procedure",
                 database=db,
                 schema=CATALOG.schema(f"{key}_procedure"),
                 name=pname,
@@ -112,7 +109,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
         for key, (tname, proc, after) in TASKS.items():
             root = after is None
             self.tasks[key] = snowflake.Task(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=tname,
@@ -130,9 +127,9 @@ class CommerceAnalytics(pulumi.ComponentResource):
         as_sec = prov.on("securityadmin", self)
         dt_privileges = ["OPERATE", "MONITOR", "SELECT"]
         grants = [
-            *((f"task-{_slug(k)}", "TASK", t, ["OPERATE", "MONITOR"]) for k, t in self.tasks.items()),
-            *((f"procedure-{_slug(k)}", "PROCEDURE", p, ["USAGE"]) for k, p in self.procedures.items()),
-            *((f"dt-{_slug(k)}", "DYNAMIC TABLE", t, dt_privileges) for k, t in self.dynamic_tables.items()),
+            *((f"task-{slug(k)}", "TASK", t, ["OPERATE", "MONITOR"]) for k, t in self.tasks.items()),
+            *((f"procedure-{slug(k)}", "PROCEDURE", p, ["USAGE"]) for k, p in self.procedures.items()),
+            *((f"dt-{slug(k)}", "DYNAMIC TABLE", t, dt_privileges) for k, t in self.dynamic_tables.items()),
         ]
         for label, kind, obj, privs in grants:
             snowflake.GrantPrivilegesToAccountRole(

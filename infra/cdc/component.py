@@ -14,8 +14,8 @@ import pulumi_snowflake as snowflake
 
 from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
-from infra.config import CdcConfig
-from infra.naming import Naming, quote
+from infra.config import CdcConfig, target_lag
+from infra.naming import Naming, quote, slug
 from infra.providers import Providers
 
 
@@ -32,10 +32,6 @@ class OrderChangesArgs:
     transformer_role: pulumi.Input[str]
     analyst_role: pulumi.Input[str]
     service_user: pulumi.Input[str]
-
-
-def _slug(key: str) -> str:
-    return key.replace("_", "-")
 
 
 class OrderChanges(pulumi.ComponentResource):
@@ -63,7 +59,7 @@ class OrderChanges(pulumi.ComponentResource):
         )
         self.sequences = {
             key: snowflake.Sequence(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=CATALOG.name(key),
@@ -87,11 +83,11 @@ class OrderChanges(pulumi.ComponentResource):
             lag = dt.lag if dt.lag == "DOWNSTREAM" else getattr(cfg.lags, dt.lag)
             inputs = [self.change_log if s == "changes" else self.dynamic_tables[s] for s in dt.sources]
             self.dynamic_tables[key] = snowflake.DynamicTable(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key)}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=CATALOG.name(key),
-                target_lag={"downstream": True} if lag == "DOWNSTREAM" else {"maximum_duration": lag},
+                target_lag=target_lag(lag),
                 refresh_mode="INCREMENTAL",  # fails at deploy, not silently FULL, if the query stops qualifying
                 initialize="ON_CREATE",
                 warehouse=args.transform_warehouse,
@@ -160,11 +156,11 @@ class OrderChanges(pulumi.ComponentResource):
             ("writer-schema", writer, ["USAGE"], {"on_schema": {"schema_name": schema}}),
             ("writer-log", writer, ["INSERT"], _obj("TABLE", self.change_log)),
             ("writer-stage", writer, ["READ", "WRITE"], _obj("STAGE", self.stage)),
-            *((f"writer-{_slug(k)}", writer, ["USAGE"], _obj("SEQUENCE", s)) for k, s in self.sequences.items()),
+            *((f"writer-{slug(k)}", writer, ["USAGE"], _obj("SEQUENCE", s)) for k, s in self.sequences.items()),
             ("transformer-task", args.transformer_role, ["OPERATE", "MONITOR"], _obj("TASK", self.refresh_task)),
-            *((f"transformer-dt-{_slug(k)}", args.transformer_role, ["OPERATE", "MONITOR", "SELECT"],
+            *((f"transformer-dt-{slug(k)}", args.transformer_role, ["OPERATE", "MONITOR", "SELECT"],
                _obj("DYNAMIC TABLE", t)) for k, t in self.dynamic_tables.items()),
-            *((f"analyst-dt-{_slug(k)}", args.analyst_role, ["MONITOR"], _obj("DYNAMIC TABLE", t))
+            *((f"analyst-dt-{slug(k)}", args.analyst_role, ["MONITOR"], _obj("DYNAMIC TABLE", t))
               for k, t in self.dynamic_tables.items()),
         ]  # fmt: skip
         for label, role, privileges, on in grants:

@@ -1,5 +1,6 @@
 """Stack configuration: the typed model (`models`) and the one reader (`reader`)."""
 
+from infra.config.base import target_lag
 from infra.config.cdc import CdcConfig, CdcGenerator, CdcLags, CdcMix
 from infra.config.models import (
     PROJECT,
@@ -56,5 +57,6 @@ __all__ = [
     "parse_config",
     "read_stack_file",
     "stack_config",
+    "target_lag",
     "warehouse_size_rank",
 ]

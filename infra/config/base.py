@@ -29,3 +29,8 @@ def check_lag(value: str, example: str = "5 minutes") -> str:
     if int(number) * SECONDS[unit] < 60:
         raise ValueError(f"{value!r} is below Snowflake's minimum target lag of 1 minute")
     return value
+
+
+def target_lag(value: str) -> dict:
+    """A checked lag as the provider's `target_lag` argument."""
+    return {"downstream": True} if value == "DOWNSTREAM" else {"maximum_duration": value}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.config import RecommendationsConfig
+from infra.config import RecommendationsConfig, target_lag
 from infra.providers import Providers
 from infra.recommendations import catalog
 from infra.sqlfiles import load_module, read_sql
@@ -79,9 +79,7 @@ class RecommendationsData(pulumi.ComponentResource):
             database=db,
             schema=catalog.CATALOG.schema("CUSTOMER_360"),
             name="CUSTOMER_360",
-            target_lag={"downstream": True}
-            if cfg.customer360_target_lag == "DOWNSTREAM"
-            else {"maximum_duration": cfg.customer360_target_lag},
+            target_lag=target_lag(cfg.customer360_target_lag),
             warehouse=args.transform_warehouse,
             query=db.apply(catalog.customer_360_sql),
             comment="Customer 360 profile: RFM segment, engagement, abandonment, favourites",

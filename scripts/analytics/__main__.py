@@ -13,12 +13,10 @@ from rich.table import Table
 
 from scripts.analytics import loads
 from scripts.analytics.loads import AnalyticsError, AnalyticsTarget
-from scripts.standins import StandInError
+from scripts.steps import LOCAL, STACK, run_steps
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
-STACK = typer.Option("dev", help="stack whose names/outputs to use")
-LOCAL = typer.Option(False, "--local", help="run on the local stand-in instead of the deployed stack")
 
 
 def show(title: str, result: Any) -> None:
@@ -35,15 +33,7 @@ def show(title: str, result: Any) -> None:
 
 
 def _run(stack: str, local: bool, *steps: tuple[str, Callable[[AnalyticsTarget], Any]]) -> None:
-    try:
-        t = loads.local_target(stack) if local else loads.stack_target(stack)
-        if local:
-            loads.prepare_local(t)
-        for title, step in steps:
-            show(title, step(t))
-    except (AnalyticsError, StandInError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from None
+    run_steps(loads, stack, local, steps, show, (AnalyticsError,), console)
 
 
 @app.command("all")

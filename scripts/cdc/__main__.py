@@ -7,18 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from rich.console import Console
 
 from scripts.cdc import loads
 from scripts.cdc.generate import GeneratorError, RunReport, check
 from scripts.cdc.loads import CdcError, CdcTarget
-from scripts.cdc.report import show
-from scripts.standins import StandInError
+from scripts.cdc.report import console, show
+from scripts.steps import LOCAL, STACK, run_steps
 
 app = typer.Typer(add_completion=False, help=__doc__)
-console = Console()
-STACK = typer.Option("dev", help="stack whose names/outputs to use")
-LOCAL = typer.Option(False, "--local", help="run on the local stand-in instead of the deployed stack")
 RATE = typer.Option(None, help="events per second (0 = as fast as the target takes; default from the stack config)")
 BURST = typer.Option(None, help="most events in one batch (default: one second's worth, or 50,000 at rate 0)")
 DURATION = typer.Option(None, help="stop after this many seconds")
@@ -28,15 +24,7 @@ HISTORY = typer.Option(None, "--history-days", help="date new orders up to N day
 
 
 def _run(stack: str, local: bool, *steps: tuple[str, Callable[[CdcTarget], Any]]) -> None:
-    try:
-        t = loads.local_target(stack) if local else loads.stack_target(stack)
-        if local:
-            loads.prepare_local(t)
-        for title, step in steps:
-            show(title, step(t))
-    except (CdcError, GeneratorError, StandInError, ValueError) as e:
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from None
+    run_steps(loads, stack, local, steps, show, (CdcError,), console)  # GeneratorError is a ValueError
 
 
 def _overrides(seed: int | None, history_days: int | None) -> dict:

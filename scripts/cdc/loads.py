@@ -19,6 +19,7 @@ from infra.sqlfiles import named_queries
 from scripts.cdc.generate import RunReport, run, source_for
 from scripts.cdc.rehearsal import LocalCdc, Refresh
 from scripts.cdc.writer import LocalWriter, StageWriter
+from scripts.connections import fetch_dicts
 
 
 class CdcError(RuntimeError):
@@ -111,6 +112,5 @@ def show(t: CdcTarget) -> dict[str, list[dict]]:
         out = {}
         for key, sql in q.items():
             cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            out[key] = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            out[key] = fetch_dicts(cur)
         return out

@@ -15,7 +15,7 @@ from infra.cdc import catalog
 from infra.cdc.catalog import DYNAMIC_TABLES, fq
 from infra.sqlfiles import named_queries
 from scripts.cdc.generate import utc_now
-from scripts.connections import ensure_foundation
+from scripts.connections import ensure_foundation, fetch_dicts
 
 
 @dataclass
@@ -123,8 +123,7 @@ class LocalCdc:
     def table(self, key: str, order_by: str = "1") -> list[dict]:
         cur = self.cursor()
         cur.execute(f"SELECT * FROM {fq(self.db, key)} ORDER BY {order_by}")
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        return fetch_dicts(cur)
 
     def monitoring(self) -> list[dict]:
         """CDC_MONITORING's rows, from the view's own SQL (created as a view on the stand-in too)."""
