@@ -22,7 +22,7 @@ system-deps:
 local: setup ## start the stand-ins and run the data path locally
 	$(BIN)/python -m scripts.local
 
-stop: ## stop the local stand-ins
+stop: ## stop the local stand-ins, the API and the dashboard
 	$(BIN)/python -m scripts.standins stop
 
 status:

@@ -141,12 +141,24 @@ def run_cdc(stack: str = "dev", seconds: float = 3.0) -> None:
     show("cdc", loads.show(t))
 
 
+def run_dashboard(stack: str = "dev", port: int = 8501) -> str:
+    """Start the analytics dashboard in the background against the stand-in's GOLD tables; its URL."""
+    from scripts.dashboard import serve
+
+    standins.stop_app("dashboard")
+    dash = serve.start(stack_config(stack).naming.database, port if not standins.port_open(port) else None)
+    standins.register_app("dashboard", dash.proc.pid, int(dash.url.rsplit(":", 1)[1]))
+    console.print(f"  dashboard: {dash.url}  (log {dash.log}; `make stop` ends it)")
+    return dash.url
+
+
 @app.command()
 @standins.exits_in_one_line
 def main(
     stack: str = typer.Option("dev", help="whose names to use on the stand-ins"),
     customers: int = typer.Option(5000, help="customers to generate (the reference scale is 50,000)"),
     api_port: int = typer.Option(8000, help="port of the recommendation API on 127.0.0.1"),
+    dashboard_port: int = typer.Option(8501, help="port of the analytics dashboard on 127.0.0.1"),
 ) -> None:
     from infra.plan import run_plan, summary
 
@@ -165,6 +177,8 @@ def main(
     run_recommendations(stack, customers)
     console.rule("recommendation API on 127.0.0.1")
     run_api(stack, api_port)
+    console.rule("analytics dashboard on 127.0.0.1 (Streamlit, the stand-in's GOLD tables and CDC view)")
+    run_dashboard(stack, dashboard_port)
     console.rule(f"offline plan of stack {stack}")
     counts = summary(run_plan(stack))
     table = Table("resources", "type")

@@ -12,6 +12,7 @@ from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs
 from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
+from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
@@ -33,6 +34,7 @@ class Platform:
     ingestion: CustomerIngestion
     analytics: CommerceAnalytics
     cdc: OrderChanges
+    dashboard: AnalyticsDashboard
     recommendations: RecommendationsData
     postgres: SnowflakePostgres
     serving: PostgresServingAccess
@@ -103,6 +105,13 @@ def build(cfg: StackConfig) -> Platform:
                          analyst_role=roles["ANALYST"], service_user=access.service_user.name),
         after_foundation,
     )  # fmt: skip
+    # the business's dashboard over both: Streamlit in Snowflake, opened with the ANALYST role
+    dashboard = AnalyticsDashboard(
+        "dashboard",
+        AnalyticsDashboardArgs(providers, cfg.dashboard, cfg.snowflake, database, warehouses[cfg.dashboard.warehouse],
+                               roles["ANALYST"], private_key),
+        pulumi.ResourceOptions(depends_on=[analytics, cdc]),
+    )  # fmt: skip
 
     # recommendations data plane, its serving stores, and the real-time API
     recommendations = RecommendationsData(
@@ -111,8 +120,8 @@ def build(cfg: StackConfig) -> Platform:
     postgres, serving, dynamodb, api = _serving(
         cfg, kept, private_key, database, after_foundation, recommendations, roles, warehouses
     )
-    return Platform(foundation, access, landing, alerts, ingestion, analytics, cdc, recommendations, postgres,
-                    serving, dynamodb, api)  # fmt: skip
+    return Platform(foundation, access, landing, alerts, ingestion, analytics, cdc, dashboard, recommendations,
+                    postgres, serving, dynamodb, api)  # fmt: skip
 
 
 def _serving(
@@ -182,6 +191,8 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "factSales": p.analytics.tables["facts"].fully_qualified_name,
         "cdcWriterRole": p.cdc.writer_role.name,
         "ordersAggregated": p.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
+        "dashboardApp": p.dashboard.app.fully_qualified_name,
+        "dashboardStage": p.dashboard.stage.fully_qualified_name,
         "database": p.foundation.database.name,
         "warehouses": pulumi.Output.all(**{k: v.name for k, v in p.foundation.warehouses.items()}),
         "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in p.access.functional_roles.items()}),

@@ -2,6 +2,7 @@
 
 from infra.config.base import target_lag
 from infra.config.cdc import CdcConfig, CdcGenerator, CdcLags, CdcMix
+from infra.config.dashboard import DashboardConfig
 from infra.config.models import (
     PROJECT,
     WAREHOUSE_SIZES,
@@ -42,6 +43,7 @@ __all__ = [
     "CdcLags",
     "CdcMix",
     "ConfigError",
+    "DashboardConfig",
     "DynamoDbConfig",
     "IngestionConfig",
     "PostgresConfig",

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import CRON, ConfigModel, check_lag
 from infra.config.cdc import CdcConfig
+from infra.config.dashboard import DashboardConfig
 from infra.naming import Naming
 
 PROJECT = "retail-data-platform"
@@ -273,6 +274,7 @@ class StackConfig(ConfigModel):
     recommendations: RecommendationsConfig
     analytics: AnalyticsConfig
     cdc: CdcConfig
+    dashboard: DashboardConfig
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
     spcs: SpcsConfig

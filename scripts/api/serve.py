@@ -7,35 +7,11 @@ them running until Ctrl-C; `make local` starts them in the background and record
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
-
 from scripts import standins
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Running:
-    proc: subprocess.Popen
-    url: str
-    log: Path
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+from scripts.standins.apps import ROOT, Running, start_http
 
 
 def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dict[str, str]:
@@ -67,41 +43,16 @@ def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dic
 def start(service: str, env: dict[str, str], port: int | None = None, workers: int = 1) -> Running:
     """Start `orchestrator` or `ranker` under uvicorn on 127.0.0.1 and wait for /health; if it never answers,
     it is ended and a StandInError says in one line why (the log's cause), where the log is and what to do."""
-    port = port or standins.free_port()
-    log = standins.STATE_DIR / f"{service}-{port}.log"
-    standins.STATE_DIR.mkdir(parents=True, exist_ok=True)
-    offset = standins.log_size(log)
     cmd = [
         sys.executable, "-m", "uvicorn", "--factory", f"{service}.app:create_app",
-        "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", str(port),
+        "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", "{port}",
         "--workers", str(workers), "--no-access-log", "--log-level", "warning",
         # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
         "--h11-max-incomplete-event-size", "1048576",
     ]  # fmt: skip
-    with open(log, "ab") as out:
-        # The project root on the path: the orchestrator imports services.features, as in its image.
-        pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        proc = subprocess.Popen(
-            cmd, env={**os.environ, **env, "PYTHONPATH": pythonpath}, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
-        )
-    running = Running(proc, f"http://127.0.0.1:{port}", log)
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
-                return running
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    exited = proc.poll()
-    running.stop()
-    what = (
-        f"{service}: no answer on {running.url}/health within 60 s"
-        if exited is None
-        else f"{service}: exited with status {exited} before answering /health"
-    )
+    # The project root is on the path: the orchestrator imports services.features, as in its image.
     fix = "fix what the log reports (`make setup` reinstalls missing packages), then run `make local` again"
-    raise standins.StandInError(standins.with_cause(what, log, offset), log, fix)
+    return start_http(service, cmd, env, port, "/health", fix)
 
 
 def main() -> None:

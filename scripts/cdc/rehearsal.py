@@ -88,6 +88,7 @@ class LocalCdc:
         cur = self.cursor()
         for key in DYNAMIC_TABLES:
             cur.execute(f"CREATE OR REPLACE TABLE {fq(self.db, key)} AS {catalog.dynamic_table_sql(self.db, key)}")
+        self._create_monitoring()  # the view exists as soon as the tables it reads do, as after `pulumi up`
         cur.execute(q["mark_all_applied"])
         cur.execute(f"SELECT COUNT(DISTINCT ORDER_ID) FROM {fq(self.db, 'changes')}")
         orders = int(cur.fetchone()[0])
@@ -127,6 +128,10 @@ class LocalCdc:
 
     def monitoring(self) -> list[dict]:
         """CDC_MONITORING's rows, from the view's own SQL (created as a view on the stand-in too)."""
-        cur = self.cursor()
-        cur.execute(f"CREATE OR REPLACE VIEW {fq(self.db, 'monitoring')} AS {catalog.monitoring_sql(self.db)}")
+        self._create_monitoring()
         return self.table("monitoring", "CHANGE_HOUR DESC, CHANGE_TYPE")
+
+    def _create_monitoring(self) -> None:
+        self.cursor().execute(
+            f"CREATE OR REPLACE VIEW {fq(self.db, 'monitoring')} AS {catalog.monitoring_sql(self.db)}"
+        )

@@ -208,6 +208,11 @@ def status() -> list[str]:
         up = "running" if running(info) else "stale"
         line = f"{service:9s} {up:8s} pid={info.get('pid')} port={info.get('port')}"
         lines.append(line + (f" data={info['data']}" if info.get("data") else ""))
+    for name, info in (state.get("apps") or {}).items():
+        up = "running" if alive(info.get("pid")) else "stale"
+        lines.append(
+            f"{name:9s} {up:8s} pid={info.get('pid')} port={info.get('port')} http://127.0.0.1:{info.get('port')}"
+        )
     lines.append(f"logs and state in {STATE_DIR}")
     return lines
 

@@ -1,0 +1,1 @@
+"""The analytics dashboard: a Streamlit in Snowflake app over the GOLD star schema and the CDC view."""

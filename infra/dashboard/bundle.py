@@ -1,0 +1,46 @@
+"""The files of the dashboard app as they sit on its stage, and their digest.
+
+The Pulumi component publishes them when the digest changes (so a code change shows in the preview
+diff and updates the app on `up`); `python -m scripts.dashboard publish` uploads the same list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_DIR = ROOT / "services" / "dashboard"
+SQL_DIR = ROOT / "sql" / "dashboard"
+MAIN_FILE = "streamlit_app.py"
+DIRECTORY = "app"  # the app's directory on its stage
+
+
+@dataclass(frozen=True)
+class AppFile:
+    source: Path
+    path: str  # relative to the app's directory on the stage
+
+    @property
+    def folder(self) -> str:
+        return self.path.rpartition("/")[0]
+
+
+def files() -> list[AppFile]:
+    """The app's modules and environment.yml at the root, its queries in sql/ (where queries.py looks)."""
+    app = [p for p in sorted(APP_DIR.glob("*.py")) if p.name != "__init__.py"]
+    app.append(APP_DIR / "environment.yml")
+    found = [AppFile(p, p.name) for p in app] + [AppFile(p, f"sql/{p.name}") for p in sorted(SQL_DIR.glob("*.sql"))]
+    missing = [str(f.source) for f in found if not f.source.is_file()]
+    if missing or not any(f.path == MAIN_FILE for f in found):
+        raise FileNotFoundError(f"dashboard bundle incomplete: missing {missing or [MAIN_FILE]}")
+    return found
+
+
+def digest() -> str:
+    """Content hash of the bundle: paths and bytes, so a rename or an edit changes it."""
+    h = hashlib.sha256()
+    for f in files():
+        h.update(f.path.encode() + b"\0" + f.source.read_bytes() + b"\0")
+    return h.hexdigest()[:16]

@@ -1,0 +1,195 @@
+"""One function per tab. Each reads its data through `fetch` (cached queries from sql/dashboard/) and
+shows a clear message instead of a chart when a table is empty or a query fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+Fetch = Callable[..., "pd.DataFrame | None"]
+STATUS_COLORS = {"LOW": "#d62728", "MEDIUM": "#ff7f0e", "HEALTHY": "#2ca02c"}
+
+
+def money(v: float) -> str:
+    return f"${v:,.2f}"
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _day(daily: pd.DataFrame, day: date) -> dict[str, float]:
+    """One day's sums (zeros on a day without sales), AOV per order and margin = profit / revenue."""
+    row = daily[daily["SALES_DATE"] == day]
+    revenue = float(row["REVENUE"].sum()) if len(row) else 0.0
+    orders = int(row["ORDERS"].sum()) if len(row) else 0
+    profit = float(row["PROFIT"].sum()) if len(row) else 0.0
+    return {"revenue": revenue, "orders": orders, "aov": _ratio(revenue, orders), "margin": _ratio(profit, revenue)}
+
+
+def _delta(now: float | None, before: float | None, fmt: Callable[[float], str]) -> str | None:
+    return None if now is None or before is None else fmt(now - before)
+
+
+def overview(fetch: Fetch, start: date, end: date) -> None:
+    daily = fetch("daily", end=end)
+    if daily is None:
+        return
+    daily["SALES_DATE"] = pd.to_datetime(daily["SALES_DATE"]).dt.date
+    today, before = _day(daily, end), _day(daily, end - timedelta(days=1))
+    st.caption(f"Today is the last day of the range: {end:%a %d %b %Y}; deltas are against the day before.")
+    cols = st.columns(4)
+    pct = (today["revenue"] / before["revenue"] - 1) if before["revenue"] else None
+    cols[0].metric("Today's revenue", money(today["revenue"]), None if pct is None else f"{pct:+.1%}")
+    cols[1].metric("Today's orders", f"{today['orders']:,}", f"{today['orders'] - before['orders']:+,}")
+    cols[2].metric(
+        "Avg order value",
+        "—" if today["aov"] is None else money(today["aov"]),
+        _delta(today["aov"], before["aov"], lambda d: f"{'+' if d >= 0 else '-'}${abs(d):,.2f}"),
+    )
+    cols[3].metric(
+        "Profit margin",
+        "—" if today["margin"] is None else f"{today['margin']:.1%}",
+        _delta(today["margin"], before["margin"], lambda d: f"{d * 100:+.1f} pp"),
+    )
+    line = px.area(daily, x="SALES_DATE", y="REVENUE", title="Revenue, last 30 days", markers=True)
+    st.plotly_chart(line, key="overview_trend")
+    left, right = st.columns(2)
+    with left:
+        cats = fetch("category_profit", start, end)
+        if cats is not None:
+            long = cats.melt(id_vars="CATEGORY", value_vars=["REVENUE", "PROFIT"], var_name="measure")
+            bars = px.bar(long, x="CATEGORY", y="value", color="measure", barmode="group", title="Revenue vs profit")
+            st.plotly_chart(bars, key="overview_profit")
+        segments = fetch("segments", start, end)
+        if segments is not None:
+            donut = px.pie(segments, names="SEGMENT", values="REVENUE", hole=0.5, title="Revenue by segment")
+            st.plotly_chart(donut, key="overview_segments")
+    with right:
+        status = fetch("order_status", start, end)
+        if status is not None:
+            st.plotly_chart(
+                px.bar(status, x="ORDER_STATUS", y="ORDERS", title="Orders by status"), key="overview_status"
+            )
+
+
+def customers(fetch: Fetch, start: date, end: date) -> None:
+    top = fetch("top_customers", end=end)
+    if top is not None:
+        st.subheader("Top 10 customers, last 30 days")
+        chart = px.bar(top, x="REVENUE", y="CUSTOMER", orientation="h", color="SEGMENT")
+        chart.update_yaxes(categoryorder="total ascending")
+        st.plotly_chart(chart, key="customers_top")
+        st.dataframe(top, hide_index=True)
+    segments = fetch("segments", start, end)
+    if segments is not None:
+        st.subheader("Segments in the selected range")
+        st.dataframe(segments, hide_index=True)
+
+
+def products(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("products", start, end)
+    if df is None:
+        return
+    best = df.sort_values("MARGIN", ascending=False).head(20)
+    bars = px.bar(best, x="PRODUCT_NAME", y="MARGIN", color="CATEGORY", title="Margin per product (top 20)")
+    bars.update_layout(barmode="stack")  # one bar per product, full width, coloured by category
+    bars.update_yaxes(tickformat=".0%")
+    st.plotly_chart(bars, key="products_margin")
+    scatter = px.scatter(
+        df, x="UNIT_PRICE", y="MARGIN", size="REVENUE", color="CATEGORY", hover_name="PRODUCT_NAME",
+        title="List price vs margin (size: revenue)",
+    )  # fmt: skip
+    scatter.update_yaxes(tickformat=".0%")
+    st.plotly_chart(scatter, key="products_scatter")
+    st.dataframe(df, hide_index=True)
+
+
+def sales_trends(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("category_month", start, end)
+    if df is None:
+        return
+    df["MONTH"] = pd.to_datetime(df["MONTH"]).dt.strftime("%Y-%m")
+    grid = df.pivot_table(index="CATEGORY", columns="MONTH", values="REVENUE", aggfunc="sum", fill_value=0)
+    heat = px.imshow(grid, aspect="auto", color_continuous_scale="Blues", title="Revenue by category and month")
+    st.plotly_chart(heat, key="trends_heatmap")
+
+
+def inventory(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("inventory")
+    if df is None:
+        return
+    counts = df["STOCK_STATUS"].value_counts()
+    cols = st.columns(3)
+    for col, status in zip(cols, ("LOW", "MEDIUM", "HEALTHY"), strict=True):
+        n = int(counts.get(status, 0))
+        col.metric(f"{status} stock", f"{n:,} product{'' if n == 1 else 's'}")
+    alerts = df[df["STOCK_STATUS"] == "LOW"]
+    if len(alerts):
+        st.error(f"{len(alerts)} product(s) at or below their reorder level: reorder now.")
+    else:
+        st.success("No product is at or below its reorder level.")
+    chart = px.bar(
+        counts.rename_axis("STOCK_STATUS").reset_index(name="PRODUCTS"), x="STOCK_STATUS", y="PRODUCTS",
+        color="STOCK_STATUS", color_discrete_map=STATUS_COLORS, title="Products by stock status",
+    )  # fmt: skip
+    st.plotly_chart(chart, key="inventory_status")
+    st.subheader("Products to watch: LOW first, then the fewest days of cover")
+    st.dataframe(df.head(20), hide_index=True)
+
+
+def payments(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("payments", start, end)
+    if df is None:
+        return
+    left, right = st.columns(2)
+    left.plotly_chart(
+        px.pie(df, names="PAYMENT_METHOD", values="ORDERS", hole=0.5, title="Orders by payment method"),
+        key="payments_mix",
+    )
+    right.plotly_chart(px.bar(df, x="PAYMENT_METHOD", y="REVENUE", title="Revenue by payment method"), key="payments")
+    st.dataframe(df, hide_index=True)
+
+
+def geography(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("geography", start, end)
+    if df is None:
+        return
+    # A choropleth draws country outlines fetched from cdn.plot.ly: offline (or behind a strict content
+    # policy) it shows an empty frame, so the figures are a bar chart unless a map is asked for.
+    if st.toggle("Show as a map (loads country outlines from cdn.plot.ly)", key="geo_map"):
+        chart = px.choropleth(df, locations="COUNTRY", locationmode="ISO-3", color="REVENUE")
+    else:
+        chart = px.bar(df, x="COUNTRY", y="REVENUE", title="Revenue by shipping country")
+    st.plotly_chart(chart, key="geography")
+    st.dataframe(df, hide_index=True)
+
+
+def cdc(fetch: Fetch, start: date, end: date) -> None:
+    df = fetch("cdc")
+    if df is None:
+        return
+    st.caption("The change log's last 48 hours (not filtered by the date range).")
+    lags = df.iloc[-1]
+    cols = st.columns(3)
+    for col, table in zip(cols, ("ORDERS_CURRENT", "ORDERS_DERIVED", "ORDERS_AGGREGATED"), strict=True):
+        lag = lags[f"{table}_LAG_SECONDS"]
+        col.metric(f"{table} lag", "not refreshed yet" if pd.isna(lag) else f"{int(lag):,} s")
+    chart = px.bar(df, x="CHANGE_HOUR", y="CHANGES", color="CHANGE_TYPE", title="Changes per hour by type")
+    st.plotly_chart(chart, key="cdc_changes")
+
+
+TABS: dict[str, Callable[[Fetch, date, date], None]] = {
+    "📊 Overview": overview,
+    "👥 Customers": customers,
+    "🛍️ Products": products,
+    "📈 Sales Trends": sales_trends,
+    "📦 Inventory": inventory,
+    "💳 Payments": payments,
+    "🌍 Geography": geography,
+    "🔄 CDC": cdc,
+}

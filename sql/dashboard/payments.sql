@@ -1,0 +1,9 @@
+-- Payments: orders and revenue per payment method in the selected range, cancelled orders counted apart.
+SELECT PAYMENT_METHOD,
+       COUNT(DISTINCT IFF(IS_CANCELLED, NULL, ORDER_ID)) AS ORDERS,
+       SUM(IFF(IS_CANCELLED, 0, NET_AMOUNT)) AS REVENUE,
+       COUNT(DISTINCT IFF(IS_CANCELLED, ORDER_ID, NULL)) AS CANCELLED_ORDERS
+FROM {{ db }}.GOLD.FACT_SALES
+WHERE ORDER_TS::DATE BETWEEN {{ start }} AND {{ end }}
+GROUP BY PAYMENT_METHOD
+ORDER BY REVENUE DESC

@@ -1,0 +1,109 @@
+"""A database on the stand-in filled by the analytics and CDC rehearsals (history, a day of changes, order
+changes), and the Overview's figures computed independently in Python from the same generated data."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
+import pytest
+import streamlit as st
+
+from infra.config import stack_config
+from infra.dashboard import bundle
+from scripts.analytics import loads as analytics
+from scripts.analytics.generate import day_of_changes, history
+from scripts.cdc import loads as cdc
+from scripts.connections import connect_local, ensure_foundation
+
+APP = str(bundle.APP_DIR / bundle.MAIN_FILE)
+
+
+def fill(stand_ins, db: str, with_cdc: bool = True) -> None:
+    with connect_local(stand_ins.snowflake_host, stand_ins.snowflake_port) as conn:
+        ensure_foundation(conn.cursor(), db)
+    t = analytics.local_target("dev", database=db)
+    analytics.prepare_local(t)
+    analytics.generate(t, replace=True)
+    analytics.run(t)
+    analytics.changes(t)
+    analytics.run(t)
+    if with_cdc:
+        c = cdc.local_target("dev", database=db)
+        cdc.prepare_local(c)
+        cdc.generate(c, duration=0.5, progress=False)
+        cdc.refresh(c)
+
+
+@pytest.fixture(scope="session")
+def shop_db(stand_ins) -> str:
+    db = "T_DASH_" + uuid.uuid4().hex[:8].upper()
+    fill(stand_ins, db)
+    return db
+
+
+@pytest.fixture()
+def app_env(stand_ins, monkeypatch):
+    """AppTest runs the script in this process: the app's directory on the path (as `streamlit run` and
+    Snowflake put it), and fresh caches so one test's database never answers for another's."""
+    monkeypatch.syspath_prepend(str(bundle.APP_DIR))
+    monkeypatch.setenv("RDP_DASHBOARD_SNOWFLAKE_HOST", stand_ins.snowflake_host)
+    monkeypatch.setenv("RDP_DASHBOARD_SNOWFLAKE_PORT", str(stand_ins.snowflake_port))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield monkeypatch
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    for name in ("queries", "views"):
+        sys.modules.pop(name, None)
+
+
+def _cents(v: Decimal) -> Decimal:
+    return v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def reference_days() -> pd.DataFrame:
+    """Per sales day: revenue (net of discounts, cancelled orders left out), orders and profit, from the
+    generator's own rows with the day of changes applied as the pipeline applies it: a status update skips
+    cancelled orders, and a sale costs the product's cost valid at the order's time."""
+    scale = stack_config("dev").analytics.scale
+    hist, day = history(scale), day_of_changes(scale)
+    orders = pd.concat([hist.tables["orders"].to_pandas(), day.tables["orders"].to_pandas()]).set_index("ORDER_ID")
+    for status, _, oid in day.status_changes:
+        if orders.at[oid, "ORDER_STATUS"] != "CANCELLED":
+            orders.at[oid, "ORDER_STATUS"] = status
+    items = pd.concat([hist.tables["order_items"].to_pandas(), day.tables["order_items"].to_pandas()])
+    cost = (
+        hist.tables["products"]
+        .to_pandas()
+        .set_index("PRODUCT_ID")["UNIT_COST"]
+        .map(lambda v: Decimal(str(v)))
+        .to_dict()
+    )
+    repriced = {pid: (Decimal(str(new_cost)), at) for _, new_cost, at, pid in day.price_changes}
+    rows = []
+    for it in items.itertuples(index=False):
+        order = orders.loc[it.ORDER_ID]
+        if order.ORDER_STATUS == "CANCELLED":
+            continue
+        new_cost, at = repriced.get(it.PRODUCT_ID, (None, None))
+        unit_cost = new_cost if at is not None and order.ORDER_TS >= at else cost[it.PRODUCT_ID]
+        net = _cents(Decimal(it.QUANTITY) * Decimal(it.UNIT_PRICE) * (100 - Decimal(it.DISCOUNT_PCT or 0)) / 100)
+        rows.append((order.ORDER_TS.date(), it.ORDER_ID, net, net - Decimal(it.QUANTITY) * unit_cost))
+    df = pd.DataFrame(rows, columns=["DAY", "ORDER_ID", "REVENUE", "PROFIT"])
+    return df.groupby("DAY").agg(REVENUE=("REVENUE", "sum"), ORDERS=("ORDER_ID", "nunique"), PROFIT=("PROFIT", "sum"))
+
+
+def overview_texts(days: pd.DataFrame, today: date) -> dict[str, str]:
+    """The four Overview metrics as the page should print them for `today`."""
+    r = days.loc[today]
+    revenue, orders, profit = r.REVENUE, int(r.ORDERS), r.PROFIT
+    return {
+        "Today's revenue": f"${revenue:,.2f}",
+        "Today's orders": f"{orders:,}",
+        "Avg order value": f"${_cents(revenue / orders):,.2f}",
+        "Profit margin": f"{float(profit / revenue):.1%}",
+    }
