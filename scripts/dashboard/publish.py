@@ -8,6 +8,7 @@ are no longer part of the app are removed afterwards, so a deleted query does no
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,8 @@ def publish(cur: Any, stage: str, directory: str = bundle.DIRECTORY) -> Publishe
         path = str(row[0]).split("/", 1)[1] if "/" in str(row[0]) else str(row[0])
         rel = path[len(directory) + 1 :] if path.startswith(directory + "/") else None
         if rel is not None and rel not in wanted:
-            cur.execute(f"REMOVE '@{stage}/{directory}/{rel}'")
+            # REMOVE takes a path prefix: the anchored pattern removes this file and no longer name
+            cur.execute(f"REMOVE '@{stage}/{directory}/{rel}' PATTERN = '.*/{re.escape(rel)}'")
             done.removed.append(rel)
     return done
 

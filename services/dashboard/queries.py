@@ -20,8 +20,6 @@ from typing import Any
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-# Deployed, the files sit in sql/ beside the app on its stage; in the repository, in sql/dashboard/.
-SQL_DIRS = (HERE / "sql", HERE.parents[1] / "sql" / "dashboard")
 LOCAL_ENV = ("RDP_DASHBOARD_SNOWFLAKE_HOST", "RDP_DASHBOARD_SNOWFLAKE_PORT", "RDP_DASHBOARD_DATABASE")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 
@@ -31,10 +29,12 @@ class DataError(RuntimeError):
 
 
 def sql_dir() -> Path:
-    for d in SQL_DIRS:
+    """Deployed, the files sit in sql/ beside the app on its stage; in the repository, in sql/dashboard/."""
+    places = [HERE / "sql", *(p / "sql" / "dashboard" for p in HERE.parents[1:2])]
+    for d in places:
         if d.is_dir():
             return d
-    raise DataError(f"no SQL directory: looked in {', '.join(str(d) for d in SQL_DIRS)}")
+    raise DataError(f"no SQL directory: looked in {', '.join(str(d) for d in places)}")
 
 
 def names() -> list[str]:
@@ -100,10 +100,13 @@ def local_source(env: dict[str, str] | None = None) -> Source:
     if missing:
         raise DataError(f"set {', '.join(missing)} to run the dashboard outside Snowflake")
     host, port, database = (env[k] for k in LOCAL_ENV)
-    conn = snowflake.connector.connect(
-        user="local", password="local", account="fakesnow", host=host, port=int(port), protocol="http",
-        database=database, autocommit=True,
-    )  # fmt: skip
+    try:
+        conn = snowflake.connector.connect(
+            user="local", password="local", account="fakesnow", host=host, port=int(port), protocol="http",
+            database=database, autocommit=True, login_timeout=10,
+        )  # fmt: skip
+    except (snowflake.connector.errors.Error, ValueError) as e:
+        raise DataError(f"cannot reach the stand-in at {host}:{port}: {str(e).splitlines()[0]}") from None
 
     def run(sql: str) -> tuple[list[tuple], list[str]]:
         with conn.cursor() as cur:

@@ -53,6 +53,7 @@ def main() -> None:
     st.title("Retail analytics")
     if st.sidebar.button("🔄 Refresh data", help=f"results are cached for {TTL_SECONDS // 60} minutes"):
         st.cache_data.clear()
+        source.clear()  # a new session too: the old one may have died with its server
     try:
         bounds = load("bounds")
     except queries.DataError as e:

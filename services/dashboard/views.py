@@ -35,11 +35,7 @@ def _delta(now: float | None, before: float | None, fmt: Callable[[float], str])
     return None if now is None or before is None else fmt(now - before)
 
 
-def overview(fetch: Fetch, start: date, end: date) -> None:
-    daily = fetch("daily", end=end)
-    if daily is None:
-        return
-    daily["SALES_DATE"] = pd.to_datetime(daily["SALES_DATE"]).dt.date
+def _kpis(daily: pd.DataFrame, end: date) -> None:
     today, before = _day(daily, end), _day(daily, end - timedelta(days=1))
     st.caption(f"Today is the last day of the range: {end:%a %d %b %Y}; deltas are against the day before.")
     cols = st.columns(4)
@@ -56,8 +52,19 @@ def overview(fetch: Fetch, start: date, end: date) -> None:
         "—" if today["margin"] is None else f"{today['margin']:.1%}",
         _delta(today["margin"], before["margin"], lambda d: f"{d * 100:+.1f} pp"),
     )
-    line = px.area(daily, x="SALES_DATE", y="REVENUE", title="Revenue, last 30 days", markers=True)
-    st.plotly_chart(line, key="overview_trend")
+    # every day of the 30, a day without sales at zero (the query returns only days with sales)
+    days = pd.DataFrame({"SALES_DATE": [end - timedelta(days=n) for n in range(29, -1, -1)]})
+    line = days.merge(daily, on="SALES_DATE", how="left").fillna({"REVENUE": 0.0})
+    st.plotly_chart(
+        px.area(line, x="SALES_DATE", y="REVENUE", title="Revenue, last 30 days", markers=True), key="overview_trend"
+    )
+
+
+def overview(fetch: Fetch, start: date, end: date) -> None:
+    daily = fetch("daily", end=end)
+    if daily is not None:
+        daily["SALES_DATE"] = pd.to_datetime(daily["SALES_DATE"]).dt.date
+        _kpis(daily, end)
     left, right = st.columns(2)
     with left:
         cats = fetch("category_profit", start, end)

@@ -91,7 +91,8 @@ def reference_days() -> pd.DataFrame:
             continue
         new_cost, at = repriced.get(it.PRODUCT_ID, (None, None))
         unit_cost = new_cost if at is not None and order.ORDER_TS >= at else cost[it.PRODUCT_ID]
-        net = _cents(Decimal(it.QUANTITY) * Decimal(it.UNIT_PRICE) * (100 - Decimal(it.DISCOUNT_PCT or 0)) / 100)
+        price, discount = Decimal(str(it.UNIT_PRICE)), Decimal(str(it.DISCOUNT_PCT or 0))
+        net = _cents(Decimal(int(it.QUANTITY)) * price * (100 - discount) / 100)
         rows.append((order.ORDER_TS.date(), it.ORDER_ID, net, net - Decimal(it.QUANTITY) * unit_cost))
     df = pd.DataFrame(rows, columns=["DAY", "ORDER_ID", "REVENUE", "PROFIT"])
     return df.groupby("DAY").agg(REVENUE=("REVENUE", "sum"), ORDERS=("ORDER_ID", "nunique"), PROFIT=("PROFIT", "sum"))
@@ -106,4 +107,22 @@ def overview_texts(days: pd.DataFrame, today: date) -> dict[str, str]:
         "Today's orders": f"{orders:,}",
         "Avg order value": f"${_cents(revenue / orders):,.2f}",
         "Profit margin": f"{float(profit / revenue):.1%}",
+    }
+
+
+def overview_deltas(days: pd.DataFrame, today: date) -> dict[str, str]:
+    """The four deltas against the day before, as the page should print them."""
+    from datetime import timedelta
+
+    now, before = days.loc[today], days.loc[today - timedelta(days=1)]
+
+    def aov(r) -> Decimal:
+        return r.REVENUE / int(r.ORDERS)
+
+    d_aov = float(aov(now) - aov(before))
+    return {
+        "Today's revenue": f"{float(now.REVENUE / before.REVENUE - 1):+.1%}",
+        "Today's orders": f"{int(now.ORDERS) - int(before.ORDERS):+,}",
+        "Avg order value": f"{'+' if d_aov >= 0 else '-'}${abs(d_aov):,.2f}",
+        "Profit margin": f"{float(now.PROFIT / now.REVENUE - before.PROFIT / before.REVENUE) * 100:+.1f} pp",
     }

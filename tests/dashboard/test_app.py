@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from scripts.analytics import loads as analytics
 from scripts.connections import connect_local, ensure_foundation
-from tests.dashboard.conftest import APP, fill, overview_texts, reference_days
+from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
 
 TABS = ["📊 Overview", "👥 Customers", "🛍️ Products", "📈 Sales Trends", "📦 Inventory", "💳 Payments",
         "🌍 Geography", "🔄 CDC"]  # fmt: skip
@@ -54,6 +54,27 @@ def test_overview_today_is_the_last_day_with_sales_and_matches_python(app_env, s
     assert end == max(days.index) and end - start == timedelta(days=29)
     shown = metrics(at)
     assert {k: shown[k] for k in overview_texts(days, end)} == overview_texts(days, end)
+    deltas = {m.label: m.delta for m in at.tabs[0].metric}
+    assert deltas == overview_deltas(days, end)
+
+
+def _totals(at: AppTest) -> dict[str, float]:
+    """Revenue of the selected range as each tab's table adds it up."""
+    tab = {t.label: t for t in at.tabs}
+    return {
+        "products": tab["🛍️ Products"].dataframe[0].value["REVENUE"].sum(),
+        "segments": tab["👥 Customers"].dataframe[1].value["REVENUE"].sum(),
+        "payments": tab["💳 Payments"].dataframe[0].value["REVENUE"].sum(),
+        "geography": tab["🌍 Geography"].dataframe[0].value["REVENUE"].sum(),
+    }
+
+
+def test_every_tab_adds_up_to_the_same_revenue_as_python(app_env, shop_db):
+    days = reference_days()
+    at = run(app_env, shop_db)
+    start, end = at.sidebar.date_input[0].value
+    expected = float(days.loc[[d for d in days.index if start <= d <= end], "REVENUE"].sum())
+    assert {k: round(v, 2) for k, v in _totals(at).items()} == dict.fromkeys(_totals(at), round(expected, 2))
 
 
 def test_the_date_filter_moves_today(app_env, shop_db):
@@ -133,3 +154,27 @@ def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins):
     assert {m.label: m.value for m in tab.metric}["LOW stock"] == "1 product"
     first = tab.dataframe[0].value.iloc[0]
     assert (first["PRODUCT_ID"], first["STOCK_ON_HAND"], first["ACTION"]) == (7, 2, "REORDER NOW")
+
+
+def test_a_product_deleted_at_the_source_keeps_its_sales(app_env, stand_ins):
+    db = "T_DASH_DEL_" + uuid.uuid4().hex[:6].upper()
+    fill(stand_ins, db, with_cdc=False)
+    at = run(app_env, db)
+    products = at.tabs[TABS.index("🛍️ Products")].dataframe[0].value
+    gone = int(products.sort_values("REVENUE").iloc[-1]["PRODUCT_ID"])
+    t = analytics.local_target("dev", database=db)
+    with t.connect() as conn:
+        conn.cursor().execute(f'DELETE FROM "{db}".BRONZE.SHOP_PRODUCTS WHERE PRODUCT_ID = %s', (gone,))
+    analytics.run(t)  # the product's current version is closed; its facts stay
+    at.sidebar.button[0].click().run()
+    after = at.tabs[TABS.index("🛍️ Products")].dataframe[0].value
+    assert gone in set(after["PRODUCT_ID"]) and len({round(v, 2) for v in _totals(at).values()}) == 1
+
+
+def test_an_unreachable_stand_in_is_a_message_not_a_traceback(app_env, shop_db):
+    from scripts.standins import free_port
+
+    app_env.setenv("RDP_DASHBOARD_SNOWFLAKE_PORT", str(free_port()))
+    at = run(app_env, shop_db)
+    assert not at.exception
+    assert "cannot reach the stand-in" in at.warning[0].value

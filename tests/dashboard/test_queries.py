@@ -93,7 +93,9 @@ def test_publish_puts_every_file_then_removes_what_is_no_longer_in_the_app():
     assert main.startswith(f"PUT 'file://{bundle.APP_DIR}/")
     assert any(s.endswith(f"daily.sql' '@{stage}/app/sql' AUTO_COMPRESS = FALSE OVERWRITE = TRUE") for s in puts)
     assert cur.sql[len(puts)] == f"LIST '@{stage}/app/'"
-    assert cur.sql[len(puts) + 1 :] == [f"REMOVE '@{stage}/app/sql/old.sql'"] and done.removed == ["sql/old.sql"]
+    assert cur.sql[len(puts) + 1 :] == [
+        f"REMOVE '@{stage}/app/sql/old.sql' PATTERN = '.*/sql/old\\.sql'"
+    ] and done.removed == ["sql/old.sql"]
 
 
 @pytest.mark.parametrize(("stage", "directory"), [("", "app"), ("S'; DROP", "app"), ("S", "../x")])
