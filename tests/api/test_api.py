@@ -166,10 +166,11 @@ def test_unknown_customer_is_a_json_404(client):
 
 
 def test_health_and_test_page(client):
-    h = client.get("/health").json()
-    assert h == {
+    h = client.get("/health")
+    assert h.status_code == 200 and h.json() == {
         "status": "ok",
         "backend": "postgres",
+        "backends": {"postgres": "up", "dynamodb": "up", "warehouse": "not checked"},
         "products_cached": 240,
         "model_loaded": True,
         "ranker_mode": "inprocess",
@@ -214,13 +215,17 @@ def test_postgres_down_falls_back_to_dynamodb_then_warehouse(env, target):
             r = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3})
             body = r.json()
             assert r.status_code == 200 and body["backend"] == "dynamodb", body
-            assert len(body["recommendations"]) == 3 and "postgres_error" in body["timings"]
+            assert len(body["recommendations"]) == 3 and body["timings"]["postgres_ok"] is False
+            assert_no_backend_text(r.text)
+            assert r.headers["x-request-id"] == body["request_id"]
             assert c.get("/recommend", params={"customer_id": 999_999_999, "zip_code": "10001"}).status_code == 404
             w = c2.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3}).json()
             assert w["backend"] == "warehouse" and [i["product_id"] for i in w["recommendations"]] == [
                 i["product_id"] for i in body["recommendations"]
             ]
-            assert c.get("/health").json()["backend"] == "dynamodb"
+            health = c.get("/health")
+            assert health.status_code == 200 and health.json()["status"] == "degraded"
+            assert health.json()["backend"] == "dynamodb" and health.json()["backends"]["postgres"] == "down"
         finally:
             # back on the same port: the other tests hold its DSN
             monkey = pytest.MonkeyPatch()
@@ -437,3 +442,73 @@ def test_property_any_get_input_is_never_a_5xx(client, real_ids, data, zip_code)
 def test_property_any_json_in_either_post_format_is_never_a_5xx(client, real_ids, data):
     payload = json.dumps(data.draw(post_bodies(real_ids)), allow_nan=True).encode()
     assert_no_server_error(client.post("/recommend", content=payload, headers={"content-type": "application/json"}))
+
+
+def assert_no_backend_text(text: str) -> None:
+    """Nothing of a backend's own error (hosts, ports, users, driver messages) reaches a client."""
+    for leak in (
+        "127.0.0.1",
+        "localhost",
+        "connection",
+        "OperationalError",
+        "postgres:",
+        "dynamodb:",
+        "ResourceNotFound",
+    ):
+        assert leak not in text, (leak, text[:300])
+
+
+def test_no_backend_can_serve_is_a_503_with_a_request_id_and_the_cause_only_in_the_log(env, caplog):
+    from scripts.standins import free_port
+
+    dead = settings_for(env, pg_port=free_port(), dynamodb_table="t-api-no-such-table", snowflake_database="")
+    with TestClient(create_app(dead)) as c, caplog.at_level("WARNING", logger="orchestrator"):
+        r = c.get("/recommend", params={"customer_id": 1, "zip_code": "10001"}, headers={"x-request-id": "trace-0001"})
+        assert r.status_code == 503, r.text
+        body = r.json()
+        assert body == {"error": "no backend can serve this request now (request id trace-0001)",
+                        "request_id": "trace-0001"}  # fmt: skip
+        assert r.headers["x-request-id"] == "trace-0001"
+        assert_no_backend_text(r.text)
+        logged = [m for m in caplog.messages if "trace-0001" in m]
+        assert any("postgres unavailable" in m and "postgres: " in m for m in logged), logged
+        assert any("dynamodb unavailable" in m and "ResourceNotFound" in m for m in logged), logged
+        h = c.get("/health")
+        assert h.status_code == 503 and h.json()["status"] == "down" and h.json()["backend"] is None
+        assert h.json()["backends"] == {"postgres": "down", "dynamodb": "down", "warehouse": "down"}
+
+
+@pytest.mark.parametrize(("given", "kept"), [("abc-DEF_123.x", True), ("short", False), ("bad id\r\nx: y", False)])
+def test_request_ids_are_kept_only_when_well_formed(client, given, kept):
+    r = client.get(
+        "/recommend", params={"customer_id": 999_999_999, "zip_code": "10001"}, headers={"x-request-id": given}
+    )
+    rid = r.headers["x-request-id"]
+    assert (rid == given) is kept and (kept or len(rid) == 16)
+
+
+def test_postgres_down_at_start_up_is_used_once_it_is_back(env, target):
+    """The pool stays open while Postgres is down at start-up, and the API moves back to it."""
+    cid, _ = customers(target, 1)[0]
+    state = standins._load()
+    standins.stop_postgres(state["postgres"])
+    try:
+        with TestClient(create_app(settings_for(env))) as c:
+            assert c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"] == "dynamodb"
+            monkey = pytest.MonkeyPatch()
+            monkey.setenv("RDP_POSTGRES_PORT", str(state["postgres"]["port"]))
+            standins.start()
+            monkey.undo()
+            import time
+
+            deadline, backend = time.time() + 30, None
+            while time.time() < deadline and backend != "postgres":
+                backend = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"]
+                time.sleep(0.2)
+            assert backend == "postgres"
+    finally:
+        if not standins.running(standins._load().get("postgres")):
+            monkey = pytest.MonkeyPatch()
+            monkey.setenv("RDP_POSTGRES_PORT", str(state["postgres"]["port"]))
+            standins.start()
+            monkey.undo()

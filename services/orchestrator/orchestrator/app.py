@@ -37,6 +37,7 @@ from .inputs import (
     read_json,
     single_request,
 )
+from .tracing import RequestId, request_id
 
 log = logging.getLogger("orchestrator")
 
@@ -55,6 +56,7 @@ class Item(BaseModel):
 
 
 class RecommendResponse(BaseModel):
+    request_id: str
     customer_id: int
     zip_code: str
     region: str
@@ -97,10 +99,20 @@ class Recommender:
     async def stop(self) -> None:
         await self.pg.close()
 
-    def health(self) -> dict:
-        return {
-            "status": "ok",
-            "backend": "postgres" if self.pg_ok else "dynamodb",
+    async def health(self) -> tuple[int, dict]:
+        """Each backend asked now: ok when Postgres answers and the model is loaded, degraded when only a
+        fallback can serve (or ranking is off), down (503) when nothing can. The warehouse, the costly last
+        resort, is asked only when Postgres and DynamoDB both fail."""
+        pg, dynamo = await asyncio.gather(self.pg.ping(), run_in_threadpool(self.dynamo.ping))
+        wh = "not checked" if (pg or dynamo) else await run_in_threadpool(self.warehouse.ping)
+        self.pg_ok = pg
+        backends = {"postgres": _up(pg), "dynamodb": _up(dynamo), "warehouse": wh if isinstance(wh, str) else _up(wh)}
+        serving = "postgres" if pg else "dynamodb" if dynamo else "warehouse" if wh is True else None
+        status = "down" if serving is None else "ok" if pg and self.ranker.loaded else "degraded"
+        return (503 if serving is None else 200), {
+            "status": status,
+            "backend": serving,
+            "backends": backends,
             "products_cached": len(self.products),
             "model_loaded": self.ranker.loaded,
             "ranker_mode": self.s.ranker_mode,
@@ -115,10 +127,12 @@ class Recommender:
             self.pg_ok = True
         except BackendUnavailableError as e:
             self.pg_ok = False
-            timings["postgres_error"] = str(e)[:200]
+            log.warning("request %s: postgres unavailable, falling back: %s", request_id(), e)
+            timings["postgres_ok"] = False
             items, backend = await run_in_threadpool(self._fallback, req, timings)
         timings["total_ms"] = round((time.perf_counter() - t_start) * 1000, 3)
         return {
+            "request_id": request_id(),
             "customer_id": req.customer_id,
             "zip_code": req.zip_code,
             "region": region,
@@ -162,7 +176,7 @@ class Recommender:
             score = prop.copy()
             backend = "postgres+propensity"
             timings["model_ok"] = False
-            timings["ranker_error"] = str(e)[:200]
+            log.warning("request %s: ranker unavailable, ranking by propensity: %s", request_id(), e)
         timings["model_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         n = min(req.top_n, len(ids))
@@ -194,7 +208,8 @@ class Recommender:
             try:
                 ids = source.get(req.customer_id)
             except BackendUnavailableError as e:
-                timings[f"{name}_error"] = str(e)[:200]
+                timings[f"{name}_ok"] = False
+                log.warning("request %s: %s unavailable: %s", request_id(), name, e)
                 continue
             finally:
                 timings[f"{name}_ms"] = (time.perf_counter() - t0) * 1000
@@ -221,6 +236,16 @@ class Recommender:
         raise BackendUnavailableError("no backend available (postgres, dynamodb, warehouse)")
 
 
+def _up(ok: bool) -> str:
+    return "up" if ok else "down"
+
+
+def server_error(status: int, message: str) -> ApiError:
+    """A 5xx for the client: what happened in general and the request id to quote; the cause is logged."""
+    rid = request_id()
+    return ApiError(status, f"{message} (request id {rid})", extra={"request_id": rid})
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is JSON that names the field at fault; nothing leaks a traceback."""
 
@@ -237,8 +262,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return ApiError(500, f"internal error ({type(exc).__name__})").response()
+        log.exception("request %s: unexpected error", request_id())
+        return server_error(500, "internal error").response()
 
 
 async def _service_function(body: dict, run, concurrency: int) -> dict:
@@ -274,6 +299,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
     app.state.recommender = rec
     app.add_middleware(UrlLimit)
+    app.add_middleware(RequestId)  # outermost: every response, a 414 too, carries the id
     _install_error_handlers(app)
     batch_concurrency = max(1, settings.pg_pool_size)
 
@@ -283,7 +309,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except UnknownCustomerError:
             raise ApiError(404, f"customer {req.customer_id} not found", "customer_id") from None
         except BackendUnavailableError as e:
-            raise ApiError(503, str(e)) from None
+            log.error("request %s: no backend can serve: %s", request_id(), e)
+            raise server_error(503, "no backend can serve this request now") from None
 
     # The documented model is RecommendResponse; the body is built to it and sent without a second
     # validation pass (it is on the hot path).
@@ -306,9 +333,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return await _service_function(body, run, batch_concurrency)
         return await run(single_request(body))
 
-    @app.get("/health")
-    def health() -> dict:
-        return rec.health()
+    @app.get("/health", responses={503: {}})
+    async def health() -> JSONResponse:
+        status, body = await rec.health()
+        return JSONResponse(body, status_code=status)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

@@ -86,15 +86,21 @@ class Postgres:
             "coalesce(array_agg(coalesce(est_delivery_days, 0)), '{{}}') "
             "FROM {}.inventory WHERE region = %s AND qty_on_hand > 0"
         ).format(q)
+        self.q_ping = sql.SQL("SELECT 1")
         self.q_products = sql.SQL(
             "SELECT product_id, product_name, category_id, department, category_name, price FROM {}.products"
         ).format(q)
 
     async def open(self) -> None:
+        """Open the pool and try one connection. A pool that waits to fill at open is closed for good
+        when Postgres is down then, so it is opened without waiting: it keeps reconnecting in the
+        background, and requests use Postgres as soon as it is back."""
+        await self.pool.open(wait=False)
         try:
-            await self.pool.open(wait=True, timeout=3)
+            async with self.pool.connection(timeout=3) as conn:
+                await conn.execute("SELECT 1")
         except Exception as e:
-            raise BackendUnavailableError(f"postgres: {e}") from e
+            raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
 
     async def close(self) -> None:
         await self.pool.close()
@@ -120,6 +126,13 @@ class Postgres:
 
     async def products(self) -> list[tuple]:
         return await self._one(self.q_products, ())
+
+    async def ping(self) -> bool:
+        try:
+            await self._one(self.q_ping, ())
+            return True
+        except BackendUnavailableError:
+            return False
 
     async def fetch(self, customer_id: int, region: str) -> tuple[dict | None, dict[str, float], tuple, dict]:
         """Features, propensity and the region's in-stock inventory, fetched concurrently."""
@@ -161,6 +174,15 @@ class DynamoRecs:
             config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
         )
 
+    def ping(self) -> bool:
+        if not self.table:
+            return False
+        try:
+            self.client.describe_table(TableName=self.table)
+            return True
+        except Exception:
+            return False
+
     def get(self, customer_id: int) -> list[int] | None:
         if not self.table:
             raise BackendUnavailableError("dynamodb: no table configured")
@@ -195,6 +217,16 @@ class Warehouse:
             account=self.s.snowflake_account, authenticator="oauth", token=token,
             database=self.s.snowflake_database, warehouse=self.s.snowflake_warehouse, schema="GOLD",
         )  # fmt: skip
+
+    def ping(self) -> bool:
+        if not self.s.snowflake_database:
+            return False
+        try:
+            with self._connect() as conn:
+                conn.cursor().execute("SELECT 1")
+            return True
+        except Exception:
+            return False
 
     def get(self, customer_id: int) -> list[int] | None:
         if not self.s.snowflake_database:

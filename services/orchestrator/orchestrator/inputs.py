@@ -50,12 +50,13 @@ class ApiError(Exception):
     status: int
     message: str
     field: str | None = None
+    extra: dict[str, Any] | None = None  # e.g. the request id of a server-side failure
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.message}
         if self.field:
             out["field"] = self.field
-        return out
+        return {**out, **(self.extra or {})}
 
     def response(self) -> JSONResponse:
         return JSONResponse(status_code=self.status, content=self.body())
