@@ -13,8 +13,10 @@ from infra.config import PostgresConfig
 from infra.naming import Naming
 from infra.serving.catalog import PG_PORT
 
-# role key → (connection limit, statement timeout in ms; 0 = none)
-ROLE_LIMITS = {"app": (50, 2000), "loader": (10, 0), "bi": (10, 0)}
+# role key → (connection limit, statement timeout, idle-in-transaction timeout; ms, 0 = none). A BI
+# query or an idle BI transaction holds its tables' locks: bounded, so a sync's switch (which retries
+# for two minutes) always gets them. The loader's COPYs may take long; its switch bounds its own waits.
+ROLE_LIMITS = {"app": (50, 2000, 5000), "loader": (10, 0, 600_000), "bi": (10, 60_000, 60_000)}
 
 
 @dataclass
@@ -51,7 +53,7 @@ class PostgresServingAccess(pulumi.ComponentResource):
         self.passwords = {}
         self.roles: dict[str, postgresql.Role] = {}
         # app: reads the serving tables (API); loader: owns and writes them (loads); bi: reads them.
-        for key, (connection_limit, statement_timeout) in ROLE_LIMITS.items():
+        for key, (connection_limit, statement_timeout, idle_timeout) in ROLE_LIMITS.items():
             if key == "app":
                 self.passwords[key] = pulumi.Output.secret(args.app_password)
             else:
@@ -65,6 +67,7 @@ class PostgresServingAccess(pulumi.ComponentResource):
                 password=self.passwords[key],
                 connection_limit=connection_limit,
                 statement_timeout=statement_timeout,
+                idle_in_transaction_session_timeout=idle_timeout,
                 opts=on_pg,
             )
         # snowflake_admin joins the loader role so it may give it the schema and set its default grants.

@@ -7,6 +7,8 @@ columns the migrations define; the sync checks the names before it loads anythin
 
 from __future__ import annotations
 
+import psycopg
+
 from infra.sqlfiles import read_sql, render_sql
 from scripts.recommendations.target import Target, console, print_counts, progress_bar, step
 from scripts.serving import dynamodb, postgres
@@ -49,17 +51,21 @@ def sync_one(t: Target, table: str) -> int:
 
 
 def sync(t: Target, tables: tuple[str, ...] = SYNCED) -> dict[str, int]:
-    """Warehouse → Postgres serving tables, each swapped in atomically after a COPY."""
+    """Warehouse → Postgres serving tables: each staged by COPY, then all switched live in one
+    transaction (readers see all old or all new tables)."""
     counts: dict[str, int] = {}
     with step("sync to Postgres"):
         applied = postgres.migrate(t.pg_dsn, t.pg_schema)
         if applied:
             console.print(f"  applied migrations {applied}")
-        with progress_bar() as bar:
-            task = bar.add_task("tables", total=len(tables))
+        with psycopg.connect(t.pg_dsn) as conn, progress_bar() as bar:
+            task = bar.add_task("tables", total=len(tables) + 1)
             for table in tables:
-                counts[table] = sync_one(t, table)
+                names, rows = fetch(t, table)
+                counts[table] = postgres.stage(conn, table, rows, t.pg_schema, columns=names)
                 bar.advance(task)
+            postgres.switch(conn, tables, t.pg_schema)
+            bar.advance(task)
         print_counts(counts, f"Postgres {t.pg_schema}")
     t.counts.update({f"pg.{k}": v for k, v in counts.items()})
     return counts

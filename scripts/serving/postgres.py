@@ -1,9 +1,11 @@
 """The Postgres serving schema: versioned migrations and the atomic staging-table sync.
 
 Why a swap and not TRUNCATE + COPY: TRUNCATE holds an exclusive lock for the whole load, so the live
-API would stall for seconds; here the new rows are COPYed into a staging table that nobody reads and
-only the rename needs the lock. Everything happens in one transaction, so a failure or a kill at any
-point leaves the live table exactly as it was, and a reader sees the old or the new complete table.
+API would stall for seconds; here the new rows are COPYed into staging tables that nobody reads
+(`stage`, one per table) and only the renames need locks (`switch`). The switch puts every table of a
+sync live in one transaction, so a failure or a kill at any point leaves all live tables as they were,
+and a reader sees all old or all new tables. The switch waits for locks only briefly (`lock_timeout`)
+and retries, so a long read delays the sync, not the API.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from infra.sqlfiles import SQL_DIR, render_sql
 
@@ -222,61 +225,123 @@ def sync_table(
     schema: str = "serving",
     columns: Sequence[str] | None = None,
 ) -> int:
-    """Replace a serving table's contents atomically: COPY into staging, then swap, in one transaction.
-    `columns` names the rows' fields (any order); without it they are in the table's column order."""
-    if table_name not in SERVING_TABLES:
-        raise ServingError(f"{table_name!r} is not a serving table ({', '.join(SERVING_TABLES)})")
+    """Replace one serving table's contents atomically (stage, then switch). `columns` names the rows'
+    fields (any order); without it they are in the table's column order."""
     own = not isinstance(conninfo, psycopg.Connection)
     conn = psycopg.connect(conninfo) if own else conninfo
     try:
-        table = describe(conn, schema, table_name)
-        conn.commit()
-        udt = table.udt
-        data = validate_rows(table, select_columns(table, columns, rows) if columns else rows)
-        live = sql.Identifier(schema, table.name)
-        staging_name = f"{table.name}__staging"
-        staging = sql.Identifier(schema, staging_name)
-        with conn.transaction():
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
-            # Indexes are built after the load (faster than maintaining them row by row).
-            conn.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(staging, live))
-            cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
-            with conn.cursor() as cur:
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(staging, cols)) as copy:
-                    copy.set_types([udt[c] for c in table.columns])
-                    for row in data:
-                        copy.write_row(row)
-                _pause_hook(table.name)
-                _build_indexes(cur, schema, table.name, staging_name)
-                cur.execute(sql.SQL("ANALYZE {}").format(staging))
-                grants = cur.execute(
-                    "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
-                    "WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
-                    (schema, table.name),
-                ).fetchall()
-                for grantee, privilege in grants:
-                    cur.execute(
-                        sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), staging, sql.Identifier(grantee))
-                    )
-                old = sql.Identifier(f"{table.name}__old")
-                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(live, old))
-                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(staging, sql.Identifier(table.name)))
-                cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, f"{table.name}__old")))
-                for (index,) in cur.execute(
-                    "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                    "WHERE i.indrelid = %s::regclass",
-                    (f"{schema}.{table.name}",),
-                ).fetchall():
-                    if index.startswith(staging_name):
-                        cur.execute(
-                            sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                                sql.Identifier(schema, index), sql.Identifier(table.name + index[len(staging_name) :])
-                            )
-                        )
-        return len(data)
+        n = stage(conn, table_name, rows, schema, columns)
+        switch(conn, [table_name], schema)
+        return n
     finally:
         if own:
             conn.close()
+
+
+def stage(
+    conn: psycopg.Connection,
+    table_name: str,
+    rows: Iterable[Sequence],
+    schema: str = "serving",
+    columns: Sequence[str] | None = None,
+) -> int:
+    """Load the new contents of a serving table into `<table>__staging`, which nobody reads: COPY, then
+    the live table's indexes, statistics and grants. Committed, so `switch` can be retried without a
+    reload; the live table is not touched (a leftover staging table of a killed run is replaced)."""
+    if table_name not in SERVING_TABLES:
+        raise ServingError(f"{table_name!r} is not a serving table ({', '.join(SERVING_TABLES)})")
+    table = describe(conn, schema, table_name)
+    conn.commit()
+    data = validate_rows(table, select_columns(table, columns, rows) if columns else rows)
+    live, staging_name = sql.Identifier(schema, table.name), f"{table.name}__staging"
+    staging = sql.Identifier(schema, staging_name)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(staging))
+        # Indexes are built after the load (faster than maintaining them row by row).
+        cur.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING ALL EXCLUDING INDEXES)").format(staging, live))
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in table.columns)
+        with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(staging, cols)) as copy:
+            copy.set_types([table.udt[c] for c in table.columns])
+            for row in data:
+                copy.write_row(row)
+        _pause_hook(table.name)
+        _build_indexes(cur, schema, table.name, staging_name)
+        cur.execute(sql.SQL("ANALYZE {}").format(staging))
+        grants = cur.execute(
+            "SELECT grantee, privilege_type FROM information_schema.role_table_grants "
+            "WHERE table_schema = %s AND table_name = %s AND grantee <> current_user",
+            (schema, table.name),
+        ).fetchall()
+        for grantee, privilege in grants:
+            cur.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), staging, sql.Identifier(grantee)))
+    return len(data)
+
+
+# How long the switch may wait for a table's lock before it gives up and retries: it bounds how long
+# the API's reads queue behind the switch; the retries outlast the BI role's statement timeout.
+LOCK_TIMEOUT = "500ms"
+SWITCH_PATIENCE_SECONDS = 120.0
+
+
+def switch(
+    conn: psycopg.Connection,
+    tables: Sequence[str],
+    schema: str = "serving",
+    lock_timeout: str = LOCK_TIMEOUT,
+    patience: float = SWITCH_PATIENCE_SECONDS,
+) -> None:
+    """Put every staged table live in ONE transaction, so readers see all old or all new tables. Each
+    attempt waits at most `lock_timeout` for a lock (a long read holds it), then rolls back and is
+    retried with backoff for up to `patience` seconds; the staged tables stay for the next attempt."""
+    missing = [t for t in tables if not _exists(conn, schema, f"{t}__staging")]
+    if missing:
+        raise ServingError(f"nothing staged for {', '.join(missing)}: stage them before the switch")
+
+    @retry(
+        retry=retry_if_exception_type(psycopg.errors.LockNotAvailable),
+        wait=wait_exponential(multiplier=0.1, max=5),
+        stop=stop_after_delay(patience),
+        reraise=True,
+    )
+    def attempt() -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
+            for name in tables:
+                _swap(cur, schema, name)
+
+    try:
+        attempt()
+    except psycopg.errors.LockNotAvailable:
+        raise ServingError(
+            f"could not switch {', '.join(tables)} within {patience:g} s: a long query holds their locks "
+            f"(each try waited {lock_timeout}); the live tables are unchanged and the staged ones are kept"
+        ) from None
+
+
+def _exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{name}",)).fetchone()
+    conn.commit()
+    return bool(found and found[0])
+
+
+def _swap(cur: psycopg.Cursor, schema: str, name: str) -> None:
+    staging_name = f"{name}__staging"
+    old = sql.Identifier(f"{name}__old")
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, name), old))
+    cur.execute(
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, staging_name), sql.Identifier(name))
+    )
+    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, f"{name}__old")))
+    for (index,) in cur.execute(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+        (f"{schema}.{name}",),
+    ).fetchall():
+        if index.startswith(staging_name):
+            cur.execute(
+                sql.SQL("ALTER INDEX {} RENAME TO {}").format(
+                    sql.Identifier(schema, index), sql.Identifier(name + index[len(staging_name) :])
+                )
+            )
 
 
 def _build_indexes(cur: psycopg.Cursor, schema: str, table: str, staging: str) -> None:

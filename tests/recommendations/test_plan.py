@@ -166,3 +166,17 @@ def test_config_refuses_open_ingress_and_unprotected_dynamodb_in_prod():
     with pytest.raises(ConfigError, match=r"recommendations\.customer360TargetLag"):
         bad = {**json.loads(raw["recommendations"]), "customer360TargetLag": "soon"}
         parse_config({**raw, "recommendations": bad}, "prod", set())
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_postgres_roles_bound_their_queries_and_idle_transactions(plans, stack):
+    """A long BI query or an idle BI transaction cannot hold the serving tables' locks for long."""
+    limits = {
+        r["name"]: (r["inputs"].get("statementTimeout"), r["inputs"].get("idleInTransactionSessionTimeout"))
+        for r in by_type(plans[stack], "postgresql:index/role:Role")
+    }
+    assert limits == {
+        "serving-app-role": (2000, 5000),
+        "serving-loader-role": (0, 600_000),
+        "serving-bi-role": (60_000, 60_000),
+    }

@@ -85,6 +85,98 @@ def test_kill_mid_load_leaves_live_table_and_rerun_completes(target):
     assert pg_digest(target.pg_dsn, "customer_features") == before
 
 
+def test_kill_between_tables_leaves_every_table_old(target):
+    """A sync stages table after table and switches them together: killed while staging the second,
+    the first (already staged) is not live either."""
+    before = {t: pg_digest(target.pg_dsn, t) for t in ("customer_features", "customer_propensity")}
+    env = {**os.environ, "RDP_SYNC_PAUSE": "customer_propensity", "RDP_SYNC_PAUSE_SECONDS": "60"}
+    code = (
+        "import psycopg; from scripts.serving import postgres\n"
+        f"with psycopg.connect({target.pg_dsn!r}) as conn:\n"
+        f"    postgres.stage(conn, 'customer_features', [(i,) + (None,) * 15 for i in range(5000)], {SCHEMA!r})\n"
+        f"    postgres.stage(conn, 'customer_propensity', [(i, 'CAT-001', 0.5) for i in range(5000)], {SCHEMA!r})\n"
+        f"    postgres.switch(conn, ['customer_features', 'customer_propensity'], {SCHEMA!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert line.startswith("PAUSED customer_propensity"), line + proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    time.sleep(0.5)  # the server notices the dropped connection and rolls its transaction back
+    assert {t: pg_digest(target.pg_dsn, t) for t in before} == before
+    serving.sync(target, ("customer_features", "customer_propensity"))  # a leftover staged table is replaced
+    assert {t: pg_digest(target.pg_dsn, t) for t in before} == before
+
+
+def _long_read(dsn: str, seconds: float, started: threading.Event) -> None:
+    """A BI-style query that holds its table's lock for `seconds` (a transaction that read it)."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"SELECT count(*) FROM {SCHEMA}.customer_propensity").fetchone()
+        started.set()
+        time.sleep(seconds)
+        conn.rollback()
+
+
+def test_a_long_read_delays_the_switch_not_the_api(target):
+    old = [(i, "CAT-001", 0.1) for i in range(2000)]
+    new = [(i, "CAT-002", 0.9) for i in range(3000)]
+    postgres.sync_table(target.pg_dsn, "customer_propensity", old, SCHEMA)
+    started, waits, done = threading.Event(), [], threading.Event()
+    bi = threading.Thread(target=_long_read, args=(target.pg_dsn, 2.5, started))
+    bi.start()
+    started.wait(10)
+
+    def sync() -> None:
+        with psycopg.connect(target.pg_dsn) as conn:
+            postgres.stage(conn, "customer_propensity", new, SCHEMA)
+            postgres.switch(conn, ["customer_propensity"], SCHEMA, lock_timeout="200ms", patience=30)
+        done.set()
+
+    loader = threading.Thread(target=sync)
+    loader.start()
+    with psycopg.connect(target.pg_dsn, autocommit=True) as api:  # the API's reads meanwhile
+        while not done.wait(0.05):
+            t0 = time.perf_counter()
+            api.execute(f"SELECT propensity_score FROM {SCHEMA}.customer_propensity WHERE customer_id = 7").fetchall()
+            waits.append(time.perf_counter() - t0)
+    loader.join(30)
+    bi.join(10)
+    assert done.is_set() and len(waits) > 10
+    assert max(waits) < 1.0, f"an API read waited {max(waits):.2f} s behind the switch"
+    with psycopg.connect(target.pg_dsn) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {SCHEMA}.customer_propensity").fetchone()[0] == 3000
+
+
+def test_a_switch_that_never_gets_its_locks_changes_nothing(target):
+    postgres.sync_table(target.pg_dsn, "customer_propensity", [(i, "CAT-001", 0.1) for i in range(100)], SCHEMA)
+    before = pg_digest(target.pg_dsn, "customer_propensity")
+    started = threading.Event()
+    bi = threading.Thread(target=_long_read, args=(target.pg_dsn, 3.0, started))
+    bi.start()
+    started.wait(10)
+    try:
+        with psycopg.connect(target.pg_dsn) as conn:
+            postgres.stage(conn, "customer_propensity", [(1, "CAT-009", 0.9)], SCHEMA)
+            with pytest.raises(postgres.ServingError, match="could not switch customer_propensity within 1 s"):
+                postgres.switch(conn, ["customer_propensity"], SCHEMA, lock_timeout="100ms", patience=1)
+        assert pg_digest(target.pg_dsn, "customer_propensity") == before
+    finally:
+        bi.join(10)
+    serving.sync(target, ("customer_propensity",))
+
+
+def test_switch_refuses_what_was_not_staged(target):
+    with (
+        psycopg.connect(target.pg_dsn) as conn,
+        pytest.raises(postgres.ServingError, match="nothing staged for products"),
+    ):
+        postgres.switch(conn, ["products"], SCHEMA)
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
