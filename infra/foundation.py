@@ -21,6 +21,9 @@ SCHEMAS: dict[str, str] = {
     "STREAMS_TASKS": "streams and tasks that move data between layers",
 }
 WAREHOUSE_PURPOSES = ("load", "transform", "serve")
+# A runaway statement is cancelled after an hour instead of Snowflake's default two days (the policy
+# pack caps it: 3600 s outside prod, 7200 s in prod).
+STATEMENT_TIMEOUT_SECONDS = 3600
 
 
 @dataclass
@@ -91,6 +94,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
                 auto_suspend=wh_cfg.auto_suspend_seconds,
                 auto_resume="true",
                 initially_suspended=True,
+                statement_timeout_in_seconds=STATEMENT_TIMEOUT_SECONDS,
                 comment=f"{purpose} warehouse",
                 opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])),
             )

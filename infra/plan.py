@@ -3,20 +3,36 @@
 python -m infra.plan --stack dev                 # readable tree
 python -m infra.plan --stack prod --format json  # one JSON object per resource
 python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-dev.{json,dot,svg}
+python -m infra.plan --diff origin/main          # what this working tree changes, per stack (dev, prod)
+python -m infra.plan --diff HEAD~1 --stack prod --format markdown   # text (default), markdown or json
+
+--diff plans the working tree and <git-ref> (exported with `git archive` into a temporary directory
+and planned there by the same interpreter), then prints per resource create / update / replace /
+delete (infra/plandiff.py) and a summary line per stack. A bad ref or a failing plan is one error
+line and exit status 1.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import runpy
 import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from infra import plandiff
 from infra.config import PROJECT, ConfigError, read_stack_file
 from infra.mocks import PlanMocks, RecordingMonitor
 
@@ -37,6 +53,9 @@ KEY_INPUTS = (
     "creditQuota",
     "autoIngest",
 )
+DIFF_STACKS = ("dev", "prod")
+_EXCEPTION = re.compile(r"[A-Za-z_][\w.]*(Error|Exception): ")
+DIFF_FORMATS = {"text": plandiff.render_text, "markdown": plandiff.render_markdown, "json": plandiff.render_json}
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
@@ -141,12 +160,112 @@ def write_snapshots(stack: str, resources: list[dict[str, Any]]) -> list[Path]:
     return written
 
 
+class PlanDiffError(Exception):
+    """Why a plan diff could not be computed, in one line."""
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True)
+
+
+def resolve_ref(ref: str, root: Path = ROOT) -> str:
+    """The commit a git ref names in the repository at `root`."""
+    out = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    if ref.startswith("-") or out.returncode != 0:
+        raise PlanDiffError(f"bad git ref {ref!r}: not a commit in {root}")
+    return out.stdout.decode().strip()
+
+
+@contextmanager
+def materialized(commit: str, root: Path = ROOT) -> Iterator[Path]:
+    """The tree of `commit`, exported into a temporary directory removed afterwards."""
+    tree = Path(tempfile.mkdtemp(prefix="rdp-plan-diff-"))
+    try:
+        out = _git(root, "archive", "--format=tar", commit)
+        if out.returncode != 0:
+            raise PlanDiffError(f"git archive {commit[:12]} failed: {_last_line(out.stderr.decode())}")
+        with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
+            tar.extractall(tree, filter="data")
+        yield tree
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+def _last_line(stderr: str) -> str:
+    """The error a failed run ends with, as one line: the final exception (or typer's error box)
+    with its message, else the last line printed."""
+    lines = [ln.strip(" │╭╰─╮╯\t") for ln in stderr.splitlines()]
+    lines = [ln for ln in lines if ln]
+    found = (i for i in range(len(lines) - 1, -1, -1) if lines[i] == "Error" or _EXCEPTION.match(lines[i]))
+    start = next(found, max(0, len(lines) - 1))
+    start += start < len(lines) - 1 and lines[start] == "Error"
+    return " ".join(lines[start:])[:400] or "no output"
+
+
+def plan_in(tree: Path, stack: str, label: str) -> list[dict] | None:
+    """The JSON plan of `stack` computed in `tree` by this interpreter; None without its config file."""
+    if not (tree / f"Pulumi.{stack}.yaml").is_file():
+        return None
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.pop("PYTHONSAFEPATH", None)
+    cmd = [sys.executable, "-m", "infra.plan", "--stack", stack, "--format", "json"]
+    out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise PlanDiffError(f"the plan of stack {stack} at {label} failed: {_last_line(out.stderr)}")
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        raise PlanDiffError(f"the plan of stack {stack} at {label} printed no JSON plan") from None
+
+
+def plan_diff(ref: str, stacks: list[str], root: Path = ROOT) -> dict[str, dict]:
+    """Per stack, the diff from the plan at `ref` to the plan of the working tree at `root`."""
+    commit = resolve_ref(ref, root)
+    with materialized(commit, root) as base, ThreadPoolExecutor(max_workers=2 * len(stacks)) as pool:
+        sides = {
+            (side, s): pool.submit(plan_in, tree, s, label)
+            for side, tree, label in (("old", base, ref), ("new", root, "the working tree"))
+            for s in stacks
+        }
+        plans = {key: future.result() for key, future in sides.items()}
+    results = {}
+    for s in stacks:
+        old, new = plans["old", s], plans["new", s]
+        if old is None and new is None:
+            raise PlanDiffError(f"no Pulumi.{s}.yaml in the working tree or at {ref}")
+        results[s] = plandiff.diff_plans(old or [], new or [])
+    return results
+
+
+def diff_command(ref: str, stacks: list[str], fmt: str) -> None:
+    if fmt not in DIFF_FORMATS:
+        raise typer.BadParameter("with --diff: text, markdown or json", param_hint="--format")
+    for s in stacks:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", s):
+            raise typer.BadParameter(f"{s!r} is not a stack name", param_hint="--stack")
+    try:
+        results = plan_diff(ref, stacks)
+        base = f"{ref} ({resolve_ref(ref)[:12]})"
+    except PlanDiffError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(DIFF_FORMATS[fmt](results, base))
+
+
 @app.command()
 def plan(
-    stack: str = typer.Option(..., help="stack name: dev, prod, or any Pulumi.<stack>.yaml"),
-    format: str = typer.Option("tree", "--format", help="tree, json or summary"),
+    stacks: list[str] = typer.Option(
+        None, "--stack", help="stack name: dev, prod, or any Pulumi.<stack>.yaml (repeatable with --diff)"
+    ),
+    format: str = typer.Option(None, "--format", help="tree, json or summary; with --diff: text, markdown or json"),
     write: bool = typer.Option(False, help="write the committed snapshot and graph under tests/snapshots"),
+    diff: str = typer.Option(None, "--diff", metavar="GIT-REF", help="diff against the plan at this git ref"),
 ) -> None:
+    if diff is not None:
+        return diff_command(diff, list(stacks or DIFF_STACKS), format or "text")
+    if len(stacks or []) != 1:
+        raise typer.BadParameter("give exactly one stack (several only with --diff)", param_hint="--stack")
+    stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")
     resources = run_plan(stack)

@@ -49,6 +49,19 @@ def test_deploy_rules():
     text = (WF / "review-stack.yml").read_text()
     assert "pulumi stack rm" in text and "destroy" in text
     for f in WF.glob("*.yml"):
-        wf = _load(f.name)
-        assert "id-token" in str(wf.get("permissions", {})), f"{f.name} must use OIDC"
-        assert "AWS_SECRET_ACCESS_KEY" not in f.read_text()
+        wf, text = _load(f.name), f.read_text()
+        if "aws-actions/" in text or "pulumi/auth-actions" in text:
+            assert "id-token" in str(wf.get("permissions", {})), f"{f.name} must use OIDC"
+        assert "AWS_SECRET_ACCESS_KEY" not in text
+        assert "pull_request_target" not in wf["on"], f"{f.name}: never run pull-request code with base-branch rights"
+
+
+def test_the_plan_diff_reaches_every_pull_request_without_credentials():
+    pr = _load("preview.yml")
+    job = pr["jobs"]["plan-diff"]
+    assert job["permissions"] == {"contents": "read"} and "secrets." not in str(job)
+    assert "--diff" in str(job["steps"]) and "if" not in job  # forks too
+    assert "policyPacks" in str(pr["jobs"]["preview"]) and "base/infra/policy" in str(pr["jobs"]["preview"])
+    comment = _load("plan-diff-comment.yml")
+    assert comment["on"]["workflow_run"]["workflows"] == ["preview"]
+    assert "actions/checkout" not in (WF / "plan-diff-comment.yml").read_text()  # never the PR's code

@@ -69,7 +69,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 table=self.tables[s.table].fully_qualified_name,
                 append_only="true" if s.append_only else "false",
                 comment=f"changes of {TABLES[s.table][1]} for the {s.consumer} procedure",
-                opts=as_sys,
+                opts=prov.on("sysadmin", self, protect=args.protect),  # the offset is state
             )
             for key, s in STREAMS.items()
         }

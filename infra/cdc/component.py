@@ -66,7 +66,7 @@ class OrderChanges(pulumi.ComponentResource):
                 increment=BLOCK,
                 ordering="ORDER",
                 comment=f"blocks of {BLOCK:,} {key.replace('_', ' ')} for change writers",
-                opts=as_sys,
+                opts=prov.on("sysadmin", self, protect=args.protect),  # re-created, it would hand out ids again
             )
             for key in SEQUENCES
         }

@@ -1,6 +1,6 @@
 """Stack configuration: the typed model (`models`) and the one reader (`reader`)."""
 
-from infra.config.base import target_lag
+from infra.config.base import PROD_STACK, is_prod_stack, target_lag
 from infra.config.cdc import CdcConfig, CdcGenerator, CdcLags, CdcMix
 from infra.config.dashboard import DashboardConfig
 from infra.config.models import (
@@ -32,6 +32,7 @@ from infra.config.reader import (
 )
 
 __all__ = [
+    "PROD_STACK",
     "PROJECT",
     "SECRET_KEYS",
     "SECRET_MARK",
@@ -55,6 +56,7 @@ __all__ = [
     "SpcsConfig",
     "StackConfig",
     "Warehouses",
+    "is_prod_stack",
     "load_stack_config",
     "parse_config",
     "read_stack_file",

@@ -11,6 +11,15 @@ CRON = re.compile(r"^(\S+\s+){4}\S+$")
 LAG = re.compile(r"^\d+ (seconds|minutes|hours|days)$")
 
 
+# Prod by NAME (`prod`, `production`, `prod-<x>`), whatever the stack's config says: the policy pack
+# and the guard on synthetic data go by it, so a config cannot talk a prod stack out of either.
+PROD_STACK = re.compile(r"^prod(uction)?(-[a-z0-9-]+)?$")
+
+
+def is_prod_stack(stack: str) -> bool:
+    return bool(PROD_STACK.match(stack))
+
+
 class ConfigModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 

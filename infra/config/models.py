@@ -298,9 +298,12 @@ class StackConfig(ConfigModel):
         out = []
         for c in v:
             try:
-                out.append(str(ipaddress.ip_network(c, strict=True)))
+                net = ipaddress.ip_network(c, strict=True)
             except ValueError as e:
                 raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
+            if net.prefixlen == 0:  # review stacks copy dev's config: no stack opens Postgres to everyone
+                raise ValueError(f"{c} opens the serving Postgres to the whole internet; list your own ranges")
+            out.append(str(net))
         return out
 
     @field_validator("service_user_public_key")

@@ -153,7 +153,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             table=self.bronze.fully_qualified_name,
             append_only="true",
             comment="new Bronze customer rows not yet merged into Silver",
-            opts=as_sys,
+            opts=as_sys_kept,  # its offset is state: re-created, it would skip rows not merged yet
         )
         self.procedure = snowflake.ProcedureSql(
             f"{name}-procedure",

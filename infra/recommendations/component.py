@@ -100,7 +100,7 @@ class RecommendationsData(pulumi.ComponentResource):
             schema=catalog.CATALOG.schema("MODEL_STAGE"),
             name="MODEL_STAGE",
             comment="propensity model artifacts uploaded by the post-deploy `train` step",
-            opts=as_sys,
+            opts=kept,  # the trained models
         )
         udf_code = read_sql("recommendations/udf/predict_propensity.py")
         features = load_module(catalog.PROPENSITY_UDF_FILE).FEATURES

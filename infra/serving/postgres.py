@@ -127,9 +127,8 @@ class SnowflakePostgres(pulumi.ComponentResource):
             f"{name}-external-access",
             name=n.sf("PG_ACCESS_INTEGRATION"),
             allowed_network_rules=[self.egress_rule.fully_qualified_name],
-            allowed_authentication_secrets={
-                "secrets": [self.admin_secret.fully_qualified_name, self.app_secret.fully_qualified_name]
-            },
+            # only what the API uses: the admin secret stays out of reach of every container
+            allowed_authentication_secrets={"secrets": [self.app_secret.fully_qualified_name]},
             enabled=True,
             comment="lets the container services reach the serving Postgres instance",
             opts=as_acct,

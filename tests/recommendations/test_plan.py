@@ -66,10 +66,8 @@ def test_external_access_integration_lists_egress_rule_and_secrets(plans, stack)
     eai = one(plans[stack], "postgres-external-access")
     db = f'"RDP_{stack.upper()}_RETAIL"."BRONZE"'
     assert eai["inputs"]["allowedNetworkRules"] == [f'{db}."RDP_{stack.upper()}_PG_EGRESS_RULE"']
-    assert eai["inputs"]["allowedAuthenticationSecrets"]["secrets"] == [
-        f'{db}."PG_ADMIN_PASSWORD"',
-        f'{db}."PG_APP_PASSWORD"',
-    ]
+    # the API's secret only: the Postgres admin's stays out of reach of the containers
+    assert eai["inputs"]["allowedAuthenticationSecrets"]["secrets"] == [f'{db}."PG_APP_PASSWORD"']
     assert eai["inputs"]["enabled"] is True
     assert eai["provider"].endswith("snowflake-accountadmin")
 
@@ -140,7 +138,7 @@ def test_customer_360_and_tasks_use_the_sql_files(plans):
 def test_destroy_order_follows_dependencies(plans):
     plan = plans["prod"]
     eai = one(plan, "postgres-external-access")
-    for dep in ("postgres-egress-rule", "postgres-admin-secret", "postgres-app-secret"):
+    for dep in ("postgres-egress-rule", "postgres-app-secret"):
         assert one(plan, dep)["urn"] in eai["dependencies"], dep
     assert one(plan, "postgres-policy")["urn"] in one(plan, "postgres-instance")["dependencies"]
     schema = one(plan, "serving-schema")

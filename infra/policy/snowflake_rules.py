@@ -1,0 +1,156 @@
+"""Snowflake rules: warehouse cost guard-rails, the compute pool, network exposure of the serving
+Postgres instance and what the ACCOUNTADMIN provider may manage."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from infra.config import WAREHOUSE_SIZES
+from infra.policy.common import Report, as_list, cidr_prefix, label, policy_of
+
+WAREHOUSE = "snowflake:index/warehouse:Warehouse"
+EXECUTE = "snowflake:index/execute:Execute"
+COMPUTE_POOL = "snowflake:index/computePool:ComputePool"
+NETWORK_RULE = "snowflake:index/networkRule:NetworkRule"
+POSTGRES_INSTANCE = "snowflake:index/postgresInstance:PostgresInstance"
+
+# What the ACCOUNTADMIN provider may manage, and why Snowflake makes it ACCOUNTADMIN's (everything
+# else belongs to SYSADMIN, or to SECURITYADMIN for roles, grants, users and network policies).
+ACCOUNTADMIN_TYPES = {
+    "snowflake:index/resourceMonitor:ResourceMonitor": "only ACCOUNTADMIN creates resource monitors",
+    POSTGRES_INSTANCE: "CREATE POSTGRES INSTANCE is ACCOUNTADMIN's account privilege",
+    # Documented exemption: CREATE COMPUTE POOL is held only by ACCOUNTADMIN unless granted, and the
+    # project grants it to no other role; the services on the pool are SYSADMIN's (USAGE is granted).
+    COMPUTE_POOL: "CREATE COMPUTE POOL is ACCOUNTADMIN's account privilege",
+    "snowflake:index/networkPolicyAttachment:NetworkPolicyAttachment": "attaches a network policy to the account",
+}
+# CREATE INTEGRATION (storage, notification, external access, API, security) is ACCOUNTADMIN's.
+INTEGRATION = re.compile(r"^snowflake:index/\w*Integration\w*:")
+# Assigning a resource monitor to a warehouse is ACCOUNTADMIN's; the only SQL it may run.
+MONITOR_ATTACHMENT = re.compile(
+    r'^ALTER WAREHOUSE (IF EXISTS )?"[A-Z0-9_$]+" (SET RESOURCE_MONITOR = "[A-Z0-9_$]+"|UNSET RESOURCE_MONITOR)$'
+)
+
+
+def _rank(size: str) -> int:
+    return WAREHOUSE_SIZES.index(str(size).upper())
+
+
+def warehouse_auto_suspend(args: Any, report: Report) -> None:
+    """Every stack: idle warehouses burn credits, so auto-suspend is on and within the cap (prod: the
+    pack's constant; the config may only lower it) and auto-resume is on."""
+    if args.resource_type != WAREHOUSE:
+        return
+    cap = policy_of(args).max_auto_suspend
+    value = args.props.get("autoSuspend")
+    if value is None:
+        report(f"{label(args)}: autoSuspend is not set; fix: set it to 1..{cap}s")
+    elif not 0 < int(value) <= cap:
+        report(f"{label(args)}: autoSuspend {value}s is outside 1..{cap}s; fix: set autoSuspendSeconds within it")
+    if str(args.props.get("autoResume", "true")).lower() != "true":
+        report(f"{label(args)}: autoResume is off; fix: set autoResume true")
+
+
+def warehouse_size_cap(args: Any, report: Report) -> None:
+    """Every stack: the size is explicit and no larger than the cap (prod: LARGE whatever the config
+    says; the config's maxWarehouseSize may only lower it)."""
+    if args.resource_type != WAREHOUSE:
+        return
+    cap = policy_of(args).max_warehouse_size
+    size = args.props.get("warehouseSize")
+    if size is None:
+        report(f"{label(args)}: warehouseSize is not set; fix: set it to at most {cap}")
+    elif str(size).upper() not in WAREHOUSE_SIZES or _rank(size) > _rank(cap):
+        report(f"{label(args)}: size {size} exceeds the cap {cap}; fix: choose a size up to {cap}")
+
+
+def warehouse_statement_timeout(args: Any, report: Report) -> None:
+    """Every stack: STATEMENT_TIMEOUT_IN_SECONDS is set on the warehouse and capped, so one runaway
+    query cannot run for Snowflake's default two days."""
+    if args.resource_type != WAREHOUSE:
+        return
+    cap = policy_of(args).max_statement_timeout
+    value = args.props.get("statementTimeoutInSeconds")
+    if value is None:
+        report(f"{label(args)}: statementTimeoutInSeconds is not set; fix: set it to 1..{cap}s")
+    elif not 0 < int(value) <= cap:
+        report(f"{label(args)}: statementTimeoutInSeconds {value} is outside 1..{cap}s; fix: set it within that range")
+
+
+def warehouse_resource_monitor(args: Any, report: Report) -> None:
+    """Stack rule, every stack: every warehouse has a resource monitor, set directly or attached by an
+    ACCOUNTADMIN `ALTER WAREHOUSE … SET RESOURCE_MONITOR`."""
+    attached = set()
+    for r in args.resources:
+        if r.resource_type == EXECUTE:
+            m = re.search(r'ALTER WAREHOUSE "?([A-Z0-9_]+)"? SET RESOURCE_MONITOR', str(r.props.get("execute", "")))
+            if m:
+                attached.add(m.group(1))
+    for r in args.resources:
+        if r.resource_type != WAREHOUSE:
+            continue
+        name = r.props.get("name")
+        if not r.props.get("resourceMonitor") and name not in attached:
+            report(f"Warehouse {name or r.name}: no resource monitor attached; fix: attach the stack's monitor", r.urn)
+
+
+def compute_pool_caps(args: Any, report: Report) -> None:
+    """Every stack: compute pools stay within the pack's node cap and CPU instance families (prod: 4
+    nodes, CPU_X64_XS/S/M; others: 2 nodes, CPU_X64_XS/S), GPU and high-memory families need a review."""
+    if args.resource_type != COMPUTE_POOL:
+        return
+    pol = policy_of(args)
+    families = [args.props.get("instanceFamily"), *as_list(args.props.get("backupInstanceFamilies"))]
+    bad = [str(f) for f in families if str(f).upper() not in pol.pool_families]
+    if bad:
+        allowed = ", ".join(sorted(pol.pool_families))
+        report(f"{label(args)}: instance family {', '.join(bad)} is not allowed; fix: use one of {allowed}")
+    max_nodes, min_nodes = args.props.get("maxNodes"), args.props.get("minNodes")
+    if max_nodes is None or not 0 < int(max_nodes) <= pol.max_pool_nodes:
+        report(f"{label(args)}: maxNodes {max_nodes} is outside 1..{pol.max_pool_nodes}; fix: lower spcs.maxNodes")
+    elif min_nodes is not None and int(min_nodes) > int(max_nodes):
+        report(f"{label(args)}: minNodes {min_nodes} exceeds maxNodes {max_nodes}; fix: lower spcs.minNodes")
+
+
+def network_rule_cidr_width(args: Any, report: Report) -> None:
+    """Every stack: no IPV4 network rule allows 0.0.0.0/0 (the whole internet); in prod none is wider
+    than /8. Each value must be an IPv4 address or CIDR."""
+    if args.resource_type != NETWORK_RULE or str(args.props.get("type", "")).upper() != "IPV4":
+        return
+    pol = policy_of(args)
+    for value in as_list(args.props.get("valueLists")):
+        prefix = cidr_prefix(value)
+        if prefix is None:
+            report(f"{label(args)}: {value!r} is not an IPv4 CIDR; fix: list CIDR blocks such as 203.0.113.0/24")
+        elif prefix < pol.min_cidr_prefix:
+            what = "opens it to the whole internet" if prefix == 0 else f"is wider than /{pol.min_cidr_prefix}"
+            report(f"{label(args)}: {value} {what}; fix: list only the office or VPN ranges in allowedCidrs")
+
+
+def postgres_network_policy(args: Any, report: Report) -> None:
+    """Every stack: the Snowflake Postgres instance has a network policy, so only the allowed ranges
+    (its POSTGRES_INGRESS rule) can reach it."""
+    if args.resource_type == POSTGRES_INSTANCE and not args.props.get("networkPolicy"):
+        report(f"{label(args)}: no network policy is attached; fix: set networkPolicy to the instance's policy")
+
+
+def accountadmin_allowed_types(args: Any, report: Report) -> None:
+    """Every stack: ACCOUNTADMIN owns only what Snowflake requires it to: resource monitors,
+    integrations, the Postgres instance, the compute pool (CREATE COMPUTE POOL is not granted to
+    SYSADMIN), network policy attachments, and `Execute`s that only attach or detach a resource
+    monitor. Everything else is created by SYSADMIN (or SECURITYADMIN), so it is not owned by the most
+    powerful role."""
+    provider = getattr(args, "provider", None)
+    if provider is None or str(provider.props.get("role", "")).upper() != "ACCOUNTADMIN":
+        return
+    typ = args.resource_type
+    if typ in ACCOUNTADMIN_TYPES or INTEGRATION.match(typ):
+        return
+    if typ == EXECUTE:
+        sql = [args.props.get("execute"), args.props.get("revert")]
+        if all(s is None or MONITOR_ATTACHMENT.match(str(s).strip()) for s in sql) and not args.props.get("query"):
+            return
+        report(f"{label(args)}: ACCOUNTADMIN runs SQL other than a monitor attachment; fix: run it as SYSADMIN")
+        return
+    report(f"{label(args)}: {typ} is managed by the ACCOUNTADMIN provider; fix: create it with the sysadmin provider")
