@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import snowflake.connector
@@ -94,3 +95,16 @@ def fetch_dicts(cur: Any) -> list[dict]:
     """The executed query's rows as dicts keyed by column name."""
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+@contextmanager
+def transaction(cur: Any) -> Iterator[Any]:
+    """One explicit transaction on an autocommit session: readers keep seeing the old rows until COMMIT,
+    and a failure inside rolls everything back (never a table left emptied)."""
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    cur.execute("COMMIT")

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from scripts.analytics import loads
 from scripts.analytics.loads import AnalyticsError, AnalyticsTarget
-from scripts.steps import LOCAL, STACK, run_steps
+from scripts.steps import FIRST_FILL, LOCAL, STACK, run_steps
 
 app = typer.Typer(add_completion=False, help=__doc__)
 console = Console()
@@ -32,29 +32,47 @@ def show(title: str, result: Any) -> None:
         console.print(table)
 
 
-def _run(stack: str, local: bool, *steps: tuple[str, Callable[[AnalyticsTarget], Any]]) -> None:
-    run_steps(loads, stack, local, steps, show, (AnalyticsError,), console)
+def _run(
+    stack: str,
+    local: bool,
+    *steps: tuple[str, Callable[[AnalyticsTarget], Any]],
+    synthetic: tuple[str, bool] | None = None,
+) -> None:
+    run_steps(loads, stack, local, steps, show, (AnalyticsError,), console, synthetic)
 
 
 @app.command("all")
 def all_cmd(stack: str = STACK, local: bool = LOCAL, replace: bool = typer.Option(False)) -> None:
-    """generate → run → changes → run."""
+    """generate → run → changes → run (synthetic: refused on a prod stack)."""
     _run(
         stack, local, ("generated", lambda t: loads.generate(t, replace)), ("task graph", loads.run),
         ("a day of changes", loads.changes), ("task graph", loads.run), ("rows per layer", loads.counts),
+        synthetic=("generate", False),
     )  # fmt: skip
 
 
 @app.command("generate")
-def generate_cmd(stack: str = STACK, local: bool = LOCAL, replace: bool = typer.Option(False)) -> None:
-    """The sources' history (refused if the sources hold rows, unless --replace)."""
-    _run(stack, local, ("generated", lambda t: loads.generate(t, replace)))
+def generate_cmd(
+    stack: str = STACK, local: bool = LOCAL, replace: bool = typer.Option(False), first_fill: bool = FIRST_FILL
+) -> None:
+    """The sources' history (refused if the sources hold rows, unless --replace; on prod, but --first-fill)."""
+    _run(
+        stack,
+        local,
+        ("generated", lambda t: loads.generate(t, replace, first_fill)),
+        synthetic=("generate", first_fill),
+    )
 
 
 @app.command("changes")
 def changes_cmd(stack: str = STACK, local: bool = LOCAL, day: str = typer.Option(None, help="YYYY-MM-DD")) -> None:
     """A day of changes (default: the configured AS_OF day)."""
-    _run(stack, local, ("a day of changes", lambda t: loads.changes(t, date.fromisoformat(day) if day else None)))
+    _run(
+        stack,
+        local,
+        ("a day of changes", lambda t: loads.changes(t, date.fromisoformat(day) if day else None)),
+        synthetic=("changes", False),
+    )
 
 
 @app.command("run")

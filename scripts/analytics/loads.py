@@ -21,6 +21,7 @@ from infra.config import AnalyticsConfig, stack_config
 from infra.sqlfiles import named_queries
 from scripts.analytics.generate import Batch, day_of_changes, history
 from scripts.analytics.rehearsal import LocalAnalytics, TaskRun
+from scripts.steps import guard_synthetic
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
 
@@ -87,15 +88,17 @@ def _load(t: AnalyticsTarget, cur: Any, conn: Any, batch: Batch) -> dict[str, in
     return counts
 
 
-def generate(t: AnalyticsTarget, replace: bool = False) -> dict[str, int]:
+def generate(t: AnalyticsTarget, replace: bool = False, first_fill: bool = False) -> dict[str, int]:
     """The sources' history. Refuses to add it twice: sources that hold rows stay as they are unless
-    `replace` (which empties them first; the streams then carry the deletions too)."""
+    `replace` (which empties them first; the streams then carry the deletions too). Never into a prod
+    stack, but as the --first-fill of empty sources."""
     with t.connect() as conn:
         cur = conn.cursor()
         filled = {}
         for key in SOURCES:
             cur.execute(f"SELECT COUNT(*) FROM {fq(t.database, key)}")
             filled[key] = int(cur.fetchone()[0])
+        guard_synthetic(t.stack, t.local, "generate", first_fill, lambda: not any(filled.values()))
         if any(filled.values()) and not replace:
             have = ", ".join(f"{TABLES[k][1]} {n:,}" for k, n in filled.items() if n)
             raise AnalyticsError(f"generate: the sources already hold rows ({have}); pass --replace to start over")
@@ -106,7 +109,8 @@ def generate(t: AnalyticsTarget, replace: bool = False) -> dict[str, int]:
 
 
 def changes(t: AnalyticsTarget, day: date | None = None) -> dict[str, int]:
-    """One day of changes: new rows appended, then status, segment and price updates."""
+    """One day of changes: new rows appended, then status, segment and price updates (never into prod)."""
+    guard_synthetic(t.stack, t.local, "changes", False, lambda: False)  # never: a simulated day
     batch = day_of_changes(t.config.scale, day)
     q = named_queries(
         "analytics/changes.sql",

@@ -23,8 +23,10 @@ SEED = typer.Option(None, help="seed of the simulated order system (default from
 HISTORY = typer.Option(None, "--history-days", help="date new orders up to N days back (default from config)")
 
 
-def _run(stack: str, local: bool, *steps: tuple[str, Callable[[CdcTarget], Any]]) -> None:
-    run_steps(loads, stack, local, steps, show, (CdcError,), console)  # GeneratorError is a ValueError
+def _run(
+    stack: str, local: bool, *steps: tuple[str, Callable[[CdcTarget], Any]], synthetic: bool = False
+) -> None:  # GeneratorError is a ValueError
+    run_steps(loads, stack, local, steps, show, (CdcError,), console, ("order changes", False) if synthetic else None)
 
 
 def _overrides(seed: int | None, history_days: int | None) -> dict:
@@ -53,7 +55,7 @@ def generate_cmd(
     def step(t: CdcTarget) -> RunReport:
         return loads.generate(t, rate=rate, burst=burst, duration=duration, events=events, overrides=overrides)
 
-    _run(stack, local, ("generated", step))
+    _run(stack, local, ("generated", step), synthetic=True)
 
 
 @app.command("refresh")
@@ -73,7 +75,7 @@ def all_cmd(stack: str = STACK, local: bool = LOCAL, duration: float = typer.Opt
     """generate → refresh → generate → refresh (incremental) → show."""
     gen = lambda t: loads.generate(t, rate=rate, duration=duration)  # noqa: E731
     _run(stack, local, ("generated", gen), ("refresh", loads.refresh), ("generated", gen),
-         ("refresh", loads.refresh), ("cdc", loads.show))  # fmt: skip
+         ("refresh", loads.refresh), ("cdc", loads.show), synthetic=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from scripts.cdc.generate import RunReport, run, source_for
 from scripts.cdc.rehearsal import LocalCdc, Refresh
 from scripts.cdc.writer import LocalWriter, StageWriter
 from scripts.connections import fetch_dicts
+from scripts.steps import guard_synthetic
 
 
 class CdcError(RuntimeError):
@@ -87,6 +88,8 @@ def generate(
 ) -> RunReport:
     cfg = t.generator.model_copy(update=overrides or {})
     with t.connect_writer() as conn:
+        # simulated orders never go into a prod stack's change log (the writer role cannot read it)
+        guard_synthetic(t.stack, t.local, "order changes", False, lambda: False)
         writer = (LocalWriter if t.local else StageWriter)(conn, t.database)
         source = source_for(writer, cfg)
         return run(source, writer, cfg.rate if rate is None else rate, burst=burst, duration=duration,

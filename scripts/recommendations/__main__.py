@@ -12,12 +12,14 @@ from scripts.recommendations import loads
 from scripts.recommendations.target import LoadError, Target, console, local_target, stack_target
 from scripts.serving import loads as serving
 from scripts.standins import StandInError
+from scripts.steps import FIRST_FILL, ProdDataError, guard_synthetic
 
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-def _target(stack: str, local: bool, customers: int | None, seed: int | None) -> Target:
+def _target(stack: str, local: bool, customers: int | None, seed: int | None, first_fill: bool = False) -> Target:
     t = local_target(stack) if local else stack_target(stack)
+    t.first_fill = first_fill
     changes = {k: v for k, v in (("customers", customers), ("seed", seed)) if v is not None}
     if changes:
         try:
@@ -27,13 +29,22 @@ def _target(stack: str, local: bool, customers: int | None, seed: int | None) ->
     return t
 
 
-def _run(fn: Callable[[Target], Any], stack: str, local: bool, customers: int | None, seed: int | None) -> None:
+def _run(
+    fn: Callable[[Target], Any],
+    stack: str,
+    local: bool,
+    customers: int | None,
+    seed: int | None,
+    first_fill: bool = False,
+) -> None:
     try:
-        t = _target(stack, local, customers, seed)
+        if fn in (loads.generate, loads.run_all) and not first_fill:  # refused before anything is reached
+            guard_synthetic(stack, local, "generate", False, lambda: True)
+        t = _target(stack, local, customers, seed, first_fill)
         if local and fn is not loads.run_all:
             loads.prepare_local(t)
         fn(t)
-    except (LoadError, StandInError) as e:
+    except (LoadError, StandInError, ProdDataError) as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from None
 
@@ -46,17 +57,26 @@ SEED = typer.Option(None, help="override recommendations.scale.seed")
 
 @app.command("all")
 def all_cmd(
-    stack: str = STACK, local: bool = LOCAL, customers: int | None = CUSTOMERS, seed: int | None = SEED
+    stack: str = STACK,
+    local: bool = LOCAL,
+    customers: int | None = CUSTOMERS,
+    seed: int | None = SEED,
+    first_fill: bool = FIRST_FILL,
 ) -> None:
-    """generate → build → train → sync → export."""
-    _run(loads.run_all, stack, local, customers, seed)
+    """generate → build → train → sync → export (refused on prod: use the single steps, or --first-fill)."""
+    _run(loads.run_all, stack, local, customers, seed, first_fill)
 
 
 @app.command("generate")
 def generate_cmd(
-    stack: str = STACK, local: bool = LOCAL, customers: int | None = CUSTOMERS, seed: int | None = SEED
+    stack: str = STACK,
+    local: bool = LOCAL,
+    customers: int | None = CUSTOMERS,
+    seed: int | None = SEED,
+    first_fill: bool = FIRST_FILL,
 ) -> None:
-    _run(loads.generate, stack, local, customers, seed)
+    """Synthetic base tables (never into prod, but for --first-fill of an empty stack)."""
+    _run(loads.generate, stack, local, customers, seed, first_fill)
 
 
 @app.command("build")

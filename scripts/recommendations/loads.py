@@ -15,9 +15,11 @@ from typing import Any
 
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
+from scripts.connections import transaction
 from scripts.recommendations import propensity, ranking, synthetic
 from scripts.recommendations.target import LoadError, Target, console, count, print_counts, progress_bar, step
 from scripts.serving import loads as serving
+from scripts.steps import guard_synthetic
 
 
 def prepare_local(t: Target) -> None:
@@ -31,12 +33,16 @@ def prepare_local(t: Target) -> None:
             cur.execute(catalog.create_table_sql(t.database, name))
 
 
+GENERATED = ("STORES", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS", "EVENT_STREAM")
+
+
 def generate(t: Target) -> dict[str, int]:
     """Step 1: synthetic data, deterministic by seed and AS_OF, with the UDTFs' handler code."""
     counts: dict[str, int] = {}
     with step("generate"):
         with t.connect_snowflake() as conn:
             cur = conn.cursor()
+            guard_synthetic(t.stack, t.local, "generate", t.first_fill, lambda: _empty(cur, t))
             for stmt in split_statements(
                 render_sql(
                     "recommendations/reference_data.sql",
@@ -45,22 +51,30 @@ def generate(t: Target) -> dict[str, int]:
                 )
             ):
                 cur.execute(stmt)
+            # The base tables are replaced together in one transaction: never emptied for a reader, and
+            # a failure leaves every one of them as it was.
             if t.local:
                 with tempfile.TemporaryDirectory(prefix="rdp-gen-") as tmp, progress_bar() as bar:
                     task = bar.add_task("customers + events", total=t.scale.customers)
                     synthetic.generate(Path(tmp), t.scale, t.workers, progress=lambda n: bar.advance(task, n))
-                    for name in ("STORES", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS", "EVENT_STREAM"):
-                        cur.execute(f"DELETE FROM {t.q(name)}")
-                        cur.execute(f"INSERT INTO {t.q(name)} SELECT * FROM read_parquet('{tmp}/{name}/*.parquet')")
+                    with transaction(cur):
+                        for name in GENERATED:
+                            cur.execute(f"DELETE FROM {t.q(name)}")
+                            cur.execute(f"INSERT INTO {t.q(name)} SELECT * FROM read_parquet('{tmp}/{name}/*.parquet')")
             else:
-                for stmt in split_statements(generate_in_warehouse_sql(t)):
-                    cur.execute(stmt)
+                with transaction(cur):
+                    for stmt in split_statements(generate_in_warehouse_sql(t)):
+                        cur.execute(stmt)
             for name in ("STORES", "PRODUCT_CATEGORIES", "LOYALTY_TIERS", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS"):
                 counts[name] = count(cur, t.q(name))
             counts["EVENT_STREAM"] = count(cur, t.q("EVENT_STREAM"))
         print_counts(counts, "generated")
     t.counts.update(counts)
     return counts
+
+
+def _empty(cur: Any, t: Target) -> bool:
+    return all(count(cur, t.q(name)) == 0 for name in GENERATED)
 
 
 def generate_in_warehouse_sql(t: Target) -> str:

@@ -44,6 +44,7 @@ class Target:
     artifacts: Path
     workers: int = 2
     counts: dict[str, int] = field(default_factory=dict)
+    first_fill: bool = False  # --first-fill: synthetic data may fill an EMPTY prod stack, once
 
     def q(self, obj: str) -> str:
         return catalog.q(self.database, obj)

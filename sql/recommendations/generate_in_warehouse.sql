@@ -1,6 +1,7 @@
 -- The `generate` step on a deployed stack: the GENERATE_* UDTFs fill the Bronze tables inside
 -- Snowflake (the local path runs the same handler file in Python; fakesnow has no Python UDTFs).
--- Each table is replaced whole, so a re-run with the same seed and AS_OF yields the same rows.
+-- Each table is replaced whole, so a re-run with the same seed and AS_OF yields the same rows; the
+-- step runs these statements in one transaction, so readers never see a table emptied.
 DELETE FROM {{ stores }};
 INSERT INTO {{ stores }} SELECT s.* FROM TABLE(GENERATOR(ROWCOUNT => {{ n_stores }})) g,
   TABLE({{ gen_store }}(SEQ4()::NUMBER)) s;

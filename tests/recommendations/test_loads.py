@@ -98,3 +98,38 @@ def test_cli_says_in_one_line_what_is_missing(tmp_path, monkeypatch):
     out = CliRunner().invoke(app, ["all", "--local"])
     assert out.exit_code == 1
     assert "not running: postgres, moto, fakesnow" in out.output and "Traceback" not in out.output
+
+
+def test_a_failed_generate_leaves_every_base_table_as_it_was(target, monkeypatch):
+    """The base tables are replaced in one transaction: the last table failing rolls back the others."""
+    import dataclasses
+    import shutil
+
+    def snapshot() -> dict[str, list]:
+        with target.connect_snowflake() as conn:
+            cur = conn.cursor()
+            out = {}
+            for name in loads.GENERATED:
+                cur.execute(f"SELECT * FROM {target.q(name)} ORDER BY 1, 2 LIMIT 40")
+                out[name] = cur.fetchall()
+                cur.execute(f"SELECT COUNT(*) FROM {target.q(name)}")
+                out[name].append(cur.fetchone())
+            return out
+
+    before = snapshot()
+    real = loads.synthetic.generate
+
+    def broken(out, *args, **kwargs):  # another seed's data, then the last table's file has the wrong shape
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        real(out, *args, **kwargs)
+        shutil.rmtree(out / "EVENT_STREAM")
+        (out / "EVENT_STREAM").mkdir()
+        pq.write_table(pa.table({"NOT_AN_EVENT": [1]}), out / "EVENT_STREAM" / "bad.parquet")
+
+    monkeypatch.setattr(loads.synthetic, "generate", broken)
+    other = dataclasses.replace(target, scale=target.scale.updated(seed=target.scale.seed + 1), counts={})
+    with pytest.raises(LoadError, match="step 'generate' failed"):
+        loads.generate(other)
+    assert snapshot() == before
