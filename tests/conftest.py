@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,27 @@ def stand_ins():
     if standins.STATE_DIR.name.startswith("rdp-test-local-"):
         # The suite's own PostgreSQL data, which as root lives outside its temporary state dir.
         standins.remove_postgres_data()
+
+
+HAS_CHROMIUM = bool(shutil.which("chromium") and shutil.which("chromedriver"))
+
+
+def headless_chromium(width: int = 1200, height: int = 800):
+    """Debian's Chromium under selenium, headless, as the page tests use it (the caller quits it)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={width},{height}",
+    ):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
 
 
 def by_type(plan: list[dict], suffix: str) -> list[dict]:

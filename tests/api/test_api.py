@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import shutil
 import time
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,7 @@ from scripts.serving import loads as serving
 from services.orchestrator.orchestrator import inputs
 from services.orchestrator.orchestrator.app import create_app
 from services.orchestrator.orchestrator.backends import Settings
+from tests.conftest import HAS_CHROMIUM, headless_chromium
 
 SCHEMA = "t_api"
 SCALE = ScaleConfig(products=240, stores=20, customers=400, seed=5, as_of=date(2026, 11, 1))
@@ -227,19 +227,26 @@ def test_postgres_down_falls_back_to_dynamodb_then_warehouse(env, target):
             assert health.status_code == 200 and health.json()["status"] == "degraded"
             assert health.json()["backend"] == "dynamodb" and health.json()["backends"]["postgres"] == "down"
         finally:
-            # back on the same port: the other tests hold its DSN
-            monkey = pytest.MonkeyPatch()
-            monkey.setenv("RDP_POSTGRES_PORT", str(state["postgres"]["port"]))
-            standins.start()
-            monkey.undo()
-        # the pool reconnects (with backoff) once Postgres is back
-        import time
+            restart_postgres(state["postgres"]["port"])
+        assert backend_once_back(c, cid) == "postgres"  # the pool reconnects (with backoff)
 
-        deadline, backend = time.time() + 30, None
-        while time.time() < deadline and backend != "postgres":
-            backend = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"]
-            time.sleep(0.5)
-        assert backend == "postgres"
+
+def restart_postgres(port: int) -> None:
+    """Back on the same port: the other tests hold its DSN."""
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("RDP_POSTGRES_PORT", str(port))
+    standins.start()
+    monkey.undo()
+
+
+def backend_once_back(c: TestClient, cid: int, seconds: float = 30) -> str | None:
+    import time
+
+    deadline, backend = time.time() + seconds, None
+    while time.time() < deadline and backend != "postgres":
+        backend = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"]
+        time.sleep(0.2)
+    return backend
 
 
 @pytest.fixture(scope="module")
@@ -267,21 +274,15 @@ def test_schemathesis_finds_no_server_errors(case):
     assert ctype.startswith(("application/json", "text/html")), ctype
 
 
-@pytest.mark.skipif(not shutil.which("chromium") or not shutil.which("chromedriver"), reason="needs Debian chromium")
+@pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian chromium")
 def test_page_in_headless_chromium(env, target):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     api = serve.start("orchestrator", env)
     cid, _ = customers(target, 1)[0]
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,800"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    driver = headless_chromium()
     try:
         driver.get(api.url + "/")
         box = driver.find_element(By.ID, "customer_id")
@@ -495,20 +496,8 @@ def test_postgres_down_at_start_up_is_used_once_it_is_back(env, target):
     try:
         with TestClient(create_app(settings_for(env))) as c:
             assert c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"] == "dynamodb"
-            monkey = pytest.MonkeyPatch()
-            monkey.setenv("RDP_POSTGRES_PORT", str(state["postgres"]["port"]))
-            standins.start()
-            monkey.undo()
-            import time
-
-            deadline, backend = time.time() + 30, None
-            while time.time() < deadline and backend != "postgres":
-                backend = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"]
-                time.sleep(0.2)
-            assert backend == "postgres"
+            restart_postgres(state["postgres"]["port"])
+            assert backend_once_back(c, cid) == "postgres"
     finally:
         if not standins.running(standins._load().get("postgres")):
-            monkey = pytest.MonkeyPatch()
-            monkey.setenv("RDP_POSTGRES_PORT", str(state["postgres"]["port"]))
-            standins.start()
-            monkey.undo()
+            restart_postgres(state["postgres"]["port"])

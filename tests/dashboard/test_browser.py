@@ -5,18 +5,16 @@ tests/artifacts/dashboard/), and the Overview's figures read from the page equal
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from scripts.dashboard import serve
+from tests.conftest import HAS_CHROMIUM, headless_chromium
 from tests.dashboard.conftest import overview_texts, reference_days
 
-pytestmark = pytest.mark.skipif(
-    not shutil.which("chromium") or not shutil.which("chromedriver"), reason="needs Debian chromium"
-)
+pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian chromium")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 # what each tab must draw before its screenshot: visible plotly charts, visible metrics
 WANTED = {"Overview": (4, 4), "Customers": (1, 0), "Products": (2, 0), "Sales Trends": (1, 0), "Inventory": (1, 3),
@@ -25,15 +23,8 @@ WANTED = {"Overview": (4, 4), "Customers": (1, 0), "Products": (2, 0), "Sales Tr
 
 @pytest.fixture(scope="module")
 def page(shop_db):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     app = serve.start(shop_db)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = shutil.which("chromium")
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+    driver = headless_chromium(1400, 1000)
     try:
         driver.get(app.url + "/")
         yield driver
