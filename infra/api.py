@@ -57,7 +57,6 @@ class ApiBackends:
     pg_host: pulumi.Input[str]
     pg_secret: pulumi.Input[str]
     external_access_integration: pulumi.Input[str]
-    dynamodb_table: pulumi.Input[str]
     model_stage: pulumi.Input[str]
     warehouse: pulumi.Input[str]
 
@@ -68,7 +67,6 @@ class RecommendationApiArgs:
     providers: Providers
     config: SpcsConfig
     postgres: PostgresConfig
-    aws_region: str
     registry_password: pulumi.Input[str] | None
     protect: bool
     database: pulumi.Input[str]
@@ -185,7 +183,6 @@ class RecommendationApi(pulumi.ComponentResource):
             self.images["orchestrator"].repo_digest,
             be.pg_host,
             be.pg_secret,
-            be.dynamodb_table,
             be.warehouse,
             model_stage,
         ).apply(
@@ -199,11 +196,9 @@ class RecommendationApi(pulumi.ComponentResource):
                 pg_secret=unquote(a[2]),
                 ranker_mode=cfg.ranker_mode,
                 ranker_url=ranker_url,
-                dynamodb_table=a[3],
-                aws_region=args.aws_region,
                 database=n.database,
-                warehouse=a[4],
-                model_stage=a[5],
+                warehouse=a[3],
+                model_stage=a[4],
                 **sizing("orchestrator"),
             )
         )

@@ -152,10 +152,10 @@ def _serving(
     api = RecommendationApi(
         "api",
         RecommendationApiArgs(
-            **kept, config=cfg.spcs, postgres=cfg.postgres, aws_region=cfg.aws_region,
+            **kept, config=cfg.spcs, postgres=cfg.postgres,
             registry_password=secrets.get_secret("registryPassword"), database=database, app_role=roles["APP_SERVICE"],
             backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name, postgres.integration.name,
-                                 dynamodb.table.name, recommendations.model_stage.fully_qualified_name,
+                                 recommendations.model_stage.fully_qualified_name,
                                  warehouses["serve"]),
         ),
         opts=pulumi.ResourceOptions(depends_on=[serving]),

@@ -501,3 +501,15 @@ def test_postgres_down_at_start_up_is_used_once_it_is_back(env, target):
     finally:
         if not standins.running(standins._load().get("postgres")):
             restart_postgres(state["postgres"]["port"])
+
+
+def test_without_a_dynamodb_table_the_fallback_is_the_warehouse(env, target):
+    """As in SPCS (no AWS credentials): Postgres down → the warehouse, DynamoDB reported not configured."""
+    from scripts.standins import free_port
+
+    cid, _ = customers(target, 1)[0]
+    with TestClient(create_app(settings_for(env, pg_port=free_port(), dynamodb_table=""))) as c:
+        body = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3}).json()
+        assert body["backend"] == "warehouse" and "dynamodb_ok" not in body["timings"]
+        h = c.get("/health").json()
+        assert h["backends"]["dynamodb"] == "not configured" and h["status"] == "degraded"

@@ -106,7 +106,11 @@ class Recommender:
         pg, dynamo = await asyncio.gather(self.pg.ping(), run_in_threadpool(self.dynamo.ping))
         wh = "not checked" if (pg or dynamo) else await run_in_threadpool(self.warehouse.ping)
         self.pg_ok = pg
-        backends = {"postgres": _up(pg), "dynamodb": _up(dynamo), "warehouse": wh if isinstance(wh, str) else _up(wh)}
+        backends = {
+            "postgres": _up(pg),
+            "dynamodb": _up(dynamo) if self.dynamo.table else "not configured",
+            "warehouse": wh if isinstance(wh, str) else _up(wh),
+        }
         serving = "postgres" if pg else "dynamodb" if dynamo else "warehouse" if wh is True else None
         status = "down" if serving is None else "ok" if pg and self.ranker.loaded else "degraded"
         return (503 if serving is None else 200), {
@@ -204,6 +208,8 @@ class Recommender:
 
     def _fallback(self, req: RecommendRequest, timings: dict) -> tuple[list[dict], str]:
         for name, source in (("dynamodb", self.dynamo), ("warehouse", self.warehouse)):
+            if name == "dynamodb" and not self.dynamo.table:
+                continue  # not configured (in SPCS: no AWS credentials, no egress to AWS)
             t0 = time.perf_counter()
             try:
                 ids = source.get(req.customer_id)
