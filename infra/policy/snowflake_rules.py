@@ -42,12 +42,7 @@ def warehouse_auto_suspend(args: Any, report: Report) -> None:
     pack's constant; the config may only lower it) and auto-resume is on."""
     if args.resource_type != WAREHOUSE:
         return
-    cap = policy_of(args).max_auto_suspend
-    value = args.props.get("autoSuspend")
-    if value is None:
-        report(f"{label(args)}: autoSuspend is not set; fix: set it to 1..{cap}s")
-    elif not 0 < int(value) <= cap:
-        report(f"{label(args)}: autoSuspend {value}s is outside 1..{cap}s; fix: set autoSuspendSeconds within it")
+    _within_cap(args, report, "autoSuspend", policy_of(args).max_auto_suspend)
     if str(args.props.get("autoResume", "true")).lower() != "true":
         report(f"{label(args)}: autoResume is off; fix: set autoResume true")
 
@@ -70,12 +65,16 @@ def warehouse_statement_timeout(args: Any, report: Report) -> None:
     query cannot run for Snowflake's default two days."""
     if args.resource_type != WAREHOUSE:
         return
-    cap = policy_of(args).max_statement_timeout
-    value = args.props.get("statementTimeoutInSeconds")
+    _within_cap(args, report, "statementTimeoutInSeconds", policy_of(args).max_statement_timeout)
+
+
+def _within_cap(args: Any, report: Report, prop: str, cap: int) -> None:
+    """A warehouse's seconds-valued setting is set, positive and at most `cap`."""
+    value = args.props.get(prop)
     if value is None:
-        report(f"{label(args)}: statementTimeoutInSeconds is not set; fix: set it to 1..{cap}s")
+        report(f"{label(args)}: {prop} is not set; fix: set it to 1..{cap}s")
     elif not 0 < int(value) <= cap:
-        report(f"{label(args)}: statementTimeoutInSeconds {value} is outside 1..{cap}s; fix: set it within that range")
+        report(f"{label(args)}: {prop} {value}s is outside 1..{cap}s; fix: set it within that range")
 
 
 def warehouse_resource_monitor(args: Any, report: Report) -> None:
