@@ -123,9 +123,9 @@ def make_urn(own_urn: str, parent_urn: str | None, typ: str, name: str) -> str:
     return f"{stack}::{project}::{qualified}::{name}"
 
 
-def reach_index(plan: list[dict]) -> dict[str, str]:
-    """Every URN the plan answers to (its own, its aliases', and those inherited from the parent's
-    aliases) → the URN of the resource that answers."""
+def reachable_urns(plan: list[dict]) -> dict[str, set[str]]:
+    """Each resource's URN → every URN it answers to: its own, its aliases', and those inherited from
+    its parent's aliases (children are reached under each URN their parent is)."""
     by_urn = {r["urn"]: r for r in plan}
     memo: dict[str, set[str]] = {}
 
@@ -145,10 +145,15 @@ def reach_index(plan: list[dict]) -> dict[str, str]:
             memo[r["urn"]] = out | {make_urn(r["urn"], p, t, n) for t, n, p in variants}
         return memo[r["urn"]]
 
+    return {r["urn"]: urns(r) for r in plan}
+
+
+def reach_index(plan: list[dict]) -> dict[str, str]:
+    """Every URN the plan answers to → the URN of the resource that answers (the first one)."""
     index: dict[str, str] = {}
-    for r in plan:
-        for u in urns(r):
-            index.setdefault(u, r["urn"])
+    for owner, urns in reachable_urns(plan).items():
+        for u in urns:
+            index.setdefault(u, owner)
     return index
 
 

@@ -52,6 +52,19 @@ class Providers:
 
 
 @dataclass
+class PipelineArgs:
+    """What the warehouse pipelines (analytics, CDC, recommendations) share: where they run, who
+    operates them, where their task errors go, and whether their state is protected."""
+
+    providers: Providers
+    protect: bool
+    database: pulumi.Input[str]
+    transform_warehouse: pulumi.Input[str]
+    error_integration: pulumi.Input[str]
+    transformer_role: pulumi.Input[str]
+
+
+@dataclass
 class SnowflakeProvidersArgs:
     organization: pulumi.Input[str]
     account: pulumi.Input[str]

@@ -16,7 +16,14 @@ from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
-from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs
+from infra.providers import (
+    AwsAccount,
+    AwsAccountArgs,
+    PipelineArgs,
+    Providers,
+    SnowflakeProviders,
+    SnowflakeProvidersArgs,
+)
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess, PostgresServingAccessArgs
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
@@ -90,9 +97,8 @@ def build(cfg: StackConfig) -> Platform:
     )  # fmt: skip
 
     # what the warehouse pipelines share: where they run, who operates them, where their errors go
-    pipeline = {"providers": providers, "protect": cfg.protect, "database": database,
-                "transform_warehouse": warehouses["transform"], "error_integration": alerts.error_integration,
-                "transformer_role": roles["TRANSFORMER"]}  # fmt: skip
+    pipeline = vars(PipelineArgs(providers, cfg.protect, database, warehouses["transform"], alerts.error_integration,
+                                 roles["TRANSFORMER"]))  # fmt: skip
 
     # e-commerce analytics: sources → streams → SCD2 star schema on a task graph; dynamic tables
     analytics = CommerceAnalytics(

@@ -16,20 +16,14 @@ from infra.analytics import catalog
 from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
 from infra.config import AnalyticsConfig, target_lag
 from infra.naming import slug
-from infra.providers import Providers
+from infra.providers import PipelineArgs
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
 
 
 @dataclass
-class CommerceAnalyticsArgs:
-    providers: Providers
+class CommerceAnalyticsArgs(PipelineArgs):
     config: AnalyticsConfig
-    protect: bool
-    database: pulumi.Input[str]
-    transform_warehouse: pulumi.Input[str]
-    error_integration: pulumi.Input[str]
-    transformer_role: pulumi.Input[str]
 
 
 class CommerceAnalytics(pulumi.ComponentResource):

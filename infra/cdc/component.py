@@ -16,20 +16,14 @@ from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
 from infra.config import CdcConfig, target_lag
 from infra.naming import Naming, quote, slug
-from infra.providers import Providers
+from infra.providers import PipelineArgs
 
 
 @dataclass
-class OrderChangesArgs:
+class OrderChangesArgs(PipelineArgs):
     naming: Naming
-    providers: Providers
     config: CdcConfig
-    protect: bool
-    database: pulumi.Input[str]
-    transform_warehouse: pulumi.Input[str]
     load_warehouse: pulumi.Input[str]
-    error_integration: pulumi.Input[str]
-    transformer_role: pulumi.Input[str]
     analyst_role: pulumi.Input[str]
     service_user: pulumi.Input[str]
 

@@ -68,18 +68,12 @@ NON_PROD = PackLimits(
 
 
 @dataclass(frozen=True)
-class StackPolicy:
+class StackPolicy(PackLimits):
     """The effective limits of one stack: the pack's constants, tightened by its config."""
 
     stack: str
     prod: bool
     naming: Naming
-    max_warehouse_size: str
-    max_auto_suspend: int
-    max_statement_timeout: int
-    max_pool_nodes: int
-    pool_families: frozenset[str]
-    min_cidr_prefix: int
     protect: bool
     environment: str | None  # what the stack's config says, None when it could not be read
     config_error: str | None
@@ -107,18 +101,16 @@ def policy_for(stack: str) -> StackPolicy:
         cfg = stack_config(stack)
     except (ConfigError, ValueError) as e:
         error = str(e)
+    tightened = (
+        {"max_warehouse_size": smaller_size(pack.max_warehouse_size, cfg.max_warehouse_size),
+         "max_auto_suspend": min(pack.max_auto_suspend, cfg.max_auto_suspend_seconds)}
+        if cfg else {}
+    )  # fmt: skip
     return StackPolicy(
+        **{**vars(pack), **tightened},
         stack=stack,
         prod=prod,
         naming=cfg.naming if cfg else Naming(DEFAULT_PREFIX, stack),
-        max_warehouse_size=smaller_size(pack.max_warehouse_size, cfg.max_warehouse_size)
-        if cfg
-        else pack.max_warehouse_size,
-        max_auto_suspend=min(pack.max_auto_suspend, cfg.max_auto_suspend_seconds) if cfg else pack.max_auto_suspend,
-        max_statement_timeout=pack.max_statement_timeout,
-        max_pool_nodes=pack.max_pool_nodes,
-        pool_families=pack.pool_families,
-        min_cidr_prefix=pack.min_cidr_prefix,
         protect=prod or bool(cfg and cfg.protect),
         environment=cfg.environment if cfg else None,
         config_error=error,

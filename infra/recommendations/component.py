@@ -13,7 +13,7 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.config import RecommendationsConfig, target_lag
-from infra.providers import Providers
+from infra.providers import PipelineArgs
 from infra.recommendations import catalog
 from infra.sqlfiles import load_module, read_sql
 
@@ -21,14 +21,8 @@ PYTHON_RUNTIME = "3.11"
 
 
 @dataclass
-class RecommendationsDataArgs:
-    providers: Providers
+class RecommendationsDataArgs(PipelineArgs):
     config: RecommendationsConfig
-    protect: bool
-    database: pulumi.Input[str]
-    transform_warehouse: pulumi.Input[str]
-    error_integration: pulumi.Input[str]
-    transformer_role: pulumi.Input[str]
 
 
 class RecommendationsData(pulumi.ComponentResource):

@@ -15,7 +15,7 @@ from infra.cdc import catalog
 from infra.cdc.catalog import DYNAMIC_TABLES, fq
 from infra.sqlfiles import named_queries
 from scripts.cdc.generate import utc_now
-from scripts.connections import ensure_foundation, fetch_dicts
+from scripts.connections import ensure_foundation, fetch_dicts, transaction
 
 
 @dataclass
@@ -64,8 +64,7 @@ class LocalCdc:
         q, cur = self.queries(), self.cursor()
         cur.execute(q["refreshes_so_far"])
         first = int(cur.fetchone()[0]) == 0
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cur):
             cur.execute(q["new_changes"])
             cur.execute(q["count_new"])
             changes_read = int(cur.fetchone()[0])
@@ -78,10 +77,6 @@ class LocalCdc:
             result.seconds = time.perf_counter() - t0
             cur.execute(q["record"], (result.mode, result.changes_read, result.orders_recomputed,
                                       result.groups_recomputed, utc_now()))  # fmt: skip
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
         return result
 
     def _full(self, q: dict[str, str], changes_read: int) -> Refresh:

@@ -30,7 +30,7 @@ from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, REJECTE
 from infra.naming import Naming
 from infra.recommendations.catalog import create_table_if_missing
 from infra.sqlfiles import named_queries, render_sql
-from scripts.connections import connect_local, ensure_foundation
+from scripts.connections import connect_local, ensure_foundation, transaction
 from scripts.ingestion.csvfile import parse_csv
 from scripts.standins import STATE_DIR, Endpoints
 
@@ -310,8 +310,7 @@ class LocalIngestion:
         cur.execute(q["next_batch"])
         batch = int(cur.fetchone()[0])
         xfm_cols = ", ".join(c for c, _ in XFM_COLUMNS)
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cur):
             cur.execute(q["claim"], (batch,))
             consumed = cur.fetchone()[0]
             cur.execute(f"DELETE FROM {self.fq('xfm')}")
@@ -320,10 +319,6 @@ class LocalIngestion:
                 + render_sql("ingestion/xfm_select.sql", source=f"{q['claimed']} AS stream")
             )
             staged = cur.fetchone()[0]
-            cur.execute("COMMIT")
-        except Exception:
-            cur.execute("ROLLBACK")
-            raise
         cur.execute(render_sql("ingestion/merge_customer.sql", target=self.fq("silver"), xfm=self.fq("xfm")))
         if fail_before_commit:
             raise RuntimeError("injected failure after the MERGE, before the stream offset moved")

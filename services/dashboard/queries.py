@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,15 @@ def sql_dir() -> Path:
     raise DataError(f"no SQL directory: looked in {', '.join(str(d) for d in places)}")
 
 
+@cache
+def _text(name: str) -> str:
+    """A query file's text, read once per process (the files ship with the app and do not change)."""
+    path = sql_dir() / f"{name}.sql"
+    if not path.is_file():
+        raise DataError(f"unknown query {name!r}: no {path}")
+    return path.read_text(encoding="utf-8")
+
+
 def names() -> list[str]:
     """Every query the dashboard may run."""
     return sorted(p.stem for p in sql_dir().glob("*.sql"))
@@ -48,16 +58,13 @@ def quote_ident(name: str) -> str:
 
 def render(name: str, database: str, start: date | None = None, end: date | None = None) -> str:
     """The text of query `name`; a placeholder it needs and is not given is an error, not a blank."""
-    path = sql_dir() / f"{name}.sql"
-    if not path.is_file():
-        raise DataError(f"unknown query {name!r}: no {path}")
+    text = _text(name)
     params: dict[str, str] = {"db": quote_ident(database)}
     for key, day in (("start", start), ("end", end)):
         if day is not None:
             if not isinstance(day, date):
                 raise DataError(f"{name}: {key} must be a date, got {type(day).__name__}")
             params[key] = f"'{day.isoformat()}'::DATE"
-    text = path.read_text(encoding="utf-8")
     missing = sorted(set(_PLACEHOLDER.findall(text)) - params.keys())
     if missing:
         raise DataError(f"{name}: needs {', '.join(missing)}")

@@ -13,49 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from infra.plandiff import reachable_urns
 from tests.conftest import STACKS
 
 RELEASED = Path(__file__).resolve().parents[1] / "snapshots" / "released"
 
 
-def make_urn(own_urn: str, parent_urn: str | None, typ: str, name: str) -> str:
-    """A URN as the plan's monitor forms it: the parent's own type, `$`, the resource's type (the
-    engine uses the parent's whole type chain; inheritance of aliases works the same way)."""
-    stack, project = own_urn.split("::")[0], own_urn.split("::")[1]
-    qualified = f"{parent_urn.split('::')[2].split('$')[-1]}${typ}" if parent_urn else typ
-    return f"{stack}::{project}::{qualified}::{name}"
-
-
 def reached(plan: list[dict]) -> dict[str, str]:
-    """Every URN the plan answers to → the URN of the resource that answers."""
-    by_urn = {r["urn"]: r for r in plan}
-    memo: dict[str, set[str]] = {}
-
-    def urns(r: dict) -> set[str]:
-        if r["urn"] in memo:
-            return memo[r["urn"]]
-        parent = r["parent"]
-        parents = urns(by_urn[parent]) if parent in by_urn else {parent}
-        out = {r["urn"]}
-        variants = {(r["type"], r["name"], p) for p in parents}
-        for alias in r.get("aliases", []):
-            if "urn" in alias:
-                out.add(alias["urn"])
-                continue
-            spec = alias.get("spec", {})
-            typ, name = spec.get("type") or r["type"], spec.get("name") or r["name"]
-            alias_parents = (
-                {None} if spec.get("noParent") else ({spec["parentUrn"]} if spec.get("parentUrn") else parents)
-            )
-            variants |= {(typ, name, p) for p in alias_parents}
-        out |= {make_urn(r["urn"], p, t, n) for t, n, p in variants}
-        memo[r["urn"]] = out
-        return out
-
+    """Every URN the plan answers to → the URN of the resource that answers; never two resources."""
     index: dict[str, str] = {}
-    for r in plan:
-        for u in urns(r):
-            assert index.setdefault(u, r["urn"]) == r["urn"], f"{u} is reached by two resources"
+    for owner, urns in reachable_urns(plan).items():
+        for u in urns:
+            assert index.setdefault(u, owner) == owner, f"{u} is reached by two resources"
     return index
 
 
