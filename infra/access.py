@@ -1,4 +1,4 @@
-"""Role-based access: access roles per schema, functional roles on top, and the service user.
+"""Role-based access: access roles per schema, functional roles on top, and a service user per duty.
 
 Privileges are granted to access roles only; people and services get functional roles, which are
 granted access roles. Future grants are made at schema level only, because Snowflake lets schema
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.config import ServiceUsers
 from infra.naming import Naming, quote
 from infra.providers import Providers
 
@@ -43,7 +44,12 @@ FUNCTIONAL_ROLES: dict[str, dict] = {
     "ANALYST": {"read": ["SILVER", "GOLD"], "write": [], "warehouse": "serve"},
     "APP_SERVICE": {"read": ["GOLD", "FEATURE_STORE"], "write": [], "warehouse": "serve"},
 }
-SERVICE_USER_ROLES = ("LOADER", "TRANSFORMER", "APP_SERVICE")
+# A service user per duty, each holding only its functional role (the registry user: IMAGE_PUSHER).
+SERVICE_DUTY_ROLES = {"loader": "LOADER", "transformer": "TRANSFORMER", "app": "APP_SERVICE"}
+SERVICE_GRANT_SLUGS = {"app": "app-service"}
+DUTY_WAREHOUSES = {"loader": "load", "transformer": "transform", "app": "serve"}
+# The service users' network rules sit in BRONZE, beside the serving instance's.
+NETWORK_RULE_SCHEMA = "BRONZE"
 
 
 @dataclass
@@ -53,19 +59,22 @@ class AccessControlArgs:
     database: pulumi.Input[str]
     schemas: dict[str, pulumi.Input[str]]
     warehouses: dict[str, pulumi.Input[str]]
-    service_user_public_key: str
+    service_users: ServiceUsers
+    allowed_cidrs: list[str]
 
 
 class AccessControl(pulumi.ComponentResource):
-    """Access roles, functional roles, their grants and the key-pair service user."""
+    """Access roles, functional roles, their grants and the key-pair service users."""
 
     functional_roles: dict[str, snowflake.AccountRole]
-    service_user: snowflake.ServiceUser
+    service_users: dict[str, snowflake.ServiceUser]
+    image_pusher: snowflake.AccountRole
 
     def __init__(self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:access:AccessControl", name, None, opts)
         n = args.naming
         self._opts = args.providers.on("securityadmin", self)
+        self._as_sys = args.providers.on("sysadmin", self)
         self._name = name
         db = args.database
 
@@ -131,29 +140,62 @@ class AccessControl(pulumi.ComponentResource):
                 opts=self._opts,
             )
 
-        self.service_user = snowflake.ServiceUser(
-            f"{name}-service-user",
-            name=n.sf("SVC"),
-            comment="key-pair service user for post-deploy loads and container services",
-            rsa_public_key=args.service_user_public_key,
-            default_role=self.functional_roles["LOADER"].name,
-            default_warehouse=args.warehouses["load"],
-            default_secondary_roles_option="ALL",
-            opts=self._opts,
-        )
-        for fr in SERVICE_USER_ROLES:
-            snowflake.GrantAccountRole(
-                f"{name}-svc-{fr.lower().replace('_', '-')}",
-                role_name=self.functional_roles[fr].name,
-                user_name=self.service_user.name,
-                opts=self._opts,
-            )
+        self.image_pusher = self._role("image-pusher", n.sf("IMAGE_PUSHER"), "pushes the API's images (registry user)")
+        self.service_users = self._service_users(args)
         self.register_outputs(
             {
                 "functional_roles": {k: v.name for k, v in self.functional_roles.items()},
-                "service_user": self.service_user.name,
+                "service_users": {k: v.name for k, v in self.service_users.items()},
             }
         )
+
+    def _service_users(self, args: AccessControlArgs) -> dict[str, snowflake.ServiceUser]:
+        """A key-pair user per duty with only that duty's role, no secondary roles, and a network
+        policy of its own: a leaked key is bounded by one duty and by where it may log in from."""
+        n, users = args.naming, {}
+        roles = {d: self.functional_roles[fr] for d, fr in SERVICE_DUTY_ROLES.items()}
+        roles["registry"] = self.image_pusher
+        for duty, role in roles.items():
+            cfg = getattr(args.service_users, duty)
+            rule = snowflake.NetworkRule(
+                f"{self._name}-svc-{duty}-ingress",
+                database=args.database,
+                schema=NETWORK_RULE_SCHEMA,
+                name=n.sf("SVC", duty, "INGRESS"),
+                type="IPV4",
+                mode="INGRESS",
+                value_lists=cfg.allowed_cidrs or args.allowed_cidrs,
+                comment=f"where the {duty} service user may log in from",
+                opts=pulumi.ResourceOptions.merge(self._as_sys, pulumi.ResourceOptions(parent=self)),
+            )
+            policy = snowflake.NetworkPolicy(
+                f"{self._name}-svc-{duty}-policy",
+                name=n.sf("SVC", duty, "POLICY"),
+                allowed_network_rule_lists=[rule.fully_qualified_name],
+                comment=f"attached to the {duty} service user",
+                opts=self._opts,
+            )
+            # the loader keeps the released logical name of the one service user it replaces
+            logical = f"{self._name}-service-user" if duty == "loader" else f"{self._name}-service-user-{duty}"
+            users[duty] = snowflake.ServiceUser(
+                logical,
+                name=n.sf("SVC", duty),
+                comment=f"key-pair service user: {duty}",
+                rsa_public_key=cfg.public_key,
+                default_role=role.name,
+                default_warehouse=args.warehouses[DUTY_WAREHOUSES[duty]] if duty in DUTY_WAREHOUSES else None,
+                default_secondary_roles_option="NONE",
+                network_policy=policy.name,
+                opts=self._opts,
+            )
+            # released names: access-svc-loader, -transformer, -app-service (the functional role's slug)
+            snowflake.GrantAccountRole(
+                f"{self._name}-svc-{SERVICE_GRANT_SLUGS.get(duty, duty)}",
+                role_name=role.name,
+                user_name=users[duty].name,
+                opts=self._opts,
+            )
+        return users
 
     def _role(self, suffix: str, physical: str, comment: str) -> snowflake.AccountRole:
         return snowflake.AccountRole(f"{self._name}-{suffix}", name=physical, comment=comment, opts=self._opts)

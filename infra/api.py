@@ -15,7 +15,8 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
-from infra.config import PostgresConfig, SpcsConfig
+from infra.api_owner import ServiceOwnerArgs, service_owner
+from infra.config import PostgresConfig, SnowflakeConnection, SpcsConfig
 from infra.naming import Catalog, Naming, quote, unquote
 from infra.providers import Providers
 from infra.sqlfiles import render_template
@@ -56,9 +57,19 @@ class ApiBackends:
 
     pg_host: pulumi.Input[str]
     pg_secret: pulumi.Input[str]
+    pg_ca_secret: pulumi.Input[str]
     external_access_integration: pulumi.Input[str]
     model_stage: pulumi.Input[str]
     warehouse: pulumi.Input[str]
+
+
+@dataclass
+class RegistryLogin:
+    """Who pushes the images: the registry service user (IMAGE_PUSHER) and its short-lived token."""
+
+    user: pulumi.Input[str]
+    role: pulumi.Input[str]
+    token: pulumi.Input[str] | None
 
 
 @dataclass
@@ -67,7 +78,9 @@ class RecommendationApiArgs:
     providers: Providers
     config: SpcsConfig
     postgres: PostgresConfig
-    registry_password: pulumi.Input[str] | None
+    registry: RegistryLogin
+    connection: SnowflakeConnection
+    private_key: pulumi.Input[str] | None
     protect: bool
     database: pulumi.Input[str]
     app_role: pulumi.Input[str]
@@ -101,20 +114,6 @@ class RecommendationApi(pulumi.ComponentResource):
             comment="runs the recommendation API (orchestrator + ranker)",
             opts=prov.on("accountadmin", self),
         )
-        pool_usage = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-pool-usage",
-            account_role_name="SYSADMIN",
-            privileges=["USAGE", "MONITOR"],
-            on_account_object={"object_type": "COMPUTE POOL", "object_name": self.pool.name},
-            opts=as_sec,
-        )
-        eai_usage = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-integration-usage",
-            account_role_name="SYSADMIN",
-            privileges=["USAGE"],
-            on_account_object={"object_type": "INTEGRATION", "object_name": be.external_access_integration},
-            opts=as_sec,
-        )
         self.repository = snowflake.ImageRepository(
             f"{name}-images",
             database=args.database,
@@ -123,6 +122,24 @@ class RecommendationApi(pulumi.ComponentResource):
             comment="orchestrator and ranker images",
             opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(protect=args.protect)),
         )
+        # the registry user pushes the images: IMAGE_PUSHER may read and write this repository only
+        pusher = snowflake.GrantPrivilegesToAccountRole(
+            f"{name}-images-push",
+            account_role_name=args.registry.role,
+            privileges=["READ", "WRITE"],
+            on_schema_object={"object_type": "IMAGE REPOSITORY", "object_name": self.repository.fully_qualified_name},
+            opts=as_sec,
+        )
+        self.owner = service_owner(
+            name,
+            self,
+            ServiceOwnerArgs(
+                n, prov, args.connection, args.private_key, args.database, self.pool.name,
+                self.repository.fully_qualified_name, be.model_stage, be.external_access_integration,
+                [be.pg_secret, be.pg_ca_secret], be.warehouse,
+            ),
+        )  # fmt: skip
+        as_owner = pulumi.ResourceOptions(parent=self, provider=self.owner.provider)
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
         server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
         self.images = {
@@ -136,10 +153,10 @@ class RecommendationApi(pulumi.ComponentResource):
                 ),
                 registry=docker.RegistryArgs(
                     server=server,
-                    username=cfg.registry_username,
-                    password=pulumi.Output.secret(args.registry_password) if args.registry_password else None,
+                    username=args.registry.user,
+                    password=pulumi.Output.secret(args.registry.token) if args.registry.token else None,
                 ),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[pusher]),
             )
             for svc in ("ranker", "orchestrator")
         }
@@ -175,7 +192,7 @@ class RecommendationApi(pulumi.ComponentResource):
             max_instances=cfg.ranker.max_instances,
             auto_resume=True,
             comment="XGBoost ranking model in the model-service format",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[pool_usage])),
+            opts=as_owner,
         )
         ranker_dns = internal_dns(CATALOG.name("ranker"), CATALOG.schema("ranker"), n.database)
         ranker_url = f"http://{ranker_dns}:{PORTS['ranker']}"
@@ -185,6 +202,7 @@ class RecommendationApi(pulumi.ComponentResource):
             be.pg_secret,
             be.warehouse,
             model_stage,
+            be.pg_ca_secret,
         ).apply(
             lambda a: render_template(
                 SERVICES_DIR / "orchestrator" / "spec.yaml.tmpl",
@@ -199,6 +217,7 @@ class RecommendationApi(pulumi.ComponentResource):
                 database=n.database,
                 warehouse=a[3],
                 model_stage=a[4],
+                pg_ca_secret=unquote(a[5]),
                 **sizing("orchestrator"),
             )
         )
@@ -215,11 +234,10 @@ class RecommendationApi(pulumi.ComponentResource):
             auto_resume=True,
             query_warehouse=be.warehouse,
             comment="recommendation API: /recommend, /health, /",
-            opts=pulumi.ResourceOptions.merge(
-                as_sys, pulumi.ResourceOptions(depends_on=[pool_usage, eai_usage, self.services["ranker"]])
-            ),
+            opts=pulumi.ResourceOptions.merge(as_owner, pulumi.ResourceOptions(depends_on=[self.services["ranker"]])),
         )
-        # The app role may call the orchestrator's public endpoint (its service role for all endpoints).
+        # The app role may call the orchestrator's public endpoint (its service role for all endpoints);
+        # the owner grants it, as only a service's owner may.
         svc_fq = self.services["orchestrator"].fully_qualified_name
         self.endpoint_grant = snowflake.Execute(
             f"{name}-endpoint-usage",
@@ -229,7 +247,7 @@ class RecommendationApi(pulumi.ComponentResource):
             revert=pulumi.Output.all(svc_fq, args.app_role).apply(
                 lambda a: f"REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE {quote(a[1])}"
             ),
-            opts=as_sys,
+            opts=as_owner,
         )
         self.register_outputs(
             {

@@ -98,6 +98,7 @@ class PlanMocks(pulumi.runtime.Mocks):
         if typ == "pulumi-python:dynamic:Resource" and "instance" in inputs:
             # The regenerated admin credential (infra/serving/credential.py): what RESET ACCESS would return.
             outputs["password"] = "mock-admin-" + _h(str(inputs["instance"]), str(inputs.get("rotation")), n=21)
+            outputs["ca_certificate"] = MOCK_CA_CERTIFICATE
             outputs["username"] = inputs.get("role", "snowflake_admin")
             return f"{inputs['instance']}/{inputs.get('role')}/{inputs.get('rotation')}", outputs
         if typ.startswith("docker:"):
@@ -163,6 +164,10 @@ class PlanMocks(pulumi.runtime.Mocks):
         rid = inputs.get("name") or f"{logical}-{_h(logical, n=8)}"
         outputs.setdefault("arn", f"arn:aws:{service}:{region}:{acct}:{rid}")
         return rid, outputs
+
+
+# The account's Postgres root CA as DESCRIBE POSTGRES INSTANCE returns it (a stand-in body).
+MOCK_CA_CERTIFICATE = "-----BEGIN CERTIFICATE-----\nMOCKROOTCA\n-----END CERTIFICATE-----\n"
 
 
 class RecordingMonitor(MockMonitor):

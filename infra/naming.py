@@ -62,6 +62,11 @@ class Naming:
         return quote(self.database, schema, obj)
 
 
+def review_naming(prefix: str) -> Naming:
+    """The names of the identity every per-PR review stack deploys with (hosted by one stack)."""
+    return Naming(prefix, "review")
+
+
 def quote(*parts: str) -> str:
     """`"DB"."SCHEMA"."NAME"`: the one way Snowflake identifiers are quoted in SQL the platform writes."""
     for p in parts:

@@ -31,11 +31,17 @@ def connect_local(host: str, port: int, database: str | None = None, schema: str
     )
 
 
-def connect_stack(account: str, user: str, role: str, warehouse: str, database: str):
-    """Key-pair session for a deployed stack; the private key comes from SNOWFLAKE_PRIVATE_KEY_PATH."""
-    key_path = os.environ.get("SNOWFLAKE_PRIVATE_KEY_PATH")
+def key_variable(duty: str) -> str:
+    """`SNOWFLAKE_LOADER_KEY_PATH`: where the private key of the `duty` service user is found."""
+    return f"SNOWFLAKE_{duty.upper()}_KEY_PATH"
+
+
+def connect_stack(account: str, user: str, role: str, warehouse: str, database: str, duty: str):
+    """Key-pair session of one duty's service user on a deployed stack; each duty has its own key."""
+    variable = key_variable(duty)
+    key_path = os.environ.get(variable)
     if not key_path:
-        raise RuntimeError("SNOWFLAKE_PRIVATE_KEY_PATH is not set: point it at the service user's private key")
+        raise RuntimeError(f"{variable} is not set: point it at the private key of the {duty} service user ({user})")
     return snowflake.connector.connect(
         account=account,
         user=user,
@@ -81,13 +87,14 @@ def stack_outputs(stack: str, required: Iterable[str] = ("database",)) -> dict[s
 
 
 def transformer_session(cfg: StackConfig, out: dict[str, Any]):
-    """The service user as TRANSFORMER on the transform warehouse of a deployed stack."""
+    """The transformer service user as TRANSFORMER on the transform warehouse of a deployed stack."""
     return connect_stack(
         f"{cfg.snowflake.organization}-{cfg.snowflake.account}",
-        out["serviceUser"],
+        out["serviceUsers"]["transformer"],
         out["functionalRoles"]["TRANSFORMER"],
         out["warehouses"]["transform"],
         out["database"],
+        "transformer",
     )
 
 

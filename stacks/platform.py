@@ -9,7 +9,7 @@ import pulumi
 from infra.access import AccessControl, AccessControlArgs
 from infra.alerts import ErrorAlerts, ErrorAlertsArgs
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
-from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs
+from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
 from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
@@ -28,6 +28,7 @@ from infra.recommendations.component import RecommendationsData, Recommendations
 from infra.serving.access import PostgresServingAccess, PostgresServingAccessArgs
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres, SnowflakePostgresArgs
+from infra.serving.secrets import ServingSecrets, ServingSecretsArgs
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Platform:
     recommendations: RecommendationsData
     postgres: SnowflakePostgres
     serving: PostgresServingAccess
+    serving_secrets: ServingSecrets
     dynamodb: RecommendationsTable
     api: RecommendationApi
 
@@ -77,7 +79,7 @@ def build(cfg: StackConfig) -> Platform:
     access = AccessControl(
         "access",
         AccessControlArgs(**common, database=database, schemas={k: v.name for k, v in foundation.schemas.items()},
-                          warehouses=warehouses, service_user_public_key=cfg.service_user_public_key),
+                          warehouses=warehouses, service_users=cfg.service_users, allowed_cidrs=cfg.allowed_cidrs),
     )  # fmt: skip
     roles = {k: v.name for k, v in access.functional_roles.items()}
 
@@ -108,7 +110,7 @@ def build(cfg: StackConfig) -> Platform:
     cdc = OrderChanges(
         "cdc",
         OrderChangesArgs(**pipeline, naming=cfg.naming, config=cfg.cdc, load_warehouse=warehouses["load"],
-                         analyst_role=roles["ANALYST"], service_user=access.service_user.name),
+                         analyst_role=roles["ANALYST"], service_user=access.service_users["loader"].name),
         after_foundation,
     )  # fmt: skip
     # the business's dashboard over both: Streamlit in Snowflake, opened with the ANALYST role
@@ -123,11 +125,11 @@ def build(cfg: StackConfig) -> Platform:
     recommendations = RecommendationsData(
         "recommendations", RecommendationsDataArgs(**pipeline, config=cfg.recommendations), after_foundation
     )
-    postgres, serving, dynamodb, api = _serving(
-        cfg, kept, private_key, database, after_foundation, recommendations, roles, warehouses
+    postgres, serving, serving_secrets, dynamodb, api = _serving(
+        cfg, kept, private_key, database, after_foundation, recommendations, access, warehouses
     )
     return Platform(foundation, access, landing, alerts, ingestion, analytics, cdc, dashboard, recommendations,
-                    postgres, serving, dynamodb, api)  # fmt: skip
+                    postgres, serving, serving_secrets, dynamodb, api)  # fmt: skip
 
 
 def _serving(
@@ -137,11 +139,13 @@ def _serving(
     database: pulumi.Output[str],
     after_foundation: pulumi.ResourceOptions,
     recommendations: RecommendationsData,
-    roles: dict[str, pulumi.Output[str]],
+    access: AccessControl,
     warehouses: dict[str, pulumi.Output[str]],
-) -> tuple[SnowflakePostgres, PostgresServingAccess, RecommendationsTable, RecommendationApi]:
+) -> tuple[SnowflakePostgres, PostgresServingAccess, ServingSecrets, RecommendationsTable, RecommendationApi]:
     """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
     secrets = pulumi.Config()
+    registry = RegistryLogin(access.service_users["registry"].name, access.image_pusher.name,
+                             secrets.get_secret("registryToken"))  # fmt: skip
     postgres = SnowflakePostgres(
         "postgres",
         SnowflakePostgresArgs(**kept, config=cfg.postgres, ingress_cidrs=cfg.allowed_cidrs, connection=cfg.snowflake,
@@ -152,21 +156,33 @@ def _serving(
         "serving",
         PostgresServingAccessArgs(naming=cfg.naming, config=cfg.postgres, protect=cfg.protect, host=postgres.host,
                                   admin_user=postgres.credential.username, admin_password=postgres.admin_password,
-                                  app_password=postgres.app_password),
+                                  app_password=postgres.app_password, ca_certificate=postgres.ca_certificate),
     )  # fmt: skip
+    secrets_out = ServingSecrets(
+        "serving-secrets",
+        ServingSecretsArgs(
+            **kept,
+            config=cfg.postgres,
+            host=postgres.host,
+            passwords=serving.passwords,
+            ca_certificate=postgres.ca_certificate,
+        ),
+    )
     dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
     api = RecommendationApi(
         "api",
         RecommendationApiArgs(
             **kept, config=cfg.spcs, postgres=cfg.postgres,
-            registry_password=secrets.get_secret("registryPassword"), database=database, app_role=roles["APP_SERVICE"],
-            backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name, postgres.integration.name,
+            registry=registry, connection=cfg.snowflake, private_key=private_key, database=database,
+            app_role=access.functional_roles["APP_SERVICE"].name,
+            backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name,
+                                 postgres.ca_secret.fully_qualified_name, postgres.integration.name,
                                  recommendations.model_stage.fully_qualified_name,
                                  warehouses["serve"]),
         ),
         opts=pulumi.ResourceOptions(depends_on=[serving]),
     )  # fmt: skip
-    return postgres, serving, dynamodb, api
+    return postgres, serving, secrets_out, dynamodb, api
 
 
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
@@ -181,12 +197,11 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "postgresIntegration": p.postgres.integration.name,
         "postgresAdminSecret": p.postgres.admin_secret.fully_qualified_name,
         "postgresAppSecret": p.postgres.app_secret.fully_qualified_name,
-        "postgresAdminPassword": p.postgres.admin_password,
         "postgresAppUser": pg_roles["app"],
         "postgresLoaderUser": pg_roles["loader"],
-        "postgresLoaderPassword": p.serving.passwords["loader"],
+        "postgresLoaderSecret": p.serving_secrets.secrets["loader"].arn,
         "postgresBiUser": pg_roles["bi"],
-        "postgresBiPassword": p.serving.passwords["bi"],
+        "postgresBiSecret": p.serving_secrets.secrets["bi"].arn,
         "servingSchema": p.serving.schema.name,
         "dynamodbTable": p.dynamodb.table.name,
         "landingBucket": p.landing.bucket.bucket,
@@ -202,7 +217,7 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "database": p.foundation.database.name,
         "warehouses": pulumi.Output.all(**{k: v.name for k, v in p.foundation.warehouses.items()}),
         "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in p.access.functional_roles.items()}),
-        "serviceUser": p.access.service_user.name,
+        "serviceUsers": pulumi.Output.all(**{k: v.name for k, v in p.access.service_users.items()}),
     }
 
 

@@ -3,6 +3,7 @@
 from infra.config.base import PROD_STACK, is_prod_stack, target_lag
 from infra.config.cdc import CdcConfig, CdcGenerator, CdcLags, CdcMix
 from infra.config.dashboard import DashboardConfig
+from infra.config.identity import SERVICE_DUTIES, CiConfig, ServiceUserConfig, ServiceUsers
 from infra.config.models import (
     PROJECT,
     WAREHOUSE_SIZES,
@@ -36,6 +37,7 @@ __all__ = [
     "PROJECT",
     "SECRET_KEYS",
     "SECRET_MARK",
+    "SERVICE_DUTIES",
     "WAREHOUSE_SIZES",
     "AnalyticsConfig",
     "AnalyticsScale",
@@ -43,6 +45,7 @@ __all__ = [
     "CdcGenerator",
     "CdcLags",
     "CdcMix",
+    "CiConfig",
     "ConfigError",
     "DashboardConfig",
     "DynamoDbConfig",
@@ -52,6 +55,8 @@ __all__ = [
     "ResourceMonitorConfig",
     "ScaleConfig",
     "ServiceSizing",
+    "ServiceUserConfig",
+    "ServiceUsers",
     "SnowflakeConnection",
     "SpcsConfig",
     "StackConfig",

@@ -6,7 +6,6 @@ value fails once, at start, with the config key in the message rather than deep 
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import re
 from datetime import date
@@ -17,7 +16,8 @@ from pydantic import Field, field_validator, model_validator
 from infra.config.base import CRON, ConfigModel, check_lag
 from infra.config.cdc import CdcConfig
 from infra.config.dashboard import DashboardConfig
-from infra.naming import Naming
+from infra.config.identity import CiConfig, ServiceUsers, cidr_list
+from infra.naming import Naming, review_naming
 
 PROJECT = "retail-data-platform"
 
@@ -240,7 +240,6 @@ class SpcsConfig(ConfigModel):
     max_nodes: int = Field(ge=1, le=50)
     auto_suspend_seconds: int = Field(ge=0, le=86400)
     image_tag: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-    registry_username: str = Field(pattern=r"^[A-Za-z0-9_]+$")
     ranker_mode: Literal["inprocess", "http"]
     orchestrator: ServiceSizing
     ranker: ServiceSizing
@@ -269,7 +268,8 @@ class StackConfig(ConfigModel):
     force_destroy_bucket: bool
     alert_emails: list[str] = Field(min_length=1)
     allowed_cidrs: list[str] = Field(min_length=1)
-    service_user_public_key: str
+    service_users: ServiceUsers
+    ci: CiConfig
     ingestion: IngestionConfig
     recommendations: RecommendationsConfig
     analytics: AnalyticsConfig
@@ -295,31 +295,21 @@ class StackConfig(ConfigModel):
     @field_validator("allowed_cidrs")
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
-        out = []
-        for c in v:
-            try:
-                net = ipaddress.ip_network(c, strict=True)
-            except ValueError as e:
-                raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
-            if net.prefixlen == 0:  # review stacks copy dev's config: no stack opens Postgres to everyone
-                raise ValueError(f"{c} opens the serving Postgres to the whole internet; list your own ranges")
-            out.append(str(net))
-        return out
+        return cidr_list(v)
 
-    @field_validator("service_user_public_key")
-    @classmethod
-    def _rsa(cls, v: str) -> str:
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-        body = "".join(line.strip() for line in v.strip().splitlines() if "-----" not in line)
-        try:
-            key = load_der_public_key(base64.b64decode(body, validate=True))
-        except Exception:
-            raise ValueError("must be an RSA public key (PEM body, base64 DER)") from None
-        if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
-            raise ValueError("must be an RSA public key of at least 2048 bits")
-        return body
+    def _deploy_user(self) -> None:
+        """A deploy user per environment: dev's key can never change prod, and review stacks deploy as
+        the review identity, which owns only what review stacks create."""
+        user = self.snowflake.deploy_user
+        if self.environment == "review":
+            expected = review_naming(self.prefix).sf("DEPLOYER")
+            if user != expected:
+                raise ValueError(f"snowflake.deployUser {user} must be the review identity {expected} here")
+        elif not user.startswith(self.naming.sf_prefix + "_"):
+            raise ValueError(
+                f"snowflake.deployUser {user} must be this stack's own user ({self.naming.sf('DEPLOYER')}), "
+                "not one shared with another environment"
+            )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StackConfig:
@@ -337,6 +327,7 @@ class StackConfig(ConfigModel):
                     f"warehouses.{role}.autoSuspendSeconds {wh.auto_suspend_seconds} exceeds "
                     f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
                 )
+        self._deploy_user()
         if self.environment == "prod":
             if not self.protect:
                 raise ValueError("protect must be true in prod")

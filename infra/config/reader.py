@@ -18,7 +18,7 @@ from infra.config.models import PROJECT, StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 # Config keys whose values must only ever be set with `pulumi config set --secret`.
-SECRET_KEYS = ("snowflakePrivateKey", "registryPassword")
+SECRET_KEYS = ("snowflakePrivateKey", "registryToken")
 # What a stack file shows instead of a secret's ciphertext, and what the offline plan passes on.
 SECRET_MARK = "[secret]"
 _SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)", re.I)

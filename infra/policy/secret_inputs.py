@@ -25,6 +25,7 @@ SECRET_INPUTS: dict[str, tuple[str, ...]] = {
     "snowflake:index/legacyServiceUser:LegacyServiceUser": ("password",),
     "postgresql:index/role:Role": ("password",),
     "docker:index/image:Image": ("registry.password",),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretString", "secretBinary"),
 }
 # Secret material pasted into an input the engine does not report as secret (a spec, a comment).
 LITERAL_PATTERNS = {

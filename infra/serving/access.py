@@ -12,6 +12,7 @@ import pulumi_random as random
 from infra.config import PostgresConfig
 from infra.naming import Naming
 from infra.serving.catalog import PG_PORT
+from infra.serving.tls import root_certificate_file
 
 # role key → (connection limit, statement timeout, idle-in-transaction timeout; ms, 0 = none). A BI
 # query or an idle BI transaction holds its tables' locks: bounded, so a sync's switch (which retries
@@ -28,6 +29,7 @@ class PostgresServingAccessArgs:
     admin_user: pulumi.Input[str]
     admin_password: pulumi.Input[str]
     app_password: pulumi.Input[str]
+    ca_certificate: pulumi.Input[str]
 
 
 class PostgresServingAccess(pulumi.ComponentResource):
@@ -45,7 +47,9 @@ class PostgresServingAccess(pulumi.ComponentResource):
             database=cfg.database,
             username=args.admin_user,
             password=pulumi.Output.secret(args.admin_password),
-            sslmode="require",
+            # the server's certificate is checked against the account's root CA and the host name
+            sslmode="verify-full",
+            sslrootcert=root_certificate_file(args.naming.pg("root_ca"), args.ca_certificate),
             superuser=False,  # snowflake_admin is not a full superuser
             opts=pulumi.ResourceOptions(parent=self),
         )

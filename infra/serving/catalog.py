@@ -12,5 +12,6 @@ CATALOG = Catalog(
     {
         "admin_secret": (NETWORK_SCHEMA, "PG_ADMIN_PASSWORD"),
         "app_secret": (NETWORK_SCHEMA, "PG_APP_PASSWORD"),
+        "ca_secret": (NETWORK_SCHEMA, "PG_ROOT_CA"),
     }
 )

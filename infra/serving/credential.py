@@ -6,7 +6,8 @@ runs Snowflake's documented regeneration statement,
 
     ALTER POSTGRES INSTANCE <name> RESET ACCESS FOR 'snowflake_admin'
 
-which returns one row with the new `password`, and keeps it as a secret output (encrypted in the
+which returns one row with the new `password`, and keeps it as a secret output (with the account's
+root CA certificate from DESCRIBE POSTGRES INSTANCE, for `sslmode=verify-full`) (encrypted in the
 stack's state). From there it flows, still secret, into the Snowflake secret the services read and
 into the pulumi-postgresql provider. Rotation: bump `postgres.credentialRotation` in the stack config;
 the resource is replaced, which regenerates the password and updates every consumer in the same `up`.
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 ADMIN_ROLE = "snowflake_admin"
 
@@ -35,17 +36,32 @@ def reset_access_sql(instance: str, role: str = ADMIN_ROLE) -> str:
     return f"ALTER POSTGRES INSTANCE {instance} RESET ACCESS FOR '{role}'"
 
 
+def describe_sql(instance: str) -> str:
+    reset_access_sql(instance)  # the same name check
+    return f"DESCRIBE POSTGRES INSTANCE {instance}"
+
+
+def root_certificate(described: list[dict[str, Any]], instance: str) -> str:
+    """The account's Postgres root CA from DESCRIBE's `certificate` row: clients verify the server
+    against it (sslmode=verify-full) instead of trusting any certificate."""
+    for row in described:
+        low = {k.lower(): v for k, v in row.items()}
+        if str(low.get("property", "")).lower() == "certificate" and "BEGIN CERTIFICATE" in str(low.get("value")):
+            return str(low["value"])
+    raise RuntimeError(f"DESCRIBE POSTGRES INSTANCE {instance} returned no root CA certificate")
+
+
 class _Provider(ResourceProvider):
     """Runs the regeneration statement as ACCOUNTADMIN with the deploy user's key pair."""
 
-    def _regenerate(self, props: dict[str, Any]) -> str:
+    def _run(self, props: dict[str, Any], *statements: str) -> list[list[dict[str, Any]]]:
+        """Each statement's rows, run as ACCOUNTADMIN with the deploy user's key pair."""
         import snowflake.connector
+        from cryptography.hazmat.primitives import serialization
 
         key = props.get("private_key") or os.environ.get("SNOWFLAKE_PRIVATE_KEY")
         if not key:
             raise RuntimeError("no deploy key: set snowflakePrivateKey (secret) or SNOWFLAKE_PRIVATE_KEY")
-        from cryptography.hazmat.primitives import serialization
-
         pkey = serialization.load_pem_private_key(key.encode(), password=None)
         der = pkey.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -57,23 +73,35 @@ class _Provider(ResourceProvider):
             private_key=der,
         ) as conn:
             cur = conn.cursor(snowflake.connector.DictCursor)
-            cur.execute(reset_access_sql(props["instance"], props.get("role", ADMIN_ROLE)))
-            row = cur.fetchone() or {}
-        password = {k.lower(): v for k, v in row.items()}.get("password")
-        if not password:
-            raise RuntimeError(f"Snowflake returned no password for instance {props['instance']}")
-        return password
+            results = []
+            for statement in statements:
+                cur.execute(statement)
+                results.append(cur.fetchall())
+            return results
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        password = self._regenerate(props)
+        reset, described = self._run(
+            props, reset_access_sql(props["instance"], props.get("role", ADMIN_ROLE)), describe_sql(props["instance"])
+        )
+        password = {k.lower(): v for k, v in (reset[0] if reset else {}).items()}.get("password")
+        if not password:
+            raise RuntimeError(f"Snowflake returned no password for instance {props['instance']}")
         return CreateResult(
             id_=f"{props['instance']}/{props.get('role', ADMIN_ROLE)}/{props['rotation']}",
-            outs={**props, "password": password, "username": props.get("role", ADMIN_ROLE)},
-        )
+            outs={**props, "password": password, "username": props.get("role", ADMIN_ROLE),
+                  "ca_certificate": root_certificate(described, props["instance"])},
+        )  # fmt: skip
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Only the certificate is missing (a credential made before it was kept): read it, keep the password."""
+        (described,) = self._run(news, describe_sql(news["instance"]))
+        outs = {**olds, **{k: v for k, v in news.items() if k not in ("password", "username", "ca_certificate")}}
+        return UpdateResult(outs={**outs, "ca_certificate": root_certificate(described, news["instance"])})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         keys = [k for k in ("instance", "role", "rotation") if olds.get(k) != news.get(k)]
-        return DiffResult(changes=bool(keys), replaces=keys, delete_before_replace=False)
+        changed = bool(keys) or not olds.get("ca_certificate")
+        return DiffResult(changes=changed, replaces=keys, delete_before_replace=False)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)
@@ -91,10 +119,12 @@ class PostgresAdminCredentialArgs:
 
 
 class PostgresAdminCredential(Resource):
-    """`password` and `username` of the instance's managed admin role; `password` is a secret."""
+    """`password` and `username` of the instance's managed admin role (`password` is a secret), and
+    the account's root CA certificate that verifies the instance's TLS certificate."""
 
     password: pulumi.Output[str]
     username: pulumi.Output[str]
+    ca_certificate: pulumi.Output[str]
 
     def __init__(self, name: str, args: PostgresAdminCredentialArgs, opts: pulumi.ResourceOptions | None = None):
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["password"]))
@@ -111,6 +141,7 @@ class PostgresAdminCredential(Resource):
                 "private_key": pulumi.Output.secret(args.private_key) if args.private_key is not None else None,
                 "password": None,
                 "username": None,
+                "ca_certificate": None,
             },
             opts,
         )

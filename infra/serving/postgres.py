@@ -89,6 +89,18 @@ class SnowflakePostgres(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.instance]),
         )
         self.admin_password = self.credential.password
+        self.ca_certificate = self.credential.ca_certificate
+        # not secret, but a secret is how a file reaches a container: the API mounts it to verify the
+        # instance's TLS certificate (sslmode=verify-full)
+        self.ca_secret = snowflake.SecretWithGenericString(
+            f"{name}-ca-secret",
+            database=args.database,
+            schema=CATALOG.schema("ca_secret"),
+            name=CATALOG.name("ca_secret"),
+            secret_string=pulumi.Output.secret(self.ca_certificate),
+            comment="the account's Postgres root CA certificate (DESCRIBE POSTGRES INSTANCE)",
+            opts=as_sys,
+        )
         self.egress_rule = snowflake.NetworkRule(
             f"{name}-egress-rule",
             database=args.database,
@@ -139,5 +151,6 @@ class SnowflakePostgres(pulumi.ComponentResource):
                 "integration": self.integration.name,
                 "admin_secret": self.admin_secret.fully_qualified_name,
                 "app_secret": self.app_secret.fully_qualified_name,
+                "ca_secret": self.ca_secret.fully_qualified_name,
             }
         )

@@ -63,7 +63,7 @@ def stack_target(stack: str) -> AnalyticsTarget:
 
     cfg = stack_config(stack)
     try:
-        out = stack_outputs(stack, ("database", "serviceUser", "functionalRoles", "warehouses"))
+        out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
     except StackOutputError as e:
         raise AnalyticsError(str(e)) from None
     return AnalyticsTarget(stack, False, out["database"], lambda: transformer_session(cfg, out), cfg.analytics)

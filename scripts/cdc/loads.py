@@ -58,14 +58,14 @@ def stack_target(stack: str) -> CdcTarget:
 
     cfg = stack_config(stack)
     try:
-        out = stack_outputs(stack, ("database", "serviceUser", "functionalRoles", "warehouses", "cdcWriterRole"))
+        out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses", "cdcWriterRole"))
     except StackOutputError as e:
         raise CdcError(str(e)) from None
     account = f"{cfg.snowflake.organization}-{cfg.snowflake.account}"
     return CdcTarget(
         stack, False, out["database"], cfg.cdc.generator,
-        lambda: connect_stack(account, out["serviceUser"], out["cdcWriterRole"], out["warehouses"]["load"],
-                              out["database"]),
+        lambda: connect_stack(account, out["serviceUsers"]["loader"], out["cdcWriterRole"], out["warehouses"]["load"],
+                              out["database"], "loader"),
         lambda: transformer_session(cfg, out),
     )  # fmt: skip
 

@@ -17,7 +17,6 @@ from rich.table import Table
 
 from infra.config import ScaleConfig, stack_config
 from infra.recommendations import catalog
-from infra.serving.catalog import PG_PORT
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,13 +97,12 @@ def local_target(
 def stack_target(stack: str, scale: ScaleConfig | None = None) -> Target:
     """A deployed stack: names and endpoints from `pulumi stack output`, credentials from secrets."""
     import boto3
-    import psycopg
 
     from scripts.connections import StackOutputError, stack_outputs, transformer_session
 
     cfg = stack_config(stack)
     try:
-        out = stack_outputs(stack, ("database", "postgresHost", "postgresLoaderPassword", "dynamodbTable"))
+        out = stack_outputs(stack, ("database", "postgresLoaderSecret", "dynamodbTable"))
     except StackOutputError as e:
         raise LoadError(str(e)) from None
     return Target(
@@ -112,14 +110,7 @@ def stack_target(stack: str, scale: ScaleConfig | None = None) -> Target:
         local=False,
         database=out["database"],
         connect_snowflake=lambda: transformer_session(cfg, out),
-        pg_dsn=psycopg.conninfo.make_conninfo(
-            host=out["postgresHost"],
-            port=PG_PORT,
-            dbname=cfg.postgres.database,
-            user=out["postgresLoaderUser"],
-            password=out["postgresLoaderPassword"],
-            sslmode="require",
-        ),
+        pg_dsn=secret_dsn(boto3.client("secretsmanager", region_name=cfg.aws_region), out["postgresLoaderSecret"]),
         pg_schema=cfg.postgres.serving_schema,
         dynamodb_table=out["dynamodbTable"],
         dynamodb_client=lambda: boto3.client("dynamodb", region_name=cfg.aws_region),
@@ -127,6 +118,30 @@ def stack_target(stack: str, scale: ScaleConfig | None = None) -> Target:
         scale=scale or cfg.recommendations.scale,
         artifacts=ROOT / "artifacts" / stack,
     )
+
+
+def secret_dsn(client: Any, secret_id: str) -> str:
+    """The loader's libpq DSN from its Secrets Manager secret (the stack outputs only its ARN), TLS
+    verified: the root CA goes to a file only this user can read, as libpq wants a path."""
+    import json
+    import tempfile
+
+    import botocore.exceptions
+    import psycopg
+
+    try:
+        value = json.loads(client.get_secret_value(SecretId=secret_id)["SecretString"])
+        ca = value["sslrootcert_pem"]
+        conninfo = {k: value[k] for k in ("host", "port", "dbname", "username", "password", "sslmode")}
+    except botocore.exceptions.ClientError as e:
+        raise LoadError(f"cannot read the Postgres secret {secret_id}: {e.response['Error']['Code']}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise LoadError(f"the Postgres secret {secret_id} is not a connection secret (missing {e})") from None
+    fd, path = tempfile.mkstemp(prefix="rdp-pg-ca-", suffix=".pem")  # mode 0600
+    with os.fdopen(fd, "w") as fh:
+        fh.write(ca)
+    conninfo["user"] = conninfo.pop("username")
+    return psycopg.conninfo.make_conninfo(**conninfo, sslrootcert=path)
 
 
 def progress_bar() -> Progress:

@@ -34,7 +34,10 @@ def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
         assert img["build"]["platform"] == "linux/amd64"
         assert img["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
         assert img["build"]["context"] == BUILD_CONTEXTS[svc]
-        assert img["registry"]["server"] == url.split("/")[0] and img["registry"]["username"] == "PULUMI_DEPLOYER"
+        assert (
+            img["registry"]["server"] == url.split("/")[0]
+            and img["registry"]["username"] == f"RDP_{stack.upper()}_SVC_REGISTRY"
+        )
         assert one(plans[stack], "api-images")["urn"] in one(plans[stack], f"api-{svc}-image")["dependencies"]
     # the orchestrator's image carries the pair features it shares with the ranker's training
     dockerfile = (ROOT / "services" / "orchestrator" / "Dockerfile").read_text()
@@ -54,7 +57,11 @@ def test_service_specs_pin_the_image_and_carry_secret_and_integration(plans, sta
             "snowflakeSecret": {"objectName": f"RDP_{stack.upper()}_RETAIL.BRONZE.PG_APP_PASSWORD"},
             "secretKeyRef": "secret_string",
             "envVarName": "PG_PASSWORD",
-        }
+        },
+        {  # the root CA that verifies the instance's certificate, as a file
+            "snowflakeSecret": {"objectName": f"RDP_{stack.upper()}_RETAIL.BRONZE.PG_ROOT_CA"},
+            "directoryPath": "/secrets/pg-ca",
+        },
     ]
     assert "PG_PASSWORD" not in c["env"]
     pg_host = one(plan, "serving-provider")["inputs"]["host"]

@@ -61,7 +61,16 @@ def _nested(stack: str, key: str, path: list[str], value) -> dict:
         (lambda: _with("dev", "dataRetentionDays", "400"), "dataRetentionDays", "less than or equal to 90"),
         (lambda: _with("dev", "alertEmails", ["not-an-email"]), "alertEmails", "not e-mail addresses"),
         (lambda: _with("dev", "allowedCidrs", ["10.0.0.300/8"]), "allowedCidrs", "is not a CIDR block"),
-        (lambda: _with("dev", "serviceUserPublicKey", "bm90IGEga2V5"), "serviceUserPublicKey", "RSA public key"),
+        (
+            lambda: _nested("dev", "serviceUsers", ["app", "publicKey"], "bm90IGEga2V5"),
+            "serviceUsers.app.publicKey",
+            "RSA public key",
+        ),
+        (
+            lambda: _nested("dev", "serviceUsers", ["loader", "allowedCidrs"], ["0.0.0.0/0"]),
+            "serviceUsers.loader.allowedCidrs",
+            "whole internet",
+        ),
         (lambda: _with("prod", "allowedCidrs", ["0.0.0.0/0"]), "allowedCidrs", "0.0.0.0/0"),
         (lambda: _with("dev", "allowedCidrs", ["10.0.0.0/8", "::/0"]), "allowedCidrs", "whole internet"),
         (lambda: _with("prod", "protect", "false"), "(stack config)", "protect must be true"),

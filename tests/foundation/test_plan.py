@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.access import FUNCTIONAL_ROLES, SERVICE_USER_ROLES
+from infra.access import FUNCTIONAL_ROLES, SERVICE_DUTY_ROLES
 from infra.foundation import SCHEMAS
 from tests.conftest import by_type, one
 
@@ -163,23 +163,44 @@ def test_future_grants_only_at_schema_level(plans):
                     assert "inSchema" in obj[kind] and "inDatabase" not in obj[kind], r["name"]
 
 
-def test_service_user_uses_key_pair_and_gets_its_roles(plans):
+def test_a_service_user_per_duty_with_only_its_role_and_a_network_policy(plans):
     prod = plans["prod"]
-    user = by_type(prod, "/serviceUser:ServiceUser")
-    assert len(user) == 1
-    inp = user[0]["inputs"]
-    assert inp["name"] == "RDP_PROD_SVC" and len(inp["rsaPublicKey"]) > 300
-    assert "password" not in inp
+    users = {u["inputs"]["name"]: u["inputs"] for u in by_type(prod, "/serviceUser:ServiceUser")}
+    assert set(users) == {f"RDP_PROD_SVC_{d}" for d in ("LOADER", "TRANSFORMER", "APP", "REGISTRY")}
+    keys = {u["rsaPublicKey"] for u in users.values()}
+    assert len(keys) == 4 and all(len(k) > 300 for k in keys)  # a key of its own per duty
+    assert all("password" not in u for u in users.values())
+    assert {u["defaultSecondaryRolesOption"] for u in users.values()} == {"NONE"}
+    assert {u["networkPolicy"] for u in users.values()} == {f"RDP_PROD_SVC_{d}_POLICY" for d in
+                                                            ("LOADER", "TRANSFORMER", "APP", "REGISTRY")}  # fmt: skip
     edges = _inherits(prod)
-    # the functional roles, and the order change generator's insert-only role
-    wanted = {f"RDP_PROD_{r}" for r in (*SERVICE_USER_ROLES, "CDC_WRITER")}
-    assert {c for c, p in edges if p == "user:RDP_PROD_SVC"} == wanted
+    held = {u: {c for c, p in edges if p == f"user:{u}"} for u in users}
+    assert held == {
+        "RDP_PROD_SVC_LOADER": {"RDP_PROD_LOADER", "RDP_PROD_CDC_WRITER"},  # the change generator writes too
+        "RDP_PROD_SVC_TRANSFORMER": {"RDP_PROD_TRANSFORMER"},
+        "RDP_PROD_SVC_APP": {"RDP_PROD_APP_SERVICE"},
+        "RDP_PROD_SVC_REGISTRY": {"RDP_PROD_IMAGE_PUSHER"},
+    }
+    assert set(SERVICE_DUTY_ROLES.values()) <= set(FUNCTIONAL_ROLES)
+
+
+def test_service_user_network_rules_come_from_the_config(plans):
+    for stack in ("dev", "prod"):
+        rules = {r["inputs"]["name"]: r["inputs"] for r in by_type(plans[stack], "/networkRule:NetworkRule")}
+        loader = rules[f"RDP_{stack.upper()}_SVC_LOADER_INGRESS"]
+        assert loader["type"] == "IPV4" and loader["mode"] == "INGRESS"
+        assert loader["valueLists"] and all(not v.endswith("/0") for v in loader["valueLists"])
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_providers_use_key_pair_auth_per_role(plans, stack):
     provs = {r["name"]: r["inputs"] for r in plans[stack] if r["type"] == "pulumi:providers:snowflake"}
-    assert {p["role"] for p in provs.values()} == {"SYSADMIN", "SECURITYADMIN", "ACCOUNTADMIN"}
+    assert {p["role"] for p in provs.values()} == {
+        "SYSADMIN",
+        "SECURITYADMIN",
+        "ACCOUNTADMIN",
+        f"RDP_{stack.upper()}_API_OWNER",
+    }
     assert all(p["authenticator"] == "SNOWFLAKE_JWT" for p in provs.values())
 
 

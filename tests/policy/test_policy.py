@@ -62,6 +62,7 @@ def tampered_prod(tmp_path, monkeypatch):
     cfg = doc["config"]
     key = "retail-data-platform:{}".format
     cfg[key("environment")] = "review"
+    cfg[key("snowflake")]["deployUser"] = "RDP_REVIEW_DEPLOYER"  # what the config asks of a review stack
     cfg[key("protect")] = False
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not

@@ -1,0 +1,101 @@
+"""Who the stack's identities are: a key-pair service user per duty and what CI runs as. Keys and
+network ranges are checked here, so a wrong one fails at start naming its config key."""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.config.base import ConfigModel
+
+
+def cidr_list(v: list[str]) -> list[str]:
+    """Valid CIDR blocks, none open to the whole internet."""
+    out = []
+    for c in v:
+        try:
+            net = ipaddress.ip_network(c, strict=True)
+        except ValueError as e:
+            raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
+        if net.prefixlen == 0:  # review stacks copy dev's config: no stack opens anything to everyone
+            raise ValueError(f"{c} opens access to the whole internet; list your own ranges")
+        out.append(str(net))
+    return out
+
+
+def rsa_public_key(v: str) -> str:
+    """The base64 body of an RSA public key of at least 2048 bits (PEM armour removed)."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    body = "".join(line.strip() for line in v.strip().splitlines() if "-----" not in line)
+    try:
+        key = load_der_public_key(base64.b64decode(body, validate=True))
+    except Exception:
+        raise ValueError("must be an RSA public key (PEM body, base64 DER)") from None
+    if not isinstance(key, rsa.RSAPublicKey) or key.key_size < 2048:
+        raise ValueError("must be an RSA public key of at least 2048 bits")
+    return body
+
+
+class ServiceUserConfig(ConfigModel):
+    """One key-pair service user: its public key and where it may log in from (default: allowedCidrs)."""
+
+    public_key: str
+    allowed_cidrs: list[str] | None = Field(default=None, min_length=1)
+
+    @field_validator("public_key")
+    @classmethod
+    def _key(cls, v: str) -> str:
+        return rsa_public_key(v)
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else cidr_list(v)
+
+
+SERVICE_DUTIES = ("loader", "transformer", "app", "registry")
+
+
+class ServiceUsers(ConfigModel):
+    """A service user per duty, each with its own key: a leaked loader key cannot transform, serve or
+    push images."""
+
+    loader: ServiceUserConfig
+    transformer: ServiceUserConfig
+    app: ServiceUserConfig
+    registry: ServiceUserConfig
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> ServiceUsers:
+        seen: dict[str, str] = {}
+        for duty in SERVICE_DUTIES:
+            key = getattr(self, duty).public_key
+            if key in seen:
+                raise ValueError(f"{duty}.publicKey is the same key as {seen[key]}.publicKey; give every duty its own")
+            seen[key] = duty
+        return self
+
+
+class CiConfig(ConfigModel):
+    """Who CI runs as: the repository GitHub's OIDC tokens must name, and the key of the read-only
+    preview user; `reviewStacks` makes this stack host the identity per-PR review stacks deploy with."""
+
+    github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    preview_public_key: str
+    review_stacks: bool = False
+    review_public_key: str | None = None
+
+    @field_validator("preview_public_key", "review_public_key")
+    @classmethod
+    def _keys(cls, v: str | None) -> str | None:
+        return None if v is None else rsa_public_key(v)
+
+    @model_validator(mode="after")
+    def _review_key(self) -> CiConfig:
+        if self.review_stacks and not self.review_public_key:
+            raise ValueError("reviewPublicKey is required when reviewStacks is true")
+        return self
