@@ -97,6 +97,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ("bucket",),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": _BUCKET_PART,
     "aws:s3/bucketVersioning:BucketVersioning": _BUCKET_PART,
+    "aws:secretsmanager/secret:Secret": ("name", "namePrefix"),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretId",),
     "aws:sns/topic:Topic": ("name", "namePrefix", "fifoTopic"),
     "aws:sns/topicPolicy:TopicPolicy": ("arn",),
     "aws:sns/topicSubscription:TopicSubscription": ("topic", "protocol", "endpoint"),
