@@ -90,8 +90,9 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
         f"{name}-owner-provider",
         organization_name=args.connection.organization,
         account_name=args.connection.account,
-        user=args.connection.deploy_user,
-        role=physical,
+        user=args.providers.login.user,
+        # a preview logs in read-only like every other provider; a deployment creates as the owner
+        role=args.providers.login.roles["sysadmin"] if args.providers.login.preview else physical,
         authenticator="SNOWFLAKE_JWT",
         private_key=args.private_key,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=grants),

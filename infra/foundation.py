@@ -34,6 +34,10 @@ class SnowflakeFoundationArgs:
     monitor: ResourceMonitorConfig
     data_retention_days: int
     protect: bool
+    # Only ACCOUNTADMIN (or MANAGE GRANTS) creates and assigns resource monitors and grants EXECUTE TASK;
+    # a review stack deploys as the review identity, which holds neither: its warehouses are bounded by
+    # the size and auto-suspend caps and the statement timeout instead, and its tasks stay suspended.
+    account_admin: bool = True
 
 
 class SnowflakeFoundation(pulumi.ComponentResource):
@@ -42,7 +46,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
     database: snowflake.Database
     schemas: dict[str, snowflake.Schema]
     warehouses: dict[str, snowflake.Warehouse]
-    monitor: snowflake.ResourceMonitor
+    monitor: snowflake.ResourceMonitor | None
 
     def __init__(self, name: str, args: SnowflakeFoundationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:foundation:SnowflakeFoundation", name, None, opts)
@@ -73,16 +77,20 @@ class SnowflakeFoundation(pulumi.ComponentResource):
 
         mon = args.monitor
         # Only ACCOUNTADMIN may create resource monitors and assign them to warehouses.
-        self.monitor = snowflake.ResourceMonitor(
-            f"{name}-monitor",
-            name=n.sf("MONITOR"),
-            credit_quota=mon.credit_quota,
-            frequency=mon.frequency,
-            start_timestamp="IMMEDIATELY",
-            notify_triggers=mon.notify_at,
-            suspend_trigger=mon.suspend_at,
-            suspend_immediate_trigger=mon.suspend_immediate_at,
-            opts=as_admin,
+        self.monitor = (
+            None
+            if not args.account_admin
+            else snowflake.ResourceMonitor(
+                f"{name}-monitor",
+                name=n.sf("MONITOR"),
+                credit_quota=mon.credit_quota,
+                frequency=mon.frequency,
+                start_timestamp="IMMEDIATELY",
+                notify_triggers=mon.notify_at,
+                suspend_trigger=mon.suspend_at,
+                suspend_immediate_trigger=mon.suspend_immediate_at,
+                opts=as_admin,
+            )
         )
         self.warehouses = {}
         for purpose in WAREHOUSE_PURPOSES:
@@ -98,16 +106,36 @@ class SnowflakeFoundation(pulumi.ComponentResource):
                 comment=f"{purpose} warehouse",
                 opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])),
             )
-            snowflake.Execute(
-                f"{name}-wh-{purpose}-monitor",
-                execute=pulumi.Output.all(wh.name, self.monitor.name).apply(
-                    lambda a: f"ALTER WAREHOUSE {quote(a[0])} SET RESOURCE_MONITOR = {quote(a[1])}"
-                ),
-                revert=wh.name.apply(lambda w: f"ALTER WAREHOUSE IF EXISTS {quote(w)} UNSET RESOURCE_MONITOR"),
-                opts=pulumi.ResourceOptions.merge(as_admin, pulumi.ResourceOptions(depends_on=[wh, self.monitor])),
-            )
+            if self.monitor is not None:
+                self._attach(f"{name}-wh-{purpose}-monitor", wh, self.monitor, as_admin)
             self.warehouses[purpose] = wh
+        if args.account_admin:
+            self._execute_task(name, args)
+        self.register_outputs(
+            {
+                "database": self.database.name,
+                "warehouses": {k: v.name for k, v in self.warehouses.items()},
+                "monitor": self.monitor.name if self.monitor is not None else None,
+            }
+        )
 
+    def _attach(
+        self,
+        logical: str,
+        wh: snowflake.Warehouse,
+        monitor: snowflake.ResourceMonitor,
+        as_admin: pulumi.ResourceOptions,
+    ) -> None:
+        snowflake.Execute(
+            logical,
+            execute=pulumi.Output.all(wh.name, monitor.name).apply(
+                lambda a: f"ALTER WAREHOUSE {quote(a[0])} SET RESOURCE_MONITOR = {quote(a[1])}"
+            ),
+            revert=wh.name.apply(lambda w: f"ALTER WAREHOUSE IF EXISTS {quote(w)} UNSET RESOURCE_MONITOR"),
+            opts=pulumi.ResourceOptions.merge(as_admin, pulumi.ResourceOptions(depends_on=[wh, monitor])),
+        )
+
+    def _execute_task(self, name: str, args: SnowflakeFoundationArgs) -> None:
         # SYSADMIN owns every task; a task runs (and resumes) only with EXECUTE TASK, an account privilege
         snowflake.GrantPrivilegesToAccountRole(
             f"{name}-sysadmin-execute-task",
@@ -115,11 +143,4 @@ class SnowflakeFoundation(pulumi.ComponentResource):
             privileges=["EXECUTE TASK"],
             on_account=True,
             opts=args.providers.on("securityadmin", self),
-        )
-        self.register_outputs(
-            {
-                "database": self.database.name,
-                "warehouses": {k: v.name for k, v in self.warehouses.items()},
-                "monitor": self.monitor.name,
-            }
         )

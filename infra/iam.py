@@ -1,4 +1,4 @@
-"""IAM policy documents shared by the components that let Snowflake into AWS."""
+"""IAM policy documents: who may assume a role (Snowflake's IAM user, GitHub Actions) and what it may do."""
 
 from __future__ import annotations
 
@@ -16,6 +16,31 @@ def snowflake_trust_policy(principal: str, external_id: str) -> str:
                     "Principal": {"AWS": principal},
                     "Action": "sts:AssumeRole",
                     "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def github_trust_policy(provider_arn: str, repository: str, environment: str) -> str:
+    """Only GitHub Actions jobs of `repository` that run in the GitHub environment `environment` may
+    assume the role (the OIDC token's audience and subject are pinned; no wildcard)."""
+    host = provider_arn.split("oidc-provider/", 1)[1]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:aud": "sts.amazonaws.com",
+                            f"{host}:sub": f"repo:{repository}:environment:{environment}",
+                        }
+                    },
                 }
             ],
         },

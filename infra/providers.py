@@ -8,11 +8,14 @@ checks the plans against the list the installed provider declares as preview.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
+
+from infra.naming import Naming, review_naming
 
 # Kept as data so the offline test can compare them with what each plan actually uses.
 PREVIEW_FEATURES: dict[str, list[str]] = {
@@ -33,6 +36,31 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
 }
 
 ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}
+# `RDP_IDENTITY=preview`: CI's pull-request preview logs every provider in as the stack's read-only
+# preview user and role (infra/identity.py); unset or `deploy`, the stack's deploy user.
+IDENTITY_VARIABLE = "RDP_IDENTITY"
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who the Snowflake providers log in as, and with which role each: the deploy user with the three
+    administrative roles; in a review stack the review identity's one role; in a preview the read-only
+    preview user and role (a preview never applies, so it needs no write grant)."""
+
+    user: str
+    roles: dict[str, str]
+    preview: bool = False
+
+
+def login_for(naming: Naming, prefix: str, environment: str, deploy_user: str, env: dict | None = None) -> Login:
+    identity = (os.environ if env is None else env).get(IDENTITY_VARIABLE, "deploy")
+    if identity == "preview":
+        return Login(naming.sf("PREVIEW"), dict.fromkeys(ROLES, naming.sf("PREVIEWER")), preview=True)
+    if identity != "deploy":
+        raise ValueError(f"{IDENTITY_VARIABLE}={identity!r}: expected 'deploy' or 'preview'")
+    if environment == "review":
+        return Login(deploy_user, dict.fromkeys(ROLES, review_naming(prefix).sf("ADMIN")))
+    return Login(deploy_user, dict(ROLES))
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,7 @@ class Providers:
     accountadmin: snowflake.Provider
     aws: aws.Provider
     aws_account_id: pulumi.Output[str]
+    login: Login = field(default_factory=lambda: Login("DEPLOYER", dict(ROLES)))
 
     def on(self, role: str, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
         """Options of a child of `parent` managed by the `role` provider (sysadmin, securityadmin,
@@ -71,6 +100,7 @@ class SnowflakeProvidersArgs:
     user: pulumi.Input[str]
     # Optional: without it the provider reads SNOWFLAKE_PRIVATE_KEY from the environment (CI).
     private_key: pulumi.Input[str] | None = None
+    roles: dict[str, str] = field(default_factory=lambda: dict(ROLES))
 
 
 class SnowflakeProviders(pulumi.ComponentResource):
@@ -82,13 +112,13 @@ class SnowflakeProviders(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SnowflakeProvidersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:providers:SnowflakeProviders", name, None, opts)
-        for key, role in ROLES.items():
+        for key in ROLES:
             provider = snowflake.Provider(
                 f"{name}-{key}",
                 organization_name=args.organization,
                 account_name=args.account,
                 user=args.user,
-                role=role,
+                role=args.roles[key],
                 authenticator="SNOWFLAKE_JWT",
                 private_key=args.private_key,
                 preview_features_enabled=PREVIEW_FEATURES[key] or None,

@@ -14,6 +14,7 @@ from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
+from infra.identity import CiIdentities, CiIdentitiesArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.providers import (
@@ -23,6 +24,7 @@ from infra.providers import (
     Providers,
     SnowflakeProviders,
     SnowflakeProvidersArgs,
+    login_for,
 )
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess, PostgresServingAccessArgs
@@ -37,6 +39,7 @@ class Platform:
 
     foundation: SnowflakeFoundation
     access: AccessControl
+    ci: CiIdentities | None
     landing: LandingBucket
     alerts: ErrorAlerts
     ingestion: CustomerIngestion
@@ -53,11 +56,13 @@ class Platform:
 
 def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Providers:
     sf = cfg.snowflake
+    login = login_for(cfg.naming, cfg.prefix, cfg.environment, sf.deploy_user)
     snowflake = SnowflakeProviders(
-        "snowflake", SnowflakeProvidersArgs(sf.organization, sf.account, sf.deploy_user, private_key)
+        "snowflake", SnowflakeProvidersArgs(sf.organization, sf.account, login.user, private_key, login.roles)
     )
     aws = AwsAccount("aws", AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack))
-    return Providers(snowflake.sysadmin, snowflake.securityadmin, snowflake.accountadmin, aws.provider, aws.account_id)
+    return Providers(snowflake.sysadmin, snowflake.securityadmin, snowflake.accountadmin, aws.provider, aws.account_id,
+                     login)  # fmt: skip
 
 
 def build(cfg: StackConfig) -> Platform:
@@ -71,7 +76,8 @@ def build(cfg: StackConfig) -> Platform:
     foundation = SnowflakeFoundation(
         "foundation",
         SnowflakeFoundationArgs(**kept, warehouses=cfg.warehouses, monitor=cfg.resource_monitor,
-                                data_retention_days=cfg.data_retention_days),
+                                data_retention_days=cfg.data_retention_days,
+                                account_admin=cfg.environment != "review"),
     )  # fmt: skip
     database = foundation.database.name
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}
@@ -82,6 +88,11 @@ def build(cfg: StackConfig) -> Platform:
                           warehouses=warehouses, service_users=cfg.service_users, allowed_cidrs=cfg.allowed_cidrs),
     )  # fmt: skip
     roles = {k: v.name for k, v in access.functional_roles.items()}
+    # who CI runs as: a read-only preview identity and an AWS deploy role per environment (a review
+    # stack is CI's own creation and has none)
+    ci = None if cfg.environment == "review" else CiIdentities(
+        "ci", CiIdentitiesArgs(**common, config=cfg.ci, prefix=cfg.prefix, database=database, warehouses=warehouses)
+    )  # fmt: skip
 
     # customer ingestion: landing bucket → Snowpipe → Bronze → task → Silver → Gold, errors to SNS
     landing = LandingBucket(
@@ -128,7 +139,7 @@ def build(cfg: StackConfig) -> Platform:
     postgres, serving, serving_secrets, dynamodb, api = _serving(
         cfg, kept, private_key, database, after_foundation, recommendations, access, warehouses
     )
-    return Platform(foundation, access, landing, alerts, ingestion, analytics, cdc, dashboard, recommendations,
+    return Platform(foundation, access, ci, landing, alerts, ingestion, analytics, cdc, dashboard, recommendations,
                     postgres, serving, serving_secrets, dynamodb, api)  # fmt: skip
 
 
@@ -188,7 +199,9 @@ def _serving(
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
     """The stack outputs the post-deploy loads, the services and people read."""
     pg_roles = {k: pulumi.Output.from_input(cfg.naming.pg(k)) for k in ("app", "loader", "bi")}
-    return {
+    ci = {"ciRoles": pulumi.Output.all(**{k: v.arn for k, v in p.ci.roles.items()}),
+          "ciPreviewUser": p.ci.preview_user.name} if p.ci else {}  # fmt: skip
+    return ci | {
         "apiPool": p.api.pool.name,
         "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in p.api.images.items()}),
         "apiService": p.api.services["orchestrator"].fully_qualified_name,

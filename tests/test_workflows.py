@@ -42,7 +42,7 @@ def test_deploy_rules():
     assert "pulumi/actions" in steps and "policyPacks" in steps and "comment-on-pr" in steps
     deploy = _load("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
-    assert deploy["jobs"]["prod"]["environment"]["name"] == "production"
+    assert deploy["jobs"]["prod"]["environment"]["name"] == "prod"
     assert "dev" in deploy["jobs"]["prod"]["needs"]
     review = _load("review-stack.yml")
     assert set(review["on"]["pull_request"]["types"]) >= {"opened", "synchronize", "closed"}
@@ -65,3 +65,54 @@ def test_the_plan_diff_reaches_every_pull_request_without_credentials():
     comment = _load("plan-diff-comment.yml")
     assert comment["on"]["workflow_run"]["workflows"] == ["preview"]
     assert "actions/checkout" not in (WF / "plan-diff-comment.yml").read_text()  # never the PR's code
+
+
+SECRET = __import__("re").compile(r"\$\{\{\s*secrets\.([A-Z0-9_]+)\s*\}\}")
+
+
+def _jobs_with_secrets():
+    for f in WF.glob("*.yml"):
+        wf = _load(f.name)
+        top = set(SECRET.findall(str(wf.get("env", {}))))
+        for name, job in wf["jobs"].items():
+            used = top | set(SECRET.findall(str(job)))
+            yield f.name, name, job, used - {"GITHUB_TOKEN"}
+
+
+def test_every_credential_comes_from_a_github_environment():
+    """A repository-wide secret reaches every workflow and every approval is moot; an environment's
+    secret reaches only jobs of that environment (and its protection rules)."""
+    for wf, name, job, used in _jobs_with_secrets():
+        if used:
+            assert "environment" in job, f"{wf}:{name} reads {sorted(used)} outside a GitHub environment"
+
+
+def test_pull_requests_never_get_a_deploy_identity():
+    pr = _load("preview.yml")["jobs"]["preview"]
+    assert pr["environment"]["name"] == "preview-${{ matrix.stack }}"
+    assert pr["env"]["RDP_IDENTITY"] == "preview" and "SNOWFLAKE_PREVIEW_KEY" in pr["env"]["SNOWFLAKE_PRIVATE_KEY"]
+    text = str(pr)
+    assert "AWS_PREVIEW_ROLE_ARN" in text and "DEPLOY" not in text and "organization" not in text.split("token-type")[1]
+    assert "'refresh': False" in text  # the preview identity reads no object
+    review = _load("review-stack.yml")
+    for name, job in review["jobs"].items():
+        assert job["environment"]["name"] == "review", name
+        assert "head.repo.full_name == github.repository" in job["if"], name  # never a fork's code
+        assert "AWS_REVIEW_ROLE_ARN" in str(job) and "DEPLOY_ROLE" not in str(job)
+    assert "SNOWFLAKE_REVIEW_KEY" in str(review["env"])
+    assert "base/infra/policy" in str(review["jobs"]["up"])  # the PR cannot loosen its own rules
+    deploy = _load("deploy.yml")
+    assert {j["environment"]["name"] for j in deploy["jobs"].values()} == {"dev", "prod"}
+
+
+def test_the_environment_names_match_the_roles_trust(plans):
+    """The AWS roles trust exactly the environments the workflows run in."""
+    import json
+
+    subjects = set()
+    for stack in ("dev", "prod"):
+        for r in plans[stack]:
+            if r["type"] == "aws:iam/role:Role" and r["inputs"].get("path") == "/ci/":
+                st = json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0]
+                subjects.add(st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].split(":")[-1])
+    assert subjects == {"dev", "prod", "preview-dev", "preview-prod", "review"}

@@ -85,9 +85,16 @@ class CiConfig(ConfigModel):
     preview user; `reviewStacks` makes this stack host the identity per-PR review stacks deploy with."""
 
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    # where CI's Snowflake users may log in from: the egress ranges of your runners
+    runner_cidrs: list[str] = Field(min_length=1)
     preview_public_key: str
     review_stacks: bool = False
     review_public_key: str | None = None
+
+    @field_validator("runner_cidrs")
+    @classmethod
+    def _runners(cls, v: list[str]) -> list[str]:
+        return cidr_list(v)
 
     @field_validator("preview_public_key", "review_public_key")
     @classmethod

@@ -328,6 +328,15 @@ class StackConfig(ConfigModel):
                     f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
                 )
         self._deploy_user()
+        if self.ci.review_stacks and self.environment != "dev":
+            raise ValueError("ci.reviewStacks: only a dev stack may host the review identity")
+        if self.environment == "review":  # the review identity cannot grant EXECUTE TASK: nothing could resume
+            started = [k for k, on in (("ingestion.taskEnabled", self.ingestion.task_enabled),
+                                       ("recommendations.tasksEnabled", self.recommendations.tasks_enabled),
+                                       ("analytics.tasksEnabled", self.analytics.tasks_enabled),
+                                       ("cdc.taskEnabled", self.cdc.task_enabled)) if on]  # fmt: skip
+            if started:
+                raise ValueError(f"{', '.join(started)} must be false in a review stack (no EXECUTE TASK there)")
         if self.environment == "prod":
             if not self.protect:
                 raise ValueError("protect must be true in prod")

@@ -60,8 +60,8 @@ class AnalyticsDashboard(pulumi.ComponentResource):
         env: dict[str, pulumi.Input[str]] = {
             "SNOWFLAKE_ORGANIZATION_NAME": args.connection.organization,
             "SNOWFLAKE_ACCOUNT_NAME": args.connection.account,
-            "SNOWFLAKE_USER": args.connection.deploy_user,
-            "SNOWFLAKE_ROLE": "SYSADMIN",
+            "SNOWFLAKE_USER": args.providers.login.user,
+            "SNOWFLAKE_ROLE": args.providers.login.roles["sysadmin"],
         }
         if args.private_key is not None:
             env["SNOWFLAKE_PRIVATE_KEY"] = pulumi.Output.secret(args.private_key)

@@ -159,6 +159,32 @@ def _aws_principals(st: dict) -> list[str]:
     return [str(p) for p in as_list((principal or {}).get("AWS"))] if hasattr(principal, "get") else []
 
 
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+
+
+def iam_github_trust_pinned(args: Any, report: Report) -> None:
+    """Every stack: a role GitHub's OIDC tokens may assume pins the audience (sts.amazonaws.com) and the
+    subject to one repository's GitHub environment, with no wildcard, so no other repository, branch or
+    pull request can assume it."""
+    if args.resource_type != IAM_ROLE or args.props.get("assumeRolePolicy") is None:
+        return
+    doc = policy_document(args.props.get("assumeRolePolicy"))
+    for st in statements(doc or {}):
+        federated = (st.get("Principal") or {}).get("Federated") if hasattr(st.get("Principal"), "get") else None
+        if st.get("Effect") != "Allow" or GITHUB_OIDC not in str(federated or ""):
+            continue
+        cond = st.get("Condition") or {}
+        equals = cond.get("StringEquals") or {}
+        sub = str(equals.get(f"{GITHUB_OIDC}:sub", ""))
+        if equals.get(f"{GITHUB_OIDC}:aud") != "sts.amazonaws.com":
+            report(f"{label(args)}: GitHub trust without aud sts.amazonaws.com; fix: StringEquals on {GITHUB_OIDC}:aud")
+        if not re.fullmatch(r"repo:[\w.-]+/[\w.-]+:environment:[\w.-]+", sub) or "StringLike" in cond:
+            report(
+                f"{label(args)}: GitHub trust subject {sub or '(none)'} is not one environment of one repository; "
+                f"fix: StringEquals {GITHUB_OIDC}:sub repo:<owner>/<repo>:environment:<name>"
+            )
+
+
 def iam_trust_external_id(args: Any, report: Report) -> None:
     """Every stack: a role that AWS principals (another account's users and roles, such as Snowflake's
     IAM users) may assume requires an sts:ExternalId, against the confused-deputy problem. Service

@@ -79,6 +79,10 @@ class StackPolicy(PackLimits):
     config_error: str | None
 
 
+# Per-PR review stacks (review-stack.yml names them pr-<number>).
+REVIEW_STACK = re.compile(r"^pr-\d+$")
+
+
 def stack_of(urn: str) -> str:
     m = re.match(r"^urn:pulumi:([^:]+)::", urn or "")
     if not m:

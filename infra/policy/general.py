@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from infra.naming import review_naming
 from infra.policy.common import Report, label, policy_for, policy_of, stack_of
 
 # Types that hold data or state: protected (`pulumi destroy` and replacements refuse them) in prod.
@@ -83,13 +84,18 @@ def prod_stateful_protected(args: Any, report: Report) -> None:
 
 def physical_name_prefix(args: Any, report: Report) -> None:
     """Every stack: physical names carry the stack prefix (RDP_<STACK>_ / rdp-<stack>-), so stacks
-    sharing one Snowflake and one AWS account never collide or touch each other's objects."""
-    naming = policy_of(args).naming
+    sharing one Snowflake and one AWS account never collide or touch each other's objects. A non-prod
+    stack may also host the per-PR review identity (RDP_REVIEW_ / rdp-review-); prod never does."""
+    pol = policy_of(args)
+    naming = pol.naming
+    review = None if pol.prod else review_naming(naming.prefix)
     props = args.props
     if SNOWFLAKE_ACCOUNT_LEVEL.match(args.resource_type):
         name = props.get("name")
         if not name:
             report(f"{label(args)}: no physical name set; fix: name it with Naming.sf()")
+        elif review and str(name).upper().startswith(review.sf_prefix + "_"):
+            return
         elif not str(name).upper().startswith(naming.sf_prefix + "_"):
             report(f"{label(args)}: name {name} lacks prefix {naming.sf_prefix}_; fix: name it with Naming.sf()")
     elif args.resource_type.startswith("snowflake:") and "database" in props and "schema" in props:
@@ -103,6 +109,8 @@ def physical_name_prefix(args: Any, report: Report) -> None:
         name = props.get(key)
         if not name:
             report(f"{label(args)}: {key} is not set, AWS would invent an unprefixed name; fix: name it with Naming")
+        elif review and str(name).startswith(review.aws_prefix + "-"):
+            return
         elif not str(name).startswith(naming.aws_prefix + "-"):
             report(f"{label(args)}: {key} {name} lacks prefix {naming.aws_prefix}-; fix: name it with Naming.aws()")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from infra.policy.aws_rules import (
     dynamodb_prod_recovery,
+    iam_github_trust_pinned,
     iam_no_wildcard_allow,
     iam_trust_external_id,
     s3_encryption,
@@ -48,6 +49,7 @@ RESOURCE_RULES = {
     "sns-topic-encrypted": sns_topic_encrypted,
     "iam-no-wildcard-allow": iam_no_wildcard_allow,
     "iam-trust-external-id": iam_trust_external_id,
+    "iam-github-trust-pinned": iam_github_trust_pinned,
 }
 STACK_RULES = {
     "prod-stack-environment": prod_stack_environment,

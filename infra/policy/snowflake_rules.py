@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from infra.config import WAREHOUSE_SIZES
-from infra.policy.common import Report, as_list, cidr_prefix, label, policy_of
+from infra.policy.common import REVIEW_STACK, Report, as_list, cidr_prefix, label, policy_of, stack_of
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
 EXECUTE = "snowflake:index/execute:Execute"
@@ -78,8 +78,13 @@ def _within_cap(args: Any, report: Report, prop: str, cap: int) -> None:
 
 
 def warehouse_resource_monitor(args: Any, report: Report) -> None:
-    """Stack rule, every stack: every warehouse has a resource monitor, set directly or attached by an
-    ACCOUNTADMIN `ALTER WAREHOUSE … SET RESOURCE_MONITOR`."""
+    """Stack rule, every stack but per-PR review stacks: every warehouse has a resource monitor, set
+    directly or attached by an ACCOUNTADMIN `ALTER WAREHOUSE … SET RESOURCE_MONITOR`. Review stacks
+    (`pr-<n>`) deploy as the review identity, which Snowflake does not let create or assign monitors;
+    their warehouses stay under the size, auto-suspend and statement-timeout caps of the other rules."""
+    stacks = {stack_of(r.urn) for r in args.resources}
+    if stacks and all(REVIEW_STACK.match(s) for s in stacks):
+        return
     attached = set()
     for r in args.resources:
         if r.resource_type == EXECUTE:

@@ -69,7 +69,7 @@ class _Provider(ResourceProvider):
         with snowflake.connector.connect(
             account=f"{props['organization']}-{props['account']}",
             user=props["user"],
-            role="ACCOUNTADMIN",
+            role=props.get("login_role") or "ACCOUNTADMIN",
             private_key=der,
         ) as conn:
             cur = conn.cursor(snowflake.connector.DictCursor)
@@ -116,6 +116,7 @@ class PostgresAdminCredentialArgs:
     user: str
     private_key: pulumi.Input[str] | None = None
     role: str = ADMIN_ROLE
+    login_role: str = "ACCOUNTADMIN"  # the role the statements run as (the review identity's in review stacks)
 
 
 class PostgresAdminCredential(Resource):
@@ -138,6 +139,7 @@ class PostgresAdminCredential(Resource):
                 "account": args.account,
                 "user": args.user,
                 "role": args.role,
+                "login_role": args.login_role,
                 "private_key": pulumi.Output.secret(args.private_key) if args.private_key is not None else None,
                 "password": None,
                 "username": None,

@@ -149,6 +149,48 @@ CASES = [
     ),
 ]
 
+GITHUB = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+PINNED = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+          "token.actions.githubusercontent.com:sub": "repo:acme/rdp:environment:prod"}  # fmt: skip
+
+
+def github_trust(condition: dict) -> dict:
+    statement = {"Effect": "Allow", "Principal": {"Federated": GITHUB}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    return rargs(ROLE, {"assumeRolePolicy": doc({**statement, "Condition": condition})})
+
+
+CASES += [
+    # GitHub OIDC: one environment of one repository, audience pinned
+    ("iam-github-trust-pinned", github_trust({"StringEquals": PINNED}), []),
+    ("iam-github-trust-pinned", rargs(ROLE, {"assumeRolePolicy": doc({**ASSUME, "Condition": EXTERNAL_ID})}), []),
+    (
+        "iam-github-trust-pinned",
+        github_trust(
+            {
+                "StringLike": {"token.actions.githubusercontent.com:sub": "repo:acme/*"},
+                "StringEquals": {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com"},
+            }
+        ),
+        ["is not one environment of one repository"],
+    ),
+    (
+        "iam-github-trust-pinned",
+        github_trust({"StringEquals": {**PINNED, "token.actions.githubusercontent.com:sub": "repo:acme/rdp:ref:main"}}),
+        ["subject repo:acme/rdp:ref:main is not one environment"],
+    ),
+    (
+        "iam-github-trust-pinned",
+        github_trust(
+            {
+                "StringEquals": {
+                    "token.actions.githubusercontent.com:sub": PINNED["token.actions.githubusercontent.com:sub"]
+                }
+            }
+        ),
+        ["without aud sts.amazonaws.com"],
+    ),
+]
+
 
 @pytest.mark.parametrize(("name", "args", "violations"), CASES)
 def test_rule(name, args, violations):

@@ -44,6 +44,13 @@ CASES = [
     ("physical-name-prefix", rargs(DB, {"name": "RDP_DEV_RETAIL"}), []),
     ("physical-name-prefix", rargs(DB, {"name": "RETAIL"}), ["lacks prefix RDP_DEV_"]),
     ("physical-name-prefix", rargs(DB, {"name": "RDP_PROD_RETAIL"}), ["lacks prefix RDP_DEV_"]),
+    # a non-prod stack may host the review identity; prod may not
+    ("physical-name-prefix", rargs("snowflake:index/accountRole:AccountRole", {"name": "RDP_REVIEW_ADMIN"}), []),
+    (
+        "physical-name-prefix",
+        rargs("snowflake:index/accountRole:AccountRole", {"name": "RDP_REVIEW_ADMIN"}, PROD),
+        ["lacks prefix RDP_PROD_"],
+    ),
     ("physical-name-prefix", rargs("snowflake:index/warehouse:Warehouse", {}), ["no physical name set"]),
     (
         "physical-name-prefix",

@@ -64,6 +64,13 @@ def tampered_prod(tmp_path, monkeypatch):
     cfg[key("environment")] = "review"
     cfg[key("snowflake")]["deployUser"] = "RDP_REVIEW_DEPLOYER"  # what the config asks of a review stack
     cfg[key("protect")] = False
+    for section, flag in (
+        ("ingestion", "taskEnabled"),
+        ("recommendations", "tasksEnabled"),
+        ("analytics", "tasksEnabled"),
+        ("cdc", "taskEnabled"),
+    ):  # review stacks run no task
+        cfg[key(section)][flag] = False  # fmt: skip
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not
     cfg[key("dynamodb")] = {"pointInTimeRecovery": False, "deletionProtection": False}

@@ -65,6 +65,14 @@ CASES = [
         ),
         ["Warehouse wh3: no resource monitor attached"],
     ),
+    # review stacks deploy as the review identity, which cannot create or assign monitors
+    (
+        "warehouse-resource-monitor",
+        StackValidationArgs(
+            [res(WH, {"name": "RDP_PR_12_LOAD_WH"}, "wh", "urn:pulumi:pr-12::retail-data-platform::")], {}
+        ),
+        [],
+    ),
     # compute pool: dev 2 nodes of CPU_X64_XS/S, prod 4 nodes of CPU_X64_XS/S/M
     ("compute-pool-caps", rargs(COMPUTE_POOL, POOL), []),
     ("compute-pool-caps", rargs(COMPUTE_POOL, {**POOL, "instanceFamily": "CPU_X64_M", "maxNodes": 4}, PROD), []),

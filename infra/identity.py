@@ -1,0 +1,210 @@
+"""Who CI runs as, per environment, declared with the stack so every grant is reviewed in a PR.
+
+- **Preview** (pull requests of this repository): a Snowflake user and role that can log in and see
+  the database and warehouses, nothing else (`pulumi preview` without `--refresh` diffs the program
+  against the recorded state, so it reads no object), and an AWS role GitHub's OIDC token may assume
+  only from the `preview-<stack>` environment, with Get/List/Describe on this stack's resources and no
+  `secretsmanager:GetSecretValue`.
+- **Deploy**: an AWS role assumable only from the `<stack>` environment, allowed to manage resources
+  named after this stack (`rdp-<stack>-*`) and nothing else. The Snowflake deploy user is the one
+  account-admin bootstrap step (README, "Security model"); the config refuses another stack's.
+- **Review** (hosted by one stack, `ci.reviewStacks`): the identity per-PR review stacks deploy with,
+  able to create account objects but granted nothing of dev or prod (Snowflake cannot scope CREATE by
+  name, so it owns only what it creates and the policy pack holds it to `RDP_PR_*` names), and an AWS
+  role limited to `rdp-pr-*` resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_snowflake as snowflake
+
+from infra.config import CiConfig
+from infra.iam import github_trust_policy, policy
+from infra.naming import Naming, review_naming
+from infra.providers import Providers
+
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# The one schema the CI users' network rule sits in, beside the service users' rules.
+NETWORK_RULE_SCHEMA = "BRONZE"
+# What AWS resources a stack names, by service: the ARN pattern of "everything of this prefix".
+ARN_PATTERNS = {
+    "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
+    "sns": ["arn:aws:sns:*:{a}:{p}-*"],
+    "sqs": ["arn:aws:sqs:*:{a}:{p}-*"],
+    "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
+    "iam": ["arn:aws:iam::{a}:role/{p}-*"],
+    "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
+}
+READ_ACTIONS = {
+    "s3": ["s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListBucket"],
+    "sns": ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"],
+    "sqs": ["sqs:GetQueueAttributes"],
+    "dynamodb": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"],
+    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
+    "secretsmanager": ["secretsmanager:DescribeSecret"],  # never GetSecretValue
+}
+WRITE_ACTIONS = {
+    "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucket*", "s3:DeleteBucket*", "s3:PutLifecycleConfiguration",
+           "s3:PutEncryptionConfiguration", "s3:PutBucketNotification", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
+            "sns:TagResource"],
+    "sqs": ["sqs:SetQueueAttributes"],
+    "dynamodb": ["dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:UpdateTable",
+                 "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"],
+    "iam": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+            "iam:DeleteRolePolicy", "iam:TagRole", "iam:UntagRole"],
+    "secretsmanager": ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue",
+                       "secretsmanager:UpdateSecret", "secretsmanager:TagResource"],
+}  # fmt: skip
+# What the review identity may create in the account; it is granted nothing of dev's or prod's.
+REVIEW_ACCOUNT_PRIVILEGES = [
+    "CREATE DATABASE",
+    "CREATE WAREHOUSE",
+    "CREATE ROLE",
+    "CREATE USER",
+    "CREATE INTEGRATION",
+    "CREATE COMPUTE POOL",
+    "CREATE NETWORK POLICY",
+    "BIND SERVICE ENDPOINT",
+]
+
+
+@dataclass
+class CiIdentitiesArgs:
+    naming: Naming
+    providers: Providers
+    config: CiConfig
+    prefix: str
+    database: pulumi.Input[str]
+    warehouses: dict[str, pulumi.Input[str]]
+
+
+class CiIdentities(pulumi.ComponentResource):
+    """The preview and deploy identities of this stack, and (where hosted) the review identity."""
+
+    preview_role: snowflake.AccountRole
+    roles: dict[str, aws.iam.Role]
+
+    def __init__(self, name: str, args: CiIdentitiesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("retail:identity:CiIdentities", name, None, opts)
+        self._name, self._args = name, args
+        n, acct = args.naming, args.providers.aws_account_id
+        self._sec = args.providers.on("securityadmin", self)
+        rule = snowflake.NetworkRule(
+            f"{name}-runners",
+            database=args.database,
+            schema=NETWORK_RULE_SCHEMA,
+            name=n.sf("CI_INGRESS"),
+            type="IPV4",
+            mode="INGRESS",
+            value_lists=args.config.runner_cidrs,
+            comment="where CI's Snowflake users may log in from (ci.runnerCidrs)",
+            opts=args.providers.on("sysadmin", self),
+        )
+        self._policy = snowflake.NetworkPolicy(
+            f"{name}-runners-policy",
+            name=n.sf("CI_POLICY"),
+            allowed_network_rule_lists=[rule.fully_qualified_name],
+            comment="attached to CI's Snowflake users",
+            opts=self._sec,
+        )
+        self.preview_role = self._role("preview-role", n.sf("PREVIEWER"), "read-only previews of this stack")
+        self._grant("preview-database", self.preview_role, ["USAGE"], on_account_object=_obj("DATABASE", args.database))
+        for key, wh in args.warehouses.items():
+            self._grant(f"preview-wh-{key}", self.preview_role, ["MONITOR"], on_account_object=_obj("WAREHOUSE", wh))
+        self.preview_user = self._user(
+            "preview-user", n.sf("PREVIEW"), args.config.preview_public_key, self.preview_role
+        )
+        self.roles = {
+            "preview": self._aws_role("preview", n, f"preview-{n.stack}", READ_ACTIONS, acct),
+            "deploy": self._aws_role("deploy", n, n.stack, _merge(READ_ACTIONS, WRITE_ACTIONS), acct),
+        }
+        if args.config.review_stacks:
+            self._review(review_naming(args.prefix), acct)
+        self.register_outputs({k: v.arn for k, v in self.roles.items()})
+
+    def _review(self, r: Naming, acct: pulumi.Input[str]) -> None:
+        """Per-PR review stacks' identity: creates its own account objects, sees nothing of dev or prod."""
+        role = self._role("review-role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
+        self._grant("review-account", role, REVIEW_ACCOUNT_PRIVILEGES, on_account=True)
+        cfg = self._args.config
+        self._user("review-user", r.sf("DEPLOYER"), cfg.review_public_key or "", role)
+        review_prefix = Naming(self._args.prefix, "pr").aws_prefix  # rdp-pr: every review stack's names
+        self.roles["review"] = self._aws_role("review", r, "review", _merge(READ_ACTIONS, WRITE_ACTIONS), acct,
+                                              resource_prefix=review_prefix)  # fmt: skip
+
+    def _aws_role(
+        self,
+        key: str,
+        n: Naming,
+        environment: str,
+        actions: dict[str, list[str]],
+        acct: pulumi.Input[str],
+        resource_prefix: str | None = None,
+    ) -> aws.iam.Role:
+        """A role GitHub's OIDC token assumes only from one environment of the repository."""
+        prefix = resource_prefix or n.aws_prefix
+        repo = self._args.config.github_repository
+        role = aws.iam.Role(
+            f"{self._name}-aws-{key}",
+            name=n.aws("ci", key),
+            description=f"GitHub Actions, environment {environment} of {repo}",
+            assume_role_policy=pulumi.Output.from_input(acct).apply(
+                lambda a: github_trust_policy(f"arn:aws:iam::{a}:oidc-provider/{GITHUB_OIDC_HOST}", repo, environment)
+            ),
+            path="/ci/",  # outside the stack's own `role/rdp-<stack>-*`: the deploy role cannot edit itself
+            max_session_duration=3600,
+            opts=self._args.providers.on("aws", self),
+        )
+        aws.iam.RolePolicy(
+            f"{self._name}-aws-{key}-policy",
+            role=role.id,
+            policy=pulumi.Output.from_input(acct).apply(
+                lambda a: policy(*[
+                    {"Effect": "Allow", "Action": acts,
+                     "Resource": [p.format(a=a, p=prefix) for p in ARN_PATTERNS[svc]]}
+                    for svc, acts in actions.items()
+                ])
+            ),
+            opts=self._args.providers.on("aws", self),
+        )  # fmt: skip
+        return role
+
+    def _user(self, suffix: str, physical: str, public_key: str, role: snowflake.AccountRole) -> snowflake.ServiceUser:
+        user = snowflake.ServiceUser(
+            f"{self._name}-{suffix}",
+            name=physical,
+            comment="CI identity (key pair in a GitHub environment secret)",
+            rsa_public_key=public_key,
+            default_role=role.name,
+            default_secondary_roles_option="NONE",
+            network_policy=self._policy.name,
+            opts=self._sec,
+        )
+        snowflake.GrantAccountRole(f"{self._name}-{suffix}-role", role_name=role.name, user_name=user.name,
+                                   opts=self._sec)  # fmt: skip
+        return user
+
+    def _role(self, suffix: str, physical: str, comment: str) -> snowflake.AccountRole:
+        return snowflake.AccountRole(f"{self._name}-{suffix}", name=physical, comment=comment, opts=self._sec)
+
+    def _grant(self, suffix: str, role: snowflake.AccountRole, privileges: list[str], **on: object) -> None:
+        snowflake.GrantPrivilegesToAccountRole(
+            f"{self._name}-{suffix}", account_role_name=role.name, privileges=privileges, opts=self._sec, **on
+        )
+
+
+def _obj(object_type: str, object_name: pulumi.Input[str]) -> dict:
+    return {"object_type": object_type, "object_name": object_name}
+
+
+def _merge(*maps: dict[str, list[str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in maps:
+        for k, v in m.items():
+            out[k] = [*out.get(k, []), *v]
+    return out

@@ -1,0 +1,135 @@
+"""Who CI runs as: a read-only preview identity and a deploy role per environment, the review
+identity hosted by dev, and the login the providers use in each case."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.config import ConfigError, parse_config
+from infra.identity import READ_ACTIONS, REVIEW_ACCOUNT_PRIVILEGES, WRITE_ACTIONS
+from infra.naming import Naming
+from infra.providers import ROLES, login_for
+from tests.conftest import by_type, one
+from tests.foundation.test_config import _nested, raw
+
+WRITES = {"INSERT", "UPDATE", "DELETE", "TRUNCATE", "OWNERSHIP", "OPERATE", "MODIFY"}
+
+
+def _grants_to(plan: list[dict], role: str) -> list[dict]:
+    grants = by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+    return [g["inputs"] for g in grants if g["inputs"]["accountRoleName"] == role]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_preview_role_can_look_but_not_touch(plans, stack):
+    grants = _grants_to(plans[stack], f"RDP_{stack.upper()}_PREVIEWER")
+    assert sorted((g["privileges"][0], next(iter(g.get("onAccountObject", {}).values()), "")) for g in grants)
+    for g in grants:
+        assert g["privileges"] in (["USAGE"], ["MONITOR"]), g
+        assert not set(g["privileges"]) & WRITES and "onAccount" not in g and "onSchemaObject" not in g
+    kinds = sorted(g["onAccountObject"]["objectType"] for g in grants)
+    assert kinds == ["DATABASE", "WAREHOUSE", "WAREHOUSE", "WAREHOUSE"]
+    user = one(plans[stack], "ci-preview-user")["inputs"]
+    assert user["name"] == f"RDP_{stack.upper()}_PREVIEW" and user["defaultSecondaryRolesOption"] == "NONE"
+    assert user["networkPolicy"] == f"RDP_{stack.upper()}_CI_POLICY"
+
+
+def _role_policy(plan: list[dict], key: str) -> tuple[dict, list[dict]]:
+    role = one(plan, f"ci-aws-{key}")["inputs"]
+    doc = json.loads(one(plan, f"ci-aws-{key}-policy")["inputs"]["policy"])
+    return json.loads(role["assumeRolePolicy"])["Statement"][0], doc["Statement"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_aws_roles_trust_one_environment_and_reach_only_the_stacks_names(plans, stack):
+    plan = plans[stack]
+    for key, environment in (("preview", f"preview-{stack}"), ("deploy", stack)):
+        trust, statements = _role_policy(plan, key)
+        cond = trust["Condition"]["StringEquals"]
+        assert (
+            cond["token.actions.githubusercontent.com:sub"]
+            == f"repo:acme/retail-data-platform:environment:{environment}"
+        )
+        assert trust["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+        for st in statements:
+            for arn in st["Resource"]:
+                assert f"rdp-{stack}-*" in arn, arn
+        actions = {a for st in statements for a in st["Action"]}
+        assert "secretsmanager:GetSecretValue" not in actions
+        if key == "preview":
+            assert actions == {a for acts in READ_ACTIONS.values() for a in acts}
+            assert not actions & {a for acts in WRITE_ACTIONS.values() for a in acts}
+    # the CI roles live under /ci/, outside role/rdp-<stack>-*: the deploy role cannot rewrite itself
+    assert {one(plan, f"ci-aws-{k}")["inputs"]["path"] for k in ("preview", "deploy")} == {"/ci/"}
+
+
+def test_only_dev_hosts_the_review_identity_and_it_reaches_only_review_names(plans):
+    assert not [r for r in plans["prod"] if r["name"].startswith("ci-review") or r["name"] == "ci-aws-review"]
+    dev = plans["dev"]
+    grants = _grants_to(dev, "RDP_REVIEW_ADMIN")
+    assert len(grants) == 1 and grants[0]["onAccount"] is True
+    assert grants[0]["privileges"] == REVIEW_ACCOUNT_PRIVILEGES  # account CREATEs only, nothing of dev or prod
+    assert one(dev, "ci-review-user")["inputs"]["name"] == "RDP_REVIEW_DEPLOYER"
+    trust, statements = _role_policy(dev, "review")
+    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].endswith(":environment:review")
+    assert all("rdp-pr-*" in arn for st in statements for arn in st["Resource"])
+
+
+def test_the_login_per_identity():
+    n = Naming("RDP", "prod")
+    deploy = login_for(n, "RDP", "prod", "RDP_PROD_DEPLOYER", env={})
+    assert deploy.user == "RDP_PROD_DEPLOYER" and deploy.roles == ROLES and not deploy.preview
+    preview = login_for(n, "RDP", "prod", "RDP_PROD_DEPLOYER", env={"RDP_IDENTITY": "preview"})
+    assert preview.user == "RDP_PROD_PREVIEW" and set(preview.roles.values()) == {"RDP_PROD_PREVIEWER"}
+    review = login_for(Naming("RDP", "pr-12"), "RDP", "review", "RDP_REVIEW_DEPLOYER", env={})
+    assert review.user == "RDP_REVIEW_DEPLOYER" and set(review.roles.values()) == {"RDP_REVIEW_ADMIN"}
+    with pytest.raises(ValueError, match="RDP_IDENTITY='admin': expected 'deploy' or 'preview'"):
+        login_for(n, "RDP", "prod", "RDP_PROD_DEPLOYER", env={"RDP_IDENTITY": "admin"})
+
+
+def test_a_preview_plan_logs_every_provider_in_read_only():
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-m", "infra.plan", "--stack", "prod", "--format", "json"],
+        cwd=ROOT, env={**os.environ, "RDP_IDENTITY": "preview"}, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    providers = [r["inputs"] for r in json.loads(out.stdout) if r["type"] == "pulumi:providers:snowflake"]
+    assert len(providers) == 4
+    assert {(p["user"], p["role"]) for p in providers} == {("RDP_PROD_PREVIEW", "RDP_PROD_PREVIEWER")}
+
+
+def _review_config() -> dict:
+    values = raw("dev")
+    values["environment"] = "review"
+    sf = json.loads(values["snowflake"])
+    values["snowflake"] = json.dumps({**sf, "deployUser": "RDP_REVIEW_DEPLOYER"})
+    ci = json.loads(values["ci"])
+    values["ci"] = json.dumps({**ci, "reviewStacks": False})
+    return values
+
+
+def test_a_review_stack_deploys_as_the_review_identity_with_no_task_running():
+    assert parse_config(_review_config(), "pr-12").environment == "review"
+    values = _review_config()
+    values["snowflake"] = json.dumps({**json.loads(values["snowflake"]), "deployUser": "RDP_DEV_DEPLOYER"})
+    with pytest.raises(ConfigError, match="must be the review identity RDP_REVIEW_DEPLOYER"):
+        parse_config(values, "pr-12")
+    values = _review_config()
+    values["cdc"] = json.dumps({**json.loads(values["cdc"]), "taskEnabled": True})
+    with pytest.raises(ConfigError, match=r"cdc\.taskEnabled must be false in a review stack"):
+        parse_config(values, "pr-12")
+
+
+def test_only_dev_may_host_the_review_identity():
+    values = _nested("prod", "ci", ["reviewStacks"], True)
+    values["ci"] = json.dumps({**json.loads(values["ci"]), "reviewPublicKey": json.loads(raw("dev")["ci"])[
+        "reviewPublicKey"]})  # fmt: skip
+    with pytest.raises(ConfigError, match="only a dev stack may host the review identity"):
+        parse_config(values, "prod")
