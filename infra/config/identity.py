@@ -10,9 +10,14 @@ from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import ConfigModel
 
+# RFC 5737 / 3849 documentation ranges: examples, never anybody's egress.
+DOCUMENTATION_RANGES = [
+    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+]
+
 
 def cidr_list(v: list[str]) -> list[str]:
-    """Valid CIDR blocks, none open to the whole internet."""
+    """Valid CIDR blocks, none open to the whole internet and none a documentation example."""
     out = []
     for c in v:
         try:
@@ -21,6 +26,8 @@ def cidr_list(v: list[str]) -> list[str]:
             raise ValueError(f"{c!r} is not a CIDR block ({e})") from None
         if net.prefixlen == 0:  # review stacks copy dev's config: no stack opens anything to everyone
             raise ValueError(f"{c} opens access to the whole internet; list your own ranges")
+        if any(net.version == d.version and net.subnet_of(d) for d in DOCUMENTATION_RANGES):
+            raise ValueError(f"{c} is a documentation example range; list your own egress ranges")
         out.append(str(net))
     return out
 

@@ -72,6 +72,7 @@ def _nested(stack: str, key: str, path: list[str], value) -> dict:
             "whole internet",
         ),
         (lambda: _with("prod", "allowedCidrs", ["0.0.0.0/0"]), "allowedCidrs", "0.0.0.0/0"),
+        (lambda: _with("prod", "allowedCidrs", ["203.0.113.0/24"]), "allowedCidrs", "documentation example range"),
         (lambda: _with("dev", "allowedCidrs", ["10.0.0.0/8", "::/0"]), "allowedCidrs", "whole internet"),
         (lambda: _with("prod", "protect", "false"), "(stack config)", "protect must be true"),
         (lambda: _nested("dev", "ingestion", ["taskSchedule"], "nightly"), "ingestion.taskSchedule", "cron"),
