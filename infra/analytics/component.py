@@ -80,7 +80,10 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 warehouse=args.transform_warehouse,
                 query=db.apply(lambda d, k=key: catalog.dynamic_table_sql(d, k)),
                 comment=f"{key} (sql/{dt.sql})",
-                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=inputs)),
+                # re-created, a dynamic table is a full re-materialization readers wait for: protected too
+                opts=pulumi.ResourceOptions.merge(
+                    as_sys, pulumi.ResourceOptions(depends_on=inputs, protect=args.protect)
+                ),
             )
         self.procedures = {
             key: snowflake.ProcedureSql(

@@ -87,7 +87,9 @@ class OrderChanges(pulumi.ComponentResource):
                 warehouse=args.transform_warehouse,
                 query=db.apply(lambda d, k=key: catalog.dynamic_table_sql(d, k)),
                 comment=f"{key} (sql/{dt.sql})",
-                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=inputs)),
+                opts=pulumi.ResourceOptions.merge(
+                    as_sys, pulumi.ResourceOptions(depends_on=inputs, protect=args.protect)
+                ),
             )
         self.monitoring = snowflake.View(
             f"{name}-monitoring",

@@ -21,6 +21,8 @@ STATEFUL_TYPES = {
     "snowflake:index/streamOnDirectoryTable:StreamOnDirectoryTable",
     # Re-created, a sequence starts again and hands out ids (order ids, change seqs) a second time.
     "snowflake:index/sequence:Sequence",
+    # Derived, but re-created it is a full re-materialization its readers wait for, and loses its history.
+    "snowflake:index/dynamicTable:DynamicTable",
     "snowflake:index/stageInternal:StageInternal",
     "snowflake:index/postgresInstance:PostgresInstance",
     "snowflake:index/imageRepository:ImageRepository",
@@ -32,8 +34,6 @@ STATEFUL_TYPES = {
 }
 # Stateful-looking types that are not protected, by decision.
 EXEMPT_TYPES = {
-    "snowflake:index/dynamicTable:DynamicTable": "derived: its rows are its query over protected tables, "
-    "re-materialized when it is created",
     "snowflake:index/stageExternalS3:StageExternalS3": "a pointer: the files live in the bucket, which is protected",
     "snowflake:index/stageExternalGcs:StageExternalGcs": "a pointer: the files live in the external storage",
     "snowflake:index/stageExternalAzure:StageExternalAzure": "a pointer: the files live in the external storage",
@@ -70,9 +70,9 @@ def _exempt_stage(args: Any) -> bool:
 
 def prod_stateful_protected(args: Any, report: Report) -> None:
     """Prod (by stack name; or any stack whose config sets protect): every stateful resource is
-    protected. Exempt, documented in EXEMPT_TYPES and EXEMPT_STAGES: dynamic tables (derived from
-    protected tables), external stages (pointers), the dashboard's stage (app files re-published by
-    `pulumi up`) and the CDC batch stage (in-flight files COPY purges)."""
+    protected, dynamic tables included. Exempt, documented in EXEMPT_TYPES and EXEMPT_STAGES: external
+    stages (pointers), the dashboard's stage (app files re-published by `pulumi up`) and the CDC batch
+    stage (in-flight files COPY purges)."""
     if args.resource_type not in STATEFUL_TYPES or _exempt_stage(args):
         return
     if not policy_of(args).protect:

@@ -77,7 +77,7 @@ class RecommendationsData(pulumi.ComponentResource):
             warehouse=args.transform_warehouse,
             query=db.apply(catalog.customer_360_sql),
             comment="Customer 360 profile: RFM segment, engagement, abandonment, favourites",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=raw)),
+            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=raw, protect=args.protect)),
         )
         self.features_view = snowflake.View(
             f"{name}-customer-category-features",

@@ -37,7 +37,12 @@ CASES = [
     ("prod-stateful-protected", rargs(STAGE, stage("MODEL_STAGE", "ML_REGISTRY"), PROD), ["not protected"]),
     ("prod-stateful-protected", rargs(STAGE, stage("DASHBOARD_STAGE", "GOLD"), PROD), []),
     ("prod-stateful-protected", rargs(STAGE, stage("ORDER_CHANGES_STAGE", "BRONZE"), PROD), []),
-    ("prod-stateful-protected", rargs("snowflake:index/dynamicTable:DynamicTable", {}, PROD), []),
+    (
+        "prod-stateful-protected",
+        rargs("snowflake:index/dynamicTable:DynamicTable", {}, PROD),
+        ["DynamicTable r: stateful resource is not protected in a prod stack"],
+    ),
+    ("prod-stateful-protected", rargs("snowflake:index/dynamicTable:DynamicTable", {}, PROD, protect=True), []),
     ("prod-stateful-protected", rargs("snowflake:index/stageExternalS3:StageExternalS3", {}, PROD), []),
     ("prod-stateful-protected", rargs("snowflake:index/view:View", {}, PROD), []),
     # names
