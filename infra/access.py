@@ -15,6 +15,7 @@ import pulumi_snowflake as snowflake
 
 from infra.config import ServiceUsers
 from infra.naming import Naming, quote
+from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
 READ_FUTURE_OBJECTS = ("TABLES", "VIEWS", "DYNAMIC TABLES", "STREAMS")
@@ -48,8 +49,6 @@ FUNCTIONAL_ROLES: dict[str, dict] = {
 SERVICE_DUTY_ROLES = {"loader": "LOADER", "transformer": "TRANSFORMER", "app": "APP_SERVICE"}
 SERVICE_GRANT_SLUGS = {"app": "app-service"}
 DUTY_WAREHOUSES = {"loader": "load", "transformer": "transform", "app": "serve"}
-# The service users' network rules sit in BRONZE, beside the serving instance's.
-NETWORK_RULE_SCHEMA = "BRONZE"
 
 
 @dataclass
@@ -74,7 +73,6 @@ class AccessControl(pulumi.ComponentResource):
         super().__init__("retail:access:AccessControl", name, None, opts)
         n = args.naming
         self._opts = args.providers.on("securityadmin", self)
-        self._as_sys = args.providers.on("sysadmin", self)
         self._name = name
         db = args.database
 
@@ -157,24 +155,14 @@ class AccessControl(pulumi.ComponentResource):
         roles["registry"] = self.image_pusher
         for duty, role in roles.items():
             cfg = getattr(args.service_users, duty)
-            rule = snowflake.NetworkRule(
-                f"{self._name}-svc-{duty}-ingress",
-                database=args.database,
-                schema=NETWORK_RULE_SCHEMA,
-                name=n.sf("SVC", duty, "INGRESS"),
-                type="IPV4",
-                mode="INGRESS",
-                value_lists=cfg.allowed_cidrs or args.allowed_cidrs,
-                comment=f"where the {duty} service user may log in from",
-                opts=pulumi.ResourceOptions.merge(self._as_sys, pulumi.ResourceOptions(parent=self)),
-            )
-            policy = snowflake.NetworkPolicy(
-                f"{self._name}-svc-{duty}-policy",
-                name=n.sf("SVC", duty, "POLICY"),
-                allowed_network_rule_lists=[rule.fully_qualified_name],
-                comment=f"attached to the {duty} service user",
-                opts=self._opts,
-            )
+            _, policy = ingress_policy(
+                self,
+                args.providers,
+                args.database,
+                Ingress(f"{self._name}-svc-{duty}-ingress", f"{self._name}-svc-{duty}-policy",
+                        n.sf("SVC", duty, "INGRESS"), n.sf("SVC", duty, "POLICY"),
+                        cfg.allowed_cidrs or args.allowed_cidrs, f"the {duty} service user"),
+            )  # fmt: skip
             # the loader keeps the released logical name of the one service user it replaces
             logical = f"{self._name}-service-user" if duty == "loader" else f"{self._name}-service-user-{duty}"
             users[duty] = snowflake.ServiceUser(

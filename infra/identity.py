@@ -25,11 +25,10 @@ import pulumi_snowflake as snowflake
 from infra.config import CiConfig
 from infra.iam import github_trust_policy, policy
 from infra.naming import Naming, review_naming
+from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-# The one schema the CI users' network rule sits in, beside the service users' rules.
-NETWORK_RULE_SCHEMA = "BRONZE"
 # What AWS resources a stack names, by service: the ARN pattern of "everything of this prefix".
 ARN_PATTERNS = {
     "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
@@ -94,24 +93,13 @@ class CiIdentities(pulumi.ComponentResource):
         self._name, self._args = name, args
         n, acct = args.naming, args.providers.aws_account_id
         self._sec = args.providers.on("securityadmin", self)
-        rule = snowflake.NetworkRule(
-            f"{name}-runners",
-            database=args.database,
-            schema=NETWORK_RULE_SCHEMA,
-            name=n.sf("CI_INGRESS"),
-            type="IPV4",
-            mode="INGRESS",
-            value_lists=args.config.runner_cidrs,
-            comment="where CI's Snowflake users may log in from (ci.runnerCidrs)",
-            opts=args.providers.on("sysadmin", self),
-        )
-        self._policy = snowflake.NetworkPolicy(
-            f"{name}-runners-policy",
-            name=n.sf("CI_POLICY"),
-            allowed_network_rule_lists=[rule.fully_qualified_name],
-            comment="attached to CI's Snowflake users",
-            opts=self._sec,
-        )
+        _, self._policy = ingress_policy(
+            self,
+            args.providers,
+            args.database,
+            Ingress(f"{name}-runners", f"{name}-runners-policy", n.sf("CI_INGRESS"), n.sf("CI_POLICY"),
+                    args.config.runner_cidrs, "CI's Snowflake users (ci.runnerCidrs)"),
+        )  # fmt: skip
         self.preview_role = self._role("preview-role", n.sf("PREVIEWER"), "read-only previews of this stack")
         self._grant("preview-database", self.preview_role, ["USAGE"], on_account_object=_obj("DATABASE", args.database))
         for key, wh in args.warehouses.items():

@@ -14,6 +14,7 @@ import pulumi_snowflake as snowflake
 
 from infra.config import PostgresConfig, SnowflakeConnection
 from infra.naming import Naming
+from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 from infra.serving.catalog import CATALOG, NETWORK_SCHEMA, PG_PORT
 from infra.serving.credential import PostgresAdminCredential, PostgresAdminCredentialArgs
@@ -45,24 +46,13 @@ class SnowflakePostgres(pulumi.ComponentResource):
         as_sys = prov.on("sysadmin", self)
         as_acct = prov.on("accountadmin", self)
 
-        self.ingress_rule = snowflake.NetworkRule(
-            f"{name}-ingress-rule",
-            database=args.database,
-            schema=NETWORK_SCHEMA,
-            name=n.sf("PG_INGRESS"),
-            type="IPV4",
-            mode="POSTGRES_INGRESS",
-            value_lists=args.ingress_cidrs,
-            comment="who may connect to the serving Postgres instance (allowedCidrs)",
-            opts=as_sys,
-        )
-        self.policy = snowflake.NetworkPolicy(
-            f"{name}-policy",
-            name=n.sf("PG_POLICY"),
-            allowed_network_rule_lists=[self.ingress_rule.fully_qualified_name],
-            comment="attached to the serving Postgres instance",
-            opts=prov.on("securityadmin", self),
-        )
+        self.ingress_rule, self.policy = ingress_policy(
+            self,
+            prov,
+            args.database,
+            Ingress(f"{name}-ingress-rule", f"{name}-policy", n.sf("PG_INGRESS"), n.sf("PG_POLICY"),
+                    args.ingress_cidrs, "the serving Postgres instance (allowedCidrs)", mode="POSTGRES_INGRESS"),
+        )  # fmt: skip
         self.instance = snowflake.PostgresInstance(
             f"{name}-instance",
             name=n.sf("PG"),
