@@ -23,6 +23,7 @@ class ErrorAlertsArgs:
     naming: Naming
     providers: Providers
     emails: list[str]
+    permissions_boundary: pulumi.Input[str] | None = None  # the most the role may do (infra/iam.py)
 
 
 class ErrorAlerts(pulumi.ComponentResource):
@@ -59,6 +60,7 @@ class ErrorAlerts(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.all(
                 self.integration.aws_sns_iam_user_arn, self.integration.aws_sns_external_id
             ).apply(lambda a: snowflake_trust_policy(a[0], a[1])),
+            permissions_boundary=args.permissions_boundary,
             opts=on_aws,
         )
         aws.iam.RolePolicy(

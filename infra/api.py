@@ -140,6 +140,8 @@ class RecommendationApi(pulumi.ComponentResource):
             ),
         )  # fmt: skip
         as_owner = pulumi.ResourceOptions(parent=self, provider=self.owner.provider)
+        # a service keeps its name when replaced (a new owner, say): drop the old one before creating the new
+        as_replaced_first = pulumi.ResourceOptions.merge(as_owner, pulumi.ResourceOptions(delete_before_replace=True))
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
         server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
         self.images = {
@@ -192,7 +194,7 @@ class RecommendationApi(pulumi.ComponentResource):
             max_instances=cfg.ranker.max_instances,
             auto_resume=True,
             comment="XGBoost ranking model in the model-service format",
-            opts=as_owner,
+            opts=as_replaced_first,
         )
         ranker_dns = internal_dns(CATALOG.name("ranker"), CATALOG.schema("ranker"), n.database)
         ranker_url = f"http://{ranker_dns}:{PORTS['ranker']}"
@@ -234,7 +236,9 @@ class RecommendationApi(pulumi.ComponentResource):
             auto_resume=True,
             query_warehouse=be.warehouse,
             comment="recommendation API: /recommend, /health, /",
-            opts=pulumi.ResourceOptions.merge(as_owner, pulumi.ResourceOptions(depends_on=[self.services["ranker"]])),
+            opts=pulumi.ResourceOptions.merge(
+                as_replaced_first, pulumi.ResourceOptions(depends_on=[self.services["ranker"]])
+            ),
         )
         # The app role may call the orchestrator's public endpoint (its service role for all endpoints);
         # the owner grants it, as only a service's owner may.
@@ -247,7 +251,7 @@ class RecommendationApi(pulumi.ComponentResource):
             revert=pulumi.Output.all(svc_fq, args.app_role).apply(
                 lambda a: f"REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE {quote(a[1])}"
             ),
-            opts=as_owner,
+            opts=as_replaced_first,  # the old REVOKE must not undo the new GRANT
         )
         self.register_outputs(
             {

@@ -20,7 +20,7 @@ from infra.naming import Naming, quote
 from infra.providers import Providers
 
 # What the warehouse fallback reads (services/orchestrator/orchestrator/backends.py): schema → tables.
-SERVED_TABLES = {"GOLD": ["USER_PRODUCT_RECOMMENDATIONS"], "BRONZE": ["PRODUCT_CATALOG"]}
+SERVED_TABLES = {"GOLD": ["USER_PRODUCT_RECOMMENDATIONS"], "BRONZE": ["PRODUCT_CATALOG", "INVENTORY"]}
 SERVICE_SCHEMA = "ML_REGISTRY"
 
 
@@ -92,7 +92,8 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
         account_name=args.connection.account,
         user=args.providers.login.user,
         # a preview logs in read-only like every other provider; a deployment creates as the owner
-        role=args.providers.login.roles["sysadmin"] if args.providers.login.preview else physical,
+        # (the role's own output: before the role exists a preview leaves the provider unconfigured)
+        role=args.providers.login.roles["sysadmin"] if args.providers.login.preview else owner.name,
         authenticator="SNOWFLAKE_JWT",
         private_key=args.private_key,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=grants),

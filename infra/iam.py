@@ -28,3 +28,88 @@ def github_trust_policy(provider_arn: str, repository: str, environment: str) ->
 
 def policy(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)
+
+
+# What a CI role may do to the AWS resources of one stack (prefix `rdp-<stack>`), by service; what any
+# role the stack creates may do at most is its permissions boundary (`boundary_policy`).
+ARN_PATTERNS = {
+    "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
+    "sns": ["arn:aws:sns:*:{a}:{p}-*"],
+    "sqs": ["arn:aws:sqs:*:{a}:{p}-*"],
+    "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
+    "iam": ["arn:aws:iam::{a}:role/{p}-*"],
+    "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
+}
+READ_ACTIONS = {
+    "s3": ["s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListBucket",
+           "s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration"],
+    "sns": ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic",
+            "sns:ListTagsForResource"],
+    "sqs": ["sqs:GetQueueAttributes"],
+    "dynamodb": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive",
+                 "dynamodb:ListTagsOfResource"],
+    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+            "iam:ListInstanceProfilesForRole"],
+    "secretsmanager": ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
+}  # fmt: skip
+WRITE_ACTIONS = {
+    "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucket*", "s3:DeleteBucket*", "s3:PutLifecycleConfiguration",
+           "s3:PutEncryptionConfiguration", "s3:PutBucketNotification", "s3:ListBucketVersions", "s3:DeleteObject",
+           "s3:DeleteObjectVersion"],
+    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
+            "sns:TagResource"],
+    "sqs": ["sqs:SetQueueAttributes"],
+    "dynamodb": ["dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:UpdateTable",
+                 "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"],
+    "iam": ["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"],
+    "secretsmanager": ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue",
+                       "secretsmanager:UpdateSecret", "secretsmanager:TagResource"],
+}  # fmt: skip
+# Only with the stack's permissions boundary attached may a CI role create a role or change what it may do.
+BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"]
+
+
+def boundary_arn(account: str, name: str) -> str:
+    return f"arn:aws:iam::{account}:policy/ci/{name}"
+
+
+def boundary_policy(account: str, prefix: str) -> str:
+    """The most any role of the stack may do: read its landing files (Snowflake's storage integration)
+    and publish to its topics (Snowflake's error notifications). A role CI creates can never exceed it."""
+    return policy(
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"arn:aws:s3:::{prefix}-*/*",
+        },
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Resource": f"arn:aws:s3:::{prefix}-*",
+        },
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": f"arn:aws:sns:*:{account}:{prefix}-*"},
+    )
+
+
+def ci_policy(account: str, prefix: str, write: bool, boundary: str) -> str:
+    """A CI role's permissions on the resources named `<prefix>-*`: read (preview) or manage (deploy).
+    Managing roles is bounded: CreateRole/PutRolePolicy only with `boundary` attached, and never removing
+    it, so CI cannot mint a role that does more than the stack's roles do."""
+
+    def arns(service: str) -> list[str]:
+        return [p.format(a=account, p=prefix) for p in ARN_PATTERNS[service]]
+
+    statements = [{"Effect": "Allow", "Action": acts, "Resource": arns(svc)} for svc, acts in READ_ACTIONS.items()]
+    if write:
+        statements += [
+            {"Effect": "Allow", "Action": acts, "Resource": arns(svc)} for svc, acts in WRITE_ACTIONS.items()
+        ]
+        statements += [
+            {"Effect": "Allow", "Action": BOUNDED_IAM_ACTIONS, "Resource": arns("iam"),
+             "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+            {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
+            # the loads' connection secrets: the provider reads a secret version back after writing it
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": f"arn:aws:secretsmanager:*:{account}:secret:{prefix}-postgres-*"},
+        ]  # fmt: skip
+    return policy(*statements)

@@ -23,42 +23,12 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.config import CiConfig
-from infra.iam import github_trust_policy, policy
+from infra.iam import boundary_arn, boundary_policy, ci_policy, github_trust_policy
 from infra.naming import Naming, review_naming
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-# What AWS resources a stack names, by service: the ARN pattern of "everything of this prefix".
-ARN_PATTERNS = {
-    "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
-    "sns": ["arn:aws:sns:*:{a}:{p}-*"],
-    "sqs": ["arn:aws:sqs:*:{a}:{p}-*"],
-    "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
-    "iam": ["arn:aws:iam::{a}:role/{p}-*"],
-    "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
-}
-READ_ACTIONS = {
-    "s3": ["s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListBucket"],
-    "sns": ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"],
-    "sqs": ["sqs:GetQueueAttributes"],
-    "dynamodb": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:ListTagsOfResource"],
-    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"],
-    "secretsmanager": ["secretsmanager:DescribeSecret"],  # never GetSecretValue
-}
-WRITE_ACTIONS = {
-    "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucket*", "s3:DeleteBucket*", "s3:PutLifecycleConfiguration",
-           "s3:PutEncryptionConfiguration", "s3:PutBucketNotification", "s3:DeleteObject", "s3:DeleteObjectVersion"],
-    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
-            "sns:TagResource"],
-    "sqs": ["sqs:SetQueueAttributes"],
-    "dynamodb": ["dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:UpdateTable",
-                 "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"],
-    "iam": ["iam:CreateRole", "iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
-            "iam:DeleteRolePolicy", "iam:TagRole", "iam:UntagRole"],
-    "secretsmanager": ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue",
-                       "secretsmanager:UpdateSecret", "secretsmanager:TagResource"],
-}  # fmt: skip
 # What the review identity may create in the account; it is granted nothing of dev's or prod's.
 REVIEW_ACCOUNT_PRIVILEGES = [
     "CREATE DATABASE",
@@ -68,7 +38,6 @@ REVIEW_ACCOUNT_PRIVILEGES = [
     "CREATE INTEGRATION",
     "CREATE COMPUTE POOL",
     "CREATE NETWORK POLICY",
-    "BIND SERVICE ENDPOINT",
 ]
 
 
@@ -107,35 +76,48 @@ class CiIdentities(pulumi.ComponentResource):
         self.preview_user = self._user(
             "preview-user", n.sf("PREVIEW"), args.config.preview_public_key, self.preview_role
         )
+        self.boundary = self._boundary("boundary", n, n.aws_prefix, acct)
         self.roles = {
-            "preview": self._aws_role("preview", n, f"preview-{n.stack}", READ_ACTIONS, acct),
-            "deploy": self._aws_role("deploy", n, n.stack, _merge(READ_ACTIONS, WRITE_ACTIONS), acct),
+            "preview": self._aws_role("preview", n, f"preview-{n.stack}", n.aws_prefix, acct, write=False),
+            "deploy": self._aws_role("deploy", n, n.stack, n.aws_prefix, acct, write=True),
         }
         if args.config.review_stacks:
             self._review(review_naming(args.prefix), acct)
-        self.register_outputs({k: v.arn for k, v in self.roles.items()})
+        self.register_outputs({"roles": {k: v.arn for k, v in self.roles.items()}, "boundary": self.boundary.arn})
 
     def _review(self, r: Naming, acct: pulumi.Input[str]) -> None:
         """Per-PR review stacks' identity: creates its own account objects, sees nothing of dev or prod."""
         role = self._role("review-role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
         self._grant("review-account", role, REVIEW_ACCOUNT_PRIVILEGES, on_account=True)
+        # a review stack's API owner role needs it from the review identity, which must be able to pass it on
+        self._grant("review-endpoint", role, ["BIND SERVICE ENDPOINT"], on_account=True, with_grant_option=True)
         cfg = self._args.config
         self._user("review-user", r.sf("DEPLOYER"), cfg.review_public_key or "", role)
         review_prefix = Naming(self._args.prefix, "pr").aws_prefix  # rdp-pr: every review stack's names
-        self.roles["review"] = self._aws_role("review", r, "review", _merge(READ_ACTIONS, WRITE_ACTIONS), acct,
-                                              resource_prefix=review_prefix)  # fmt: skip
+        self._boundary("review-boundary", r, review_prefix, acct)
+        self.roles["review"] = self._aws_role("review", r, "review", review_prefix, acct, write=True)
+
+    def _boundary(self, key: str, n: Naming, prefix: str, acct: pulumi.Input[str]) -> aws.iam.Policy:
+        """The permissions boundary every role of the stack (or of the review stacks) carries."""
+        return aws.iam.Policy(
+            f"{self._name}-aws-{key}",
+            name=n.aws("ci", "boundary"),
+            path="/ci/",
+            description=f"the most a role of {prefix}-* may do; CI creates roles only with it attached",
+            policy=pulumi.Output.from_input(acct).apply(lambda a: boundary_policy(a, prefix)),
+            opts=self._args.providers.on("aws", self),
+        )
 
     def _aws_role(
         self,
         key: str,
         n: Naming,
         environment: str,
-        actions: dict[str, list[str]],
+        prefix: str,
         acct: pulumi.Input[str],
-        resource_prefix: str | None = None,
+        write: bool,
     ) -> aws.iam.Role:
         """A role GitHub's OIDC token assumes only from one environment of the repository."""
-        prefix = resource_prefix or n.aws_prefix
         repo = self._args.config.github_repository
         role = aws.iam.Role(
             f"{self._name}-aws-{key}",
@@ -152,14 +134,10 @@ class CiIdentities(pulumi.ComponentResource):
             f"{self._name}-aws-{key}-policy",
             role=role.id,
             policy=pulumi.Output.from_input(acct).apply(
-                lambda a: policy(*[
-                    {"Effect": "Allow", "Action": acts,
-                     "Resource": [p.format(a=a, p=prefix) for p in ARN_PATTERNS[svc]]}
-                    for svc, acts in actions.items()
-                ])
+                lambda a: ci_policy(a, prefix, write, boundary_arn(a, n.aws("ci", "boundary")))
             ),
             opts=self._args.providers.on("aws", self),
-        )  # fmt: skip
+        )
         return role
 
     def _user(self, suffix: str, physical: str, public_key: str, role: snowflake.AccountRole) -> snowflake.ServiceUser:
@@ -188,11 +166,3 @@ class CiIdentities(pulumi.ComponentResource):
 
 def _obj(object_type: str, object_name: pulumi.Input[str]) -> dict:
     return {"object_type": object_type, "object_name": object_name}
-
-
-def _merge(*maps: dict[str, list[str]]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for m in maps:
-        for k, v in m.items():
-            out[k] = [*out.get(k, []), *v]
-    return out

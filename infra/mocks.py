@@ -146,6 +146,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             role = inputs.get("name") or logical
             outputs.update(name=role, arn=f"arn:aws:iam::{acct}:role/{role}", uniqueId=f"AROA{_h(role, n=16).upper()}")
             return role, outputs
+        if typ == "aws:iam/policy:Policy":
+            name = inputs.get("name") or logical
+            outputs.update(name=name, arn=f"arn:aws:iam::{acct}:policy{inputs.get('path') or '/'}{name}")
+            return outputs["arn"], outputs
         if typ == "aws:sns/topic:Topic":
             topic = inputs.get("name") or logical
             outputs.update(name=topic, arn=f"arn:aws:sns:{region}:{acct}:{topic}")

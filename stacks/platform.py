@@ -14,9 +14,11 @@ from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
+from infra.iam import boundary_arn
 from infra.identity import CiIdentities, CiIdentitiesArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
+from infra.naming import review_naming
 from infra.providers import (
     AwsAccount,
     AwsAccountArgs,
@@ -65,6 +67,21 @@ def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Prov
                      login)  # fmt: skip
 
 
+def _ci(
+    cfg: StackConfig, common: dict, database: pulumi.Output[str], warehouses: dict[str, pulumi.Output[str]]
+) -> tuple[CiIdentities | None, pulumi.Output[str]]:
+    """Who CI runs as (a read-only preview identity and an AWS deploy role per environment; a review
+    stack is CI's own creation and has none), and the permissions boundary of the stack's IAM roles:
+    its own, or in a review stack the one dev hosts."""
+    if cfg.environment == "review":
+        name = review_naming(cfg.prefix).aws("ci", "boundary")
+        return None, common["providers"].aws_account_id.apply(lambda a: boundary_arn(a, name))
+    ci = CiIdentities(
+        "ci", CiIdentitiesArgs(**common, config=cfg.ci, prefix=cfg.prefix, database=database, warehouses=warehouses)
+    )
+    return ci, ci.boundary.arn
+
+
 def build(cfg: StackConfig) -> Platform:
     """Compose the platform's capabilities for one stack."""
     secrets = pulumi.Config()
@@ -88,11 +105,7 @@ def build(cfg: StackConfig) -> Platform:
                           warehouses=warehouses, service_users=cfg.service_users, allowed_cidrs=cfg.allowed_cidrs),
     )  # fmt: skip
     roles = {k: v.name for k, v in access.functional_roles.items()}
-    # who CI runs as: a read-only preview identity and an AWS deploy role per environment (a review
-    # stack is CI's own creation and has none)
-    ci = None if cfg.environment == "review" else CiIdentities(
-        "ci", CiIdentitiesArgs(**common, config=cfg.ci, prefix=cfg.prefix, database=database, warehouses=warehouses)
-    )  # fmt: skip
+    ci, boundary = _ci(cfg, common, database, warehouses)
 
     # customer ingestion: landing bucket → Snowpipe → Bronze → task → Silver → Gold, errors to SNS
     landing = LandingBucket(
@@ -100,12 +113,18 @@ def build(cfg: StackConfig) -> Platform:
         LandingBucketArgs(**kept, config=cfg.ingestion, versioning=cfg.environment == "prod",
                           force_destroy=cfg.force_destroy_bucket),
     )  # fmt: skip
-    alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails))
+    boundary = (
+        ci.boundary.arn
+        if ci
+        else providers.aws_account_id.apply(lambda a: boundary_arn(a, review_naming(cfg.prefix).aws("ci", "boundary")))
+    )  # review stacks: dev hosts it
+    alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails, permissions_boundary=boundary))
     ingestion = CustomerIngestion(
         "ingestion",
         CustomerIngestionArgs(**kept, config=cfg.ingestion, database=database, bucket_name=landing.bucket.bucket,
                               bucket_arn=landing.bucket.arn, error_integration=alerts.error_integration,
-                              transform_warehouse=warehouses["transform"], roles=roles),
+                              transform_warehouse=warehouses["transform"], roles=roles,
+                              permissions_boundary=boundary),
         opts=after_foundation,
     )  # fmt: skip
 

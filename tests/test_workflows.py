@@ -15,7 +15,11 @@ def test_actionlint_is_clean():
     exe = shutil.which("actionlint") or str(Path(__import__("sys").executable).with_name("actionlint"))
     files = sorted(str(p) for p in WF.glob("*.yml"))
     assert files
-    out = subprocess.run([exe, "-shellcheck=", "-pyflakes=", *files], capture_output=True, text=True)
+    out = subprocess.run(
+        [exe, "-shellcheck=", "-pyflakes=", "-config-file", str(WF.parent / "actionlint.yaml"), *files],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -99,10 +103,28 @@ def test_pull_requests_never_get_a_deploy_identity():
         assert job["environment"]["name"] == "review", name
         assert "head.repo.full_name == github.repository" in job["if"], name  # never a fork's code
         assert "AWS_REVIEW_ROLE_ARN" in str(job) and "DEPLOY_ROLE" not in str(job)
-    assert "SNOWFLAKE_REVIEW_KEY" in str(review["env"])
+        assert "SNOWFLAKE_REVIEW_KEY" in job["env"]["SNOWFLAKE_PRIVATE_KEY"], name
     assert "base/infra/policy" in str(review["jobs"]["up"])  # the PR cannot loosen its own rules
     deploy = _load("deploy.yml")
     assert {j["environment"]["name"] for j in deploy["jobs"].values()} == {"dev", "prod"}
+
+
+def _environments() -> set[str]:
+    """Every GitHub environment a job of the workflows runs in (matrix expanded)."""
+    names = set()
+    for f in WF.glob("*.yml"):
+        for job in _load(f.name)["jobs"].values():
+            env = job.get("environment")
+            if not env:
+                continue
+            name = env["name"] if isinstance(env, dict) else env
+            for key, values in (job.get("strategy", {}).get("matrix", {}) or {}).items():
+                if "${{ matrix." + key + " }}" in name:
+                    names |= {name.replace("${{ matrix." + key + " }}", str(v)) for v in values}
+                    break
+            else:
+                names.add(name)
+    return names
 
 
 def test_the_environment_names_match_the_roles_trust(plans):
@@ -115,4 +137,4 @@ def test_the_environment_names_match_the_roles_trust(plans):
             if r["type"] == "aws:iam/role:Role" and r["inputs"].get("path") == "/ci/":
                 st = json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0]
                 subjects.add(st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].split(":")[-1])
-    assert subjects == {"dev", "prod", "preview-dev", "preview-prod", "review"}
+    assert subjects == _environments() == {"dev", "prod", "preview-dev", "preview-prod", "review"}

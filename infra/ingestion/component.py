@@ -37,6 +37,7 @@ class CustomerIngestionArgs:
     transform_warehouse: pulumi.Input[str]
     # functional role → its name; LOADER operates the pipe, TRANSFORMER the procedure and the task
     roles: Mapping[str, pulumi.Input[str]]
+    permissions_boundary: pulumi.Input[str] | None = None  # the most the role may do (infra/iam.py)
 
 
 class CustomerIngestion(pulumi.ComponentResource):
@@ -75,6 +76,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             assume_role_policy=pulumi.Output.all(described.iam_user_arn, described.external_id).apply(
                 lambda a: snowflake_trust_policy(a[0], a[1])
             ),
+            permissions_boundary=args.permissions_boundary,
             opts=on_aws,
         )
         aws.iam.RolePolicy(

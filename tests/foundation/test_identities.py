@@ -8,7 +8,8 @@ import json
 import pytest
 
 from infra.config import ConfigError, parse_config
-from infra.identity import READ_ACTIONS, REVIEW_ACCOUNT_PRIVILEGES, WRITE_ACTIONS
+from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
+from infra.identity import REVIEW_ACCOUNT_PRIVILEGES
 from infra.naming import Naming
 from infra.providers import ROLES, login_for
 from tests.conftest import by_type, one
@@ -53,28 +54,62 @@ def test_aws_roles_trust_one_environment_and_reach_only_the_stacks_names(plans, 
             == f"repo:acme/retail-data-platform:environment:{environment}"
         )
         assert trust["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
-        for st in statements:
-            for arn in st["Resource"]:
-                assert f"rdp-{stack}-*" in arn, arn
-        actions = {a for st in statements for a in st["Action"]}
-        assert "secretsmanager:GetSecretValue" not in actions
+        allowed = [st for st in statements if st["Effect"] == "Allow"]
+        for st in allowed:
+            for arn in st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]:
+                assert f"rdp-{stack}-" in arn, arn
+        actions = {a for st in allowed for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+        secrets = [st["Resource"] for st in allowed if st["Action"] == "secretsmanager:GetSecretValue"]
         if key == "preview":
-            assert actions == {a for acts in READ_ACTIONS.values() for a in acts}
+            assert actions == {a for acts in READ_ACTIONS.values() for a in acts} and not secrets
             assert not actions & {a for acts in WRITE_ACTIONS.values() for a in acts}
+        else:  # the deploy role reads back only the loads' connection secrets it writes
+            assert secrets == [f"arn:aws:secretsmanager:*:123456789012:secret:rdp-{stack}-postgres-*"]
     # the CI roles live under /ci/, outside role/rdp-<stack>-*: the deploy role cannot rewrite itself
     assert {one(plan, f"ci-aws-{k}")["inputs"]["path"] for k in ("preview", "deploy")} == {"/ci/"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_ci_can_create_roles_only_inside_the_stacks_boundary(plans, stack):
+    """Without the boundary a deploy (or a PR's review) identity that may create roles could mint an
+    administrator; with it, no role it creates or edits can do more than the stack's own roles."""
+    plan = plans[stack]
+    boundary = one(plan, "ci-aws-boundary")["inputs"]
+    assert boundary["path"] == "/ci/" and boundary["name"] == f"rdp-{stack}-ci-boundary"
+    boundary_actions = {a for st in json.loads(boundary["policy"])["Statement"] for a in
+                        (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}  # fmt: skip
+    assert boundary_actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation",
+                                "sns:Publish"}  # fmt: skip
+    arn = f"arn:aws:iam::123456789012:policy/ci/rdp-{stack}-ci-boundary"
+    _, statements = _role_policy(plan, "deploy")
+    bounded = [st for st in statements if st["Action"] == BOUNDED_IAM_ACTIONS]
+    assert bounded and bounded[0]["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": arn}}
+    assert {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"} in statements
+    unbounded = {a for st in statements if "Condition" not in st and st["Effect"] == "Allow"
+                 for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}  # fmt: skip
+    assert not unbounded & set(BOUNDED_IAM_ACTIONS)
+    # and every role the stack creates carries it
+    for role in by_type(plan, "aws:iam/role:Role"):
+        if role["inputs"].get("path") != "/ci/":
+            assert role["inputs"]["permissionsBoundary"] == arn, role["name"]
 
 
 def test_only_dev_hosts_the_review_identity_and_it_reaches_only_review_names(plans):
     assert not [r for r in plans["prod"] if r["name"].startswith("ci-review") or r["name"] == "ci-aws-review"]
     dev = plans["dev"]
     grants = _grants_to(dev, "RDP_REVIEW_ADMIN")
-    assert len(grants) == 1 and grants[0]["onAccount"] is True
-    assert grants[0]["privileges"] == REVIEW_ACCOUNT_PRIVILEGES  # account CREATEs only, nothing of dev or prod
+    assert all(g["onAccount"] is True for g in grants)  # account privileges only, nothing of dev or prod
+    assert sorted(p for g in grants for p in g["privileges"]) == sorted(
+        [*REVIEW_ACCOUNT_PRIVILEGES, "BIND SERVICE ENDPOINT"]
+    )
+    assert [g["privileges"] for g in grants if g.get("withGrantOption")] == [["BIND SERVICE ENDPOINT"]]
     assert one(dev, "ci-review-user")["inputs"]["name"] == "RDP_REVIEW_DEPLOYER"
     trust, statements = _role_policy(dev, "review")
     assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].endswith(":environment:review")
-    assert all("rdp-pr-*" in arn for st in statements for arn in st["Resource"])
+    allowed = [st for st in statements if st["Effect"] == "Allow"]
+    assert all("rdp-pr-" in arn for st in allowed for arn in (st["Resource"] if isinstance(st["Resource"], list)
+                                                             else [st["Resource"]]))  # fmt: skip
+    assert one(dev, "ci-aws-review-boundary")["inputs"]["name"] == "rdp-review-ci-boundary"
 
 
 def test_the_login_per_identity():
