@@ -88,6 +88,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/view:View": (*_SCHEMA_OBJECT, "statement"),
     "snowflake:index/warehouse:Warehouse": (),
     "aws:dynamodb/table:Table": ("name", "hashKey", "rangeKey", "localSecondaryIndexes"),
+    "aws:iam/policy:Policy": ("name", "namePrefix", "path"),
     "aws:iam/role:Role": ("name", "namePrefix", "path"),
     "aws:iam/rolePolicy:RolePolicy": ("name", "namePrefix", "role"),
     "aws:s3/bucket:Bucket": ("bucket", "bucketPrefix", "objectLockEnabled"),
