@@ -87,7 +87,7 @@ def run_api(stack: str = "dev", port: int = 8000) -> dict:
 
     t = local_target(stack)
     standins.stop_app("orchestrator")
-    api = serve.start("orchestrator", serve.api_env(t), port if not standins.port_open(port) else None)
+    api = serve.start("orchestrator", serve.api_env(t), port if not standins.port_open(port) else None, workers=None)
     standins.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
     with t.connect_snowflake() as conn:
         cur = conn.cursor()

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the suite and `make local` need: PostgreSQL server binaries, Graphviz's dot,
-# Chromium and chromedriver.
+# Debian packages the suite, `make local` and `make bench` need: PostgreSQL server binaries, Graphviz's
+# dot, Chromium and chromedriver, and wrk (the API's load generator: compiled, so the client does not
+# eat the CPU the server is measured on).
 set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 # headless Chromium and its driver for the recommendation test page's browser test
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.naming import Catalog, quote
-from infra.sqlfiles import SQL_DIR, render_sql
+from infra.sqlfiles import SQL_DIR, named_queries, render_sql
 
 GENERATORS_FILE: Path = SQL_DIR / "recommendations" / "udtf" / "retail_generators.py"
 PROPENSITY_UDF_FILE: Path = SQL_DIR / "recommendations" / "udf" / "predict_propensity.py"
@@ -125,6 +125,8 @@ TABLES: dict[str, tuple[str, Cols]] = {
     "USER_PRODUCT_RECOMMENDATIONS": ("GOLD", USER_PRODUCT_RECOMMENDATIONS),
     "CUSTOMER_PROPENSITY": ("GOLD", CUSTOMER_PROPENSITY),
 }
+# FEATURE_STORE views of what the ranking model reads about products and customers' histories.
+PAIR_SIGNALS = ("PRODUCT_POPULARITY", "CUSTOMER_PRODUCT_INTERACTIONS")
 # Every object of the capability; the key is the object's name.
 CATALOG = Catalog(
     {
@@ -133,6 +135,7 @@ CATALOG = Catalog(
             **{k: v[0] for k, v in TABLES.items()},
             "CUSTOMER_360": "GOLD",
             "CUSTOMER_CATEGORY_FEATURES": "FEATURE_STORE",
+            **dict.fromkeys(PAIR_SIGNALS, "FEATURE_STORE"),
             "MODEL_STAGE": "ML_REGISTRY",
             "PREDICT_PROPENSITY": "ML_REGISTRY",
             "GENERATE_STORE": "BRONZE",
@@ -146,35 +149,36 @@ CATALOG = Catalog(
     }
 )
 
-# UDTF name -> (handler class, arguments, output columns, packages)
+# UDTF name -> (handler class, arguments, output columns, packages); every UDTF's body is the whole
+# handler file, which imports numpy.
 UDTFS: dict[str, tuple[str, list[tuple[str, str]], Cols, list[str]]] = {
-    "GENERATE_STORE": ("StoreGenerator", [("SEED", "NUMBER")], STORES, []),
-    "GENERATE_PRODUCT": ("ProductGenerator", [("SEED", "NUMBER")], PRODUCT_CATALOG, []),
+    "GENERATE_STORE": ("StoreGenerator", [("SEED", "NUMBER")], STORES, ["numpy"]),
+    "GENERATE_PRODUCT": ("ProductGenerator", [("SEED", "NUMBER")], PRODUCT_CATALOG, ["numpy"]),
     "GENERATE_INVENTORY": (
         "InventoryGenerator",
         [("PRODUCT_ID", "NUMBER"), ("SEED", "NUMBER")],
         INVENTORY,
-        [],
+        ["numpy"],
     ),
     "GENERATE_RETAIL_CUSTOMER": (
         "CustomerGenerator",
         [("SEED", "NUMBER"), ("AS_OF", "DATE")],
         CUSTOMERS,
-        ["faker"],
+        ["faker", "numpy"],
     ),
     "GENERATE_RETAIL_EVENTS": (
         "EventGenerator",
         [
             ("CUSTOMER_ID", "NUMBER"),
             ("HAS_APP", "BOOLEAN"),
-            ("CITY", "VARCHAR"),
-            ("STATE", "VARCHAR"),
+            ("ZIP_CODE", "VARCHAR"),
             ("LOYALTY_TIER", "VARCHAR"),
             ("N_PRODUCTS", "NUMBER"),
+            ("SEED", "NUMBER"),
             ("AS_OF", "DATE"),
         ],
         EVENT_STREAM,
-        [],
+        ["numpy"],
     ),
 }
 
@@ -213,8 +217,21 @@ def recommendations_sql(database: str, top_n: int = 5) -> str:
         "recommendations/user_product_recommendations.sql",
         events=q(database, "EVENT_STREAM"),
         customer_360=q(database, "CUSTOMER_360"),
+        inventory=q(database, "INVENTORY"),
         top_n=str(int(top_n)),
     )
+
+
+def pair_signals_sql(database: str, feature_end: str) -> dict[str, str]:
+    """PAIR_SIGNALS view name -> its query over events before `feature_end` (the views' clock is
+    CURRENT_TIMESTAMP(); training and evaluation use past cut-offs)."""
+    queries = named_queries(
+        "recommendations/pair_signals.sql",
+        events=q(database, "EVENT_STREAM"),
+        products=q(database, "PRODUCT_CATALOG"),
+        feature_end=feature_end,
+    )
+    return {name.upper(): body for name, body in queries.items()}
 
 
 def category_features_sql(database: str, feature_end: str, label_days: int = 30) -> str:

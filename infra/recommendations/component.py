@@ -88,6 +88,19 @@ class RecommendationsData(pulumi.ComponentResource):
             comment="propensity features per (customer, category), as of now",
             opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=raw)),
         )
+        signal_inputs = [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG")]
+        self.signal_views = {
+            view: snowflake.View(
+                f"{name}-{view.lower().replace('_', '-')}",
+                database=db,
+                schema=catalog.CATALOG.schema(view),
+                name=view,
+                statement=db.apply(lambda d, v=view: catalog.pair_signals_sql(d, "CURRENT_TIMESTAMP()")[v]),
+                comment="ranking model inputs, as of now (sql/recommendations/pair_signals.sql)",
+                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=signal_inputs)),
+            )
+            for view in catalog.PAIR_SIGNALS
+        }
         self.model_stage = snowflake.StageInternal(
             f"{name}-model-stage",
             database=db,
@@ -125,10 +138,15 @@ class RecommendationsData(pulumi.ComponentResource):
             started=cfg.tasks_enabled,
             error_integration=args.error_integration,
             suspend_task_after_num_failures=3,
-            comment="USER_PRODUCT_RECOMMENDATIONS: top 5 of each user's favourite category",
+            comment="USER_PRODUCT_RECOMMENDATIONS: top 5 of each user's favourite category, in stock at home",
             opts=pulumi.ResourceOptions.merge(
                 as_sys,
-                pulumi.ResourceOptions(depends_on=[self.customer_360, self.tables["USER_PRODUCT_RECOMMENDATIONS"]]),
+                pulumi.ResourceOptions(
+                    depends_on=[
+                        self.customer_360,
+                        *(self.tables[t] for t in ("INVENTORY", "USER_PRODUCT_RECOMMENDATIONS")),
+                    ]
+                ),
             ),
         )
         self.refresh_propensity = snowflake.Task(

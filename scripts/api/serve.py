@@ -2,7 +2,12 @@
 
 `python -m scripts.api.serve` starts the orchestrator (and the ranker when RANKER_MODE=http) and keeps
 them running until Ctrl-C; `make local` starts them in the background and records their pids so
-`make stop` ends them.
+`make stop` ends them. Each server is a process group (with several workers: the supervisor and its
+workers), and stopping one ends the whole group.
+
+The orchestrator runs as in its image, under its server.py (uvicorn with TCP_NODELAY on a multi-worker
+socket, one worker per CPU by default); the ranker under plain uvicorn, one worker.
+Both get THREAD_ENV, as their specs set it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dic
         "PG_SSLMODE": "disable",
         "RANKER_MODE": ranker_mode,
         "RANKER_URL": ranker_url,
-        "RANKER_MODEL_PATH": str(target.artifacts / "ranking" / "ranking_model.json"),
+        "RANKER_MODEL_PATH": _model(target),
         "DYNAMODB_TABLE": target.dynamodb_table,
         "AWS_ENDPOINT_URL": ep.moto_url,
         "AWS_REGION": "us-east-1",
@@ -40,19 +45,36 @@ def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dic
     }
 
 
-def start(service: str, env: dict[str, str], port: int | None = None, workers: int = 1) -> Running:
-    """Start `orchestrator` or `ranker` under uvicorn on 127.0.0.1 and wait for /health; if it never answers,
-    it is ended and a StandInError says in one line why (the log's cause), where the log is and what to do."""
-    cmd = [
-        sys.executable, "-m", "uvicorn", "--factory", f"{service}.app:create_app",
+# One compute thread per worker process, as the specs and images set it: XGBoost's OpenMP and NumPy's
+# BLAS otherwise start a thread per core in every worker.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+# uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
+SERVER_PY = ROOT / "services" / "orchestrator" / "server.py"
+UVICORN = ("-m", "uvicorn")
+
+
+def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | None = None) -> list[str]:
+    """The command line of `service` on 127.0.0.1:{port}: the orchestrator under server.py (as its image
+    runs it), the ranker under uvicorn; `runner` overrides that. `workers=None`: one per CPU."""
+    runner = runner or ((str(SERVER_PY),) if service == "orchestrator" else UVICORN)
+    return [
+        sys.executable, *runner, "--factory", f"{service}.app:create_app",
         "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", "{port}",
-        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+        *(["--workers", str(workers)] if workers else []), "--no-access-log", "--log-level", "warning",
         # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
         "--h11-max-incomplete-event-size", "1048576",
     ]  # fmt: skip
+
+
+def start(service: str, env: dict[str, str], port: int | None = None, workers: int | None = 1) -> Running:
+    """Start `orchestrator` or `ranker` on 127.0.0.1 and wait for /health; if it never answers, it is ended
+    and a StandInError says in one line why (the log's cause), where the log is and what to do.
+    `workers=None` runs one worker per available CPU, as the orchestrator's image does."""
     # The project root is on the path: the orchestrator imports services.features, as in its image.
     fix = "fix what the log reports (`make setup` reinstalls missing packages), then run `make local` again"
-    return start_http(service, cmd, env, port, "/health", fix)
+    return start_http(service, command(service, workers), {**THREAD_ENV, **env}, port, "/health", fix)
 
 
 def main() -> None:
@@ -63,28 +85,36 @@ def main() -> None:
         stack: str = typer.Option("dev"),
         port: int = typer.Option(8000),
         ranker_mode: str = typer.Option("inprocess", help="inprocess | http"),
+        workers: int = typer.Option(0, help="orchestrator workers (0: one per available CPU)"),
     ) -> None:
-        """Serve the API on 127.0.0.1:<port> until Ctrl-C (after `make local` has loaded the data)."""
+        """Serve the API on 127.0.0.1:<port> until Ctrl-C (after `make local` has loaded the data); `make stop`
+        ends it too."""
         from scripts.recommendations.target import local_target
 
         t = local_target(stack)
-        ranker = (
-            start("ranker", {"RANKER_MODEL_PATH": str(t.artifacts / "ranking" / "ranking_model.json")})
-            if (ranker_mode == "http")
-            else None
-        )
-        api = start("orchestrator", api_env(t, ranker_mode, ranker.url if ranker else ""), port)
-        typer.echo(f"orchestrator on {api.url} (test page {api.url}/); Ctrl-C stops it")
+        servers: list[tuple[str, Running]] = []
         try:
+            if ranker_mode == "http":
+                servers.append(("ranker (foreground)", start("ranker", {"RANKER_MODEL_PATH": _model(t)})))
+            ranker_url = servers[0][1].url if servers else ""
+            api = start("orchestrator", api_env(t, ranker_mode, ranker_url), port, workers or None)
+            servers.append(("orchestrator (foreground)", api))
+            for name, server in servers:
+                standins.register_app(name, server.proc.pid, int(server.url.rsplit(":", 1)[1]))
+            typer.echo(f"orchestrator on {api.url} (test page {api.url}/); Ctrl-C stops it")
             api.proc.wait()
         except KeyboardInterrupt:
             pass
         finally:
-            api.stop()
-            if ranker:
-                ranker.stop()
+            for name, server in servers:
+                server.stop()
+                standins.stop_app(name)
 
     typer.run(run)
+
+
+def _model(target) -> str:
+    return str(target.artifacts / "ranking" / "ranking_model.json")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,21 @@
-"""The recommendation API on loopback against the stand-ins: latency percentiles and req/s."""
+"""The recommendation API under load on loopback against the stand-ins, driven by wrk.
+
+wrk is compiled and runs one client thread, so the client takes a small share of the two cores the
+server is measured on (a Python client took about as much CPU as the server). Each run cycles through
+real customer ids with keep-alive connections and reports req/s and the client's latency percentiles.
+The Postgres path and the fallback path (Postgres pointed at a closed port → DynamoDB on moto) are
+measured in the same run, with one worker and with one worker per CPU; and, at concurrency 1, uvicorn's
+own multi-worker socket against server.py's, compute threads pinned and not: why server.py exists and
+why the specs pin OMP_NUM_THREADS.
+"""
 
 from __future__ import annotations
 
-import statistics
-import threading
+import shutil
+import subprocess
+import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -13,55 +23,60 @@ from scripts import standins
 from scripts.api import serve
 from scripts.recommendations.loads import run_all
 from scripts.recommendations.target import local_target
+from scripts.standins.apps import Running, start_http
+
+CONCURRENCY = (1, 8, 32, 64)
+# wrk's Lua: each request asks for the next customer id; `done` prints one machine-readable line
+# (latencies in microseconds).
+WRK_LUA = """
+local ids = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/recommend?customer_id=" .. ids[i %% #ids + 1] .. "&zip_code=10001")
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
 
 
-def _load(url: str, ids: list[int], requests: int, concurrency: int) -> dict[str, float]:
-    """`concurrency` client threads with keep-alive connections share `requests` GETs."""
-    server: list[float] = []
-    client: list[float] = []
-    backends: dict[str, int] = {}
-    lock = threading.Lock()
-    local = threading.local()
-
-    def one(i: int) -> None:
-        c = getattr(local, "c", None) or httpx.Client(base_url=url, timeout=30)
-        local.c = c
-        t0 = time.perf_counter()
-        body = c.get("/recommend", params={"customer_id": ids[i % len(ids)], "zip_code": "10001"}).json()
-        elapsed = (time.perf_counter() - t0) * 1000
-        with lock:
-            client.append(elapsed)
-            server.append(body["timings"]["total_ms"])
-            backends[body["backend"]] = backends.get(body["backend"], 0) + 1
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(min(300, requests))))  # warm-up, not measured
-        server.clear()
-        client.clear()
-        backends.clear()
-        t0 = time.perf_counter()
-        list(pool.map(one, range(requests)))
-        elapsed = time.perf_counter() - t0
-
-    def pct(xs: list[float], q: int) -> float:
-        return statistics.quantiles(xs, n=100, method="inclusive")[q - 1]
-
+def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    """One wrk run: req/s, client latency p50/p95/p99 in ms, non-2xx answers and socket errors."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
+    line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if out.returncode or not line:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
+    requests, duration_us, p50, p95, p99, status, socket_errors = (int(x) for x in line.split()[1:])
     return {
-        "backend": ", ".join(f"{k} x{v}" for k, v in backends.items()),
-        "server total_ms p50": pct(server, 50),
-        "server total_ms p95": pct(server, 95),
-        "server total_ms p99": pct(server, 99),
-        "client ms p50": pct(client, 50),
-        "client ms p95": pct(client, 95),
-        "client ms p99": pct(client, 99),
-        "req/s": requests / elapsed,
+        "req/s": requests / (duration_us / 1e6),
+        "p50 ms": p50 / 1000,
+        "p95 ms": p95 / 1000,
+        "p99 ms": p99 / 1000,
+        "non-2xx": status,
+        "socket errors": socket_errors,
     }
 
 
-def bench_api(requests: int = 5000, concurrency: int = 32) -> dict[str, dict]:
-    """The orchestrator on loopback (uvicorn, 1 worker) against the stand-ins: the Postgres path and the
-    DynamoDB fallback path (Postgres pointed at a closed port), same load, same run.
-    Goal: server p50 <= 5 ms, p99 <= 20 ms, >= 200 req/s on 2 cores (the reference: 77.7 ms, one sample)."""
+def load_levels(api: Running, script: Path, seconds: float, levels: tuple[int, ...] = CONCURRENCY) -> list[dict]:
+    """Warm up, then one wrk run per concurrency level; rows for a table."""
+    wrk(api.url, script, 8, 2)
+    return [{"concurrency": c, **wrk(api.url, script, c, seconds)} for c in levels]
+
+
+def bench_api(seconds: float = 5.0) -> dict[str, object]:
+    """The orchestrator on loopback against the stand-ins. Goal: server p50 <= 5 ms, p99 <= 20 ms and >= 200
+    req/s on 2 cores (the reference: 77.7 ms, one sample)."""
+    if not shutil.which("wrk"):
+        return {"API under load": {"skipped": "wrk is not installed: `make setup` installs it (Debian package wrk)"}}
     standins.start()
     t = local_target("dev", database=f"BENCH_API_{int(time.time())}", pg_schema="bench_api")
     t.scale = t.scale.updated(customers=2000)
@@ -70,17 +85,61 @@ def bench_api(requests: int = 5000, concurrency: int = 32) -> dict[str, dict]:
         cur = conn.cursor()
         cur.execute(f"SELECT CUSTOMER_ID FROM {t.q('CUSTOMER_360')} ORDER BY CUSTOMER_ID")
         ids = [int(r[0]) for r in cur.fetchall()]
-    out = {}
-    for label, env in (
-        ("Postgres path", serve.api_env(t)),
-        ("fallback path (Postgres down → DynamoDB)", {**serve.api_env(t), "PG_PORT": str(standins.free_port())}),
-    ):
-        api = serve.start("orchestrator", env, workers=1)
-        try:
-            out[f"API, 1,000 requests one at a time: {label}"] = _load(api.url, ids, 1000, 1)
-            out[f"API, {requests:,} requests at concurrency {concurrency}: {label}"] = _load(
-                api.url, ids, requests, concurrency
-            )
-        finally:
-            api.stop()
+    closed_port = str(standins.free_port())
+    paths = {
+        "Postgres path": ("postgres", serve.api_env(t)),
+        "fallback path (Postgres down → DynamoDB)": ("dynamodb", {**serve.api_env(t), "PG_PORT": closed_port}),
+    }
+    out: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="rdp-wrk-") as tmp:
+        script = Path(tmp) / "recommend.lua"
+        script.write_text(WRK_LUA % ", ".join(map(str, ids)))
+        for label, (backend, env) in paths.items():
+            for workers in (1, None):
+                api = serve.start("orchestrator", env, workers=workers)
+                try:
+                    _check_backend(api, ids[0], backend)
+                    title = f"API under wrk, {label}, {_workers(workers)}"
+                    out[title] = load_levels(api, script, seconds)
+                finally:
+                    api.stop()
+        out["API, Postgres path, concurrency 1: the server's socket and compute threads"] = _sequential(
+            paths["Postgres path"][1], script, seconds
+        )
     return out
+
+
+def _sequential(env: dict[str, str], script: Path, seconds: float) -> list[dict]:
+    """Sequential requests (concurrency 1) by server and compute threads. uvicorn binds the shared socket
+    of several workers without its protocol, so asyncio leaves Nagle's algorithm on and each response
+    waits for the client's delayed ACK (40 ms); and OpenMP's threads (XGBoost starts one per core) spin
+    after each parallel region, taking the CPU a request needs, unless OMP_NUM_THREADS=1."""
+    rows = []
+    for server, runner, workers in (
+        ("uvicorn, 1 worker", serve.UVICORN, 1),
+        ("uvicorn --workers 2", serve.UVICORN, 2),
+        ("server.py --workers 2", (str(serve.SERVER_PY),), 2),
+    ):
+        for pinned in (False, True):
+            cmd = serve.command("orchestrator", workers, runner)
+            api = start_http("orchestrator", cmd, {**(serve.THREAD_ENV if pinned else {}), **env}, None, "/health", "")
+            try:
+                figures = load_levels(api, script, seconds, (1,))[0]
+            finally:
+                api.stop()
+            threads = "1 per worker" if pinned else "libraries' default"
+            rows.append({"server": server, "compute threads": threads, **{k: figures[k] for k in FIGURES}})
+    return rows
+
+
+FIGURES = ("req/s", "p50 ms", "p95 ms", "p99 ms")
+
+
+def _check_backend(api: Running, customer_id: int, backend: str) -> None:
+    body = httpx.get(f"{api.url}/recommend", params={"customer_id": customer_id, "zip_code": "10001"}).json()
+    if body.get("backend") != backend:
+        raise RuntimeError(f"expected the {backend} backend, the API answered {body.get('backend')!r}")
+
+
+def _workers(workers: int | None) -> str:
+    return "1 worker" if workers == 1 else "1 worker per CPU (server.py)"

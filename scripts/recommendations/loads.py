@@ -8,15 +8,18 @@ an error naming the problem, and leaves the serving tables as they were.
 
 from __future__ import annotations
 
+import json
 import tempfile
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from rich.table import Table
 
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
 from scripts.connections import transaction
-from scripts.recommendations import propensity, ranking, synthetic
+from scripts.recommendations import evaluation, propensity, ranking, snapshot, synthetic
 from scripts.recommendations.target import LoadError, Target, console, count, print_counts, progress_bar, step
 from scripts.serving import loads as serving
 from scripts.steps import guard_synthetic
@@ -99,11 +102,11 @@ def generate_in_warehouse_sql(t: Target) -> str:
 
 
 def build(t: Target) -> dict[str, int]:
-    """Step 2: CUSTOMER_360 and USER_PRODUCT_RECOMMENDATIONS from the SQL files.
+    """Step 2: CUSTOMER_360, the feature views and USER_PRODUCT_RECOMMENDATIONS from the SQL files.
 
-    In Snowflake the dynamic table and the task own these; the step refreshes them now. Locally
-    (no dynamic tables or tasks in fakesnow) the same queries run as a CTAS and as
-    DELETE + INSERT, which is what INSERT OVERWRITE does.
+    In Snowflake the dynamic table, the views and the task own these; the step refreshes them now.
+    Locally (no dynamic tables or tasks in fakesnow) the same queries run as a CTAS, views at AS_OF
+    and DELETE + INSERT, which is what INSERT OVERWRITE does.
     """
     counts: dict[str, int] = {}
     with step("build"), t.connect_snowflake() as conn:
@@ -117,6 +120,8 @@ def build(t: Target) -> dict[str, int]:
                 f"CREATE OR REPLACE VIEW {t.q('CUSTOMER_CATEGORY_FEATURES')} AS "
                 + catalog.category_features_sql(t.database, t.as_of_literal)
             )
+            for view, body in catalog.pair_signals_sql(t.database, t.as_of_literal).items():
+                cur.execute(f"CREATE OR REPLACE VIEW {t.q(view)} AS {body}")
             cur.execute(f"DELETE FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')}")
             cur.execute(
                 f"INSERT INTO {t.q('USER_PRODUCT_RECOMMENDATIONS')} (USER_ID, RANK, PRODUCT_ID, CATEGORY_ID, "
@@ -135,15 +140,13 @@ def build(t: Target) -> dict[str, int]:
 
 
 def train(t: Target) -> dict[str, Any]:
-    """Step 3: train on a cut-off 30 days before AS_OF, report hold-out AUC, save the artifact, and
-    score every (customer, category) pair into CUSTOMER_PROPENSITY."""
+    """Step 3: the propensity model (cut-off 30 days before AS_OF, hold-out AUC) scores every
+    (customer, category) pair into CUSTOMER_PROPENSITY; the ranking model is trained and evaluated
+    against the baseline on customers held out in time, and published only if it is not worse."""
     with step("train"), t.connect_snowflake() as conn:
         cur = conn.cursor()
         cutoff = t.scale.as_of - timedelta(days=30)
-        cur.execute(catalog.category_features_sql(t.database, f"CAST('{cutoff.isoformat()} 00:00:00' AS TIMESTAMP)"))
-        columns = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-        booster, metrics = propensity.train(rows, columns)
+        booster, metrics = _fit_propensity(cur, t, cutoff)
         metrics.update({"as_of": t.scale.as_of.isoformat(), "feature_cutoff": cutoff.isoformat(), "stack": t.stack})
         model_path, metrics_path = propensity.save(booster, metrics, t.artifacts / "propensity")
         console.print(
@@ -161,24 +164,86 @@ def train(t: Target) -> dict[str, Any]:
             stage = t.q("MODEL_STAGE")
             cur.execute(f"PUT 'file://{model_path}' @{stage} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
             cur.execute(catalog.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES))
-        x, y, groups = ranking.training_rows(cur, t.q, t.scale.as_of)
-        ranker, rank_metrics = ranking.train(x, y, groups)
-        rank_path = ranking.save(ranker, rank_metrics, t.artifacts / "ranking")
-        metrics["ranking"] = rank_metrics
-        console.print(
-            f"  ranking model: AUC on held-out customers [bold]{rank_metrics['auc_holdout']:.4f}[/bold] "
-            f"({rank_metrics['test_pairs']:,} candidate pairs); artifact {rank_path}"
-        )
-        if not t.local:
-            cur.execute(f"PUT 'file://{rank_path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
         n = count(cur, t.q("CUSTOMER_PROPENSITY"))
         cur.execute(f"SELECT COUNT(DISTINCT CUSTOMER_ID) FROM {t.q('CUSTOMER_PROPENSITY')}")
         customers = int(cur.fetchone()[0])
         print_counts({"CUSTOMER_PROPENSITY": n, "customers scored": customers}, "scored")
         if customers and n != customers * 12:
             raise LoadError(f"CUSTOMER_PROPENSITY has {n} rows for {customers} customers, expected 12 per customer")
-    t.counts["CUSTOMER_PROPENSITY"] = n
+        t.counts["CUSTOMER_PROPENSITY"] = n
+        metrics["ranking"] = _train_ranker(cur, t)
+        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
+        _publish_ranker(cur, t, metrics["ranking"])
     return metrics
+
+
+def _fit_propensity(cur: Any, t: Target, cutoff: date) -> tuple[Any, dict]:
+    """The propensity model on features before `cutoff`, labelled by the LABEL_DAYS after it."""
+    features = catalog.category_features_sql(t.database, snapshot.literal(cutoff))
+    cur.execute(f"SELECT * FROM ({features}) f ORDER BY CUSTOMER_ID, CATEGORY_ID")  # same rows, same model
+    columns = [d[0] for d in cur.description]
+    return propensity.train(cur.fetchall(), columns)
+
+
+def _train_ranker(cur: Any, t: Target) -> dict[str, Any]:
+    """Three cut-offs, each LABEL_DAYS apart, so nothing is fitted on what it is judged by: the
+    propensity the ranker sees is fitted on labels before the training cut-off; the ranker is fitted
+    on labels between the training and the evaluation cut-offs; the evaluation uses the purchases of
+    the last LABEL_DAYS before AS_OF."""
+    days = timedelta(days=snapshot.LABEL_DAYS)
+    evaluated_at = t.scale.as_of - days
+    trained_at = evaluated_at - days
+    world = snapshot.read_world(cur, t)
+    prop, _ = _fit_propensity(cur, t, trained_at - days)
+    train_snap = snapshot.read_snapshot(cur, t, world, trained_at, snapshot.propensity_at(cur, t, prop, trained_at))
+    eval_snap = snapshot.read_snapshot(cur, t, world, evaluated_at, snapshot.propensity_at(cur, t, prop, evaluated_at))
+    x, y, groups = ranking.training_set(world, train_snap)
+    booster, chosen = ranking.fit(x, y, groups)
+    result = evaluation.evaluate(world, eval_snap, booster)
+    candidate = ranking.save_candidate(booster, t.artifacts / "ranking")
+    metrics = {
+        **chosen,
+        "params": ranking.OBJECTIVES[chosen["objective"]],
+        "rounds": ranking.ROUNDS,
+        "features": ranking.PAIR_FEATURES,
+        "train_cutoff": trained_at.isoformat(),
+        "train_rows": len(y),
+        "train_customers": len(set(groups.tolist())),
+        "positive_rate": round(float(y.mean()), 4),
+        "evaluation": result,
+        "candidate": str(candidate),
+    }
+    ranking.write_metrics(metrics, t.artifacts / "ranking")
+    console.print(f"  ranking objective {chosen['objective']} (validation NDCG@5 {chosen['validation_ndcg@5']})")
+    print_evaluation(result)
+    return metrics
+
+
+def print_evaluation(result: dict[str, Any]) -> None:
+    k = result["k"]
+    table = Table("order", f"NDCG@{k}", f"recall@{k}", title=f"offline evaluation, {result['customers']:,} "
+                  f"customers who bought in the {snapshot.LABEL_DAYS} days after {result['cutoff']}")  # fmt: skip
+    for order in evaluation.ORDERS:
+        table.add_row(order, f"{result[order][f'ndcg@{k}']:.4f}", f"{result[order][f'recall@{k}']:.4f}")
+    console.print(table)
+    console.print(
+        f"  ranker / seed baseline NDCG@{k}: [bold]{result['ndcg_ratio_vs_seed_baseline']}[/bold] (goal >= 1.3); "
+        f"top {k} all equal in {result['ranker_top5_all_equal_share']:.2%} of the ranker's lists; "
+        f"{result['seed_baseline_out_of_stock_share']:.1%} of the baseline's items are out of stock at home"
+    )
+
+
+def _publish_ranker(cur: Any, t: Target, metrics: dict[str, Any]) -> None:
+    """The model upload: refused when the model ranks worse than the baseline, so the API keeps the
+    model it has; otherwise the artifact the API reads (locally) or the model stage (Snowflake)."""
+    try:
+        ranking.check_gate(metrics["evaluation"])
+    except ranking.RankerRejectedError as e:
+        raise LoadError(str(e)) from None
+    path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
+    if not t.local:
+        cur.execute(f"PUT 'file://{path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+    console.print(f"  ranking model published: {path}")
 
 
 def _replace_rows(cur: Any, t: Target, name: str, rows: list[tuple]) -> None:

@@ -1,119 +1,172 @@
 """Train the real-time ranking model (XGBoost) the ranker serves.
 
-A candidate is an in-stock product of the customer's region in one of the customer's top
-categories, the label is whether the customer bought it in the 30 days before AS_OF, and the features
-are services/features/pair.py's pair features, the same code the orchestrator runs.
+A candidate is a product in stock in the customer's region in one of the customer's TOP_CATEGORIES
+categories (what the API ranks); the label is whether the customer bought it in the LABEL_DAYS after
+the cut-off; the features are services/features/pair.py's, the same code the orchestrator runs.
+Two objectives are fitted, LambdaMART (`rank:ndcg`, one group per customer) and a classifier
+(`binary:logistic`); the one that orders validation customers' candidates better is kept.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from datetime import timedelta
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from infra.sqlfiles import named_queries
 from scripts.recommendations.propensity import held_out
-from services.features.pair import PAIR_FEATURES, pair_matrix, region_for_zip
+from scripts.recommendations.snapshot import Snapshot, World
+from services.features.pair import PAIR_FEATURES, History, pair_matrix, top_categories
 
 TOP_CATEGORIES = 3
-MAX_CUSTOMERS = 5000
 MODEL_FILE = "ranking_model.json"
-PARAMS = {
-    "objective": "binary:logistic",
-    "eval_metric": "auc",
-    "max_depth": 5,
-    "eta": 0.1,
+METRICS_FILE = "ranking_metrics.json"
+ROUNDS = 150
+_COMMON = {
+    "max_depth": 4,
+    "min_child_weight": 5,
+    "eta": 0.08,
+    "subsample": 0.9,
+    "colsample_bytree": 0.9,
     "tree_method": "hist",
     "nthread": 2,
     "seed": 11,
 }
+# Both are fitted; the one with the better NDCG@5 on validation customers is kept (ranking.fit).
+OBJECTIVES = {
+    "rank:ndcg": {
+        **_COMMON,
+        "objective": "rank:ndcg",
+        "eval_metric": "ndcg@5",
+        "lambdarank_pair_method": "topk",
+        "lambdarank_num_pair_per_sample": 16,
+    },
+    "binary:logistic": {**_COMMON, "objective": "binary:logistic", "eval_metric": "logloss"},
+}
 
 
-def training_rows(cur: Any, q: Any, as_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sql = named_queries(
-        "recommendations/ranking_training.sql",
-        customer_360=q("CUSTOMER_360"),
-        propensity=q("CUSTOMER_PROPENSITY"),
-        products=q("PRODUCT_CATALOG"),
-        inventory=q("INVENTORY"),
-        events=q("EVENT_STREAM"),
-        max_customers=str(MAX_CUSTOMERS),
-    )
-    cur.execute(sql["customers"])
-    customers = cur.fetchall()
-    cur.execute(sql["propensity"])
-    prop: dict[int, dict[str, float]] = defaultdict(dict)
-    for cid, cat, score in cur.fetchall():
-        prop[int(cid)][cat] = float(score)
-    cur.execute(sql["products"])
-    products = {int(p): (c, float(pr)) for p, c, pr in cur.fetchall()}
-    cur.execute(sql["in_stock"])
-    stock: dict[tuple[str, str], list[tuple]] = defaultdict(list)
-    for region, pid, qty, days in cur.fetchall():
-        cat, price = products[int(pid)]
-        stock[(region, cat)].append((int(pid), cat, price, float(days), float(qty)))
-    cur.execute(sql["bought_since"], (f"{(as_of - timedelta(days=30)).isoformat()} 00:00:00",))
-    bought = {(int(c), int(p)) for c, p in cur.fetchall()}
+class RankerRejectedError(RuntimeError):
+    """The trained model ranks worse than the baseline it must beat; it is not published."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    customer: int
+    ids: np.ndarray
+    x: np.ndarray
+
+
+def candidates(world: World, snap: Snapshot, customer: int) -> Candidates | None:
+    """What the API would rank for the customer at their home region, with the pair features."""
+    prop, region = snap.propensity.get(customer), world.region.get(customer)
+    if not prop or region not in world.stock:
+        return None
+    pos, qty, days = world.stock[region]
+    keep = np.isin(world.catalog.category[pos], top_categories(prop, TOP_CATEGORIES))
+    if not keep.any():
+        return None
+    pos = pos[keep]
+    history = snap.history.get(customer) or History.empty()
+    x = pair_matrix(world.catalog, pos, qty[keep], days[keep], snap.popularity[pos], prop, history)
+    return Candidates(customer, world.catalog.ids[pos], x)
+
+
+def all_candidates(world: World, snap: Snapshot) -> Iterator[Candidates]:
+    for customer in sorted(world.region):
+        c = candidates(world, snap, customer)
+        if c is not None:
+            yield c
+
+
+def training_set(world: World, snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, labels, customer of each row) for the customers who bought one of their candidates."""
     xs, ys, groups = [], [], []
-    for cid, zip_code, aov, eng, tier, orders, days in customers:
-        cid = int(cid)
-        scores = prop.get(cid)
-        if not scores or not zip_code or not str(zip_code)[:1].isdigit():
-            continue
-        top = sorted(scores, key=lambda c: (-scores[c], c))[:TOP_CATEGORIES]
-        region = region_for_zip(str(zip_code))
-        cands = [row for cat in top for row in stock[(region, cat)]]
-        if not cands:
-            continue
-        customer = {
-            "avg_order_value": aov,
-            "engagement_score": eng,
-            "loyalty_tier_num": tier,
-            "total_orders": orders,
-            "days_since_purchase": days,
-        }
-        x = pair_matrix(
-            customer,
-            scores,
-            np.array([c[1] for c in cands]),
-            np.array([c[2] for c in cands], dtype=np.float32),
-            np.array([c[3] for c in cands], dtype=np.float32),
-            np.array([c[4] for c in cands], dtype=np.float32),
-        )
-        xs.append(x)
-        ys.append(np.array([1.0 if (cid, c[0]) in bought else 0.0 for c in cands], dtype=np.float32))
-        groups.append(np.full(len(cands), cid))
+    for c in all_candidates(world, snap):
+        bought = snap.bought_after.get(c.customer, set())
+        y = np.isin(c.ids, list(bought)).astype(np.float32)
+        if y.any():
+            xs.append(c.x)
+            ys.append(y)
+            groups.append(np.full(len(y), c.customer, dtype=np.int64))
     if not xs:
-        raise ValueError("ranking: no candidates; run generate, build and the propensity training first")
+        raise ValueError("ranking: no customer bought one of their candidates; generate more customers")
     return np.vstack(xs), np.concatenate(ys), np.concatenate(groups)
 
 
-def train(x: np.ndarray, y: np.ndarray, customers: np.ndarray) -> tuple[Any, dict]:
+def train(x: np.ndarray, y: np.ndarray, customers: np.ndarray, objective: str) -> Any:
+    """Rows arrive grouped by customer, ids ascending: the groups of the ranking objective."""
     import xgboost as xgb
-    from sklearn.metrics import roc_auc_score
 
-    test = np.array([held_out(f"rank-{int(c)}") for c in customers])
-    if y[~test].min() == y[~test].max() or y[test].min() == y[test].max():
-        raise ValueError("ranking: the label has a single class in a split; generate more customers")
-    booster = xgb.train(PARAMS, xgb.DMatrix(x[~test], label=y[~test], feature_names=PAIR_FEATURES), 120)
-    pred = booster.predict(xgb.DMatrix(x[test], feature_names=PAIR_FEATURES))
-    return booster, {
-        "auc_holdout": round(float(roc_auc_score(y[test], pred)), 4),
-        "train_pairs": int((~test).sum()),
-        "test_pairs": int(test.sum()),
-        "positive_rate": round(float(y.mean()), 4),
-        "features": PAIR_FEATURES,
-        "params": PARAMS,
-    }
+    data = xgb.DMatrix(x, label=y, qid=customers, feature_names=PAIR_FEATURES)
+    return xgb.train(OBJECTIVES[objective], data, ROUNDS)
 
 
-def save(booster: Any, metrics: dict, out_dir: Path) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / MODEL_FILE
+def group_ndcg(scores: np.ndarray, y: np.ndarray, customers: np.ndarray, k: int = 5) -> float:
+    """Mean NDCG@k over the customers' groups of candidate rows (binary labels)."""
+    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+    total = 0.0
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    for lo, hi in zip(starts, np.r_[starts[1:], len(customers)], strict=True):
+        order = np.argsort(-scores[lo:hi], kind="stable")[:k]
+        ideal = discount[: int(min(k, y[lo:hi].sum()))].sum()
+        total += (y[lo:hi][order] * discount[: len(order)]).sum() / ideal if ideal else 0.0
+    return total / max(len(starts), 1)
+
+
+def fit(x: np.ndarray, y: np.ndarray, customers: np.ndarray) -> tuple[Any, dict[str, Any]]:
+    """Fit every objective on 80% of the customers, keep the one that ranks the other 20% better
+    (NDCG@5), and refit it on all of them."""
+    val = np.array([held_out(f"rank-{c}") for c in customers.tolist()])
+    if not val.any() or val.all():
+        val = np.zeros(len(y), dtype=bool)
+    validation = {}
+    for objective in OBJECTIVES:
+        if not val.any():
+            break
+        model = train(x[~val], y[~val], customers[~val], objective)
+        validation[objective] = round(float(group_ndcg(score(model, x[val]), y[val], customers[val])), 4)
+    best = max(validation, key=lambda o: (validation[o], o)) if validation else "rank:ndcg"
+    return train(x, y, customers, best), {"objective": best, "validation_ndcg@5": validation}
+
+
+def score(booster: Any, x: np.ndarray) -> np.ndarray:
+    return booster.inplace_predict(x)
+
+
+def save_candidate(booster: Any, out_dir: Path) -> Path:
+    """The trained model, next to (not over) the published one."""
+    path = out_dir / "candidate" / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     booster.save_model(str(path))
-    (out_dir / "ranking_metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
     return path
+
+
+def write_metrics(metrics: dict, out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / METRICS_FILE
+    path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
+    return path
+
+
+def check_gate(evaluation: dict) -> None:
+    """A model whose NDCG@5 is below the seed baseline's never reaches the API."""
+    ranker, baseline = evaluation["ranker"]["ndcg@5"], evaluation["seed_baseline"]["ndcg@5"]
+    if ranker < baseline:
+        raise RankerRejectedError(
+            f"ranking model refused: NDCG@5 {ranker:.4f} on {evaluation['customers']:,} held-out customers is "
+            f"below the baseline's {baseline:.4f} (top 5 best sellers of the favourite category); the published "
+            "model is unchanged"
+        )
+
+
+def publish(candidate: Path, out_dir: Path) -> Path:
+    """Locally the API reads <artifacts>/ranking/ranking_model.json: replace it atomically."""
+    target = out_dir / MODEL_FILE
+    tmp = target.with_suffix(".json.tmp")
+    shutil.copyfile(candidate, tmp)
+    tmp.replace(target)
+    return target

@@ -53,8 +53,8 @@ def _write(path: Path, cols: catalog.Cols, rows: list[tuple]) -> int:
     return len(rows)
 
 
-def _customers_chunk(args: tuple[list[int], int, str, str]) -> tuple[int, int]:
-    seeds, n_products, as_of, out = args
+def _customers_chunk(args: tuple[list[int], int, int, str, str]) -> tuple[int, int]:
+    seeds, n_products, seed, as_of, out = args
     gen = load_generators()
     cg, eg = gen.CustomerGenerator(), gen.EventGenerator()
     customers: list[tuple] = []
@@ -62,7 +62,7 @@ def _customers_chunk(args: tuple[list[int], int, str, str]) -> tuple[int, int]:
     for s in seeds:
         for c in cg.process(s, as_of):
             customers.append(c)
-            events.extend(eg.process(c[0], c[13], c[8], c[9], c[12], n_products, as_of))
+            events.extend(eg.process(c[0], c[13], c[10], c[12], n_products, seed, as_of))
     tag = f"{seeds[0]:09d}"
     _write(Path(out) / f"CUSTOMERS-{tag}.parquet", catalog.CUSTOMERS, customers)
     _write(Path(out) / f"EVENT_STREAM-{tag}.parquet", catalog.EVENT_STREAM, events)
@@ -92,7 +92,7 @@ def generate(
     seeds = list(customer_seeds(scale))
     chunk = max(500, min(5000, len(seeds) // (workers * 4) or 1))
     jobs = [
-        (seeds[i : i + chunk], scale.products, scale.as_of.isoformat(), str(out_dir / "_chunks"))
+        (seeds[i : i + chunk], scale.products, scale.seed, scale.as_of.isoformat(), str(out_dir / "_chunks"))
         for i in range(0, len(seeds), chunk)
     ]
     (out_dir / "_chunks").mkdir(exist_ok=True)

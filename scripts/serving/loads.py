@@ -13,7 +13,14 @@ from infra.sqlfiles import read_sql, render_sql
 from scripts.recommendations.target import Target, console, print_counts, progress_bar, step
 from scripts.serving import dynamodb, postgres
 
-SYNCED = ("customer_features", "customer_propensity", "inventory", "products")
+SYNCED = (
+    "customer_features",
+    "customer_propensity",
+    "inventory",
+    "products",
+    "product_popularity",
+    "customer_product_interactions",
+)
 # sync file placeholder → the warehouse table it reads
 SOURCES = {
     "customer_360": "CUSTOMER_360",
@@ -21,6 +28,8 @@ SOURCES = {
     "inventory": "INVENTORY",
     "product_catalog": "PRODUCT_CATALOG",
     "recommendations": "USER_PRODUCT_RECOMMENDATIONS",
+    "product_popularity": "PRODUCT_POPULARITY",
+    "customer_product_interactions": "CUSTOMER_PRODUCT_INTERACTIONS",
 }
 
 

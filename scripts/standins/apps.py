@@ -1,5 +1,9 @@
 """The platform's own local processes (the API, the dashboard): started on 127.0.0.1, waited for on a
-health URL, and ended with a clear one-line error when they never answer."""
+health URL, and ended with a clear one-line error when they never answer.
+
+Each runs in a session (and process group) of its own, as the stand-ins do: a server with several
+workers is a supervisor and its children, and ending the group ends all of them, also when the
+supervisor itself was killed first and left its workers behind."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.standins import STATE_DIR, StandInError, free_port, log_size, with_cause
+from scripts.standins import STATE_DIR, StandInError, free_port, kill, log_size, with_cause
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,13 +27,9 @@ class Running:
     log: Path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        """End the process and its whole group (the workers of a server): SIGTERM, SIGKILL after 5 s."""
+        kill(self.proc.pid)
+        self.proc.wait(5)
 
 
 def start_http(name: str, cmd: list[str], env: dict[str, str], port: int | None, health: str, fix: str) -> Running:
@@ -47,12 +47,14 @@ def start_http(name: str, cmd: list[str], env: dict[str, str], port: int | None,
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     running = Running(proc, f"http://127.0.0.1:{port}", log)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
         try:
-            if httpx.get(f"{running.url}{health}", timeout=1).status_code == 200:
+            # a health check may wait on a backend that is down (the API's Postgres pool waits a second)
+            if httpx.get(f"{running.url}{health}", timeout=5).status_code == 200:
                 return running
         except httpx.HTTPError:
             pass

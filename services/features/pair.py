@@ -1,26 +1,42 @@
 """Pair features of (customer, candidate product), shared by the ranking model's training
 (scripts/recommendations/ranking.py) and the orchestrator, so the model sees at serving time exactly
-the columns it was trained on."""
+the columns it was trained on.
+
+Inputs are the same on both sides: the product catalogue, the region's stock and delivery days, the
+products' recent popularity (serving.product_popularity / FEATURE_STORE.PRODUCT_POPULARITY), the
+customer's category propensity and the customer's own history per product
+(serving.customer_product_interactions / FEATURE_STORE.CUSTOMER_PRODUCT_INTERACTIONS). Everything the
+model reads about the customer (brand shares, price level, typical price per category) is derived
+here from that history, once, for both.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 PAIR_FEATURES = [
     "propensity",
     "category_rank",
+    "category_idx",
     "price",
-    "price_to_aov",
+    "price_rank",
+    "price_gap",
+    "price_gap_abs",
+    "price_vs_typical",
     "est_delivery_days",
     "log_qty",
-    "category_idx",
-    "engagement_score",
-    "loyalty_tier_num",
-    "total_orders",
-    "days_since_purchase",
+    "pop_30d",
+    "pop_90d",
+    "pop_365d",
+    "brand_view_share",
+    "brand_buy_share",
+    "product_views",
+    "product_buys",
+    "days_since_product_purchase",
 ]
-CUSTOMER_KEYS = ("avg_order_value", "engagement_score", "loyalty_tier_num", "total_orders", "days_since_purchase")
-
 # First digit of a US ZIP code -> fulfilment region (the five INVENTORY regions).
 ZIP_REGIONS = {
     "0": "Northeast",
@@ -44,33 +60,141 @@ def region_for_zip(zip_code: str) -> str:
     return region
 
 
+def top_categories(propensity: Mapping[str, float], n: int) -> list[str]:
+    """The customer's n best categories: propensity descending, then category id."""
+    return sorted(propensity, key=lambda c: (-propensity[c], c))[:n]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The products as arrays sorted by id: category, brand code, price and the price's rank within
+    its category (0 = cheapest, 1 = dearest), which makes prices comparable across categories."""
+
+    ids: np.ndarray
+    category: np.ndarray
+    category_code: np.ndarray
+    brand: np.ndarray
+    price: np.ndarray
+    price_rank: np.ndarray
+
+    @classmethod
+    def build(cls, rows: Iterable[Sequence]) -> Catalog:
+        """From (product_id, category_id, brand, price) rows, in any order."""
+        rows = sorted((int(r[0]), str(r[1]), r[2] or "", float(r[3] or 0.0)) for r in rows)
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        category = np.array([r[1] for r in rows], dtype=object)
+        price = np.array([r[3] for r in rows], dtype=np.float64)
+        _, brand = np.unique(np.array([r[2] for r in rows], dtype=object), return_inverse=True)
+        cats, code = np.unique(category, return_inverse=True) if rows else (np.array([]), np.array([], int))
+        rank = np.zeros(len(rows), dtype=np.float64)
+        for k in range(len(cats)):
+            members = np.flatnonzero(code == k)
+            order = members[np.lexsort((ids[members], price[members]))]
+            rank[order] = np.arange(len(order)) / max(len(order) - 1, 1)
+        return cls(ids, category, code, brand.astype(np.int64), price, rank)
+
+    def positions(self, product_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions, known): where each id sits in the catalogue, and whether it is there at all."""
+        ids = np.asarray(product_ids, dtype=np.int64)
+        if not len(self.ids):
+            return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
+        pos = np.clip(np.searchsorted(self.ids, ids), 0, len(self.ids) - 1)
+        return pos, self.ids[pos] == ids
+
+
+@dataclass(frozen=True)
+class History:
+    """One customer's past interactions per product (catalogue positions, sorted)."""
+
+    pos: np.ndarray
+    views: np.ndarray
+    carts: np.ndarray
+    purchases: np.ndarray
+    days_since_purchase: np.ndarray
+
+    @classmethod
+    def empty(cls) -> History:
+        """A customer with no history yet (features fall back to shares of 0 and missing prices)."""
+        return cls(np.zeros(0, dtype=np.int64), *(np.zeros(0) for _ in range(4)))
+
+    @classmethod
+    def build(cls, catalog: Catalog, rows: Iterable[Sequence]) -> History:
+        """From (product_id, views, carts, purchases, days_since_purchase) rows; unknown products dropped."""
+        rows = list(rows)
+        ids = np.array([int(r[0]) for r in rows], dtype=np.int64)
+        pos, known = catalog.positions(ids)
+        cols = [np.array([np.nan if r[i] is None else float(r[i]) for r in rows]) for i in range(1, 5)]
+        order = np.argsort(pos[known], kind="stable")
+        return cls(pos[known][order], *(c[known][order] for c in cols))
+
+
+def _share(codes: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    totals = np.bincount(codes, weights=weights, minlength=size)[:size]
+    s = weights.sum()
+    return totals / s if s > 0 else totals
+
+
+def _customer_profile(catalog: Catalog, h: History) -> dict[str, object]:
+    """Brand shares of views and of carts + purchases, the price level (mean price rank of what the
+    customer put in a cart or bought) and the typical price per category."""
+    n_brands = int(catalog.brand.max()) + 1 if len(catalog.brand) else 0
+    n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
+    buys = h.carts + h.purchases
+    brands, cats = catalog.brand[h.pos], catalog.category_code[h.pos]
+    weight = np.bincount(cats, weights=buys, minlength=n_cats)[:n_cats]
+    spend = np.bincount(cats, weights=buys * catalog.price[h.pos], minlength=n_cats)[:n_cats]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        typical = np.where(weight > 0, spend / weight, np.nan)
+    level = float(np.average(catalog.price_rank[h.pos], weights=buys)) if buys.sum() > 0 else np.nan
+    return {
+        "brand_view": _share(brands, h.views, n_brands),
+        "brand_buy": _share(brands, buys, n_brands),
+        "typical": typical,
+        "level": level,
+    }
+
+
 def pair_matrix(
-    customer: dict,
-    propensity: dict[str, float],
-    category_ids: np.ndarray,
-    prices: np.ndarray,
-    delivery_days: np.ndarray,
+    catalog: Catalog,
+    positions: np.ndarray,
     qty: np.ndarray,
+    delivery_days: np.ndarray,
+    popularity: np.ndarray,
+    propensity: Mapping[str, float],
+    history: History,
 ) -> np.ndarray:
-    """One row per candidate, PAIR_FEATURES order; vectorized over the candidates."""
-    n = len(category_ids)
-    ranked = sorted(propensity, key=lambda c: (-propensity[c], c))
+    """One row per candidate (catalogue positions), PAIR_FEATURES order; vectorized over candidates.
+
+    `popularity` is (n, 3): purchases over the last 30, 90 and 365 days, per candidate."""
+    n = len(positions)
+    ranked = top_categories(propensity, len(propensity))
     rank_of = {c: i + 1 for i, c in enumerate(ranked)}
-    # per distinct category (at most 12), then spread to the candidates: no Python loop per candidate
-    cats, inverse = np.unique(np.asarray(category_ids), return_inverse=True)
-    prop = np.array([propensity.get(c, 0.0) for c in cats], dtype=np.float32)[inverse]
-    crank = np.array([rank_of.get(c, 13) for c in cats], dtype=np.float32)[inverse]
-    cidx = np.array([int(c[4:]) for c in cats], dtype=np.float32)[inverse]
-    aov = float(customer.get("avg_order_value") or 0.0)
+    cats, inverse = np.unique(catalog.category[positions], return_inverse=True)
+    profile = _customer_profile(catalog, history)
+    price, price_rank = catalog.price[positions], catalog.price_rank[positions]
+    brand, code = catalog.brand[positions], catalog.category_code[positions]
+    at = np.clip(np.searchsorted(history.pos, positions), 0, max(len(history.pos) - 1, 0))
+    seen = history.pos[at] == positions if len(history.pos) else np.zeros(n, dtype=bool)
+
+    def per_product(values: np.ndarray, missing: float) -> np.ndarray:
+        return np.where(seen, values[at], missing) if len(history.pos) else np.full(n, missing)
+
     out = np.empty((n, len(PAIR_FEATURES)), dtype=np.float32)
-    out[:, 0] = prop
-    out[:, 1] = crank
-    out[:, 2] = prices
-    out[:, 3] = prices / aov if aov > 0 else 0.0
-    out[:, 4] = delivery_days
-    out[:, 5] = np.log1p(qty)
-    out[:, 6] = cidx
-    for j, key in enumerate(("engagement_score", "loyalty_tier_num", "total_orders", "days_since_purchase"), start=7):
-        v = customer.get(key)
-        out[:, j] = np.nan if v is None else float(v)
+    out[:, 0] = np.array([propensity.get(c, 0.0) for c in cats], dtype=np.float64)[inverse]
+    out[:, 1] = np.array([rank_of.get(c, 13) for c in cats], dtype=np.float64)[inverse]
+    out[:, 2] = np.array([int(c[4:]) for c in cats], dtype=np.float64)[inverse]
+    out[:, 3] = price
+    out[:, 4] = price_rank
+    out[:, 5] = price_rank - profile["level"]
+    out[:, 6] = np.abs(price_rank - profile["level"])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, 7] = price / profile["typical"][code]
+    out[:, 8] = delivery_days
+    out[:, 9] = np.log1p(qty)
+    out[:, 10:13] = np.log1p(np.asarray(popularity, dtype=np.float64).reshape(n, 3))
+    out[:, 13] = profile["brand_view"][brand]
+    out[:, 14] = profile["brand_buy"][brand]
+    out[:, 15] = per_product(history.views, 0.0)
+    out[:, 16] = per_product(history.carts + history.purchases, 0.0)
+    out[:, 17] = per_product(history.days_since_purchase, np.nan)
     return out

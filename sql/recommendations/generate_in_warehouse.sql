@@ -16,4 +16,5 @@ INSERT INTO {{ customers }} SELECT c.* FROM TABLE(GENERATOR(ROWCOUNT => {{ n_cus
   TABLE({{ gen_customer }}((SEQ4() + {{ seed }} * 10000000)::NUMBER, '{{ as_of }}'::DATE)) c;
 DELETE FROM {{ events }};
 INSERT INTO {{ events }} SELECT e.* FROM {{ customers }} c,
-  TABLE({{ gen_events }}(c.CUSTOMER_ID, c.HAS_APP, c.CITY, c.STATE, c.LOYALTY_TIER, {{ n_products }}, '{{ as_of }}'::DATE)) e;
+  TABLE({{ gen_events }}(c.CUSTOMER_ID, c.HAS_APP, c.ZIP_CODE, c.LOYALTY_TIER, {{ n_products }}, {{ seed }}::NUMBER,
+    '{{ as_of }}'::DATE)) e;

@@ -7,7 +7,6 @@ import asyncio
 import http.client
 import json
 import time
-from datetime import date
 from pathlib import Path
 
 import psycopg
@@ -17,60 +16,15 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra.config import ScaleConfig
 from scripts import standins
 from scripts.api import serve
-from scripts.recommendations import loads
-from scripts.recommendations.target import local_target
-from scripts.serving import loads as serving
+from services.features.pair import PAIR_FEATURES, ZIP_REGIONS
 from services.orchestrator.orchestrator import inputs
 from services.orchestrator.orchestrator.app import create_app
-from services.orchestrator.orchestrator.backends import Settings
+from tests.api.conftest import SCHEMA, customers, settings_for
 from tests.conftest import HAS_CHROMIUM, headless_chromium
 
-SCHEMA = "t_api"
-SCALE = ScaleConfig(products=240, stores=20, customers=400, seed=5, as_of=date(2026, 11, 1))
 SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
-
-
-def settings_for(env: dict[str, str], **over) -> Settings:
-    s = Settings.from_env(env)
-    for k, v in over.items():
-        setattr(s, k, v)
-    return s
-
-
-@pytest.fixture(scope="module")
-def target(stand_ins, monkeypatch_module):
-    monkeypatch_module.setenv("AWS_ACCESS_KEY_ID", "local")
-    monkeypatch_module.setenv("AWS_SECRET_ACCESS_KEY", "local")
-    t = local_target("dev", SCALE, database="T_API_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-api-recs")
-    loads.run_all(t)
-    return t
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    mp = pytest.MonkeyPatch()
-    yield mp
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
-def env(target):
-    return serve.api_env(target)
-
-
-@pytest.fixture(scope="module")
-def client(env):
-    with TestClient(create_app(settings_for(env)), raise_server_exceptions=False) as c:
-        yield c
-
-
-def customers(target, n: int = 5) -> list[tuple[int, str]]:
-    with psycopg.connect(target.pg_dsn) as conn:
-        rows = conn.execute(f"SELECT customer_id FROM {SCHEMA}.customer_features ORDER BY customer_id LIMIT {n}")
-        return [(r[0], "10001") for r in rows]
 
 
 def test_contract_ordering_stock_and_top_categories(client, target):
@@ -86,6 +40,10 @@ def test_contract_ordering_stock_and_top_categories(client, target):
             assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
             for key in ("product_name", "category", "department", "price", "in_stock_qty", "est_delivery_days"):
                 assert all(i[key] is not None for i in items), key
+            for i in items:  # why it ranks there: the model's largest contributions, largest first
+                assert 1 <= len(i["why"]) <= 3 and {w["feature"] for w in i["why"]} <= set(PAIR_FEATURES)
+                sizes = [abs(w["contribution"]) for w in i["why"]]
+                assert sizes == sorted(sizes, reverse=True)
             top3 = [
                 c
                 for (c,) in conn.execute(
@@ -103,23 +61,10 @@ def test_contract_ordering_stock_and_top_categories(client, target):
                 assert i["category_id"] in top3
                 assert stock[i["product_id"]] == i["in_stock_qty"] > 0  # only in-stock products
             t = body["timings"]
-            stages = ("features_ms", "propensity_ms", "inventory_ms", "pair_features_ms", "model_ms", "rank_ms")
+            stages = ("fetch_ms", "shelf_ms", "pair_features_ms", "model_ms", "rank_ms")
             assert all(t[s] >= 0 for s in stages) and t["model_ok"] is True
             # true durations, not cumulative: the sequential stages add up to no more than the total
-            assert t["fetch_ms"] + t["pair_features_ms"] + t["model_ms"] + t["rank_ms"] <= t["total_ms"] + 0.5
-
-
-def test_out_of_stock_products_are_never_recommended(client, target):
-    cid, _ = customers(target, 1)[0]
-    first = client.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3}).json()
-    gone = first["recommendations"][0]["product_id"]
-    with psycopg.connect(target.pg_dsn) as conn:
-        conn.execute(f"UPDATE {SCHEMA}.inventory SET qty_on_hand = 0 WHERE product_id = %s", (gone,))
-    try:
-        again = client.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 50}).json()
-        assert gone not in [i["product_id"] for i in again["recommendations"]]
-    finally:
-        serving.sync(target, ("inventory",))
+            assert sum(t[s] for s in stages) <= t["total_ms"] + 0.5
 
 
 def test_post_json_and_service_function_format(client, target):
@@ -193,42 +138,94 @@ def test_ranker_down_falls_back_to_propensity(env, target):
             assert [i["product_id"] for i in up["recommendations"]] == [
                 i["product_id"] for i in same["recommendations"]
             ]
+            # the ranker service explains with the same model: the same reasons (to float32 rounding)
+            assert [[w["feature"] for w in i["why"]] for i in up["recommendations"]] == [
+                [w["feature"] for w in i["why"]] for i in same["recommendations"]
+            ]
             ranker.stop()
             down = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()
             assert down["backend"] == "postgres+propensity" and down["timings"]["model_ok"] is False
             assert len(down["recommendations"]) == 5
+            assert all(i["why"][0]["feature"] == "propensity" for i in down["recommendations"])
             scores = [i["score"] for i in down["recommendations"]]
             assert scores == sorted(scores, reverse=True)
     finally:
         ranker.stop()
 
 
-def test_postgres_down_falls_back_to_dynamodb_then_warehouse(env, target):
+def home_zip(target, cid: int) -> str:
+    """A ZIP code of the customer's home region (the region their precomputed list is in stock in)."""
+    with psycopg.connect(target.pg_dsn) as conn:
+        (zip_code,) = conn.execute(
+            f"SELECT zip_code FROM {SCHEMA}.customer_profiles WHERE customer_id = %s", (cid,)
+        ).fetchone()
+    return min(d for d, r in ZIP_REGIONS.items() if r == ZIP_REGIONS[zip_code[0]]) + "0001"
+
+
+def set_stock(target, product: int, region: str, qty: int) -> int:
+    """Set a product's stock in a region in the warehouse and in Postgres; return what it was."""
+    inventory = target.q("INVENTORY")
+    with target.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(f"SELECT QTY_ON_HAND FROM {inventory} WHERE PRODUCT_ID = %s AND REGION = %s", (product, region))
+        (was,) = cur.fetchone()
+        cur.execute(
+            f"UPDATE {inventory} SET QTY_ON_HAND = %s WHERE PRODUCT_ID = %s AND REGION = %s", (qty, product, region)
+        )
+    with psycopg.connect(target.pg_dsn) as conn:
+        conn.execute(
+            f"UPDATE {SCHEMA}.inventory SET qty_on_hand = %s WHERE product_id = %s AND region = %s",
+            (qty, product, region),
+        )
+    return int(was)
+
+
+def test_postgres_down_falls_back_to_dynamodb_then_warehouse_without_what_is_out_of_stock(env, target):
+    """The precomputed list is in stock at home; a product sold out since is dropped by both fallbacks
+    (the warehouse knows current stock; DynamoDB's list is filtered by the stock Postgres showed last)."""
     cid, _ = customers(target, 1)[0]
+    zip_code = home_zip(target, cid)
+    region = ZIP_REGIONS[zip_code[0]]
+    with target.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(
+            f"SELECT PRODUCT_ID FROM {target.q('USER_PRODUCT_RECOMMENDATIONS')} WHERE USER_ID = %s ORDER BY RANK",
+            (cid,),
+        )
+        precomputed = [int(p) for (p,) in cur.fetchall()]
+    sold_out = precomputed[0]
+    was = set_stock(target, sold_out, region, 0)
     app = create_app(settings_for(env))
     nowhere = create_app(settings_for(env, dynamodb_table="t-api-missing-table"))
-    with TestClient(app) as c, TestClient(nowhere) as c2:
-        assert c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"}).json()["backend"] == "postgres"
-        state = standins._load()
-        standins.stop_postgres(state["postgres"])
-        try:
-            r = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3})
-            body = r.json()
-            assert r.status_code == 200 and body["backend"] == "dynamodb", body
-            assert len(body["recommendations"]) == 3 and body["timings"]["postgres_ok"] is False
-            assert_no_backend_text(r.text)
-            assert r.headers["x-request-id"] == body["request_id"]
-            assert c.get("/recommend", params={"customer_id": 999_999_999, "zip_code": "10001"}).status_code == 404
-            w = c2.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 3}).json()
-            assert w["backend"] == "warehouse" and [i["product_id"] for i in w["recommendations"]] == [
-                i["product_id"] for i in body["recommendations"]
-            ]
-            health = c.get("/health")
-            assert health.status_code == 200 and health.json()["status"] == "degraded"
-            assert health.json()["backend"] == "dynamodb" and health.json()["backends"]["postgres"] == "down"
-        finally:
-            restart_postgres(state["postgres"]["port"])
-        assert backend_once_back(c, cid) == "postgres"  # the pool reconnects (with backoff)
+    params = {"customer_id": cid, "zip_code": zip_code, "top_n": 3}
+    try:
+        with TestClient(app) as c, TestClient(nowhere) as c2:
+            assert c.get("/recommend", params=params).json()["backend"] == "postgres"  # reads the region's stock
+            state = standins._load()
+            standins.stop_postgres(state["postgres"])
+            try:
+                r = c.get("/recommend", params=params)
+                body = r.json()
+                assert r.status_code == 200 and body["backend"] == "dynamodb", body
+                assert len(body["recommendations"]) == 3 and body["timings"]["postgres_ok"] is False
+                assert [i["product_id"] for i in body["recommendations"]] == precomputed[1:4]
+                assert body["timings"]["dropped_out_of_stock"] == 1
+                assert_no_backend_text(r.text)
+                assert r.headers["x-request-id"] == body["request_id"]
+                assert c.get("/recommend", params={"customer_id": 999_999_999, "zip_code": "10001"}).status_code == 404
+                w = c2.get("/recommend", params=params).json()
+                assert (
+                    w["backend"] == "warehouse" and [i["product_id"] for i in w["recommendations"]] == precomputed[1:4]
+                )
+                assert all(i["in_stock_qty"] > 0 for i in w["recommendations"])
+                health = c.get("/health")
+                assert health.status_code == 200 and health.json()["status"] == "degraded"
+                assert health.json()["backend"] == "dynamodb" and health.json()["backends"]["postgres"] == "down"
+            finally:
+                restart_postgres(state["postgres"]["port"])
+            assert backend_once_back(c, cid) == "postgres"  # the pool reconnects (with backoff)
+    finally:
+        set_stock(target, sold_out, region, was)
 
 
 def restart_postgres(port: int) -> None:
@@ -292,6 +289,8 @@ def test_page_in_headless_chromium(env, target):
         WebDriverWait(driver, 15).until(ec.presence_of_element_located((By.CSS_SELECTOR, "tr.rec")))
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.rec")
         assert len(rows) == 5
+        why = [r.find_element(By.CSS_SELECTOR, "td.why").text for r in rows]
+        assert all(any(f"{f}=" in w for f in PAIR_FEATURES) for w in why), why  # the model's reasons, per item
         assert "backend postgres" in driver.find_element(By.ID, "meta").text
         SCREENSHOTS.mkdir(exist_ok=True)
         shot = SCREENSHOTS / "test-page.png"

@@ -12,6 +12,7 @@ from scripts.recommendations import loads
 from scripts.recommendations.target import LoadError, local_target
 from scripts.serving import loads as serving
 from scripts.serving import postgres
+from services.features.pair import ZIP_REGIONS
 from tests.conftest import SCALE, SCHEMA, dynamo_items, pg_digest
 
 
@@ -22,6 +23,7 @@ def test_counts_per_table(target):
     assert c["CUSTOMER_PROPENSITY"] == 300 * 12  # 12 propensity rows per customer
     assert c["pg.customer_features"] == 300 and c["pg.customer_propensity"] == 3600
     assert c["pg.inventory"] == 600 and c["pg.customer_profiles"] == 300
+    assert c["pg.product_popularity"] == 120 and c["pg.customer_product_interactions"] > 300 * 10
     assert c["dynamodb.t-loads-product-recommendations"] == c["users with recommendations"] == 300
     assert len(dynamo_items(target)) == 300
 
@@ -39,8 +41,65 @@ def test_model_artifact_metrics_and_per_category_scores(target):
     assert spread == 300  # the seed scored every category the same; here every customer's categories differ
 
 
+def test_metrics_keep_the_offline_evaluation_and_the_model_is_published(target):
+    """The train step evaluates on purchases after a cut-off the model never saw, and keeps the figures."""
+    metrics = json.loads((target.artifacts / "propensity" / "metrics.json").read_text())
+    ranking = metrics["ranking"]
+    assert ranking == json.loads((target.artifacts / "ranking" / "ranking_metrics.json").read_text())
+    ev = ranking["evaluation"]
+    assert ev["cutoff"] == "2026-10-02" and ranking["train_cutoff"] == "2026-09-02"  # AS_OF - 30, AS_OF - 60
+    assert ev["customers"] > 50
+    for order in ("seed_baseline", "propensity", "ranker"):
+        assert 0 <= ev[order]["ndcg@5"] <= 1 and 0 <= ev[order]["recall@5"] <= 1, order
+    assert ev["ranker"]["ndcg@5"] >= ev["seed_baseline"]["ndcg@5"]  # else the upload refuses it
+    assert ev["ndcg_ratio_vs_seed_baseline"] == round(ev["ranker"]["ndcg@5"] / ev["seed_baseline"]["ndcg@5"], 3)
+    assert ranking["objective"] in ("rank:ndcg", "binary:logistic") and ranking["features"][0] == "propensity"
+    published = target.artifacts / "ranking" / "ranking_model.json"
+    assert published.read_bytes() == (target.artifacts / "ranking" / "candidate" / "ranking_model.json").read_bytes()
+
+
+def test_a_model_worse_than_the_baseline_is_not_uploaded(target, tmp_path, monkeypatch):
+    """The upload refuses it with the figures, and the model the API reads stays as it was."""
+    import dataclasses
+    import shutil
+
+    from scripts.recommendations import evaluation
+
+    shutil.copytree(target.artifacts, tmp_path / "artifacts")
+    t = dataclasses.replace(target, artifacts=tmp_path / "artifacts", counts={})
+    published = t.artifacts / "ranking" / "ranking_model.json"
+    before = published.read_bytes()
+    real = evaluation.evaluate
+
+    def worse(*args):
+        result = real(*args)
+        result["ranker"] = {"ndcg@5": result["seed_baseline"]["ndcg@5"] / 2, "recall@5": 0.0}
+        return result
+
+    monkeypatch.setattr(evaluation, "evaluate", worse)
+    with pytest.raises(LoadError, match=r"step 'train' failed: ranking model refused: NDCG@5 .* below the baseline"):
+        loads.train(t)
+    assert published.read_bytes() == before
+    kept = json.loads((t.artifacts / "ranking" / "ranking_metrics.json").read_text())["evaluation"]
+    assert kept["ranker"]["ndcg@5"] < kept["seed_baseline"]["ndcg@5"]  # the figures that refused it are kept
+
+
+def test_the_precomputed_top5_names_no_product_out_of_stock_at_home(target):
+    with target.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(
+            f"SELECT COUNT(*), COUNT(DISTINCT r.USER_ID) FROM {target.q('USER_PRODUCT_RECOMMENDATIONS')} r "
+            f"JOIN {target.q('CUSTOMERS')} c ON c.CUSTOMER_ID = r.USER_ID "
+            f"JOIN {target.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = CASE "
+            + " ".join(f"WHEN SUBSTR(c.ZIP_CODE, 1, 1) = '{d}' THEN '{r}'" for d, r in ZIP_REGIONS.items())
+            + " END WHERE i.QTY_ON_HAND > 0"
+        )
+        in_stock, users = cur.fetchone()
+    assert in_stock == 300 * 5 and users == 300  # every listed product is in stock in its user's region
+
+
 def test_rerun_is_idempotent(target):
-    tables = ("customer_features", "customer_propensity", "inventory", "products", "customer_profiles")
+    tables = postgres.SERVING_TABLES
     before = {t: pg_digest(target.pg_dsn, t) for t in tables}
     items_before = dynamo_items(target)
     loads.train(target)

@@ -135,6 +135,25 @@ def test_customer_360_and_tasks_use_the_sql_files(plans):
     )
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_ranking_signal_views_run_the_sql_file_as_of_now(plans, stack):
+    """The views the serving sync reads are the queries training runs at its cut-offs."""
+    db = f"RDP_{stack.upper()}_RETAIL"
+    expected = catalog.pair_signals_sql(db, "CURRENT_TIMESTAMP()")
+    for view in catalog.PAIR_SIGNALS:
+        v = one(plans[stack], f"recommendations-{view.lower().replace('_', '-')}")
+        assert v["inputs"]["schema"] == "FEATURE_STORE" and v["inputs"]["name"] == view
+        assert v["inputs"]["statement"] == expected[view]
+        for table in ("event-stream", "product-catalog"):
+            assert one(plans[stack], f"recommendations-{table}")["urn"] in v["dependencies"], (view, table)
+    recs = one(plans[stack], "recommendations-refresh-recommendations")
+    assert one(plans[stack], "recommendations-inventory")["urn"] in recs["dependencies"]  # stock at home
+    assert catalog.q(db, "INVENTORY") in recs["inputs"]["sqlStatement"]
+    for udtf in by_type(plans[stack], "/functionPython:FunctionPython"):
+        if udtf["inputs"]["name"].startswith("GENERATE_"):  # the handler file imports numpy
+            assert "numpy" in udtf["inputs"]["packages"], udtf["name"]
+
+
 def test_destroy_order_follows_dependencies(plans):
     plan = plans["prod"]
     eai = one(plan, "postgres-external-access")

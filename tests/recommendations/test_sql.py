@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from infra.config import ScaleConfig
 from infra.recommendations import catalog
-from infra.sqlfiles import render_sql, split_statements
+from infra.sqlfiles import read_sql, render_sql, split_statements
 from scripts.connections import connect_local
 from scripts.recommendations.synthetic import load_generators
+from services.features.pair import ZIP_REGIONS
 
 DB = "T_SQL_RETAIL"
 AS_OF = "CAST('2026-11-01 00:00:00' AS TIMESTAMP)"
@@ -67,7 +69,15 @@ CUSTOMERS = [
      False, False, False),
     (6, "f@x.com", "6", "Flo", "Six", "1985-01-01", "Female", "6 St", "Denver", "CO", "80201", "2019-01-01", "Bronze",
      False, False, False),
+    (7, "g@x.com", "7", "Gus", "Seven", "1985-01-01", "Male", "7 St", "Nowhere", None, None, "2019-01-01", "Bronze",
+     False, False, False),
 ]  # fmt: skip
+REGIONS = ("Northeast", "Southeast", "Midwest", "South", "West")
+# every product in stock everywhere, but 13 (none left in the West) and 12 (sold out in every region)
+OUT_OF_STOCK = {(13, "West")} | {(12, r) for r in REGIONS}
+INVENTORY = [
+    (p, r, f"WH-{r}", 0 if (p, r) in OUT_OF_STOCK else 10, 2) for p in (*range(10, 18), 20, 21, 99) for r in REGIONS
+]
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +87,12 @@ def cur(stand_ins):
         c.execute(f'CREATE DATABASE IF NOT EXISTS "{DB}"')
         for schema in ("BRONZE", "GOLD", "FEATURE_STORE"):
             c.execute(f'CREATE SCHEMA IF NOT EXISTS "{DB}"."{schema}"')
-        for name in ("CUSTOMERS", "EVENT_STREAM", "PRODUCT_CATEGORIES", "LOYALTY_TIERS"):
+        for name in ("CUSTOMERS", "EVENT_STREAM", "PRODUCT_CATEGORIES", "LOYALTY_TIERS", "INVENTORY"):
             c.execute(f"DROP TABLE IF EXISTS {catalog.q(DB, name)}")
             c.execute(catalog.create_table_sql(DB, name))
         c.executemany(f"INSERT INTO {catalog.q(DB, 'CUSTOMERS')} VALUES ({', '.join(['%s'] * 16)})", CUSTOMERS)
         c.executemany(f"INSERT INTO {catalog.q(DB, 'EVENT_STREAM')} VALUES ({', '.join(['%s'] * 18)})", events())
+        c.executemany(f"INSERT INTO {catalog.q(DB, 'INVENTORY')} VALUES (%s, %s, %s, %s, %s)", INVENTORY)
         for stmt in split_statements(
             render_sql(
                 "recommendations/reference_data.sql",
@@ -139,7 +150,6 @@ def test_top5_of_favourite_category_with_deterministic_ties(cur):
     assert [(p, n) for _, p, _, n, _ in r[1]] == [(10, 3), (13, 3), (11, 1), (14, 1), (15, 1)]
     assert {s for *_, s in r[1]} == {"PURCHASE_CATEGORY"}
     assert [rank for rank, *_ in r[1]] == [1, 2, 3, 4, 5]
-    assert r[6] == r[1]  # customer 6 also favours CAT-001
 
 
 def test_no_purchases_falls_back_to_browse_then_global(cur):
@@ -148,18 +158,39 @@ def test_no_purchases_falls_back_to_browse_then_global(cur):
         (20, "CAT-003", "BROWSE_CATEGORY"),
         (21, "CAT-003", "BROWSE_CATEGORY"),
     ]
-    # no events at all, or only a purchase with a NULL category: overall best sellers (NULL category ignored)
-    for cid in (3, 5):
-        assert [p for _, p, *_ in r[cid]] == [10, 13, 20, 11, 12], cid
+    # no events at all, or only a purchase with a NULL category: overall best sellers (NULL category ignored),
+    # of those in stock at home (12 is sold out everywhere)
+    assert [p for _, p, *_ in r[5]] == [10, 13, 20, 11, 14]  # South
+    for cid in (3, 5, 7):
         assert {s for *_, s in r[cid]} == {"GLOBAL_TOP"}
     assert all(p != 99 for rows in r.values() for _, p, *_ in rows)
+
+
+def test_the_precomputed_top5_names_only_products_in_stock_at_home(cur):
+    r = recs(cur)
+    # customer 6 (ZIP 80201: West) favours CAT-001 like customer 1, but 13 is out of stock in the West
+    assert [p for _, p, *_ in r[6]] == [10, 11, 14, 15, 16]
+    assert [p for _, p, *_ in r[3]] == [10, 20, 11, 14, 15]  # ZIP 94101: West, no 13, no 12
+    assert [p for _, p, *_ in r[7]] == [10, 13, 20, 11, 14]  # no ZIP code: in stock in some region
+    home = {c[0]: ZIP_REGIONS[c[10][0]] if c[10] else None for c in CUSTOMERS}
+    listed = [(cid, p) for cid, rows in r.items() for _, p, *_ in rows]
+    assert len(listed) == 5 * 5 + 2 * 2  # customers 1, 3, 5, 6, 7 get five; 2 and 4 two (CAT-003 has two)
+    assert not [(cid, p) for cid, p in listed if (p, home[cid]) in OUT_OF_STOCK]
+    assert not [(cid, p) for cid, p in listed if p == 12]
+
+
+def test_the_home_region_rule_is_the_apis_zip_mapping():
+    text = read_sql("recommendations/user_product_recommendations.sql")
+    pairs = dict(re.findall(r"WHEN '([0-9])' THEN '([A-Za-z]+)'", text))
+    assert pairs == ZIP_REGIONS
+    assert load_generators().ZIP_REGIONS == ZIP_REGIONS
 
 
 def test_category_features_and_label_are_point_in_time(cur):
     cur.execute(catalog.category_features_sql(DB, "CAST('2026-10-15 00:00:00' AS TIMESTAMP)"))
     cols = [d[0] for d in cur.description]
     rows = {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
-    assert len(rows) == 6 * 12
+    assert len(rows) == len(CUSTOMERS) * 12
     a, b = rows[(1, "CAT-001")], rows[(1, "CAT-002")]
     assert a["CAT_PURCHASES"] == 2 and a["LABEL"] == 1  # 10-01 and 10-05 before; 10-20 and 10-25 after
     assert b["CAT_PURCHASES"] == 1 and b["LABEL"] == 0
@@ -177,22 +208,3 @@ def test_reference_rows_match_the_generators(cur):
     assert [tuple(float(v) if isinstance(v, float) else v for v in r) for r in cur.fetchall()] == [
         tuple(t) for t in gen.LOYALTY_TIERS
     ]
-
-
-def test_generators_are_deterministic_and_consistent():
-    gen = load_generators()
-    scale = ScaleConfig(products=120, customers=30, as_of="2026-11-01")
-    products = {p[0]: p for i in range(scale.products) for p in gen.ProductGenerator().process(i)}
-    cust_a = [c for s in range(30) for c in gen.CustomerGenerator().process(s, scale.as_of)]
-    cust_b = [c for s in range(30) for c in gen.CustomerGenerator().process(s, scale.as_of)]
-    assert cust_a == cust_b
-    ev_a = [e for c in cust_a for e in gen.EventGenerator().process(c[0], c[13], c[8], c[9], c[12], 120, scale.as_of)]
-    ev_b = [e for c in cust_b for e in gen.EventGenerator().process(c[0], c[13], c[8], c[9], c[12], 120, scale.as_of)]
-    assert ev_a == ev_b and len(ev_a) > 300
-    # every event's product exists and belongs to the event's category (the seed's did not)
-    for e in ev_a:
-        assert e[7] in products and products[e[7]][2] == e[8]
-    # stock: 5 regions per product, about 85% in stock
-    inv = [r for p in products for r in gen.InventoryGenerator().process(p, 0)]
-    assert len(inv) == 5 * len(products)
-    assert 0.75 < sum(r[3] > 0 for r in inv) / len(inv) < 0.95

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, datetime
 
 import psycopg
 import pytest
@@ -178,20 +179,52 @@ def test_switch_refuses_what_was_not_staged(target):
 
 
 @pytest.mark.parametrize(
-    ("rows", "message"),
+    ("table", "rows", "message"),
     [
-        ([(1, "CAT-001", 0.5), (None, "CAT-002", 0.5)], r"row 2 has a NULL key"),
-        ([(1, "CAT-001", 0.5), (1, "CAT-001", 0.7)], r"row 2 repeats key"),
-        ([(1, "CAT-001")], r"row 1 has 2 values, expected 3"),
-        ([("x", "CAT-001", 0.5)], r"row 1 column customer_id is 'x', not an integer"),
-        ([(1.5, "CAT-001", 0.5)], r"row 1 column customer_id is 1.5"),
+        # refused by Postgres (the staging table's NOT NULL and CHECK constraints), COPY naming the row
+        (
+            "customer_propensity",
+            [(1, "CAT-001", 0.5), (None, "CAT-002", 0.5)],
+            'row 2: null value in column "customer_id"',
+        ),
+        ("inventory", [("NE", 1, "w", 5, 2), ("NE", 2, "w", -1, 2)], r"row 2: .* violates check constraint"),
+        # found by the primary key, built after the COPY; the row is looked up
+        ("customer_propensity", [(1, "CAT-001", 0.5), (2, "CAT-001", 0.5), (1, "CAT-001", 0.7)], r"row 3 repeats key"),
+        # what psycopg cannot send as the column's type
+        ("customer_propensity", [(1, "CAT-001")], r"row 1 has 2 values, expected 3"),
+        ("customer_propensity", [("x", "CAT-001", 0.5)], r"row 1 column customer_id is 'x', not a valid bigint"),
+        ("customer_propensity", [(1.5, "CAT-001", 0.5)], r"row 1 column customer_id is 1.5, not a valid bigint"),
+        # psycopg's C dumpers would send 2**40 as 0 and 'false' as true: refused instead
+        ("inventory", [("NE", 1, "w", 2**40, 2)], r"row 1 column qty_on_hand is 1099511627776, not a valid integer"),
+        ("customer_profiles", [(1, *[None] * 12, "false", *[None] * 24)], r"row 1 column has_app is 'false'"),
     ],
+    ids=["null-key", "check", "repeated-key", "width", "text-in-bigint", "fraction", "int4-overflow", "text-in-bool"],
 )
-def test_malformed_rows_are_refused_and_change_nothing(target, rows, message):
-    before = pg_digest(target.pg_dsn, "customer_propensity")
-    with pytest.raises(postgres.ServingError, match=message):
-        postgres.sync_table(target.pg_dsn, "customer_propensity", rows, SCHEMA)
-    assert pg_digest(target.pg_dsn, "customer_propensity") == before
+def test_malformed_rows_are_refused_naming_the_row_and_change_nothing(target, table, rows, message):
+    before = pg_digest(target.pg_dsn, table)
+    with pytest.raises(postgres.ServingError, match=f"^{table}: {message}"):
+        postgres.sync_table(target.pg_dsn, table, rows, SCHEMA)
+    assert pg_digest(target.pg_dsn, table) == before
+    with psycopg.connect(target.pg_dsn) as conn:  # the refused load left nothing staged
+        assert conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.{table}__staging",)).fetchone() == (None,)
+
+
+def test_a_sync_keeps_every_value_exactly(target):
+    """Binary COPY round trip of each column type the serving tables use (NULLs stay NULL)."""
+    rows = [
+        (1, "Ann", "O'Neil", "a@x.io", "F", date(1990, 2, 3), 36, "Boston", "MA", "02110", date(2020, 1, 1), 70,
+         "Gold", True, False, None, 12, 1234.5, 102.875, datetime(2026, 10, 1, 12, 30), 31, 4, 2**31 - 1, 9, 3,
+         "Toys", 19.99, 7, 2, 0.25, "web", "mobile", 0.5, 2**40, 0, "Books", "Champions", 0.91),
+        (2, *[None] * 37),
+    ]  # fmt: skip
+    with psycopg.connect(target.pg_dsn) as conn:
+        before = conn.execute(f"SELECT * FROM {SCHEMA}.customer_profiles ORDER BY customer_id").fetchall()
+    try:
+        postgres.sync_table(target.pg_dsn, "customer_profiles", rows, SCHEMA)
+        with psycopg.connect(target.pg_dsn) as conn:
+            assert conn.execute(f"SELECT * FROM {SCHEMA}.customer_profiles ORDER BY 1").fetchall() == rows
+    finally:
+        postgres.sync_table(target.pg_dsn, "customer_profiles", before, SCHEMA)
 
 
 def test_malformed_recommendation_rows_name_the_row():
@@ -272,7 +305,7 @@ def test_sync_queries_name_exactly_the_migrated_columns(target):
     assert spec.key == ("customer_id", "category_id")
     with pytest.raises(postgres.ServingError, match=r"missing \['propensity_score'\], unknown \['score'\]"):
         postgres.select_columns(spec, ["customer_id", "category_id", "score"], [(1, "CAT-001", 0.5)])
-    assert postgres.select_columns(spec, ["PROPENSITY_SCORE", "customer_id", "category_id"], [(0.5, 1, "C")]) == [
+    assert list(postgres.select_columns(spec, ["PROPENSITY_SCORE", "customer_id", "category_id"], [(0.5, 1, "C")])) == [
         (1, "C", 0.5)
     ]
 

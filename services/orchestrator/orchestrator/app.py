@@ -1,10 +1,13 @@
 """The recommendation API: the orchestrator of the real-time recommendations.
 
-GET/POST /recommend: zip → region; features, propensity and in-stock inventory from Postgres in
-parallel; candidates = in-stock products of the customer's top categories; vectorized pair features;
-the ranking model's score blended with propensity; top N. Fallbacks are flagged in `backend`:
-ranker down → propensity only; Postgres down → DynamoDB's precomputed list, then the warehouse.
-Fixes: no NameError (products are cached at start-up), candidates are filtered by stock, per-stage
+GET/POST /recommend: zip → region; the customer's features, propensity and product history from
+Postgres in one statement; the catalogue and each region's in-stock inventory with popularity from
+memory (shelf.py: reloaded when a sync swapped those tables); candidates = in-stock products of the
+customer's top categories; vectorized pair features (services/features, shared with training); the
+ranking model's score; top N, each with the features that moved its score most (`why`). Fallbacks are
+flagged in `backend`: ranker down → propensity only; Postgres down → DynamoDB's precomputed list,
+then the warehouse's, without what is out of stock in the request's region when that is known.
+Fixes: no NameError (products are held in memory), candidates are filtered by stock, per-stage
 timings are true durations, an unknown customer is a 404, and every error is JSON; what is accepted
 (strict types, ASCII ZIP codes, body, batch and URL limits) is in inputs.py.
 """
@@ -12,20 +15,23 @@ timings are true durations, an unknown customer is a 404, and every error is JSO
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from services.features.pair import pair_matrix, region_for_zip
+from services.features.pair import History, pair_matrix, region_for_zip, top_categories
 
 from .backends import BackendUnavailableError, DynamoRecs, Postgres, Ranker, Settings, UnknownCustomerError, Warehouse
 from .inputs import (
@@ -37,9 +43,18 @@ from .inputs import (
     read_json,
     single_request,
 )
+from .items import item, reasons
+from .shelf import UNKNOWN, Shelf, Shelves
 from .tracing import RequestId, request_id
 
 log = logging.getLogger("orchestrator")
+T = TypeVar("T")
+
+
+class Reason(BaseModel):
+    feature: str
+    value: float | None
+    contribution: float
 
 
 class Item(BaseModel):
@@ -53,6 +68,7 @@ class Item(BaseModel):
     score: float
     in_stock_qty: int | None
     est_delivery_days: int | None
+    why: list[Reason]
 
 
 class RecommendResponse(BaseModel):
@@ -65,6 +81,13 @@ class RecommendResponse(BaseModel):
     timings: dict[str, Any]
 
 
+class FastJSON(JSONResponse):
+    """orjson instead of json.dumps: a recommendation's body is serialized on every request."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
 class Recommender:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
@@ -72,13 +95,18 @@ class Recommender:
         self.dynamo = DynamoRecs(settings)
         self.warehouse = Warehouse(settings)
         self.ranker = Ranker(settings)
-        self.products: dict[int, tuple] = {}
+        self.shelves = Shelves(self._load_shelf, settings.shelf_max_age_seconds, settings.stock_fresh_seconds)
         self.pg_ok = False
 
+    async def _load_shelf(self) -> Shelf:
+        return Shelf.build(*await self.pg.shared())
+
     async def start(self) -> None:
+        """Open the pool and load the shelf; without Postgres, the products from the warehouse (for the
+        fallbacks' names) and no stock: the first request that reaches Postgres loads the shelf."""
         try:
             await self.pg.open()
-            rows = await self.pg.products()
+            await self.shelves.reload()
             self.pg_ok = True
         except BackendUnavailableError as e:
             log.warning("postgres unavailable at start-up (%s); caching products from the warehouse", e)
@@ -87,14 +115,7 @@ class Recommender:
             except BackendUnavailableError as e2:
                 log.warning("warehouse unavailable too (%s); no product cache", e2)
                 rows = []
-        self.products = {int(r[0]): tuple(r) for r in rows}
-        self._arrays()
-
-    def _arrays(self) -> None:
-        ids = sorted(self.products)
-        self.p_ids = np.array(ids, dtype=np.int64)
-        self.p_price = np.array([float(self.products[p][5] or 0) for p in ids], dtype=np.float32)
-        self.p_cat = np.array([self.products[p][2] for p in ids])
+            self.shelves.shelf = Shelf.build(UNKNOWN, rows)
 
     async def stop(self) -> None:
         await self.pg.close()
@@ -117,7 +138,7 @@ class Recommender:
             "status": status,
             "backend": serving,
             "backends": backends,
-            "products_cached": len(self.products),
+            "products_cached": len(self.shelves.shelf.products),
             "model_loaded": self.ranker.loaded,
             "ranker_mode": self.s.ranker_mode,
         }
@@ -133,7 +154,7 @@ class Recommender:
             self.pg_ok = False
             log.warning("request %s: postgres unavailable, falling back: %s", request_id(), e)
             timings["postgres_ok"] = False
-            items, backend = await run_in_threadpool(self._fallback, req, timings)
+            items, backend = await run_in_threadpool(self._fallback, req, region, timings)
         timings["total_ms"] = round((time.perf_counter() - t_start) * 1000, 3)
         return {
             "request_id": request_id(),
@@ -147,98 +168,94 @@ class Recommender:
 
     async def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
         t0 = time.perf_counter()
-        features, propensity, (ids, qty, days), fetch_t = await self.pg.fetch(req.customer_id, region)
-        timings.update(fetch_t)
+        got = await self.pg.customer(req.customer_id)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
-        if features is None:
+        if not got.known:
             raise UnknownCustomerError(req.customer_id)
         t0 = time.perf_counter()
-        top = sorted(propensity, key=lambda c: (-propensity[c], c))[: self.s.top_categories]
-        # candidates: in-stock products (the query's filter) that are known and in a top category
-        pos = np.searchsorted(self.p_ids, ids)
-        pos = np.clip(pos, 0, max(len(self.p_ids) - 1, 0))
-        known = (self.p_ids[pos] == ids) if len(self.p_ids) else np.zeros(len(ids), dtype=bool)
-        keep = known & np.isin(self.p_cat[pos], top)
-        pos, ids, qty, days = pos[keep], ids[keep], qty[keep], days[keep]
+        loads = self.shelves.loads
+        shelf = await self.shelves.current(got.versions)  # reloaded first if a sync swapped a table
+        timings["shelf_ms"] = (time.perf_counter() - t0) * 1000
+        timings["shelf_reloaded"] = self.shelves.loads != loads
+        t0 = time.perf_counter()
+        # candidates: the region's in-stock, known products of the customer's top categories (pre-sorted)
+        stock = shelf.region(region)
+        top = top_categories(got.propensity, self.s.top_categories)
+        at = stock.take(shelf.codes[c] for c in top if c in shelf.codes)
+        pos, ids, qty, days = stock.pos[at], stock.ids[at], stock.qty[at], stock.days[at]
         timings["candidates"] = len(ids)
         if not len(ids):
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
             return [], "postgres"
-        x = pair_matrix(features, propensity, self.p_cat[pos], self.p_price[pos], days, qty)
-        prop = x[:, 0]
+        history = History.build(shelf.catalog, got.history)
+        x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history)
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        backend = "postgres"
         try:
-            if self.ranker.booster is not None:
-                model = self.ranker.score(x)
-            else:
-                model = await run_in_threadpool(self.ranker.score, x)
-            score = self.s.blend * model + (1 - self.s.blend) * prop
+            score = await self._model(self.ranker.score, x)
+            backend = "postgres"
             timings["model_ok"] = True
         except BackendUnavailableError as e:
-            score = prop.copy()
-            backend = "postgres+propensity"
+            score, backend = x[:, 0].copy(), "postgres+propensity"
             timings["model_ok"] = False
             log.warning("request %s: ranker unavailable, ranking by propensity: %s", request_id(), e)
         timings["model_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        n = min(req.top_n, len(ids))
-        order = np.lexsort((ids, -score))[:n]  # score desc, then product id: deterministic
-        items = []
-        for rank, j in enumerate(order, start=1):
-            pid = int(ids[j])
-            p = self.products[pid]
-            items.append(
-                {
-                    "rank": rank,
-                    "product_id": pid,
-                    "product_name": p[1],
-                    "category_id": p[2],
-                    "category": p[4],
-                    "department": p[3],
-                    "price": float(p[5]) if p[5] is not None else None,
-                    "score": round(float(score[j]), 6),
-                    "in_stock_qty": int(qty[j]),
-                    "est_delivery_days": int(days[j]),
-                }
-            )
+        order = np.lexsort((ids, -score))[: min(req.top_n, len(ids))]  # score desc, then product id
+        why = await self._why(x[order], backend)
+        items = [
+            item(r, int(ids[j]), shelf.products[int(ids[j])], score[j], qty[j], days[j], w)
+            for r, (j, w) in enumerate(zip(order, why, strict=True), start=1)
+        ]
         timings["rank_ms"] = (time.perf_counter() - t0) * 1000
         return items, backend
 
-    def _fallback(self, req: RecommendRequest, timings: dict) -> tuple[list[dict], str]:
+    async def _model(self, fn: Callable[[np.ndarray], T], x: np.ndarray) -> T:
+        """In-process scoring stays on the event loop (it is fast); HTTP goes to a thread."""
+        return fn(x) if self.ranker.booster is not None else await run_in_threadpool(fn, x)
+
+    async def _why(self, x: np.ndarray, backend: str) -> list[list[dict]]:
+        """The model's contributions for the listed items; propensity alone when the ranker is down."""
+        if backend == "postgres":
+            try:
+                names, contribs = await self._model(self.ranker.explain, x)
+                return reasons(names, contribs, x)
+            except BackendUnavailableError as e:
+                log.warning("request %s: ranker could not explain: %s", request_id(), e)
+        return [
+            [{"feature": "propensity", "value": round(float(p), 4), "contribution": round(float(p), 4)}]
+            for p in x[:, 0]
+        ]
+
+    def _fallback(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
+        """The precomputed top N (in stock in the customer's home region), without what is out of stock
+        in the request's region: the warehouse knows current stock; for DynamoDB, the shelf's stock if
+        Postgres confirmed it current recently enough."""
         for name, source in (("dynamodb", self.dynamo), ("warehouse", self.warehouse)):
             if name == "dynamodb" and not self.dynamo.table:
                 continue  # not configured (in SPCS: no AWS credentials, no egress to AWS)
             t0 = time.perf_counter()
             try:
-                ids = source.get(req.customer_id)
+                if name == "warehouse":
+                    listed = source.get(req.customer_id, region)
+                else:
+                    ids = source.get(req.customer_id)
+                    qty = None if ids is None else self.shelves.stock(region, ids)
+                    listed = None if ids is None else list(zip(ids, qty or [None] * len(ids), strict=True))
             except BackendUnavailableError as e:
                 timings[f"{name}_ok"] = False
                 log.warning("request %s: %s unavailable: %s", request_id(), name, e)
                 continue
             finally:
                 timings[f"{name}_ms"] = (time.perf_counter() - t0) * 1000
-            if ids is None:
+            if listed is None:
                 raise UnknownCustomerError(req.customer_id)
-            items = []
-            for rank, pid in enumerate(ids[: req.top_n], start=1):
-                p = self.products.get(pid)
-                items.append(
-                    {
-                        "rank": rank,
-                        "product_id": pid,
-                        "product_name": p[1] if p else f"product {pid}",
-                        "category_id": p[2] if p else "",
-                        "category": p[4] if p else None,
-                        "department": p[3] if p else None,
-                        "price": float(p[5]) if p and p[5] is not None else None,
-                        "score": round(1.0 / rank, 6),
-                        "in_stock_qty": None,
-                        "est_delivery_days": None,
-                    }
-                )
-            return items, name
+            kept = [(p, q) for p, q in listed if q is None or q > 0]
+            timings["dropped_out_of_stock"] = len(listed) - len(kept)
+            return [
+                item(r, p, self.shelves.shelf.products.get(p), 1.0 / r, q, None, [])
+                for r, (p, q) in enumerate(kept[: req.top_n], start=1)
+            ], name
         raise BackendUnavailableError("no backend available (postgres, dynamodb, warehouse)")
 
 
@@ -299,6 +316,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await rec.start()
+        # Start-up's ~200,000 objects (numpy, xgboost, the shelf) live for good: frozen, a full garbage
+        # collection skips them instead of stalling a request for ~100 ms.
+        gc.collect()
+        gc.freeze()
         yield
         await rec.stop()
 
@@ -322,7 +343,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # validation pass (it is on the hot path).
     @app.get(
         "/recommend",
-        response_class=JSONResponse,
+        response_class=FastJSON,
         responses={200: {"model": RecommendResponse}, 404: {}, 422: {}, 503: {}},
     )
     async def recommend_get(
@@ -330,14 +351,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         zip_code: str = Query(pattern=r"^[0-9]{5}$"),
         top_n: int = Query(default=5, ge=1, le=50),
     ):
-        return JSONResponse(await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n)))
+        return FastJSON(await run(RecommendRequest(customer_id=customer_id, zip_code=zip_code, top_n=top_n)))
 
     @app.post("/recommend", responses={404: {}, 413: {}, 415: {}, 422: {}, 503: {}})
     async def recommend_post(request: Request):
         body = await read_json(request)
         if isinstance(body, dict) and "data" in body:
-            return await _service_function(body, run, batch_concurrency)
-        return await run(single_request(body))
+            return FastJSON(await _service_function(body, run, batch_concurrency))
+        return FastJSON(await run(single_request(body)))
 
     @app.get("/health", responses={503: {}})
     async def health() -> JSONResponse:

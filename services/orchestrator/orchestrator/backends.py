@@ -42,16 +42,17 @@ class Settings:
     snowflake_account: str = ""
     snowflake_database: str = ""
     snowflake_warehouse: str = ""
-    blend: float = 0.7  # weight of the model in the final score
     top_categories: int = 3
+    stock_fresh_seconds: float = 300.0  # stock confirmed current this recently filters the fallbacks
+    shelf_max_age_seconds: float = 60.0  # reload the in-memory tables at least this often (shelf.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        """Each field from its upper-case variable (SCORE_BLEND for `blend`); empty means unset."""
+        """Each field from its upper-case variable; empty means unset."""
         names = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for name, f in names.items():
-            raw = env.get("SCORE_BLEND" if name == "blend" else name.upper())
+            raw = env.get(name.upper())
             if raw in (None, ""):
                 continue
             kind = f.type if isinstance(f.type, str) else f.type.__name__
@@ -59,9 +60,23 @@ class Settings:
         return cls(**values)
 
 
+@dataclass(frozen=True)
+class Customer:
+    """What one request reads: whether the customer is known, their category propensity, their history
+    per product, and the versions (OIDs) of the tables the shelf holds, all from one snapshot."""
+
+    known: bool
+    propensity: dict[str, float]
+    history: list[tuple]
+    versions: tuple[int | None, int | None, int | None]
+
+
+SHARED_TABLES = ("inventory", "products", "product_popularity")  # held in memory (shelf.py)
+
+
 class Postgres:
-    """Pooled async reads of the serving tables; the three lookups of a request run concurrently on
-    three pooled connections (no threads: they wait on the network together)."""
+    """Pooled async reads of the serving tables: per request ONE statement on one pooled connection
+    (the customer's rows and the shared tables' versions); the shared tables only when they changed."""
 
     def __init__(self, s: Settings) -> None:
         from psycopg import sql
@@ -72,24 +87,39 @@ class Postgres:
             f"password={s.pg_password} sslmode={s.pg_sslmode} connect_timeout=2"
         )
         self.pool = AsyncConnectionPool(
-            self.conninfo, min_size=3, max_size=max(3, s.pg_pool_size), open=False, timeout=1.0,
+            self.conninfo, min_size=4, max_size=max(4, s.pg_pool_size), open=False, timeout=1.0,
             kwargs={"autocommit": True, "prepare_threshold": 0},
         )  # fmt: skip
         q = sql.Identifier(s.pg_schema)
-        self.q_features = sql.SQL("SELECT * FROM {}.customer_features WHERE customer_id = %s").format(q)
-        self.q_prop = sql.SQL(
-            "SELECT category_id, propensity_score FROM {}.customer_propensity WHERE customer_id = %s"
-        ).format(q)
-        # One row of three arrays: far cheaper to decode than a row per product.
+        # to_regclass names the live table now: the sync's swap gives it a new OID.
+        oid = {t: sql.SQL("to_regclass({})::oid").format(sql.Literal(f"{q.as_string()}.{t}")) for t in SHARED_TABLES}
+        # Arrays, one row: one round trip and cheap to decode. Each lateral aggregates in one pass, so
+        # its arrays are in the same order.
+        self.q_customer = sql.SQL(
+            "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, "
+            "{inv}, {prod}, {pop} FROM "
+            "(SELECT coalesce(array_agg(category_id), '{{}}'), coalesce(array_agg(propensity_score), '{{}}') "
+            " FROM {q}.customer_propensity WHERE customer_id = %(c)s) p, "
+            "(SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(views), '{{}}'), "
+            " coalesce(array_agg(carts), '{{}}'), coalesce(array_agg(purchases), '{{}}'), "
+            " coalesce(array_agg(days_since_purchase), '{{}}') "
+            " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h"
+        ).format(q=q, inv=oid["inventory"], prod=oid["products"], pop=oid["product_popularity"])
+        # The shared tables with their OIDs in the same statement: it locks the tables it reads, so no
+        # swap can commit between the rows and the OIDs.
         self.q_stock = sql.SQL(
-            "SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(qty_on_hand), '{{}}'), "
-            "coalesce(array_agg(coalesce(est_delivery_days, 0)), '{{}}') "
-            "FROM {}.inventory WHERE region = %s AND qty_on_hand > 0"
-        ).format(q)
-        self.q_ping = sql.SQL("SELECT 1")
+            "SELECT v.*, g.* FROM (SELECT {inv}, {pop}) v LEFT JOIN ("
+            "SELECT i.region, array_agg(i.product_id), array_agg(i.qty_on_hand), "
+            "array_agg(coalesce(i.est_delivery_days, 0)), array_agg(coalesce(p.purchases_30d, 0)), "
+            "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)) "
+            "FROM {q}.inventory i LEFT JOIN {q}.product_popularity p ON p.product_id = i.product_id "
+            "WHERE i.qty_on_hand > 0 GROUP BY i.region) g ON true"
+        ).format(q=q, inv=oid["inventory"], pop=oid["product_popularity"])
         self.q_products = sql.SQL(
-            "SELECT product_id, product_name, category_id, department, category_name, price FROM {}.products"
-        ).format(q)
+            "SELECT v.*, p.product_id, p.product_name, p.category_id, p.department, p.category_name, p.price, "
+            "p.brand FROM (SELECT {prod}) v LEFT JOIN {q}.products p ON true"
+        ).format(q=q, prod=oid["products"])
+        self.q_ping = sql.SQL("SELECT 1")
 
     async def open(self) -> None:
         """Open the pool and try one connection. A pool that waits to fill at open is closed for good
@@ -124,9 +154,6 @@ class Postgres:
                 raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
         raise AssertionError("unreachable")
 
-    async def products(self) -> list[tuple]:
-        return await self._one(self.q_products, ())
-
     async def ping(self) -> bool:
         try:
             await self._one(self.q_ping, ())
@@ -134,29 +161,20 @@ class Postgres:
         except BackendUnavailableError:
             return False
 
-    async def fetch(self, customer_id: int, region: str) -> tuple[dict | None, dict[str, float], tuple, dict]:
-        """Features, propensity and the region's in-stock inventory, fetched concurrently."""
-        import asyncio
-        import time
-
-        async def timed(coro):
-            t0 = time.perf_counter()
-            out = await coro
-            return out, (time.perf_counter() - t0) * 1000
-
-        (feat, f_ms), (prop, p_ms), (stock, i_ms) = await asyncio.gather(
-            timed(self._one(self.q_features, (customer_id,), True)),
-            timed(self._one(self.q_prop, (customer_id,))),
-            timed(self._one(self.q_stock, (region,))),
+    async def customer(self, customer_id: int) -> Customer:
+        """The customer's rows and the shared tables' versions, in one statement."""
+        ((known, cats, scores, ids, views, carts, buys, days, *versions),) = await self._one(
+            self.q_customer, {"c": customer_id}
         )
-        timings = {"features_ms": f_ms, "propensity_ms": p_ms, "inventory_ms": i_ms}
-        ids, qty, days = stock[0]
-        arrays = (
-            np.asarray(ids, dtype=np.int64),
-            np.asarray(qty, dtype=np.float32),
-            np.asarray(days, dtype=np.float32),
-        )
-        return (feat[0] if feat else None), {c: float(s) for c, s in prop}, arrays, timings
+        history = list(zip(ids, views, carts, buys, days, strict=True))
+        return Customer(known, {c: float(s) for c, s in zip(cats, scores, strict=True)}, history, tuple(versions))
+
+    async def shared(self) -> tuple[tuple[int | None, int | None, int | None], list[tuple], list[tuple]]:
+        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds."""
+        stock = await self._one(self.q_stock, ())
+        products = await self._one(self.q_products, ())
+        versions = (stock[0][0], products[0][0], stock[0][1])
+        return versions, [r[1:] for r in products if r[1] is not None], [r[2:] for r in stock if r[2] is not None]
 
 
 class DynamoRecs:
@@ -228,28 +246,31 @@ class Warehouse:
         except Exception:
             return False
 
-    def get(self, customer_id: int) -> list[int] | None:
+    def get(self, customer_id: int, region: str) -> list[tuple[int, int | None]] | None:
+        """The precomputed list with each product's current stock in `region` (None: no stock row)."""
         if not self.s.snowflake_database:
             raise BackendUnavailableError("warehouse: no database configured")
+        db = self.s.snowflake_database
         try:
             with self._connect() as conn:
                 cur = conn.cursor()
                 cur.execute(
-                    f'SELECT PRODUCT_ID FROM "{self.s.snowflake_database}"."GOLD"."USER_PRODUCT_RECOMMENDATIONS" '
-                    "WHERE USER_ID = %s ORDER BY RANK",
-                    (customer_id,),
+                    f'SELECT r.PRODUCT_ID, i.QTY_ON_HAND FROM "{db}"."GOLD"."USER_PRODUCT_RECOMMENDATIONS" r '
+                    f'LEFT JOIN "{db}"."BRONZE"."INVENTORY" i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = %s '
+                    "WHERE r.USER_ID = %s ORDER BY r.RANK",
+                    (region, customer_id),
                 )
                 rows = cur.fetchall()
         except Exception as e:
             raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
-        return [int(r[0]) for r in rows] or None
+        return [(int(p), None if q is None else int(q)) for p, q in rows] or None
 
     def products(self) -> list[tuple]:
         try:
             with self._connect() as conn:
                 cur = conn.cursor()
                 cur.execute(
-                    "SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY_ID, DEPARTMENT, CATEGORY_NAME, PRICE "
+                    "SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY_ID, DEPARTMENT, CATEGORY_NAME, PRICE, BRAND "
                     f'FROM "{self.s.snowflake_database}"."BRONZE"."PRODUCT_CATALOG"'
                 )
                 return cur.fetchall()
@@ -258,7 +279,8 @@ class Warehouse:
 
 
 class Ranker:
-    """The ranking model: in-process (saves a network hop) or the ranker service's /predict."""
+    """The ranking model: in-process (saves a network hop) or the ranker service's /predict and
+    /explain."""
 
     def __init__(self, s: Settings) -> None:
         self.mode = s.ranker_mode
@@ -283,13 +305,27 @@ class Ranker:
     def score(self, x: np.ndarray) -> np.ndarray:
         if self.booster is not None:
             return self.booster.inplace_predict(x)
-        if self.http is not None:
-            try:
-                rows = [[None if v != v else v for v in row] for row in x.tolist()]  # NaN (missing) as null
-                body = {"data": [[i, *row] for i, row in enumerate(rows)]}
-                r = self.http.post(f"{self.url}/predict", json=body)
-                r.raise_for_status()
-                return np.array([row[1] for row in r.json()["data"]], dtype=np.float32)
-            except Exception as e:
-                raise BackendUnavailableError(f"ranker: {type(e).__name__}: {e}") from e
-        raise BackendUnavailableError("ranker: not configured")
+        return np.array([row[1] for row in self._post("/predict", x)["data"]], dtype=np.float32)
+
+    def explain(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """(feature names, each row's per-feature contributions to its score): XGBoost's own
+        decomposition (pred_contribs; the bias column dropped), so they add up to the score's margin."""
+        if self.booster is not None:
+            import xgboost as xgb
+
+            names = list(self.booster.feature_names or [])
+            contribs = self.booster.predict(xgb.DMatrix(x, feature_names=names or None), pred_contribs=True)
+            return names, np.asarray(contribs)[:, :-1]
+        body = self._post("/explain", x)
+        return list(body["features"]), np.array([row[1] for row in body["data"]], dtype=np.float32)
+
+    def _post(self, path: str, x: np.ndarray) -> dict:
+        if self.http is None:
+            raise BackendUnavailableError("ranker: not configured")
+        try:
+            rows = [[None if v != v else v for v in row] for row in x.tolist()]  # NaN (missing) as null
+            r = self.http.post(f"{self.url}{path}", json={"data": [[i, *row] for i, row in enumerate(rows)]})
+            r.raise_for_status()
+            return r.json()
+        except Exception as e:
+            raise BackendUnavailableError(f"ranker: {type(e).__name__}: {e}") from e

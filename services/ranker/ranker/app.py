@@ -1,5 +1,8 @@
 """The ranking model served over HTTP in Snowflake's model-service format:
-POST /predict {"data": [[row_index, f1, f2, …], …]} → {"data": [[row_index, score], …]}.
+POST /predict {"data": [[row_index, f1, f2, …], …]} → {"data": [[row_index, score], …]}, and
+POST /explain (same input) → {"features": [names], "data": [[row_index, [contribution per feature]], …]},
+each feature's share of the row's score from XGBoost's own decomposition (pred_contribs), so a client
+can show why an item ranks where it does.
 The model file is the `train` step's ranking_model.json (mounted from the model stage in SPCS)."""
 
 from __future__ import annotations
@@ -16,6 +19,19 @@ from pydantic import BaseModel
 
 class PredictRequest(BaseModel):
     data: list[list[Any]]
+
+
+def _matrix(booster: Any, data: list[list[Any]]) -> np.ndarray | JSONResponse:
+    """The feature rows of a request, or the 422 that says what is wrong with them."""
+    width = booster.num_features()
+    if any(len(r) != width + 1 for r in data):
+        return JSONResponse(
+            status_code=422, content={"error": f"data: each row is [row_index, {width} features]", "field": "data"}
+        )
+    try:
+        return np.array([[np.nan if v is None else float(v) for v in r[1:]] for r in data], dtype=np.float32)
+    except (TypeError, ValueError):
+        return JSONResponse(status_code=422, content={"error": "data: features must be numbers", "field": "data"})
 
 
 def create_app(model_path: str | None = None) -> FastAPI:
@@ -40,20 +56,28 @@ def create_app(model_path: str | None = None) -> FastAPI:
     @app.post("/predict")
     def predict(req: PredictRequest):
         booster = state["booster"]
-        width = booster.num_features()
         if not req.data:
             return {"data": []}
-        if any(len(r) != width + 1 for r in req.data):
-            return JSONResponse(
-                status_code=422,
-                content={"error": f"data: each row is [row_index, {width} features]", "field": "data"},
-            )
-        try:
-            x = np.array([[np.nan if v is None else float(v) for v in r[1:]] for r in req.data], dtype=np.float32)
-        except (TypeError, ValueError):
-            return JSONResponse(status_code=422, content={"error": "data: features must be numbers", "field": "data"})
+        x = _matrix(booster, req.data)
+        if isinstance(x, JSONResponse):
+            return x
         scores = booster.inplace_predict(x)
         return {"data": [[r[0], float(s)] for r, s in zip(req.data, scores, strict=True)]}
+
+    @app.post("/explain")
+    def explain(req: PredictRequest):
+        import xgboost as xgb
+
+        booster = state["booster"]
+        names = list(booster.feature_names or [f"f{i}" for i in range(booster.num_features())])
+        if not req.data:
+            return {"features": names, "data": []}
+        x = _matrix(booster, req.data)
+        if isinstance(x, JSONResponse):
+            return x
+        contribs = booster.predict(xgb.DMatrix(x, feature_names=booster.feature_names), pred_contribs=True)
+        rows = [[float(v) for v in c[:-1]] for c in contribs]
+        return {"features": names, "data": [[r[0], c] for r, c in zip(req.data, rows, strict=True)]}
 
     @app.get("/health")
     def health() -> dict:

@@ -10,12 +10,26 @@ Fixes against the reference generators:
 - a product's category follows from its id (id % 12), and events pick products of the event's
   category from the real catalog (the seed's `cat_idx * 200 + randint(0, 160)` pointed at products of
   other categories and past the end of a 2,000-product catalog);
-- event prices sit in the category's price band instead of a flat 10-300.
+- an event's price is its product's catalogue price instead of a flat 10-300.
+
+Behaviour with structure, so a ranking model has something to learn beyond the category:
+- product appeal with a long tail (log-normal) that drifts over the year (a trend per product);
+- a favourite brand per department for most customers;
+- a price level per customer (where in a category's price range they usually buy) and a sensitivity
+  to prices away from it;
+- a preference for fast delivery to the customer's region (ZIP code's first digit);
+- no purchase of a product out of stock in the customer's region, fewer when stock runs low;
+- repeat purchases of the same product in consumable categories.
+The weights are computed with numpy per customer; the random draws come from the customer's own
+`random.Random`, so the rows depend only on the seed, AS_OF and the arguments.
 """
 
+import bisect
 import random
 import uuid
 from datetime import date, datetime, time, timedelta
+
+import numpy as np
 
 CATEGORIES = [
     ("CAT-001", "Apparel", "Womens Clothing", 25.0, 250.0),
@@ -46,6 +60,12 @@ REGIONS = [
     ("South", "WH-SO-01", 2, 5),
     ("West", "WH-WE-01", 2, 5),
 ]
+# First digit of a ZIP code -> fulfilment region (the API maps request ZIP codes the same way).
+ZIP_REGIONS = {
+    "0": "Northeast", "1": "Northeast", "2": "Southeast", "3": "Southeast", "4": "Midwest",
+    "5": "Midwest", "6": "Midwest", "7": "South", "8": "West", "9": "West",
+}  # fmt: skip
+CONSUMABLE_CATEGORIES = ("CAT-010", "CAT-011")  # skincare and makeup are bought again
 STORE_CITIES = [
     ("New York", "NY", "Northeast"),
     ("Los Angeles", "CA", "West"),
@@ -180,6 +200,109 @@ class CustomerGenerator:
         )
 
 
+# Behaviour weights, in log-odds units.
+APPEAL_SIGMA = 1.1  # spread of product appeal: a long tail of best sellers
+TREND_SIGMA = 0.9  # how far a product's log appeal moves over the year
+BRAND_BONUS = 2.0  # a customer's favourite brand of a department
+FAVOURITE_BRAND_SHARE = 0.7  # chance a customer has one in a department
+PRICE_SENSITIVITY = (1.0, 5.0)  # per customer, per unit of price-rank distance from their level
+DELIVERY_WEIGHT = (0.0, 0.6)  # per customer, per delivery day beyond the first
+LOW_STOCK_QTY, LOW_STOCK_PENALTY = 40, 0.7  # few units left: fewer sizes and colours to buy
+REPEAT_SHARE = 0.55  # consumables: chance to buy a product bought before again
+_WORLDS: dict = {}
+
+
+class _World:
+    """The catalogue as the event generator sees it, products ordered by category: appeal, trend,
+    brand, price rank within the category, and per region the stock and delivery days."""
+
+    def __init__(self, n_products, seed):
+        pg, ig = ProductGenerator(), InventoryGenerator()
+        order = sorted(range(n_products), key=lambda i: (i % len(CATEGORIES), i))
+        products = [next(pg.process(i)) for i in order]
+        self.ids = [p[0] for p in products]
+        self.price = [p[6] for p in products]
+        self.cat = [i % len(CATEGORIES) for i in order]
+        self.start = [bisect.bisect_left(self.cat, k) for k in range(len(CATEGORIES) + 1)]
+        brands = sorted({b for bs in ProductGenerator.BRANDS.values() for b in bs})
+        self.brand = np.array([brands.index(p[5]) for p in products])
+        self.n_brands = len(brands)
+        self.dept_brands = [[brands.index(b) for b in bs] for bs in ProductGenerator.BRANDS.values()]
+        self.price_rank = np.zeros(n_products)
+        for lo, hi in zip(self.start, self.start[1:], strict=False):
+            ranks = np.argsort(np.argsort(self.price[lo:hi], kind="stable"), kind="stable")
+            self.price_rank[lo:hi] = ranks / max(hi - lo - 1, 1)
+        draws = [random.Random(f"appeal-{pid}") for pid in self.ids]
+        self.appeal = np.array([r.gauss(0, APPEAL_SIGMA) for r in draws])
+        self.trend = np.array([r.gauss(0, TREND_SIGMA) for r in draws])
+        stock = [list(ig.process(pid, seed)) for pid in self.ids]
+        self.region = {
+            region: (np.array([s[j][3] for s in stock], dtype=float), np.array([s[j][4] for s in stock], dtype=float))
+            for j, (region, *_) in enumerate(REGIONS)
+        }
+
+
+def _world(n_products, seed):
+    key = (n_products, seed)
+    if key not in _WORLDS:
+        _WORLDS[key] = _World(n_products, seed)
+    return _WORLDS[key]
+
+
+class _Taste:
+    """One customer's product choice: browsing follows appeal and brand; buying also price, delivery
+    days and stock in the customer's region, the product's trend by month, and repeats."""
+
+    def __init__(self, rng, world, region):
+        self.world = world
+        qty, days = world.region[region]
+        bonus = np.zeros(world.n_brands)
+        for brands in world.dept_brands:
+            if rng.random() < FAVOURITE_BRAND_SHARE:
+                bonus[rng.choice(brands)] = BRAND_BONUS
+        level, sensitivity = rng.uniform(0.1, 0.9), rng.uniform(*PRICE_SENSITIVITY)
+        hurry = rng.uniform(*DELIVERY_WEIGHT)
+        look = world.appeal + bonus[world.brand]
+        self.browse_cum = np.cumsum(np.exp(0.6 * look))
+        self.buy_base = (
+            look
+            - sensitivity * np.abs(world.price_rank - level)
+            - hurry * (days - 1)
+            - LOW_STOCK_PENALTY * (qty < LOW_STOCK_QTY)
+        )
+        self.in_stock = qty > 0
+        self.months: dict = {}
+        self.bought: dict = {}
+
+    def _pick(self, cum, k, rng):
+        lo, hi = self.world.start[k], self.world.start[k + 1]
+        floor = cum[lo - 1] if lo else 0.0
+        total = cum[hi - 1] - floor
+        if hi <= lo or total <= 0:
+            return None
+        j = int(np.searchsorted(cum, floor + rng.random() * total, side="right"))
+        return min(max(j, lo), hi - 1)
+
+    def browse(self, k, rng):
+        return self._pick(self.browse_cum, k, rng)
+
+    def buy(self, k, month, rng):
+        before = [j for j in self.bought.get(k, ()) if self.in_stock[j]]
+        if before and CATEGORY_IDS[k] in CONSUMABLE_CATEGORIES and rng.random() < REPEAT_SHARE:
+            return rng.choice(before)
+        cum = self.months.get(month)
+        if cum is None:
+            weights = np.exp(self.buy_base + self.world.trend * (month - 5.5) / 12) * self.in_stock
+            cum = self.months[month] = np.cumsum(weights)
+        j = self._pick(cum, k, rng)
+        return self.browse(k, rng) if j is None else j
+
+    def after(self, k, month, rng):
+        """A post-purchase event names a product bought before, when there is one."""
+        before = [j for js in self.bought.values() for j in js]
+        return rng.choice(before) if before else self.buy(k, month, rng)
+
+
 class EventGenerator:
     EVENT_TYPES = {
         "browse": ["page_view", "product_view", "category_browse", "search", "add_to_wishlist"],
@@ -193,11 +316,12 @@ class EventGenerator:
     PROMOS = ["SPRING20", "SUMMER40", "BTS25", "BLACKFRI", "HOLIDAY15", "NEWYEAR30", "VIPONLY", "FREESHIP"]
     TIER_ACTIVITY = {"Bronze": 40, "Silver": 70, "Gold": 110, "Platinum": 160}
     QTY_EVENTS = ("add_to_cart", "order_complete", "pos_purchase")
+    PURCHASES = ("order_complete", "pos_purchase")
 
-    def process(self, customer_id, has_app, city, state, loyalty_tier, n_products, as_of):
+    def process(self, customer_id, has_app, zip_code, loyalty_tier, n_products, seed, as_of):
         rng = random.Random(customer_id)
-        n_products = max(int(n_products), len(CATEGORIES))
-        per_cat = n_products // len(CATEGORIES)
+        world = _world(max(int(n_products), len(CATEGORIES)), int(seed))
+        taste = _Taste(rng, world, ZIP_REGIONS.get(str(zip_code or "")[:1], REGIONS[0][0]))
         num_events = max(10, self.TIER_ACTIVITY.get(loyalty_tier, 60) + rng.randint(-20, 30))
         base = _as_datetime(as_of) - timedelta(days=365)
         sessions = rng.randint(5, num_events // 3 + 1)
@@ -205,9 +329,9 @@ class EventGenerator:
         cat_weights = [3 if c in fav else 1 for c in CATEGORY_IDS]
         group_weights = [35, 15, 8, 5, 5, 7 if has_app else 12]
         order_counter = 0
-        for _ in range(num_events):
-            ts = base + timedelta(seconds=rng.randint(0, 365 * 86400 - 1))
-            session_id = f"S-{customer_id}-{rng.randint(1, sessions)}"
+        # in time order, so a repeat purchase follows the first one
+        for offset in sorted(rng.randint(0, 365 * 86400 - 1) for _ in range(num_events)):
+            month = min(offset * 12 // (365 * 86400), 11)
             group = rng.choices(self.GROUPS, weights=group_weights)[0]
             evt = rng.choice(self.EVENT_TYPES[group])
             if has_app:
@@ -216,19 +340,20 @@ class EventGenerator:
             else:
                 channel = rng.choices(["Web", "Store"], weights=[55, 45])[0]
                 device = rng.choice(["Mobile", "Desktop"]) if channel != "Store" else "POS"
-            cat_idx = rng.choices(range(len(CATEGORY_IDS)), weights=cat_weights)[0]
-            _, _, _, min_p, max_p = CATEGORIES[cat_idx]
-            prod_id = cat_idx + len(CATEGORIES) * rng.randint(0, per_cat - 1)
-            price = round(rng.uniform(min_p, max_p), 2)
+            k = rng.choices(range(len(CATEGORY_IDS)), weights=cat_weights)[0]
+            if group == "post":
+                j = taste.after(k, month, rng)
+            elif group in ("cart", "purchase") or evt == "pos_purchase":
+                j = taste.buy(k, month, rng)
+            else:
+                j = taste.browse(k, rng)
+            k = world.cat[j]
+            if evt in self.PURCHASES:
+                taste.bought.setdefault(k, []).append(j)
+            price = world.price[j]
             qty = rng.choice([1, 1, 1, 2, 3]) if evt in self.QTY_EVENTS else 0
-            cart_val = round(price * qty, 2) if qty > 0 else None
-            order_id = None
-            order_total = None
-            store_id = rng.randint(0, 499) if channel == "Store" else None
-            promo = rng.choice(self.PROMOS) if evt == "order_complete" and rng.random() < 0.15 else None
-            pts_earned = rng.randint(10, 200) if evt == "points_earned" else 0
-            pts_redeemed = rng.randint(50, 500) if evt == "points_redeemed" else 0
-            if evt in ("order_complete", "pos_purchase"):
+            order_id = order_total = None
+            if evt in self.PURCHASES:
                 order_counter += 1
                 order_id = f"ORD-{customer_id}-{order_counter}"
                 order_total = round(price * max(qty, 1) * rng.uniform(0.85, 1.15), 2)
@@ -236,19 +361,19 @@ class EventGenerator:
                 str(uuid.UUID(int=rng.getrandbits(128))),
                 customer_id,
                 evt,
-                ts,
+                base + timedelta(seconds=offset),
                 channel,
-                session_id,
+                f"S-{customer_id}-{rng.randint(1, sessions)}",
                 device,
-                prod_id,
-                CATEGORY_IDS[cat_idx],
+                world.ids[j],
+                CATEGORY_IDS[k],
                 price,
                 qty,
-                cart_val,
+                round(price * qty, 2) if qty > 0 else None,
                 order_id,
                 order_total,
-                store_id,
-                promo,
-                pts_earned,
-                pts_redeemed,
+                rng.randint(0, 499) if channel == "Store" else None,
+                rng.choice(self.PROMOS) if evt == "order_complete" and rng.random() < 0.15 else None,
+                rng.randint(10, 200) if evt == "points_earned" else 0,
+                rng.randint(50, 500) if evt == "points_redeemed" else 0,
             )

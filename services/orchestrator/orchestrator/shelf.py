@@ -1,0 +1,126 @@
+"""The serving tables every request shares, kept in memory: the product catalogue and each region's
+in-stock inventory with its popularity, with candidates pre-sorted by category.
+
+They change only when the sync swaps tables, and a swap gives each live table a new OID; so a request
+reads the three tables' OIDs in the same round trip as the customer's own rows, and the shelf is
+reloaded, before the request goes on, only when one of them changed (or the shelf is older than
+`max_age`, which catches a write made in place, outside the sync). The next request after a sync
+therefore always sees the new stock, with no polling and no notification from the sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.features.pair import Catalog
+
+Versions = tuple[int | None, int | None, int | None]  # OIDs of inventory, products, product_popularity
+UNKNOWN: Versions = (None, None, None)
+
+
+@dataclass(frozen=True)
+class RegionStock:
+    """A region's in-stock products that the catalogue knows, sorted by category then product id, so a
+    customer's candidates are a few slices (`starts[code]:starts[code + 1]`); plus every in-stock
+    product, known or not, for the fallbacks' stock filter."""
+
+    ids: np.ndarray
+    pos: np.ndarray  # catalogue positions
+    qty: np.ndarray
+    days: np.ndarray
+    popularity: np.ndarray  # (n, 3): purchases over 30, 90, 365 days
+    starts: np.ndarray
+    stocked: dict[int, float]
+
+    @classmethod
+    def build(cls, catalog: Catalog, row: Sequence) -> RegionStock:
+        """From one region's arrays: product ids, qty, delivery days, purchases 30/90/365 days."""
+        ids = np.asarray(row[0], dtype=np.int64)
+        qty = np.asarray(row[1], dtype=np.float32)
+        stocked = dict(zip(ids.tolist(), qty.tolist(), strict=True))
+        pos, known = catalog.positions(ids)
+        code = catalog.category_code[pos] if len(catalog.ids) else np.zeros(len(ids), dtype=np.int64)
+        order = np.lexsort((ids, code))
+        order = order[known[order]]
+        n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
+        starts = np.searchsorted(code[order], np.arange(n_cats + 1))
+        popularity = np.asarray(row[3:6], dtype=np.float64).reshape(3, -1).T
+        days = np.asarray(row[2], dtype=np.float32)
+        return cls(ids[order], pos[order], qty[order], days[order], popularity[order], starts, stocked)
+
+    def take(self, codes: Iterable[int]) -> np.ndarray:
+        """Indexes of the in-stock products of these categories (by catalogue category code)."""
+        parts = [np.arange(self.starts[c], self.starts[c + 1]) for c in codes if 0 <= c < len(self.starts) - 1]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+EMPTY_STOCK = RegionStock.build(Catalog.build([]), ([], [], [], [], [], []))
+
+
+@dataclass(frozen=True)
+class Shelf:
+    """One consistent reading of the shared tables; replaced whole, never changed, so a request that
+    holds it is not disturbed by a reload."""
+
+    versions: Versions
+    products: dict[int, tuple]
+    catalog: Catalog
+    codes: dict[str, int]  # category id -> catalogue category code
+    regions: dict[str, RegionStock]
+    loaded_at: float
+
+    @classmethod
+    def build(cls, versions: Versions, products: Iterable[Sequence], stock: Iterable[Sequence] = ()) -> Shelf:
+        """`products`: (product_id, name, category_id, department, category_name, price, brand) rows;
+        `stock`: (region, ids, qty, days, purchases 30d, 90d, 365d) rows of arrays."""
+        by_id = {int(r[0]): tuple(r) for r in products}
+        catalog = Catalog.build((p, r[2], r[6], r[5]) for p, r in by_id.items())
+        codes = {str(c): int(k) for c, k in zip(catalog.category, catalog.category_code, strict=True)}
+        regions = {str(r[0]): RegionStock.build(catalog, r[1:]) for r in stock}
+        return cls(versions, by_id, catalog, codes, regions, time.monotonic())
+
+    def region(self, name: str) -> RegionStock:
+        return self.regions.get(name, EMPTY_STOCK)
+
+
+class Shelves:
+    """The current shelf, reloaded when a request's table versions differ from it (one reload at a
+    time: concurrent requests wait for it rather than each loading the tables)."""
+
+    def __init__(self, load: Callable[[], Awaitable[Shelf]], max_age: float, fresh: float) -> None:
+        self.load, self.max_age, self.fresh = load, max_age, fresh
+        self.shelf = Shelf.build(UNKNOWN, [])
+        self.confirmed_at = -math.inf  # when Postgres last showed the shelf current
+        self.loads = 0
+        self.lock = asyncio.Lock()
+
+    def stale(self, versions: Versions) -> bool:
+        return self.shelf.versions != versions or time.monotonic() - self.shelf.loaded_at > self.max_age
+
+    async def current(self, versions: Versions) -> Shelf:
+        """The shelf as of `versions` or newer, reloaded first if a sync swapped a table since."""
+        if self.stale(versions):
+            async with self.lock:
+                if self.stale(versions):  # not reloaded meanwhile by a concurrent request
+                    await self.reload()
+        self.confirmed_at = time.monotonic()
+        return self.shelf
+
+    async def reload(self) -> Shelf:
+        self.shelf = await self.load()
+        self.loads += 1
+        return self.shelf
+
+    def stock(self, region: str, product_ids: list[int]) -> list[float | None] | None:
+        """Current quantity of each product in the region (0 = not in stock), or None when Postgres has
+        not confirmed the shelf within `fresh` seconds (a fallback then cannot filter by stock)."""
+        if time.monotonic() - self.confirmed_at > self.fresh or self.shelf.versions == UNKNOWN:
+            return None
+        stocked = self.shelf.region(region).stocked
+        return [stocked.get(p, 0.0) for p in product_ids]

@@ -1,0 +1,60 @@
+"""The API tests' stand-in data: the post-deploy loads run once for the package, in a schema and
+database of their own, shared by the modules that query the API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from infra.config import ScaleConfig
+from scripts.api import serve
+from scripts.recommendations import loads
+from scripts.recommendations.target import local_target
+from services.orchestrator.orchestrator.app import create_app
+from services.orchestrator.orchestrator.backends import Settings
+
+SCHEMA = "t_api"
+SCALE = ScaleConfig(products=240, stores=20, customers=400, seed=5, as_of=date(2026, 11, 1))
+
+
+def settings_for(env: dict[str, str], **over) -> Settings:
+    s = Settings.from_env(env)
+    for k, v in over.items():
+        setattr(s, k, v)
+    return s
+
+
+@pytest.fixture(scope="package")
+def target(stand_ins, monkeypatch_package):
+    monkeypatch_package.setenv("AWS_ACCESS_KEY_ID", "local")
+    monkeypatch_package.setenv("AWS_SECRET_ACCESS_KEY", "local")
+    t = local_target("dev", SCALE, database="T_API_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-api-recs")
+    loads.run_all(t)
+    return t
+
+
+@pytest.fixture(scope="package")
+def monkeypatch_package():
+    mp = pytest.MonkeyPatch()
+    yield mp
+    mp.undo()
+
+
+@pytest.fixture(scope="package")
+def env(target):
+    return serve.api_env(target)
+
+
+@pytest.fixture(scope="package")
+def client(env):
+    with TestClient(create_app(settings_for(env)), raise_server_exceptions=False) as c:
+        yield c
+
+
+def customers(target, n: int = 5) -> list[tuple[int, str]]:
+    with psycopg.connect(target.pg_dsn) as conn:
+        rows = conn.execute(f"SELECT customer_id FROM {SCHEMA}.customer_features ORDER BY customer_id LIMIT {n}")
+        return [(r[0], "10001") for r in rows]

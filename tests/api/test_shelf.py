@@ -1,0 +1,86 @@
+"""The catalogue and stock the API keeps in memory (orchestrator/shelf.py) are never stale after a sync:
+the sync swaps tables, which changes their OIDs, and the very next request sees what it put live. No
+waiting: each check is the first request after the sync returned. Between syncs nothing is reloaded."""
+
+from __future__ import annotations
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from scripts.serving import loads as serving
+from services.orchestrator.orchestrator.app import create_app
+from tests.api.conftest import SCHEMA, customers, settings_for
+
+REGION = "Northeast"  # ZIP 10001's
+
+
+def set_warehouse(target, table: str, column: str, value, product: int, region: str | None = None):
+    """Change one value in the warehouse (the sync's source of truth, not Postgres); return what it was."""
+    where = "PRODUCT_ID = %s" + (" AND REGION = %s" if region else "")
+    key = (product, region) if region else (product,)
+    with target.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(f"SELECT {column} FROM {target.q(table)} WHERE {where}", key)
+        (was,) = cur.fetchone()
+        cur.execute(f"UPDATE {target.q(table)} SET {column} = %s WHERE {where}", (value, *key))
+    return was
+
+
+def ask(c: TestClient, cid: int) -> dict:
+    r = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001", "top_n": 50})
+    assert r.status_code == 200 and r.json()["backend"] == "postgres", r.text
+    return r.json()
+
+
+def test_the_first_request_after_a_sync_sees_the_new_stock_and_names(env, target):
+    app = create_app(settings_for(env))
+    with TestClient(app) as c:
+        shelves = app.state.recommender.shelves
+        # a customer whose candidates are all listed (top_n 50), so a product cannot hide below the cut
+        cid, first = next(
+            (cid, a) for cid, _ in customers(target, 40) if (a := ask(c, cid))["timings"]["candidates"] <= 50
+        )
+        loads = shelves.loads
+        assert ask(c, cid)["timings"]["shelf_reloaded"] is False and shelves.loads == loads  # nothing changed
+        items = first["recommendations"]
+        assert first["timings"]["candidates"] == len(items) >= 2
+        gone, kept = items[0]["product_id"], items[1]["product_id"]
+        more = items[1]["in_stock_qty"] + 1000
+        was = [
+            (gone, set_warehouse(target, "INVENTORY", "QTY_ON_HAND", 0, gone, REGION)),
+            (kept, set_warehouse(target, "INVENTORY", "QTY_ON_HAND", more, kept, REGION)),
+        ]
+        old_name = set_warehouse(target, "PRODUCT_CATALOG", "PRODUCT_NAME", "renamed by the sync", kept)
+        try:
+            serving.sync(target, ("customer_propensity",))  # a table the shelf does not hold: no reload
+            assert ask(c, cid)["timings"]["shelf_reloaded"] is False
+            serving.sync(target, ("inventory", "products"))
+            after = ask(c, cid)  # the very next request
+            assert after["timings"]["shelf_reloaded"] is True
+            listed = {i["product_id"]: i for i in after["recommendations"]}
+            assert gone not in listed and after["timings"]["candidates"] == first["timings"]["candidates"] - 1
+            assert listed[kept]["in_stock_qty"] == more and listed[kept]["product_name"] == "renamed by the sync"
+            assert ask(c, cid)["timings"]["shelf_reloaded"] is False  # reloaded once, not per request
+        finally:
+            for product, qty in was:
+                set_warehouse(target, "INVENTORY", "QTY_ON_HAND", qty, product, REGION)
+            set_warehouse(target, "PRODUCT_CATALOG", "PRODUCT_NAME", old_name, kept)
+            serving.sync(target, ("inventory", "products"))
+        back = ask(c, cid)
+        assert [(i["product_id"], i["in_stock_qty"], i["product_name"]) for i in back["recommendations"]] == [
+            (i["product_id"], i["in_stock_qty"], i["product_name"]) for i in items
+        ]
+
+
+def test_a_write_in_place_is_seen_once_the_shelf_is_older_than_its_max_age(env, target):
+    """The sync never writes live tables in place; if someone does, the shelf's age bounds how long it
+    goes unseen (here 0 s: every request reloads)."""
+    cid = customers(target, 1)[0][0]
+    with TestClient(create_app(settings_for(env, shelf_max_age_seconds=0.0))) as c:
+        gone = ask(c, cid)["recommendations"][0]["product_id"]
+        with psycopg.connect(target.pg_dsn) as conn:
+            conn.execute(f"UPDATE {SCHEMA}.inventory SET qty_on_hand = 0 WHERE product_id = %s", (gone,))
+        try:
+            assert gone not in [i["product_id"] for i in ask(c, cid)["recommendations"]]
+        finally:
+            serving.sync(target, ("inventory",))
