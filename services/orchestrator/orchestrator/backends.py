@@ -4,6 +4,7 @@ and the ranking model (in-process or the ranker service over HTTP)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -45,6 +46,7 @@ class Settings:
     top_categories: int = 3
     stock_fresh_seconds: float = 300.0  # stock confirmed current this recently filters the fallbacks
     shelf_max_age_seconds: float = 60.0  # reload the in-memory tables at least this often (shelf.py)
+    pg_retry_seconds: float = 2.0  # after Postgres failed, requests go straight to a fallback this long
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -120,6 +122,11 @@ class Postgres:
             "p.brand FROM (SELECT {prod}) v LEFT JOIN {q}.products p ON true"
         ).format(q=q, prod=oid["products"])
         self.q_ping = sql.SQL("SELECT 1")
+        # While Postgres is down, waiting for a pooled connection costs each request up to two seconds
+        # before its fallback. After a failure, requests skip Postgres for `pg_retry_seconds`; then one
+        # request tries again (the others keep skipping until it has answered).
+        self.retry_seconds = s.pg_retry_seconds
+        self.skip_until = 0.0
 
     async def open(self) -> None:
         """Open the pool and try one connection. A pool that waits to fill at open is closed for good
@@ -135,7 +142,21 @@ class Postgres:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def _one(self, query: Any, params: tuple, as_dict: bool = False) -> list:
+    async def _one(self, query: Any, params: tuple, as_dict: bool = False, probe: bool = False) -> list:
+        """One statement; `probe` (health) always asks Postgres, requests skip it while it is known down."""
+        now = time.monotonic()
+        if not probe and now < self.skip_until:
+            raise BackendUnavailableError("postgres: down at the last attempt; trying again shortly")
+        self.skip_until = max(self.skip_until, now + self.retry_seconds)  # the others skip while this one tries
+        try:
+            rows = await self._attempt(query, params, as_dict)
+        except BackendUnavailableError:
+            self.skip_until = time.monotonic() + self.retry_seconds
+            raise
+        self.skip_until = 0.0
+        return rows
+
+    async def _attempt(self, query: Any, params: tuple, as_dict: bool) -> list:
         import psycopg
         from psycopg.rows import dict_row
 
@@ -156,7 +177,7 @@ class Postgres:
 
     async def ping(self) -> bool:
         try:
-            await self._one(self.q_ping, ())
+            await self._one(self.q_ping, (), probe=True)
             return True
         except BackendUnavailableError:
             return False

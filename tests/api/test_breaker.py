@@ -1,0 +1,72 @@
+"""While Postgres is down, requests go straight to a fallback instead of each waiting for a pooled
+connection first; one request tries again after `pg_retry_seconds`, and health always asks."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.orchestrator.orchestrator import backends
+from services.orchestrator.orchestrator.backends import BackendUnavailableError, Postgres, Settings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def down(monkeypatch):
+    """A Postgres client whose every attempt fails, counting the attempts, on a clock the test moves."""
+    clock = Clock()
+    monkeypatch.setattr(backends.time, "monotonic", clock.monotonic)
+    pg = Postgres(Settings(pg_port=1, pg_retry_seconds=2.0))
+    attempts = []
+    up = {"value": False}
+
+    async def attempt(query, params, as_dict):
+        attempts.append(query)
+        if not up["value"]:
+            raise BackendUnavailableError("postgres: connection refused")
+        return [(1,)]
+
+    monkeypatch.setattr(pg, "_attempt", attempt)
+    return pg, attempts, clock, up
+
+
+def _requests(pg: Postgres, n: int) -> int:
+    async def run() -> int:
+        failed = 0
+        for _ in range(n):
+            try:
+                await pg._one(pg.q_ping, ())
+            except BackendUnavailableError:
+                failed += 1
+        return failed
+
+    return asyncio.run(run())
+
+
+def test_requests_skip_postgres_while_it_is_down_and_one_tries_again_later(down):
+    pg, attempts, clock, up = down
+    assert _requests(pg, 20) == 20
+    assert len(attempts) == 1  # the first request tried; the next 19 went straight to the fallback
+    clock.now += 2.5
+    assert _requests(pg, 5) == 5
+    assert len(attempts) == 2  # one retry after the window, then skipping again
+    up["value"] = True
+    clock.now += 2.5
+    assert _requests(pg, 5) == 0 and len(attempts) == 7  # back: every request reads Postgres again
+
+
+def test_health_always_asks_postgres(down):
+    pg, attempts, _clock, up = down
+    _requests(pg, 3)
+    assert asyncio.run(pg.ping()) is False and len(attempts) == 2
+    up["value"] = True
+    assert asyncio.run(pg.ping()) is True
+    assert _requests(pg, 2) == 0  # a successful probe ends the skipping at once
