@@ -38,6 +38,16 @@ def down(monkeypatch):
     return pg, attempts, clock, up
 
 
+def _run(coro):
+    """Run on a private loop: asyncio.run would reset the thread's current loop, which the Pulumi mocks
+    of other test modules hold on to."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
 def _requests(pg: Postgres, n: int) -> int:
     async def run() -> int:
         failed = 0
@@ -48,7 +58,7 @@ def _requests(pg: Postgres, n: int) -> int:
                 failed += 1
         return failed
 
-    return asyncio.run(run())
+    return _run(run())
 
 
 def test_requests_skip_postgres_while_it_is_down_and_one_tries_again_later(down):
@@ -66,7 +76,7 @@ def test_requests_skip_postgres_while_it_is_down_and_one_tries_again_later(down)
 def test_health_always_asks_postgres(down):
     pg, attempts, _clock, up = down
     _requests(pg, 3)
-    assert asyncio.run(pg.ping()) is False and len(attempts) == 2
+    assert _run(pg.ping()) is False and len(attempts) == 2
     up["value"] = True
-    assert asyncio.run(pg.ping()) is True
+    assert _run(pg.ping()) is True
     assert _requests(pg, 2) == 0  # a successful probe ends the skipping at once
