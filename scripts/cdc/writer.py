@@ -3,7 +3,9 @@ stand-in (one INSERT per batch), or, to measure against, one statement and one c
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +30,8 @@ class _Session:
         self.conn, self.db = conn, database
         self.cur = conn.cursor()
         self.tmp = Path(tempfile.mkdtemp(prefix="rdp-cdc-"))
+        # the batch files are removed one by one; the folder goes with the writer
+        weakref.finalize(self, shutil.rmtree, self.tmp, True)
 
     def reserve(self, sequence: str) -> int:
         """The first value of a fresh block of `sequence` (NEXTVAL, the USAGE the writer role has)."""
