@@ -14,7 +14,8 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.config import ServiceUsers
-from infra.naming import Naming, quote
+from infra.grants import RoleGrants
+from infra.naming import Naming, object_ref, quote_output, slug
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
@@ -74,71 +75,44 @@ class AccessControl(pulumi.ComponentResource):
         n = args.naming
         self._opts = args.providers.on("securityadmin", self)
         self._name = name
+        self._g = g = RoleGrants(name, self._opts)
         db = args.database
 
         self.access_roles: dict[tuple[str, str], snowflake.AccountRole] = {}
         for schema, schema_name in args.schemas.items():
-            slug_s = schema.lower().replace("_", "-")
-            fq_schema = pulumi.Output.all(db, schema_name).apply(lambda a: quote(*a))
-            read = self._role(f"ar-{slug_s}-r", n.sf("AR", schema, "R"), f"read {schema}")
-            write = self._role(f"ar-{slug_s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
+            s = slug(schema.lower())
+            fq_schema = quote_output(db, schema_name)
+            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"read {schema}")
+            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
             self.access_roles[(schema, "R")] = read
             self.access_roles[(schema, "RW")] = write
-            self._grant(f"ar-{slug_s}-r-db", read, ["USAGE"], on_account_object=_db(db))
-            self._grant(f"ar-{slug_s}-r-schema", read, ["USAGE"], on_schema={"schema_name": fq_schema})
+            g.grant(f"ar-{s}-r-db", read, ["USAGE"], on_account_object=object_ref("DATABASE", db))
+            g.grant(f"ar-{s}-r-schema", read, ["USAGE"], on_schema={"schema_name": fq_schema})
             for plural in READ_FUTURE_OBJECTS:
-                slug = plural.lower().replace(" ", "-")
-                self._grant(
-                    f"ar-{slug_s}-r-future-{slug}",
-                    read,
-                    READ_OBJECT_PRIVILEGES,
-                    on_schema_object={"future": {"object_type_plural": plural, "in_schema": fq_schema}},
-                )
-            self._grant(
-                f"ar-{slug_s}-r-all-tables",
-                read,
-                READ_OBJECT_PRIVILEGES,
-                on_schema_object={"all": {"object_type_plural": "TABLES", "in_schema": fq_schema}},
-            )
-            self._inherit(f"ar-{slug_s}-rw-inherits-r", read, write)
-            self._grant(f"ar-{slug_s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": fq_schema})
-            self._grant(
-                f"ar-{slug_s}-rw-future-tables",
-                write,
-                WRITE_TABLE_PRIVILEGES,
-                on_schema_object={"future": {"object_type_plural": "TABLES", "in_schema": fq_schema}},
-            )
+                future = {"future": {"object_type_plural": plural, "in_schema": fq_schema}}
+                g.grant(f"ar-{s}-r-future-{plural.lower().replace(' ', '-')}", read, READ_OBJECT_PRIVILEGES,
+                        on_schema_object=future)  # fmt: skip
+            g.grant(f"ar-{s}-r-all-tables", read, READ_OBJECT_PRIVILEGES,
+                    on_schema_object={"all": {"object_type_plural": "TABLES", "in_schema": fq_schema}})  # fmt: skip
+            g.inherit(f"ar-{s}-rw-inherits-r", read, to_role=write)
+            g.grant(f"ar-{s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": fq_schema})
+            g.grant(f"ar-{s}-rw-future-tables", write, WRITE_TABLE_PRIVILEGES,
+                    on_schema_object={"future": {"object_type_plural": "TABLES", "in_schema": fq_schema}})  # fmt: skip
 
         self.functional_roles = {}
         for fr, spec in FUNCTIONAL_ROLES.items():
-            role = self._role(f"fr-{fr.lower().replace('_', '-')}", n.sf(fr), f"functional role {fr}")
+            f = slug(fr.lower())
+            role = g.role(f"fr-{f}", n.sf(fr), f"functional role {fr}")
             self.functional_roles[fr] = role
             for schema in spec["read"]:
-                self._inherit(
-                    f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-r",
-                    self.access_roles[(schema, "R")],
-                    role,
-                )
+                g.inherit(f"fr-{f}-{slug(schema.lower())}-r", self.access_roles[(schema, "R")], to_role=role)
             for schema in spec["write"]:
-                self._inherit(
-                    f"fr-{fr.lower().replace('_', '-')}-{schema.lower().replace('_', '-')}-rw",
-                    self.access_roles[(schema, "RW")],
-                    role,
-                )
-            self._grant(
-                f"fr-{fr.lower().replace('_', '-')}-wh",
-                role,
-                ["USAGE", "OPERATE"],
-                on_account_object={"object_type": "WAREHOUSE", "object_name": args.warehouses[spec["warehouse"]]},
-            )
-            snowflake.GrantAccountRole(
-                f"{name}-fr-{fr.lower().replace('_', '-')}-to-sysadmin",
-                role_name=role.name,
-                parent_role_name="SYSADMIN",
-                opts=self._opts,
-            )
+                g.inherit(f"fr-{f}-{slug(schema.lower())}-rw", self.access_roles[(schema, "RW")], to_role=role)
+            g.grant(f"fr-{f}-wh", role, ["USAGE", "OPERATE"],
+                    on_account_object=object_ref("WAREHOUSE", args.warehouses[spec["warehouse"]]))  # fmt: skip
+            g.inherit(f"fr-{f}-to-sysadmin", role, to_role="SYSADMIN")
 
-        self.image_pusher = self._role("image-pusher", n.sf("IMAGE_PUSHER"), "pushes the API's images (registry user)")
+        self.image_pusher = g.role("image-pusher", n.sf("IMAGE_PUSHER"), "pushes the API's images (registry user)")
         self.service_users = self._service_users(args)
         self.register_outputs(
             {
@@ -177,31 +151,5 @@ class AccessControl(pulumi.ComponentResource):
                 opts=self._opts,
             )
             # released names: access-svc-loader, -transformer, -app-service (the functional role's slug)
-            snowflake.GrantAccountRole(
-                f"{self._name}-svc-{SERVICE_GRANT_SLUGS.get(duty, duty)}",
-                role_name=role.name,
-                user_name=users[duty].name,
-                opts=self._opts,
-            )
+            self._g.inherit(f"svc-{SERVICE_GRANT_SLUGS.get(duty, duty)}", role, to_user=users[duty].name)
         return users
-
-    def _role(self, suffix: str, physical: str, comment: str) -> snowflake.AccountRole:
-        return snowflake.AccountRole(f"{self._name}-{suffix}", name=physical, comment=comment, opts=self._opts)
-
-    def _inherit(self, suffix: str, child: snowflake.AccountRole, parent: snowflake.AccountRole) -> None:
-        snowflake.GrantAccountRole(
-            f"{self._name}-{suffix}", role_name=child.name, parent_role_name=parent.name, opts=self._opts
-        )
-
-    def _grant(self, suffix: str, role: snowflake.AccountRole, privileges: list[str], **on: object) -> None:
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{self._name}-{suffix}",
-            account_role_name=role.name,
-            privileges=privileges,
-            opts=self._opts,
-            **on,
-        )
-
-
-def _db(db: pulumi.Input[str]) -> dict:
-    return {"object_type": "DATABASE", "object_name": db}

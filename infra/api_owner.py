@@ -16,7 +16,8 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.config import SnowflakeConnection
-from infra.naming import Naming, quote
+from infra.grants import RoleGrants
+from infra.naming import Naming, object_ref, quote_output, slug
 from infra.providers import Providers
 
 # What the warehouse fallback reads (services/orchestrator/orchestrator/backends.py): schema → tables.
@@ -48,44 +49,33 @@ class ServiceOwner:
 def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) -> ServiceOwner:
     """The API's owner role, its grants, and a provider that creates objects as that role; children of
     the API component (the pool and integration grants keep their released names)."""
-    opts = args.providers.on("securityadmin", parent)
-
-    def grant(suffix: str, privileges: list[str], **on: object) -> pulumi.Resource:
-        return snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-{suffix}", account_role_name=role, privileges=privileges, opts=opts, **on
-        )
-
+    g = RoleGrants(name, args.providers.on("securityadmin", parent))
     physical = args.naming.sf("API_OWNER")
-    owner = snowflake.AccountRole(
-        f"{name}-owner-role", name=physical, comment="owns the API's services: what its containers may do", opts=opts
-    )
-    role, db = owner.name, args.database
+    owner = g.role("owner-role", physical, "owns the API's services: what its containers may do")
+    db = args.database
     grants = [
-        grant("owner-database", ["USAGE"], on_account_object=_obj("DATABASE", db)),
-        grant("owner-schema", ["USAGE", "CREATE SERVICE"], on_schema={"schema_name": _fq(db, SERVICE_SCHEMA)}),
-        grant("pool-usage", ["USAGE", "MONITOR"], on_account_object=_obj("COMPUTE POOL", args.pool)),
-        grant("integration-usage", ["USAGE"],
-              on_account_object=_obj("INTEGRATION", args.integration)),
-        grant("owner-warehouse", ["USAGE"], on_account_object=_obj("WAREHOUSE", args.warehouse)),
-        grant("owner-endpoint", ["BIND SERVICE ENDPOINT"], on_account=True),
-        grant("owner-images", ["READ"], on_schema_object=_obj("IMAGE REPOSITORY", args.repository)),
-        grant("owner-models", ["READ"], on_schema_object=_obj("STAGE", args.model_stage)),
+        g.grant("owner-database", owner, ["USAGE"], on_account_object=object_ref("DATABASE", db)),
+        g.grant("owner-schema", owner, ["USAGE", "CREATE SERVICE"],
+                on_schema={"schema_name": quote_output(db, SERVICE_SCHEMA)}),
+        g.grant("pool-usage", owner, ["USAGE", "MONITOR"], on_account_object=object_ref("COMPUTE POOL", args.pool)),
+        g.grant("integration-usage", owner, ["USAGE"], on_account_object=object_ref("INTEGRATION", args.integration)),
+        g.grant("owner-warehouse", owner, ["USAGE"], on_account_object=object_ref("WAREHOUSE", args.warehouse)),
+        g.grant("owner-endpoint", owner, ["BIND SERVICE ENDPOINT"], on_account=True),
+        g.grant("owner-images", owner, ["READ"], on_schema_object=object_ref("IMAGE REPOSITORY", args.repository)),
+        g.grant("owner-models", owner, ["READ"], on_schema_object=object_ref("STAGE", args.model_stage)),
+        *(g.grant(f"owner-secret-{i}", owner, ["READ"], on_schema_object=object_ref("SECRET", secret))
+          for i, secret in enumerate(args.secrets)),
     ]  # fmt: skip
-    grants += [
-        grant(f"owner-secret-{i}", ["READ"], on_schema_object=_obj("SECRET", secret))
-        for i, secret in enumerate(args.secrets)
-    ]
     for schema, tables in SERVED_TABLES.items():
-        grants.append(grant(f"owner-{schema.lower()}", ["USAGE"], on_schema={"schema_name": _fq(db, schema)}))
+        grants.append(g.grant(f"owner-{schema.lower()}", owner, ["USAGE"],
+                              on_schema={"schema_name": quote_output(db, schema)}))  # fmt: skip
         grants += [
-            grant(f"owner-{table.lower().replace('_', '-')}", ["SELECT"],
-                  on_schema_object={"object_type": "TABLE", "object_name": _fq(db, schema, table)})
+            g.grant(f"owner-{slug(table.lower())}", owner, ["SELECT"],
+                    on_schema_object=object_ref("TABLE", quote_output(db, schema, table)))
             for table in tables
         ]  # fmt: skip
-    grants.append(snowflake.GrantAccountRole(f"{name}-owner-to-sysadmin", role_name=role, parent_role_name="SYSADMIN",
-                                             opts=opts))  # fmt: skip
-    grants.append(snowflake.GrantAccountRole(f"{name}-owner-to-deployer", role_name=role,
-                                             user_name=args.connection.deploy_user, opts=opts))  # fmt: skip
+    grants.append(g.inherit("owner-to-sysadmin", owner, to_role="SYSADMIN"))
+    grants.append(g.inherit("owner-to-deployer", owner, to_user=args.connection.deploy_user))
     provider = snowflake.Provider(
         f"{name}-owner-provider",
         organization_name=args.connection.organization,
@@ -99,11 +89,3 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
         opts=pulumi.ResourceOptions(parent=parent, depends_on=grants),
     )
     return ServiceOwner(owner, provider)
-
-
-def _obj(object_type: str, object_name: pulumi.Input[str]) -> dict:
-    return {"object_type": object_type, "object_name": object_name}
-
-
-def _fq(*parts: pulumi.Input[str]) -> pulumi.Output[str]:
-    return pulumi.Output.all(*parts).apply(lambda p: quote(*p))

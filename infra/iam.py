@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from infra.naming import Naming
+
 
 def _trust(principal: dict, action: str, equals: dict) -> str:
     statement = {"Effect": "Allow", "Principal": principal, "Action": action, "Condition": {"StringEquals": equals}}
@@ -67,6 +69,12 @@ WRITE_ACTIONS = {
 }  # fmt: skip
 # Only with the stack's permissions boundary attached may a CI role create a role or change what it may do.
 BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"]
+
+
+def boundary_name(naming: Naming) -> str:
+    """`rdp-<stack>-ci-boundary`: the permissions boundary of a stack's roles (the review identity's
+    serves every review stack)."""
+    return naming.aws("ci", "boundary")
 
 
 def boundary_arn(account: str, name: str) -> str:

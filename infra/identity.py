@@ -23,8 +23,9 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.config import CiConfig
-from infra.iam import boundary_arn, boundary_policy, ci_policy, github_trust_policy
-from infra.naming import Naming, review_naming
+from infra.grants import RoleGrants
+from infra.iam import boundary_name, boundary_policy, ci_policy, github_trust_policy
+from infra.naming import Naming, object_ref, review_naming
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
@@ -62,6 +63,7 @@ class CiIdentities(pulumi.ComponentResource):
         self._name, self._args = name, args
         n, acct = args.naming, args.providers.aws_account_id
         self._sec = args.providers.on("securityadmin", self)
+        self._g = g = RoleGrants(name, self._sec)
         _, self._policy = ingress_policy(
             self,
             args.providers,
@@ -69,17 +71,19 @@ class CiIdentities(pulumi.ComponentResource):
             Ingress(f"{name}-runners", f"{name}-runners-policy", n.sf("CI_INGRESS"), n.sf("CI_POLICY"),
                     args.config.runner_cidrs, "CI's Snowflake users (ci.runnerCidrs)"),
         )  # fmt: skip
-        self.preview_role = self._role("preview-role", n.sf("PREVIEWER"), "read-only previews of this stack")
-        self._grant("preview-database", self.preview_role, ["USAGE"], on_account_object=_obj("DATABASE", args.database))
+        self.preview_role = g.role("preview-role", n.sf("PREVIEWER"), "read-only previews of this stack")
+        g.grant(
+            "preview-database", self.preview_role, ["USAGE"], on_account_object=object_ref("DATABASE", args.database)
+        )
         for key, wh in args.warehouses.items():
-            self._grant(f"preview-wh-{key}", self.preview_role, ["MONITOR"], on_account_object=_obj("WAREHOUSE", wh))
+            g.grant(f"preview-wh-{key}", self.preview_role, ["MONITOR"], on_account_object=object_ref("WAREHOUSE", wh))
         self.preview_user = self._user(
             "preview-user", n.sf("PREVIEW"), args.config.preview_public_key, self.preview_role
         )
         self.boundary = self._boundary("boundary", n, n.aws_prefix, acct)
         self.roles = {
-            "preview": self._aws_role("preview", n, f"preview-{n.stack}", n.aws_prefix, acct, write=False),
-            "deploy": self._aws_role("deploy", n, n.stack, n.aws_prefix, acct, write=True),
+            "preview": self._aws_role("preview", n, f"preview-{n.stack}", n.aws_prefix, acct, None),
+            "deploy": self._aws_role("deploy", n, n.stack, n.aws_prefix, acct, self.boundary),
         }
         if args.config.review_stacks:
             self._review(review_naming(args.prefix), acct)
@@ -87,21 +91,21 @@ class CiIdentities(pulumi.ComponentResource):
 
     def _review(self, r: Naming, acct: pulumi.Input[str]) -> None:
         """Per-PR review stacks' identity: creates its own account objects, sees nothing of dev or prod."""
-        role = self._role("review-role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
-        self._grant("review-account", role, REVIEW_ACCOUNT_PRIVILEGES, on_account=True)
+        role = self._g.role("review-role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
+        self._g.grant("review-account", role, REVIEW_ACCOUNT_PRIVILEGES, on_account=True)
         # a review stack's API owner role needs it from the review identity, which must be able to pass it on
-        self._grant("review-endpoint", role, ["BIND SERVICE ENDPOINT"], on_account=True, with_grant_option=True)
+        self._g.grant("review-endpoint", role, ["BIND SERVICE ENDPOINT"], on_account=True, with_grant_option=True)
         cfg = self._args.config
         self._user("review-user", r.sf("DEPLOYER"), cfg.review_public_key or "", role)
         review_prefix = Naming(self._args.prefix, "pr").aws_prefix  # rdp-pr: every review stack's names
-        self._boundary("review-boundary", r, review_prefix, acct)
-        self.roles["review"] = self._aws_role("review", r, "review", review_prefix, acct, write=True)
+        boundary = self._boundary("review-boundary", r, review_prefix, acct)
+        self.roles["review"] = self._aws_role("review", r, "review", review_prefix, acct, boundary)
 
     def _boundary(self, key: str, n: Naming, prefix: str, acct: pulumi.Input[str]) -> aws.iam.Policy:
         """The permissions boundary every role of the stack (or of the review stacks) carries."""
         return aws.iam.Policy(
             f"{self._name}-aws-{key}",
-            name=n.aws("ci", "boundary"),
+            name=boundary_name(n),
             path="/ci/",
             description=f"the most a role of {prefix}-* may do; CI creates roles only with it attached",
             policy=pulumi.Output.from_input(acct).apply(lambda a: boundary_policy(a, prefix)),
@@ -115,9 +119,10 @@ class CiIdentities(pulumi.ComponentResource):
         environment: str,
         prefix: str,
         acct: pulumi.Input[str],
-        write: bool,
+        boundary: aws.iam.Policy | None,
     ) -> aws.iam.Role:
-        """A role GitHub's OIDC token assumes only from one environment of the repository."""
+        """A role GitHub's OIDC token assumes only from one environment of the repository; with a
+        `boundary` it manages the resources (roles only inside that boundary), without one it reads them."""
         repo = self._args.config.github_repository
         role = aws.iam.Role(
             f"{self._name}-aws-{key}",
@@ -133,8 +138,8 @@ class CiIdentities(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{self._name}-aws-{key}-policy",
             role=role.id,
-            policy=pulumi.Output.from_input(acct).apply(
-                lambda a: ci_policy(a, prefix, write, boundary_arn(a, n.aws("ci", "boundary")))
+            policy=pulumi.Output.all(acct, boundary.arn if boundary else "").apply(
+                lambda a: ci_policy(a[0], prefix, boundary is not None, a[1])
             ),
             opts=self._args.providers.on("aws", self),
         )
@@ -151,18 +156,5 @@ class CiIdentities(pulumi.ComponentResource):
             network_policy=self._policy.name,
             opts=self._sec,
         )
-        snowflake.GrantAccountRole(f"{self._name}-{suffix}-role", role_name=role.name, user_name=user.name,
-                                   opts=self._sec)  # fmt: skip
+        self._g.inherit(f"{suffix}-role", role, to_user=user.name)
         return user
-
-    def _role(self, suffix: str, physical: str, comment: str) -> snowflake.AccountRole:
-        return snowflake.AccountRole(f"{self._name}-{suffix}", name=physical, comment=comment, opts=self._sec)
-
-    def _grant(self, suffix: str, role: snowflake.AccountRole, privileges: list[str], **on: object) -> None:
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{self._name}-{suffix}", account_role_name=role.name, privileges=privileges, opts=self._sec, **on
-        )
-
-
-def _obj(object_type: str, object_name: pulumi.Input[str]) -> dict:
-    return {"object_type": object_type, "object_name": object_name}

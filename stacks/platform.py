@@ -14,7 +14,7 @@ from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config import StackConfig, load_stack_config
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
-from infra.iam import boundary_arn
+from infra.iam import boundary_arn, boundary_name
 from infra.identity import CiIdentities, CiIdentitiesArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
@@ -74,7 +74,7 @@ def _ci(
     stack is CI's own creation and has none), and the permissions boundary of the stack's IAM roles:
     its own, or in a review stack the one dev hosts."""
     if cfg.environment == "review":
-        name = review_naming(cfg.prefix).aws("ci", "boundary")
+        name = boundary_name(review_naming(cfg.prefix))
         return None, common["providers"].aws_account_id.apply(lambda a: boundary_arn(a, name))
     ci = CiIdentities(
         "ci", CiIdentitiesArgs(**common, config=cfg.ci, prefix=cfg.prefix, database=database, warehouses=warehouses)

@@ -4,10 +4,11 @@ account-level names (instance, rules, policy, integration) come from the stack's
 from __future__ import annotations
 
 from infra.naming import Catalog
+from infra.network import NETWORK_RULE_SCHEMA
 
 PG_PORT = 5432
 # The network rules and secrets sit in BRONZE, beside the other raw-side integrations.
-NETWORK_SCHEMA = "BRONZE"
+NETWORK_SCHEMA = NETWORK_RULE_SCHEMA
 CATALOG = Catalog(
     {
         "admin_secret": (NETWORK_SCHEMA, "PG_ADMIN_PASSWORD"),

@@ -28,17 +28,21 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 ADMIN_ROLE = "snowflake_admin"
 
 
+def _instance(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"Postgres instance name {name!r} must be letters, digits and '_'")
+    return name
+
+
 def reset_access_sql(instance: str, role: str = ADMIN_ROLE) -> str:
-    if not instance.replace("_", "").isalnum():
-        raise ValueError(f"Postgres instance name {instance!r} must be letters, digits and '_'")
+    _instance(instance)
     if role not in ("snowflake_admin", "application"):
         raise ValueError(f"role {role!r}: Snowflake regenerates only 'snowflake_admin' or 'application'")
     return f"ALTER POSTGRES INSTANCE {instance} RESET ACCESS FOR '{role}'"
 
 
 def describe_sql(instance: str) -> str:
-    reset_access_sql(instance)  # the same name check
-    return f"DESCRIBE POSTGRES INSTANCE {instance}"
+    return f"DESCRIBE POSTGRES INSTANCE {_instance(instance)}"
 
 
 def root_certificate(described: list[dict[str, Any]], instance: str) -> str:

@@ -20,9 +20,9 @@ from tests.conftest import ROOT, by_type, one
 from tests.foundation.test_config import _with, raw
 
 
-def _by_urn_prefix(plan: list[dict], provider_ref: str) -> dict:
-    """The provider resource a resource's provider reference (its URN, optionally `::<id>`) names."""
-    return next(r for r in plan if provider_ref == r["urn"] or provider_ref.startswith(r["urn"] + "::"))
+def _provider(plan: list[dict], provider_ref: str) -> dict:
+    """The provider resource a resource's provider reference (the provider's URN in the plan) names."""
+    return next(r for r in plan if r["urn"] == provider_ref)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -31,12 +31,12 @@ def test_the_api_services_are_owned_by_a_dedicated_role(plans, stack):
     services = by_type(plan, "/service:Service")
     assert len(services) == 2
     for svc in services:
-        provider = _by_urn_prefix(plan, svc["provider"])
+        provider = _provider(plan, svc["provider"])
         assert provider["inputs"]["role"] == f"RDP_{stack.upper()}_API_OWNER", svc["name"]
         assert provider["inputs"]["user"] == f"RDP_{stack.upper()}_DEPLOYER"
     # only the owner may grant its service role: the endpoint grant runs as the owner too
     grant = one(plan, "api-endpoint-usage")
-    assert _by_urn_prefix(plan, grant["provider"])["inputs"]["role"] == f"RDP_{stack.upper()}_API_OWNER"
+    assert _provider(plan, grant["provider"])["inputs"]["role"] == f"RDP_{stack.upper()}_API_OWNER"
 
 
 def test_the_owner_role_reads_only_what_the_api_serves(plans):

@@ -1,0 +1,38 @@
+"""Roles and grants as SECURITYADMIN manages them, under one component's logical names: the one way
+the access, CI-identity and API-owner code declares a role, grants it privileges, and hands it on."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_snowflake as snowflake
+
+Role = snowflake.AccountRole | pulumi.Input[str]
+
+
+def _name(role: Role) -> pulumi.Input[str]:
+    return role.name if isinstance(role, snowflake.AccountRole) else role
+
+
+class RoleGrants:
+    """`<prefix>-<suffix>` logical names, every resource with `opts` (the SECURITYADMIN provider)."""
+
+    def __init__(self, prefix: str, opts: pulumi.ResourceOptions) -> None:
+        self.prefix, self.opts = prefix, opts
+
+    def role(self, suffix: str, physical: str, comment: str) -> snowflake.AccountRole:
+        return snowflake.AccountRole(f"{self.prefix}-{suffix}", name=physical, comment=comment, opts=self.opts)
+
+    def grant(
+        self, suffix: str, role: Role, privileges: list[str], **on: object
+    ) -> snowflake.GrantPrivilegesToAccountRole:
+        """Privileges to `role` on an object, schema objects or the account (`on_…` as the provider takes it)."""
+        return snowflake.GrantPrivilegesToAccountRole(
+            f"{self.prefix}-{suffix}", account_role_name=_name(role), privileges=privileges, opts=self.opts, **on
+        )
+
+    def inherit(
+        self, suffix: str, role: Role, *, to_role: Role | None = None, to_user: pulumi.Input[str] | None = None
+    ) -> snowflake.GrantAccountRole:
+        """`role` granted to a parent role or to a user."""
+        parent = {"parent_role_name": _name(to_role)} if to_role is not None else {"user_name": to_user}
+        return snowflake.GrantAccountRole(f"{self.prefix}-{suffix}", role_name=_name(role), opts=self.opts, **parent)
