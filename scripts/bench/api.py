@@ -26,20 +26,36 @@ from scripts.recommendations.target import local_target
 from scripts.standins.apps import Running, start_http
 
 CONCURRENCY = (1, 8, 32, 64)
-# wrk's Lua: each request asks for the next customer id; `done` prints one machine-readable line
-# (latencies in microseconds).
+# wrk's Lua: each request asks for the next customer id; every answer is checked for the backend the
+# run measures (`other` counts the rest, read from the thread in `done`); `done` prints one
+# machine-readable line (latencies in microseconds).
 WRK_LUA = """
 local ids = {%s}
+local expected = '"backend":"%s"'
 local i = 0
+local threads = {}
+other = 0
+setup = function(thread)
+  table.insert(threads, thread)
+end
 request = function()
   i = i + 1
   return wrk.format("GET", "/recommend?customer_id=" .. ids[i %% #ids + 1] .. "&zip_code=10001")
 end
+response = function(status, headers, body)
+  if status == 200 and not string.find(body, expected, 1, true) then
+    other = other + 1
+  end
+end
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+  local others = 0
+  for _, t in ipairs(threads) do
+    others = others + t:get("other")
+  end
+  io.write(string.format("RESULT %%d %%d %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(95), latency:percentile(99), e.status,
-    e.connect + e.read + e.write + e.timeout))
+    e.connect + e.read + e.write + e.timeout, others))
 end
 """
 
@@ -70,7 +86,7 @@ def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, f
     line = next((x for x in out.stdout.splitlines() if x.startswith("RESULT ")), None)
     if out.returncode or not line:
         raise RuntimeError(f"wrk failed ({out.returncode}): {(out.stderr or out.stdout).strip()[-300:]}")
-    requests, duration_us, p50, p95, p99, status, socket_errors = (int(x) for x in line.split()[1:])
+    requests, duration_us, p50, p95, p99, status, socket_errors, other = (int(x) for x in line.split()[1:])
     return {
         "req/s": requests / (duration_us / 1e6),
         "p50 ms": p50 / 1000,
@@ -78,6 +94,7 @@ def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, f
         "p99 ms": p99 / 1000,
         "non-2xx": status,
         "socket errors": socket_errors,
+        "other backend": other,  # 200s answered by another backend than the path measured
     }
 
 
@@ -107,20 +124,21 @@ def bench_api(seconds: float = 5.0) -> dict[str, object]:
     }
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="rdp-wrk-") as tmp:
-        script = Path(tmp) / "recommend.lua"
-        script.write_text(WRK_LUA % ", ".join(map(str, ids)))
+        scripts = {backend: Path(tmp) / f"recommend-{backend}.lua" for backend, _ in paths.values()}
+        for backend, script in scripts.items():
+            script.write_text(WRK_LUA % (", ".join(map(str, ids)), backend))
         held = Path(tmp) / "held.lua"
-        # a connection's cycle is its pause plus the answer's own time (about 10 ms at this load): the
+        # a connection's cycle is its pause plus the answer's own time (about 3 ms at this load): the
         # pause is shortened by that much so the offered rate is RATE (the table shows the rate reached)
-        pause_ms = HELD_CONNECTIONS / HELD_RATE * 1000 - 10
-        held.write_text(HELD_LUA % (", ".join(map(str, ids)), f"{pause_ms:.1f}"))
+        pause_ms = HELD_CONNECTIONS / HELD_RATE * 1000 - 3
+        held.write_text(HELD_LUA % (", ".join(map(str, ids)), "postgres", f"{pause_ms:.1f}"))
         for label, (backend, env) in paths.items():
             for workers in (1, None):
                 api = serve.start("orchestrator", env, workers=workers)
                 try:
                     _check_backend(api, ids[0], backend)
                     title = f"API under wrk, {label}, {_workers(workers)}"
-                    out[title] = load_levels(api, script, seconds)
+                    out[title] = load_levels(api, scripts[backend], seconds)
                     if backend == "postgres" and workers is None:
                         steady = wrk(api.url, held, HELD_CONNECTIONS, seconds * 2)
                         out[
@@ -130,7 +148,7 @@ def bench_api(seconds: float = 5.0) -> dict[str, object]:
                 finally:
                     api.stop()
         out["API, Postgres path, concurrency 1: the server's socket and compute threads"] = _sequential(
-            paths["Postgres path"][1], script, seconds
+            paths["Postgres path"][1], scripts["postgres"], seconds
         )
     return out
 

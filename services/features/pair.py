@@ -169,7 +169,9 @@ def pair_matrix(
     n = len(positions)
     ranked = top_categories(propensity, len(propensity))
     rank_of = {c: i + 1 for i, c in enumerate(ranked)}
-    cats, inverse = np.unique(catalog.category[positions], return_inverse=True)
+    # by category code (codes sort as the category ids do): np.unique on the ids themselves sorts strings
+    _, first, inverse = np.unique(catalog.category_code[positions], return_index=True, return_inverse=True)
+    cats = catalog.category[positions[first]]
     profile = _customer_profile(catalog, history)
     price, price_rank = catalog.price[positions], catalog.price_rank[positions]
     brand, code = catalog.brand[positions], catalog.category_code[positions]

@@ -1,14 +1,17 @@
 """uvicorn for the API, with one uvicorn worker process per requested CPU.
 
 `python -m server [uvicorn options]` in the image (`python -m services.orchestrator.server` locally) is
-uvicorn's own command line, with two differences:
+uvicorn's own command line, with three differences:
 
-- With several workers, uvicorn's supervisor binds the shared socket as `socket(AF_INET)`, whose
-  protocol number is 0, and asyncio sets TCP_NODELAY only on connections accepted from a socket that
-  says IPPROTO_TCP. Without it, Nagle's algorithm holds back the second write of every response (h11
-  writes the headers, then the body) until the client's delayed ACK, 40 ms on Linux: two workers made
-  every sequential request 40 ms slower. Here the socket carries its protocol, so connections get
-  TCP_NODELAY as they do with one worker.
+- With several workers, each worker listens on a socket of its own (SO_REUSEPORT; the supervisor's
+  only holds the port), and the kernel spreads new connections over them. uvicorn shares one socket,
+  and the worker that wakes first accepts every connection waiting: the 32 keep-alive connections of a
+  burst all landed on one worker while the other idled.
+- Those sockets say IPPROTO_TCP. asyncio sets TCP_NODELAY only on connections accepted from such a
+  socket, and uvicorn's supervisor binds `socket(AF_INET)`, whose protocol number is 0. Without it,
+  Nagle's algorithm holds back the second write of every response (h11 writes the headers, then the
+  body) until the client's delayed ACK, 40 ms on Linux: two workers made every sequential request
+  40 ms slower.
 - `--workers` defaults to one per whole CPU of CPU_REQUEST (the spec passes its CPU request; at least
   one), else to the CPUs this process may use; WEB_CONCURRENCY or `--workers` still win. Each worker is
   single-threaded for compute: the spec and the image set OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and
@@ -17,6 +20,8 @@ uvicorn's own command line, with two differences:
 
 from __future__ import annotations
 
+import importlib
+import logging
 import math
 import os
 import socket
@@ -25,13 +30,43 @@ from pathlib import Path
 
 import uvicorn.config
 import uvicorn.main
+from uvicorn.supervisors.multiprocess import Multiprocess
 
 
-def with_tcp_protocol(sock: socket.socket) -> socket.socket:
-    """The same listening socket, saying IPPROTO_TCP, so asyncio sets TCP_NODELAY on its connections."""
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM and sock.proto == 0:
-        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+def listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) with SO_REUSEPORT, saying IPPROTO_TCP (so asyncio sets
+    TCP_NODELAY on its connections); several such sockets share the port, each with its own queue."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
     return sock
+
+
+class ReusePortWorkers(Multiprocess):
+    """uvicorn's supervisor, giving each worker a listening socket of its own on the shared port.
+
+    The supervisor's socket only holds the port (it never listens); every worker, a restarted one
+    too, gets a fresh SO_REUSEPORT socket on the same address, and the kernel spreads new connections
+    over the workers' sockets. With one shared socket, the worker that wakes first accepts every
+    connection waiting (asyncio accepts up to its backlog at a time): a burst of keep-alive clients
+    lands on one worker while the other idles.
+    """
+
+    @property
+    def sockets(self) -> list[socket.socket]:
+        host, port = self.held[0].getsockname()[:2]
+        return [listener(host, port)]
+
+    @sockets.setter
+    def sockets(self, held: list[socket.socket]) -> None:
+        self.held = held
 
 
 def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
@@ -53,16 +88,23 @@ def default_workers(environ: Mapping[str, str] = os.environ) -> int:
 
 
 def patch_uvicorn() -> None:
-    """uvicorn binds the shared socket of several workers in Config.bind_socket: give it its protocol."""
+    """Several workers: uvicorn binds in Config.bind_socket and supervises in main's Multiprocess."""
     bind = uvicorn.config.Config.bind_socket
-    if getattr(bind, "with_tcp_protocol", False):
+    if getattr(bind, "reuse_port", False):
         return
 
     def bind_socket(self: uvicorn.config.Config) -> socket.socket:
-        return with_tcp_protocol(bind(self))
+        if self.uds or self.fd is not None:
+            return bind(self)
+        sock = listener(self.host, self.port)
+        host, port = sock.getsockname()[:2]
+        logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port)
+        return sock
 
-    bind_socket.with_tcp_protocol = True  # type: ignore[attr-defined]
+    bind_socket.reuse_port = True  # type: ignore[attr-defined]
     uvicorn.config.Config.bind_socket = bind_socket  # type: ignore[method-assign]
+    # `uvicorn.main` is the command (the package re-exports it over its module's name): patch the module
+    importlib.import_module("uvicorn.main").Multiprocess = ReusePortWorkers
 
 
 def main() -> None:

@@ -80,3 +80,50 @@ def test_health_always_asks_postgres(down):
     up["value"] = True
     assert _run(pg.ping()) is True
     assert _requests(pg, 2) == 0  # a successful probe ends the skipping at once
+
+
+def test_concurrent_requests_all_read_postgres_while_it_is_up(down):
+    """Requests in flight together are not skipped: skipping starts only after a failure."""
+    pg, attempts, _clock, up = down
+    up["value"] = True
+    release = asyncio.Event()
+
+    async def slow(query, params, as_dict):
+        attempts.append(query)
+        await release.wait()  # every request is in flight before any answers
+        return [(1,)]
+
+    pg._attempt = slow
+
+    async def run() -> list:
+        tasks = [asyncio.ensure_future(pg._one(pg.q_ping, ())) for _ in range(16)]
+        await asyncio.sleep(0)
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = _run(run())
+    assert answers == [[(1,)]] * 16 and len(attempts) == 16
+
+
+def test_concurrent_requests_while_down_send_one_retry(down):
+    pg, attempts, clock, _up = down
+    assert _requests(pg, 1) == 1
+    clock.now += 2.5
+    release = asyncio.Event()
+
+    async def slow_failure(query, params, as_dict):
+        attempts.append(query)
+        await release.wait()
+        raise BackendUnavailableError("postgres: connection refused")
+
+    pg._attempt = slow_failure
+
+    async def run() -> list:
+        tasks = [asyncio.ensure_future(pg._one(pg.q_ping, ())) for _ in range(8)]
+        await asyncio.sleep(0)
+        release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = _run(run())
+    assert all(isinstance(a, BackendUnavailableError) for a in answers)
+    assert len(attempts) == 2  # the first failure, then one retry for the eight concurrent requests

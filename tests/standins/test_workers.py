@@ -4,6 +4,7 @@ how many workers a container runs, and that starting and stopping such a server 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import socket
@@ -19,6 +20,8 @@ from scripts import standins
 from scripts.api import serve
 from scripts.standins.processes import group_members
 from services.orchestrator import server
+
+uvicorn_main = importlib.import_module("uvicorn.main")  # the module: `uvicorn.main` is its command
 
 
 def accepted_nodelay(listener: socket.socket) -> int:
@@ -52,17 +55,33 @@ def bound(sock: socket.socket) -> socket.socket:
     return sock
 
 
-def test_the_multi_worker_socket_says_tcp_so_connections_get_nodelay(monkeypatch):
+def test_the_multi_worker_sockets_say_tcp_so_connections_get_nodelay(monkeypatch):
     # uvicorn's supervisor binds `socket(AF_INET)` (protocol 0): asyncio leaves Nagle on, and each
     # response's body waits for the client's delayed ACK
     assert accepted_nodelay(bound(socket.socket(socket.AF_INET))) == 0
-    assert accepted_nodelay(server.with_tcp_protocol(bound(socket.socket(socket.AF_INET)))) == 1
-    # server.py gives uvicorn's own bind its protocol
+    with server.listener("127.0.0.1", 0) as sock:
+        assert accepted_nodelay(sock) == 1
+    # server.py binds for uvicorn: TCP, and SO_REUSEPORT so that each worker can listen on its own socket
     monkeypatch.setattr(uvicorn.config.Config, "bind_socket", uvicorn.config.Config.bind_socket)  # undone after
+    monkeypatch.setattr(uvicorn_main, "Multiprocess", uvicorn_main.Multiprocess)
     server.patch_uvicorn()
+    assert uvicorn_main.Multiprocess is server.ReusePortWorkers
     config = uvicorn.config.Config("orchestrator.app:create_app", host="127.0.0.1", port=0, workers=2)
     with config.bind_socket() as sock:
         assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+
+
+def test_each_worker_gets_a_socket_of_its_own_on_the_supervisors_port():
+    config = uvicorn.config.Config("orchestrator.app:create_app", host="127.0.0.1", port=0, workers=2)
+    with server.listener("127.0.0.1", 0) as held:
+        workers = server.ReusePortWorkers.__new__(server.ReusePortWorkers)  # its __init__ takes the signals
+        workers.config, workers.sockets = config, [held]
+        first, second = workers.sockets[0], workers.sockets[0]
+        with first, second:
+            assert workers.held == [held]
+            assert len({held.fileno(), first.fileno(), second.fileno()}) == 3
+            assert first.getsockname() == second.getsockname() == held.getsockname()
 
 
 @pytest.mark.parametrize(("cpu_request", "workers"), [("0.5", 1), ("1", 1), ("1.5", 1), ("2", 2), ("4", 4)])
@@ -110,13 +129,51 @@ def test_two_workers_start_serve_and_stop_leaving_no_process(target):
             assert {k: environ(member).get(k) for k in serve.THREAD_ENV} == serve.THREAD_ENV
         with psycopg.connect(target.pg_dsn) as conn:
             cid = conn.execute(f"SELECT min(customer_id) FROM {target.pg_schema}.customer_features").fetchone()[0]
-        with httpx.Client(base_url=api.url, timeout=10) as c:
-            for _ in range(10):  # whichever worker takes it
+        clients = [httpx.Client(base_url=api.url, timeout=10) for _ in range(32)]
+        try:
+            for c in clients:  # 32 keep-alive connections, each to whichever worker the kernel picks
                 r = c.get("/recommend", params={"customer_id": cid, "zip_code": "10001"})
                 assert r.status_code == 200 and r.json()["backend"] == "postgres", r.text[:300]
+            sockets = tcp_sockets(port)
+            listening = sorted(p for p, n in sockets.items() if n["listen"])
+            # each worker listens on a socket of its own (the supervisor only holds the port), and both
+            # took some of the connections: with one shared socket, the first worker to wake accepted
+            # every connection waiting
+            assert len(listening) == 2 and set(listening) <= set(members) - {pid}, sockets
+            assert all(sockets[w] == {"listen": 1, "established": sockets[w]["established"]} for w in listening)
+            assert all(sockets[w]["established"] for w in listening), {w: sockets[w] for w in listening}
+            assert sum(sockets[w]["established"] for w in listening) == 32, {w: sockets[w] for w in listening}
+        finally:
+            for c in clients:
+                c.close()
     finally:
         api.stop()
     assert group_members(pid) == [] and not standins.port_open(port)
+
+
+def tcp_sockets(port: int) -> dict[int, dict[str, int]]:
+    """Per process: its listening and established TCP sockets on `port` (from /proc)."""
+    states = {"0A": "listen", "01": "established"}
+    by_inode = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in states:
+            by_inode[fields[9]] = states[fields[3]]
+    out: dict[int, dict[str, int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        counts = {"listen": 0, "established": 0}
+        try:
+            links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+        except OSError:
+            continue
+        for link in links:
+            state = by_inode.get(link[len("socket:[") : -1]) if link.startswith("socket:[") else None
+            if state:
+                counts[state] += 1
+        out[int(proc.name)] = counts
+    return out
 
 
 def test_stop_ends_the_workers_of_a_supervisor_killed_first(target):

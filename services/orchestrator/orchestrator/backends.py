@@ -3,6 +3,7 @@ and the ranking model (in-process or the ranker service over HTTP)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping
@@ -10,6 +11,10 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
+
+from .contributions import TreeContributions, UnsupportedModelError
+
+log = logging.getLogger("orchestrator")
 
 
 class BackendUnavailableError(RuntimeError):
@@ -96,17 +101,21 @@ class Postgres:
         # to_regclass names the live table now: the sync's swap gives it a new OID.
         oid = {t: sql.SQL("to_regclass({})::oid").format(sql.Literal(f"{q.as_string()}.{t}")) for t in SHARED_TABLES}
         # Arrays, one row: one round trip and cheap to decode. Each lateral aggregates in one pass, so
-        # its arrays are in the same order.
-        self.q_customer = sql.SQL(
-            "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, "
-            "{inv}, {prod}, {pop} FROM "
-            "(SELECT coalesce(array_agg(category_id), '{{}}'), coalesce(array_agg(propensity_score), '{{}}') "
-            " FROM {q}.customer_propensity WHERE customer_id = %(c)s) p, "
-            "(SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(views), '{{}}'), "
-            " coalesce(array_agg(carts), '{{}}'), coalesce(array_agg(purchases), '{{}}'), "
-            " coalesce(array_agg(days_since_purchase), '{{}}') "
-            " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h"
-        ).format(q=q, inv=oid["inventory"], prod=oid["products"], pop=oid["product_popularity"])
+        # its arrays are in the same order. Composed to bytes once, not on every request.
+        self.q_customer = (
+            sql.SQL(
+                "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, "
+                "{inv}, {prod}, {pop} FROM "
+                "(SELECT coalesce(array_agg(category_id), '{{}}'), coalesce(array_agg(propensity_score), '{{}}') "
+                " FROM {q}.customer_propensity WHERE customer_id = %(c)s) p, "
+                "(SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(views), '{{}}'), "
+                " coalesce(array_agg(carts), '{{}}'), coalesce(array_agg(purchases), '{{}}'), "
+                " coalesce(array_agg(days_since_purchase), '{{}}') "
+                " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h"
+            )
+            .format(q=q, inv=oid["inventory"], prod=oid["products"], pop=oid["product_popularity"])
+            .as_bytes(None)
+        )
         # The shared tables with their OIDs in the same statement: it locks the tables it reads, so no
         # swap can commit between the rows and the OIDs.
         self.q_stock = sql.SQL(
@@ -125,7 +134,9 @@ class Postgres:
         # While Postgres is down, waiting for a pooled connection costs each request up to two seconds
         # before its fallback. After a failure, requests skip Postgres for `pg_retry_seconds`; then one
         # request tries again (the others keep skipping until it has answered).
+        # While Postgres is up, nothing is skipped: concurrent requests all read it.
         self.retry_seconds = s.pg_retry_seconds
+        self.down = False
         self.skip_until = 0.0
 
     async def open(self) -> None:
@@ -144,16 +155,17 @@ class Postgres:
 
     async def _one(self, query: Any, params: tuple, as_dict: bool = False, probe: bool = False) -> list:
         """One statement; `probe` (health) always asks Postgres, requests skip it while it is known down."""
-        now = time.monotonic()
-        if not probe and now < self.skip_until:
-            raise BackendUnavailableError("postgres: down at the last attempt; trying again shortly")
-        self.skip_until = max(self.skip_until, now + self.retry_seconds)  # the others skip while this one tries
+        if self.down and not probe:
+            now = time.monotonic()
+            if now < self.skip_until:
+                raise BackendUnavailableError("postgres: down at the last attempt; trying again shortly")
+            self.skip_until = now + self.retry_seconds  # this request tries; the others skip meanwhile
         try:
             rows = await self._attempt(query, params, as_dict)
         except BackendUnavailableError:
-            self.skip_until = time.monotonic() + self.retry_seconds
+            self.down, self.skip_until = True, time.monotonic() + self.retry_seconds
             raise
-        self.skip_until = 0.0
+        self.down = False
         return rows
 
     async def _attempt(self, query: Any, params: tuple, as_dict: bool) -> list:
@@ -306,6 +318,8 @@ class Ranker:
     def __init__(self, s: Settings) -> None:
         self.mode = s.ranker_mode
         self.booster = None
+        self.names: list[str] = []
+        self.contributions: TreeContributions | None = None  # the same numbers as pred_contribs, faster
         self.url = s.ranker_url.rstrip("/")
         self.http = None
         if self.mode == "inprocess" and s.ranker_model_path:
@@ -314,6 +328,11 @@ class Ranker:
             self.booster = xgb.Booster()
             self.booster.load_model(s.ranker_model_path)
             self.booster.set_param({"nthread": 1})
+            self.names = list(self.booster.feature_names or [])
+            try:
+                self.contributions = TreeContributions.of(self.booster)
+            except UnsupportedModelError as e:
+                log.warning("ranking model explained by XGBoost's TreeSHAP (slower): %s", e)
         elif self.mode == "http" and self.url:
             import httpx
 
@@ -330,13 +349,15 @@ class Ranker:
 
     def explain(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(feature names, each row's per-feature contributions to its score): XGBoost's own
-        decomposition (pred_contribs; the bias column dropped), so they add up to the score's margin."""
+        decomposition (pred_contribs, path-dependent TreeSHAP; the bias column dropped), so they add up
+        to the score's margin; in process, from contributions.py's tables."""
+        if self.contributions is not None:
+            return self.names, self.contributions(x)
         if self.booster is not None:
             import xgboost as xgb
 
-            names = list(self.booster.feature_names or [])
-            contribs = self.booster.predict(xgb.DMatrix(x, feature_names=names or None), pred_contribs=True)
-            return names, np.asarray(contribs)[:, :-1]
+            contribs = self.booster.predict(xgb.DMatrix(x, feature_names=self.names or None), pred_contribs=True)
+            return self.names, np.asarray(contribs)[:, :-1]
         body = self._post("/explain", x)
         return list(body["features"]), np.array([row[1] for row in body["data"]], dtype=np.float32)
 
