@@ -1,5 +1,6 @@
 """While Postgres is down, requests go straight to a fallback instead of each waiting for a pooled
-connection first; one request tries again after `pg_retry_seconds`, and health always asks."""
+connection first; a background task pings it every `pg_retry_seconds`, requests read it again once a
+ping answers, and /health always asks."""
 
 from __future__ import annotations
 
@@ -7,24 +8,15 @@ import asyncio
 
 import pytest
 
-from services.orchestrator.orchestrator import backends
 from services.orchestrator.orchestrator.backends import BackendUnavailableError, Postgres, Settings
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
+RETRY = 0.05
 
 
 @pytest.fixture
 def down(monkeypatch):
-    """A Postgres client whose every attempt fails, counting the attempts, on a clock the test moves."""
-    clock = Clock()
-    monkeypatch.setattr(backends.time, "monotonic", clock.monotonic)
-    pg = Postgres(Settings(pg_port=1, pg_retry_seconds=2.0))
+    """A Postgres client whose every attempt fails until `up` says otherwise, counting the attempts."""
+    pg = Postgres(Settings(pg_port=1, pg_retry_seconds=RETRY))
     attempts = []
     up = {"value": False}
 
@@ -35,7 +27,7 @@ def down(monkeypatch):
         return [(1,)]
 
     monkeypatch.setattr(pg, "_attempt", attempt)
-    return pg, attempts, clock, up
+    return pg, attempts, up
 
 
 def _run(coro):
@@ -48,43 +40,61 @@ def _run(coro):
         loop.close()
 
 
-def _requests(pg: Postgres, n: int) -> int:
-    async def run() -> int:
-        failed = 0
-        for _ in range(n):
-            try:
-                await pg._one(pg.q_ping, ())
-            except BackendUnavailableError:
-                failed += 1
-        return failed
-
-    return _run(run())
+async def _requests(pg: Postgres, n: int) -> int:
+    failed = 0
+    for _ in range(n):
+        try:
+            await pg._one(pg.q_ping, ())
+        except BackendUnavailableError:
+            failed += 1
+    return failed
 
 
-def test_requests_skip_postgres_while_it_is_down_and_one_tries_again_later(down):
-    pg, attempts, clock, up = down
-    assert _requests(pg, 20) == 20
-    assert len(attempts) == 1  # the first request tried; the next 19 went straight to the fallback
-    clock.now += 2.5
-    assert _requests(pg, 5) == 5
-    assert len(attempts) == 2  # one retry after the window, then skipping again
-    up["value"] = True
-    clock.now += 2.5
-    assert _requests(pg, 5) == 0 and len(attempts) == 7  # back: every request reads Postgres again
+async def until(condition, timeout: float = 5.0) -> None:
+    for _ in range(int(timeout / (RETRY / 5))):
+        if condition():
+            return
+        await asyncio.sleep(RETRY / 5)
+    raise AssertionError("not within the timeout")
 
 
-def test_health_always_asks_postgres(down):
-    pg, attempts, _clock, up = down
-    _requests(pg, 3)
-    assert _run(pg.ping()) is False and len(attempts) == 2
-    up["value"] = True
-    assert _run(pg.ping()) is True
-    assert _requests(pg, 2) == 0  # a successful probe ends the skipping at once
+def test_requests_skip_postgres_while_it_is_down_and_a_background_ping_brings_it_back(down):
+    pg, attempts, up = down
+
+    async def scenario() -> None:
+        assert await _requests(pg, 20) == 20
+        assert len(attempts) == 1  # the first request tried; the next 19 went straight to the fallback
+        await until(lambda: len(attempts) >= 3)  # two background pings, none by a request
+        pinged = len(attempts)
+        assert await _requests(pg, 5) == 5 and len(attempts) == pinged
+        up["value"] = True
+        await until(lambda: not pg.down)  # the next ping answers
+        pinged = len(attempts)
+        assert await _requests(pg, 5) == 0 and len(attempts) == pinged + 5  # back: every request reads it
+        await asyncio.sleep(RETRY * 2)
+        assert pg.prober is not None and pg.prober.done() and len(attempts) == pinged + 5  # pinging stopped
+
+    _run(scenario())
+
+
+def test_health_always_asks_postgres_and_a_successful_probe_ends_the_skipping(down):
+    pg, attempts, up = down
+
+    async def scenario() -> None:
+        await _requests(pg, 3)
+        assert await pg.ping() is False and len(attempts) == 2
+        up["value"] = True
+        assert await pg.ping() is True
+        assert await _requests(pg, 2) == 0
+        await pg.close()
+        assert pg.prober.done()
+
+    _run(scenario())
 
 
 def test_concurrent_requests_all_read_postgres_while_it_is_up(down):
     """Requests in flight together are not skipped: skipping starts only after a failure."""
-    pg, attempts, _clock, up = down
+    pg, attempts, up = down
     up["value"] = True
     release = asyncio.Event()
 
@@ -105,25 +115,19 @@ def test_concurrent_requests_all_read_postgres_while_it_is_up(down):
     assert answers == [[(1,)]] * 16 and len(attempts) == 16
 
 
-def test_concurrent_requests_while_down_send_one_retry(down):
-    pg, attempts, clock, _up = down
-    assert _requests(pg, 1) == 1
-    clock.now += 2.5
-    release = asyncio.Event()
+def test_a_pool_timeout_is_not_waited_for_twice(monkeypatch):
+    """No pooled connection within the timeout means down: the restart retry would wait as long again."""
+    from psycopg_pool import PoolTimeout
 
-    async def slow_failure(query, params, as_dict):
-        attempts.append(query)
-        await release.wait()
-        raise BackendUnavailableError("postgres: connection refused")
+    pg = Postgres(Settings(pg_port=1))
+    waits = []
 
-    pg._attempt = slow_failure
+    class Pool:
+        def connection(self, timeout):
+            waits.append(timeout)
+            raise PoolTimeout("couldn't get a connection after 1.00 sec")
 
-    async def run() -> list:
-        tasks = [asyncio.ensure_future(pg._one(pg.q_ping, ())) for _ in range(8)]
-        await asyncio.sleep(0)
-        release.set()
-        return await asyncio.gather(*tasks, return_exceptions=True)
-
-    answers = _run(run())
-    assert all(isinstance(a, BackendUnavailableError) for a in answers)
-    assert len(attempts) == 2  # the first failure, then one retry for the eight concurrent requests
+    pg.pool = Pool()
+    with pytest.raises(BackendUnavailableError, match="PoolTimeout"):
+        _run(pg._attempt(pg.q_ping, (), False))
+    assert waits == [1.0]

@@ -3,9 +3,10 @@ and the ranking model (in-process or the ranker service over HTTP)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -51,7 +52,7 @@ class Settings:
     top_categories: int = 3
     stock_fresh_seconds: float = 300.0  # stock confirmed current this recently filters the fallbacks
     shelf_max_age_seconds: float = 60.0  # reload the in-memory tables at least this often (shelf.py)
-    pg_retry_seconds: float = 2.0  # after Postgres failed, requests go straight to a fallback this long
+    pg_retry_seconds: float = 2.0  # after Postgres failed: requests use a fallback, it is pinged this often
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -131,13 +132,13 @@ class Postgres:
             "p.brand FROM (SELECT {prod}) v LEFT JOIN {q}.products p ON true"
         ).format(q=q, prod=oid["products"])
         self.q_ping = sql.SQL("SELECT 1")
-        # While Postgres is down, waiting for a pooled connection costs each request up to two seconds
-        # before its fallback. After a failure, requests skip Postgres for `pg_retry_seconds`; then one
-        # request tries again (the others keep skipping until it has answered).
-        # While Postgres is up, nothing is skipped: concurrent requests all read it.
+        # While Postgres is down, waiting for a pooled connection costs a request a second before its
+        # fallback. After a failure, requests skip Postgres and a background task pings it every
+        # `pg_retry_seconds`; requests read it again once a ping (or /health's) answers. While it is up,
+        # nothing is skipped: concurrent requests all read it.
         self.retry_seconds = s.pg_retry_seconds
         self.down = False
-        self.skip_until = 0.0
+        self.prober: asyncio.Task | None = None
 
     async def open(self) -> None:
         """Open the pool and try one connection. A pool that waits to fill at open is closed for good
@@ -151,26 +152,40 @@ class Postgres:
             raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
 
     async def close(self) -> None:
+        if self.prober is not None:
+            self.prober.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.prober
         await self.pool.close()
 
     async def _one(self, query: Any, params: tuple, as_dict: bool = False, probe: bool = False) -> list:
         """One statement; `probe` (health) always asks Postgres, requests skip it while it is known down."""
         if self.down and not probe:
-            now = time.monotonic()
-            if now < self.skip_until:
-                raise BackendUnavailableError("postgres: down at the last attempt; trying again shortly")
-            self.skip_until = now + self.retry_seconds  # this request tries; the others skip meanwhile
+            raise BackendUnavailableError("postgres: down at the last attempt; retrying in the background")
         try:
             rows = await self._attempt(query, params, as_dict)
         except BackendUnavailableError:
-            self.down, self.skip_until = True, time.monotonic() + self.retry_seconds
+            self.down = True
+            if self.prober is None or self.prober.done():
+                self.prober = asyncio.get_running_loop().create_task(self._probe())
             raise
         self.down = False
         return rows
 
+    async def _probe(self) -> None:
+        """While Postgres is known down: a ping every `retry_seconds` until one answers."""
+        while self.down:
+            await asyncio.sleep(self.retry_seconds)
+            try:
+                await self._attempt(self.q_ping, (), False)
+            except BackendUnavailableError:
+                continue
+            self.down = False
+
     async def _attempt(self, query: Any, params: tuple, as_dict: bool) -> list:
         import psycopg
         from psycopg.rows import dict_row
+        from psycopg_pool import PoolTimeout
 
         for attempt in (1, 2):
             try:
@@ -178,6 +193,8 @@ class Postgres:
                     cur = conn.cursor(row_factory=dict_row, binary=True) if as_dict else conn.cursor(binary=True)
                     await cur.execute(query, params)
                     return await cur.fetchall()
+            except PoolTimeout as e:  # no connection within the timeout: trying again would wait as long
+                raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
             except psycopg.OperationalError as e:
                 # A pooled connection can be dead after a Postgres restart; the pool drops it, so one
                 # retry on a fresh connection tells "restarted" from "down".
