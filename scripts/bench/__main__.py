@@ -5,8 +5,9 @@
   binary COPY of the same rows; DynamoDB export (parallel) against one batch_writer;
 - recommendations: data generation at the reference scale; the ranking's offline evaluation (NDCG@5,
   recall@5 against the seed baseline) and the API's tied top-5 answers at `make local`'s scale;
-- api: the recommendation API under wrk: req/s and client latency p50/p95/p99 at concurrency 1, 8, 32
-  and 64 on the Postgres and fallback paths, one worker and one per CPU;
+- api: the recommendation API's CPU per request in process, by stage; under wrk: req/s and client
+  latency p50/p95/p99 at concurrency 1, 8, 32 and 64 on the Postgres and fallback paths, one worker and
+  one per CPU, and at steady offered rates over 32 connections;
 - analytics: the SCD2 step and the fact load of the local rehearsal at 1M, 2M and 4M order items;
 - cdc: the order change generator batched against one statement per event, and the incremental refresh
   of the dynamic tables against a full rebuild.

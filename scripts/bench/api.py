@@ -122,7 +122,9 @@ def bench_api(seconds: float = 5.0) -> dict[str, object]:
         "Postgres path": ("postgres", serve.api_env(t)),
         "fallback path (Postgres down → DynamoDB)": ("dynamodb", {**serve.api_env(t), "PG_PORT": closed_port}),
     }
-    out: dict[str, object] = {}
+    out: dict[str, object] = {
+        "API in process, Postgres path, per request (no HTTP)": _in_process(paths["Postgres path"][1], ids)
+    }
     with tempfile.TemporaryDirectory(prefix="rdp-wrk-") as tmp:
         scripts = {backend: Path(tmp) / f"recommend-{backend}.lua" for backend, _ in paths.values()}
         for backend, script in scripts.items():
@@ -145,6 +147,49 @@ def bench_api(seconds: float = 5.0) -> dict[str, object]:
             paths["Postgres path"][1], scripts["postgres"], seconds
         )
     return out
+
+
+STAGES = {"fetch_ms": "Postgres round trip", "pair_features_ms": "pair features", "model_ms": "scoring",
+          "rank_ms": "top N and why"}  # fmt: skip
+
+
+def _in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, float]:
+    """The request's own cost, without HTTP or a load generator: `Recommender.recommend` in a loop in this
+    process (CPU time, the less noisy figure on shared cores), with the mean of each stage's timing."""
+    import asyncio
+
+    from services.orchestrator.orchestrator.app import Recommender
+    from services.orchestrator.orchestrator.backends import Settings
+    from services.orchestrator.orchestrator.inputs import RecommendRequest
+
+    requests = [RecommendRequest(customer_id=c, zip_code="10001", top_n=5) for c in (ids * (n // len(ids) + 1))[:n]]
+
+    async def run() -> dict[str, float]:
+        rec = Recommender(Settings.from_env(env))
+        await rec.start()
+        try:
+            for req in requests[:200]:  # warm-up
+                await rec.recommend(req)
+            totals = dict.fromkeys(STAGES, 0.0)
+            cpu, wall = time.process_time(), time.perf_counter()
+            for req in requests:
+                timings = (await rec.recommend(req))["timings"]
+                for stage in STAGES:
+                    totals[stage] += timings.get(stage, 0.0)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        finally:
+            await rec.stop()
+        return {
+            "CPU ms a request": cpu * 1000 / n,
+            "wall ms a request": wall * 1000 / n,
+            **{f"  {label} ms": totals[stage] / n for stage, label in STAGES.items()},
+        }
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(run())
+    finally:
+        loop.close()
 
 
 def _held(api: Running, ids: list[int], tmp: Path, seconds: float) -> list[dict]:
