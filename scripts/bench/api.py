@@ -11,8 +11,11 @@ why the specs pin OMP_NUM_THREADS.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +26,7 @@ from scripts import standins
 from scripts.api import serve
 from scripts.recommendations.loads import run_all
 from scripts.recommendations.target import local_target
-from scripts.standins.apps import Running, start_http
+from scripts.standins.apps import ROOT, Running, start_http
 
 CONCURRENCY = (1, 8, 32, 64)
 # wrk's Lua: each request asks for the next customer id; every answer is checked for the backend the
@@ -149,47 +152,17 @@ def bench_api(seconds: float = 5.0) -> dict[str, object]:
     return out
 
 
-STAGES = {"fetch_ms": "Postgres round trip", "pair_features_ms": "pair features", "model_ms": "scoring",
-          "rank_ms": "top N and why"}  # fmt: skip
-
-
 def _in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, float]:
-    """The request's own cost, without HTTP or a load generator: `Recommender.recommend` in a loop in this
-    process (CPU time, the less noisy figure on shared cores), with the mean of each stage's timing."""
-    import asyncio
-
-    from services.orchestrator.orchestrator.app import Recommender
-    from services.orchestrator.orchestrator.backends import Settings
-    from services.orchestrator.orchestrator.inputs import RecommendRequest
-
-    requests = [RecommendRequest(customer_id=c, zip_code="10001", top_n=5) for c in (ids * (n // len(ids) + 1))[:n]]
-
-    async def run() -> dict[str, float]:
-        rec = Recommender(Settings.from_env(env))
-        await rec.start()
-        try:
-            for req in requests[:200]:  # warm-up
-                await rec.recommend(req)
-            totals = dict.fromkeys(STAGES, 0.0)
-            cpu, wall = time.process_time(), time.perf_counter()
-            for req in requests:
-                timings = (await rec.recommend(req))["timings"]
-                for stage in STAGES:
-                    totals[stage] += timings.get(stage, 0.0)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        finally:
-            await rec.stop()
-        return {
-            "CPU ms a request": cpu * 1000 / n,
-            "wall ms a request": wall * 1000 / n,
-            **{f"  {label} ms": totals[stage] / n for stage, label in STAGES.items()},
-        }
-
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(run())
-    finally:
-        loop.close()
+    """The request's own cost, without HTTP: the orchestrator's `orchestrator.cost` in its own process,
+    configured as the server is (CPU time a request, and each stage's mean timing)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "orchestrator.cost", "--requests", str(n)],
+        input=json.dumps(ids), capture_output=True, text=True, timeout=600,
+        cwd=ROOT / "services" / "orchestrator", env={**os.environ, **serve.THREAD_ENV, **env, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(f"orchestrator.cost failed ({out.returncode}): {out.stderr.strip()[-300:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _held(api: Running, ids: list[int], tmp: Path, seconds: float) -> list[dict]:
