@@ -19,7 +19,7 @@ from scripts.api import serve
 from scripts.recommendations.loads import run_all
 from scripts.recommendations.synthetic import generate
 from scripts.recommendations.target import Target, local_target
-from services.features.pair import ZIP_REGIONS
+from services.features.pair import region_sql
 
 
 def bench_generation() -> dict[str, float]:
@@ -63,13 +63,12 @@ def bench_ranking(customers: int = 5000, requests: int = 200) -> dict[str, objec
 
 
 def _precomputed_out_of_stock(t: Target) -> str:
-    region = "CASE " + " ".join(f"WHEN SUBSTR(c.ZIP_CODE, 1, 1) = '{d}' THEN '{r}'" for d, r in ZIP_REGIONS.items())
     with t.connect_snowflake() as conn:
         cur = conn.cursor()
         cur.execute(
             f"SELECT COUNT(*), COUNT_IF(i.QTY_ON_HAND = 0) FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')} r "
             f"JOIN {t.q('CUSTOMERS')} c ON c.CUSTOMER_ID = r.USER_ID "
-            f"LEFT JOIN {t.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = {region} END"
+            f"LEFT JOIN {t.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = {region_sql('c.ZIP_CODE')}"
         )
         rows, unavailable = cur.fetchone()
     return f"{unavailable:,} of {rows:,}"

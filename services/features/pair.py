@@ -60,6 +60,12 @@ def region_for_zip(zip_code: str) -> str:
     return region
 
 
+def region_sql(zip_column: str) -> str:
+    """region_for_zip as a SQL CASE expression over a ZIP code column (the warehouse's own checks)."""
+    whens = " ".join(f"WHEN SUBSTR({zip_column}, 1, 1) = '{d}' THEN '{r}'" for d, r in ZIP_REGIONS.items())
+    return f"CASE {whens} END"
+
+
 def top_categories(propensity: Mapping[str, float], n: int) -> list[str]:
     """The customer's n best categories: propensity descending, then category id."""
     return sorted(propensity, key=lambda c: (-propensity[c], c))[:n]

@@ -48,6 +48,14 @@ def env(target):
     return serve.api_env(target)
 
 
+@pytest.fixture(scope="module")
+def live_api(env):
+    """The orchestrator as a server on 127.0.0.1, as `make local` runs it."""
+    api = serve.start("orchestrator", env)
+    yield api
+    api.stop()
+
+
 @pytest.fixture(scope="package")
 def client(env):
     with TestClient(create_app(settings_for(env)), raise_server_exceptions=False) as c:

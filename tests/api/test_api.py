@@ -246,13 +246,6 @@ def backend_once_back(c: TestClient, cid: int, seconds: float = 30) -> str | Non
     return backend
 
 
-@pytest.fixture(scope="module")
-def live_api(env):
-    api = serve.start("orchestrator", env)
-    yield api
-    api.stop()
-
-
 @pytest.fixture()
 def api_schema(live_api):
     return schemathesis.openapi.from_url(f"{live_api.url}/openapi.json")

@@ -7,17 +7,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from scripts import standins
-from scripts.api import serve
 from scripts.bench.api import WRK_LUA, _in_process, wrk
+from tests.api.conftest import customers
 
 
-def customer_ids(target, n: int = 50) -> list[int]:
-    with psycopg.connect(target.pg_dsn) as conn:
-        return [r[0] for r in conn.execute(f"SELECT customer_id FROM {target.pg_schema}.customer_features LIMIT {n}")]
+def customer_ids(target) -> list[int]:
+    return [cid for cid, _ in customers(target, 50)]
 
 
 def test_the_in_process_cost_is_measured_on_the_postgres_path(env, target):
@@ -27,21 +25,14 @@ def test_the_in_process_cost_is_measured_on_the_postgres_path(env, target):
         _in_process({**env, "PG_PORT": str(standins.free_port())}, customer_ids(target), n=50)
 
 
-@pytest.fixture(scope="module")
-def api(env):
-    server = serve.start("orchestrator", env)
-    yield server
-    server.stop()
-
-
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is installed by `make setup`")
-def test_wrk_counts_the_answers_of_another_backend(api, target, tmp_path):
+def test_wrk_counts_the_answers_of_another_backend(live_api, target, tmp_path):
     ids = customer_ids(target)
     figures = {}
     for backend in ("postgres", "dynamodb"):
         script = Path(tmp_path) / f"{backend}.lua"
         script.write_text(WRK_LUA % (", ".join(map(str, ids)), backend))
-        figures[backend] = wrk(api.url, script, 2, 1)
+        figures[backend] = wrk(live_api.url, script, 2, 1)
     assert figures["postgres"]["req/s"] > 0 and figures["postgres"]["other backend"] == 0, figures
     assert figures["postgres"]["non-2xx"] == figures["postgres"]["socket errors"] == 0, figures
     assert figures["dynamodb"]["other backend"] > 0, figures  # every answer came from Postgres

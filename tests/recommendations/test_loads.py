@@ -12,7 +12,7 @@ from scripts.recommendations import loads
 from scripts.recommendations.target import LoadError, local_target
 from scripts.serving import loads as serving
 from scripts.serving import postgres
-from services.features.pair import ZIP_REGIONS
+from services.features.pair import region_sql
 from tests.conftest import SCALE, SCHEMA, dynamo_items, pg_digest
 
 
@@ -90,9 +90,8 @@ def test_the_precomputed_top5_names_no_product_out_of_stock_at_home(target):
         cur.execute(
             f"SELECT COUNT(*), COUNT(DISTINCT r.USER_ID) FROM {target.q('USER_PRODUCT_RECOMMENDATIONS')} r "
             f"JOIN {target.q('CUSTOMERS')} c ON c.CUSTOMER_ID = r.USER_ID "
-            f"JOIN {target.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = CASE "
-            + " ".join(f"WHEN SUBSTR(c.ZIP_CODE, 1, 1) = '{d}' THEN '{r}'" for d, r in ZIP_REGIONS.items())
-            + " END WHERE i.QTY_ON_HAND > 0"
+            f"JOIN {target.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = {region_sql('c.ZIP_CODE')} "
+            "WHERE i.QTY_ON_HAND > 0"
         )
         in_stock, users = cur.fetchone()
     assert in_stock == 300 * 5 and users == 300  # every listed product is in stock in its user's region
