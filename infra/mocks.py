@@ -14,7 +14,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
-from infra.config import SECRET_MARK
+from infra.config.reader import SECRET_MARK
 from infra.naming import quote
 
 ACCOUNT_ID = "123456789012"

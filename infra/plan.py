@@ -33,7 +33,8 @@ from typing import Any
 import typer
 
 from infra import plandiff
-from infra.config import PROJECT, ConfigError, read_stack_file
+from infra.config.base import PROJECT
+from infra.config.reader import ConfigError, read_stack_file
 from infra.mocks import PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent

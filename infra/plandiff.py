@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from infra.config import SECRET_MARK
+from infra.config.reader import SECRET_MARK
 
 ACTIONS = ("create", "update", "replace", "delete")
 MARKER = "<!-- offline-plan-diff -->"  # how the preview workflow finds its own PR comment

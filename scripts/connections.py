@@ -11,8 +11,8 @@ from typing import Any
 
 import snowflake.connector
 
-from infra.config import StackConfig
-from infra.foundation import SCHEMAS
+from infra.config.stack import StackConfig
+from infra.foundation.catalog import SCHEMAS
 from infra.naming import quote
 
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts import standins
 from scripts.connections import connect_local, ensure_foundation
 

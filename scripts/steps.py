@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
-from infra.config import is_prod_stack
+from infra.config.base import is_prod_stack
 from scripts.standins import StandInError
 
 STACK = typer.Option("dev", help="stack whose names/outputs to use")
@@ -74,7 +74,7 @@ def guard_synthetic(stack: str, local: bool, what: str, first_fill: bool, is_emp
 
 
 def _configured_prod(stack: str) -> bool:
-    from infra.config import ConfigError, stack_config
+    from infra.config.reader import ConfigError, stack_config
 
     try:
         return stack_config(stack).environment == "prod"

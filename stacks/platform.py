@@ -6,16 +6,17 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.access import AccessControl, AccessControlArgs
-from infra.alerts import ErrorAlerts, ErrorAlertsArgs
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
-from infra.api import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
+from infra.api.component import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
 from infra.cdc.component import OrderChanges, OrderChangesArgs
-from infra.config import StackConfig, load_stack_config
+from infra.config.reader import load_stack_config
+from infra.config.stack import StackConfig
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
-from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs
+from infra.foundation.access import AccessControl, AccessControlArgs
+from infra.foundation.alerts import ErrorAlerts, ErrorAlertsArgs
+from infra.foundation.component import SnowflakeFoundation, SnowflakeFoundationArgs
+from infra.foundation.identity import CiIdentities, CiIdentitiesArgs
 from infra.iam import boundary_arn, boundary_name
-from infra.identity import CiIdentities, CiIdentitiesArgs
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.naming import review_naming
@@ -202,7 +203,7 @@ def _serving(
     api = RecommendationApi(
         "api",
         RecommendationApiArgs(
-            **kept, config=cfg.spcs, postgres=cfg.postgres,
+            **kept, config=cfg.api, postgres=cfg.postgres,
             registry=registry, connection=cfg.snowflake, private_key=private_key, database=database,
             app_role=access.functional_roles["APP_SERVICE"].name,
             backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name,

@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from infra.config import ScaleConfig
+from infra.recommendations.config import ScaleConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's stand-ins live apart from a developer's `make local` ones.

@@ -14,7 +14,8 @@ import pulumi_snowflake as snowflake
 
 from infra.analytics import catalog
 from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
-from infra.config import AnalyticsConfig, target_lag
+from infra.analytics.config import AnalyticsConfig
+from infra.config.base import target_lag
 from infra.naming import slug
 from infra.providers import PipelineArgs
 

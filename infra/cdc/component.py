@@ -14,7 +14,8 @@ import pulumi_snowflake as snowflake
 
 from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
-from infra.config import CdcConfig, target_lag
+from infra.cdc.config import CdcConfig
+from infra.config.base import target_lag
 from infra.naming import Naming, quote, slug
 from infra.providers import PipelineArgs
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from infra.config.models import PROJECT, StackConfig
+from infra.config.base import PROJECT
+from infra.config.stack import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 # Config keys whose values must only ever be set with `pulumi config set --secret`.
 SECRET_KEYS = ("snowflakePrivateKey", "registryToken")
 # What a stack file shows instead of a secret's ciphertext, and what the offline plan passes on.
 SECRET_MARK = "[secret]"
+# Config keys that were renamed: the old key is still read (with a warning) until every stack file moves.
+RENAMED_KEYS = {"spcs": "api"}
 _SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)", re.I)
 
 
@@ -48,12 +52,26 @@ def parse_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | 
                 for k in sorted(set(plain_secrets))
             )
         )
-    data = {k: _decode(v) for k, v in values.items() if k not in SECRET_KEYS}
+    data = _renamed({k: _decode(v) for k, v in values.items() if k not in SECRET_KEYS})
     data["stack"] = stack
     try:
         return StackConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(_error_message(e)) from None
+
+
+def _renamed(data: dict[str, Any]) -> dict[str, Any]:
+    """Old key names read as the new ones, with a warning naming both; both at once is an error."""
+    for old, new in RENAMED_KEYS.items():
+        if old not in data:
+            continue
+        if new in data:
+            raise ConfigError(
+                f"invalid stack configuration:\n  {PROJECT}:{old}: renamed to {PROJECT}:{new}; set only {new}"
+            )
+        warnings.warn(f"{PROJECT}:{old} is deprecated: rename it to {PROJECT}:{new}", FutureWarning, stacklevel=3)
+        data[new] = data.pop(old)
+    return data
 
 
 def _decode(v: Any) -> Any:

@@ -15,8 +15,9 @@ import pulumi
 import pulumi_command as command
 import pulumi_snowflake as snowflake
 
-from infra.config import DashboardConfig, SnowflakeConnection
 from infra.dashboard import bundle
+from infra.dashboard.config import DashboardConfig
+from infra.foundation.config import SnowflakeConnection
 from infra.naming import Catalog
 from infra.providers import Providers
 

@@ -16,10 +16,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
-from infra.config import IngestionConfig
 from infra.iam import policy, snowflake_trust_policy
 from infra.ingestion import catalog
 from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, SILVER_COLUMNS, XFM_COLUMNS
+from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming
 from infra.providers import Providers
 

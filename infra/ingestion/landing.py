@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import IngestionConfig
 from infra.ingestion.catalog import REJECTED_PREFIX
+from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming
 from infra.providers import Providers
 

@@ -29,7 +29,9 @@ from typing import Any
 
 from pulumi_policy import Secret
 
-from infra.config import SECRET_MARK, WAREHOUSE_SIZES, ConfigError, StackConfig, is_prod_stack, stack_config
+from infra.config.base import WAREHOUSE_SIZES, is_prod_stack
+from infra.config.reader import SECRET_MARK, ConfigError, stack_config
+from infra.config.stack import StackConfig
 from infra.naming import Naming
 
 Report = Callable[..., None]

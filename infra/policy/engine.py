@@ -18,7 +18,7 @@ from typing import Any
 import pulumi_policy.policy as sdk
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY
 
-from infra.config import SECRET_MARK
+from infra.config.reader import SECRET_MARK
 
 _original = sdk.deserialize_properties
 

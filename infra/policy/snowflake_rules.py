@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infra.config import WAREHOUSE_SIZES
+from infra.config.base import WAREHOUSE_SIZES
 from infra.policy.common import REVIEW_STACK, Report, as_list, cidr_prefix, label, policy_of, stack_of
 
 WAREHOUSE = "snowflake:index/warehouse:Warehouse"
@@ -112,9 +112,9 @@ def compute_pool_caps(args: Any, report: Report) -> None:
         report(f"{label(args)}: instance family {', '.join(bad)} is not allowed; fix: use one of {allowed}")
     max_nodes, min_nodes = args.props.get("maxNodes"), args.props.get("minNodes")
     if max_nodes is None or not 0 < int(max_nodes) <= pol.max_pool_nodes:
-        report(f"{label(args)}: maxNodes {max_nodes} is outside 1..{pol.max_pool_nodes}; fix: lower spcs.maxNodes")
+        report(f"{label(args)}: maxNodes {max_nodes} is outside 1..{pol.max_pool_nodes}; fix: lower api.maxNodes")
     elif min_nodes is not None and int(min_nodes) > int(max_nodes):
-        report(f"{label(args)}: minNodes {min_nodes} exceeds maxNodes {max_nodes}; fix: lower spcs.minNodes")
+        report(f"{label(args)}: minNodes {min_nodes} exceeds maxNodes {max_nodes}; fix: lower api.minNodes")
 
 
 def network_rule_cidr_width(args: Any, report: Report) -> None:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.config import RecommendationsConfig, target_lag
+from infra.config.base import target_lag
 from infra.providers import PipelineArgs
 from infra.recommendations import catalog
+from infra.recommendations.config import RecommendationsConfig
 from infra.sqlfiles import load_module, read_sql
 
 PYTHON_RUNTIME = "3.11"

@@ -9,9 +9,9 @@ import pulumi
 import pulumi_postgresql as postgresql
 import pulumi_random as random
 
-from infra.config import PostgresConfig
 from infra.naming import Naming
 from infra.serving.catalog import PG_PORT
+from infra.serving.config import PostgresConfig
 from infra.serving.tls import root_certificate_file
 
 # role key → (connection limit, statement timeout, idle-in-transaction timeout; ms, 0 = none). A BI

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import DynamoDbConfig
 from infra.naming import Naming
 from infra.providers import Providers
+from infra.serving.config import DynamoDbConfig
 
 
 @dataclass

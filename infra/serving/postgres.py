@@ -12,11 +12,12 @@ import pulumi
 import pulumi_random as random
 import pulumi_snowflake as snowflake
 
-from infra.config import PostgresConfig, SnowflakeConnection
+from infra.foundation.config import SnowflakeConnection
 from infra.naming import Naming
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 from infra.serving.catalog import CATALOG, NETWORK_SCHEMA, PG_PORT
+from infra.serving.config import PostgresConfig
 from infra.serving.credential import PostgresAdminCredential, PostgresAdminCredentialArgs
 
 

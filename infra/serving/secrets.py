@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import PostgresConfig
 from infra.naming import Naming
 from infra.providers import Providers
 from infra.serving.catalog import PG_PORT
+from infra.serving.config import PostgresConfig
 
 # The roles whose passwords leave the stack: the loads (loader) and BI tools (bi). The API's own
 # password reaches its containers through a Snowflake secret instead.

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from infra.analytics.catalog import TABLES
-from infra.config import AnalyticsScale
+from infra.analytics.config import AnalyticsScale
 
 FIRST = np.array(["Ava", "Liam", "Mia", "Noah", "Emma", "Lucas", "Sofia", "Mateo", "Yuki", "Arjun", "Chloe", "Omar"])
 LAST = np.array(["Smith", "Garcia", "Müller", "Rossi", "Tanaka", "Patel", "Dubois", "Silva", "Kim", "Nowak"])

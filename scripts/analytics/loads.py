@@ -17,7 +17,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from infra.analytics.catalog import DYNAMIC_TABLES, TABLES, fq
-from infra.config import AnalyticsConfig, stack_config
+from infra.analytics.config import AnalyticsConfig
+from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.analytics.generate import Batch, day_of_changes, history
 from scripts.analytics.rehearsal import LocalAnalytics, TaskRun

@@ -20,7 +20,7 @@ from typing import Any
 
 from infra.analytics import catalog
 from infra.analytics.catalog import DYNAMIC_TABLES, PROCEDURES, STREAMS, TASKS, fq
-from infra.config import AnalyticsConfig
+from infra.analytics.config import AnalyticsConfig
 from infra.sqlfiles import named_queries
 from scripts.connections import ensure_foundation
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from infra.analytics.catalog import fq
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts import standins
 from scripts.analytics import loads
 from scripts.analytics.rehearsal import LocalAnalytics

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts import standins
 from scripts.api import serve
 from scripts.recommendations.loads import run_all

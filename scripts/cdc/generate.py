@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from infra.config import CdcGenerator
+from infra.cdc.config import CdcGenerator
 from scripts.cdc.source import IdBlocks, OrderSource
 from scripts.cdc.writer import Writer
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from infra.cdc import catalog
 from infra.cdc.catalog import fq
-from infra.config import CdcGenerator, stack_config
+from infra.cdc.config import CdcGenerator
+from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.cdc.generate import RunReport, run, source_for
 from scripts.cdc.rehearsal import LocalCdc, Refresh

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pyarrow as pa
 
 from infra.cdc.catalog import BLOCK, NEXT_STATUSES, RECORD_SOURCE
-from infra.config import CdcGenerator
+from infra.cdc.config import CdcGenerator
 
 CUSTOMERS, PRODUCTS = 50_000, 2_000
 SCHEMA = pa.schema(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts import standins
 
 app = typer.Typer(add_completion=False, help=__doc__)

@@ -24,7 +24,7 @@ from urllib.parse import unquote_plus
 
 import boto3
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from infra.ingestion import catalog
 from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, REJECTED_PREFIX, SILVER_COLUMNS, XFM_COLUMNS
 from infra.naming import Naming

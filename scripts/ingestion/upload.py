@@ -187,7 +187,7 @@ def main(
     seed: int = typer.Option(1, help="generator seed"),
     bad_share: float = typer.Option(0.0, help="share of malformed rows"),
 ) -> None:
-    from infra.config import stack_config
+    from infra.config.reader import stack_config
 
     cfg = stack_config(stack)
     endpoint = None

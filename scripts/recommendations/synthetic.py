@@ -15,8 +15,8 @@ from types import ModuleType
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from infra.config import ScaleConfig
 from infra.recommendations import catalog
+from infra.recommendations.config import ScaleConfig
 from infra.sqlfiles import load_module
 
 _PA_TYPES = {

@@ -15,8 +15,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from infra.config import ScaleConfig, stack_config
+from infra.config.reader import stack_config
 from infra.recommendations import catalog
+from infra.recommendations.config import ScaleConfig
 
 console = Console()
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from infra.analytics.catalog import TABLES, fq
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts.analytics.rehearsal import LocalAnalytics
 from scripts.connections import connect_local
 

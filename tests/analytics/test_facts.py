@@ -120,7 +120,7 @@ def test_a_run_that_fails_midway_is_retried_to_the_same_tables(la, stand_ins):
     assert query(la, "SELECT COUNT(*) FROM {pending}") == [(0,)]
     retried = digest(la)
 
-    from infra.config import stack_config
+    from infra.config.reader import stack_config
     from scripts.analytics.rehearsal import LocalAnalytics
     from scripts.connections import connect_local
 

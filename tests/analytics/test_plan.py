@@ -7,8 +7,7 @@ import json
 import pytest
 
 from infra.analytics.catalog import DYNAMIC_TABLES, STREAMS, TABLES
-from infra.config import ConfigError, read_stack_file, stack_config
-from infra.config.reader import _own_keys, parse_config
+from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.config import ScaleConfig
+from infra.recommendations.config import ScaleConfig
 from scripts.api import serve
 from scripts.recommendations import loads
 from scripts.recommendations.target import local_target

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.api import BUILD_CONTEXTS, spcs_image_path
-from infra.config import stack_config
+from infra.api.component import BUILD_CONTEXTS, spcs_image_path
+from infra.config.reader import stack_config
 from tests.conftest import ROOT, one
 
 
@@ -17,7 +17,7 @@ def spec(plan: list[dict], name: str) -> dict:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_pool_per_stack(plans, stack):
-    cfg = stack_config(stack).spcs
+    cfg = stack_config(stack).api
     pool = one(plans[stack], "api-pool")
     assert pool["inputs"]["instanceFamily"] == cfg.instance_family
     assert (pool["inputs"]["minNodes"], pool["inputs"]["maxNodes"]) == (cfg.min_nodes, cfg.max_nodes)
@@ -73,7 +73,7 @@ def test_service_specs_pin_the_image_and_carry_secret_and_integration(plans, sta
     assert orch["endpoints"] == [{"name": "api", "port": 8000, "public": True}]
     ranker = spec(plan, "api-ranker")["spec"]
     assert ranker["endpoints"][0]["public"] is False and "@sha256:" in ranker["containers"][0]["image"]
-    sizing = stack_config(stack).spcs.orchestrator
+    sizing = stack_config(stack).api.orchestrator
     assert c["resources"]["limits"]["memory"] == sizing.memory_limit
     svc = one(plan, "api-orchestrator")["inputs"]
     assert (svc["minInstances"], svc["maxInstances"]) == (sizing.min_instances, sizing.max_instances)
@@ -104,7 +104,7 @@ def test_app_role_may_use_the_endpoint(plans):
 
 
 def test_dockerfiles_are_slim_pinned_nonroot_amd64_with_healthcheck():
-    from infra.api import SERVICES_DIR
+    from infra.api.component import SERVICES_DIR
 
     for svc in ("orchestrator", "ranker"):
         text = (SERVICES_DIR / svc / "Dockerfile").read_text()

@@ -12,7 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from infra.cdc.catalog import NEXT_STATUSES, STATUSES
-from infra.config import CdcMix, stack_config
+from infra.cdc.config import CdcMix
+from infra.config.reader import stack_config
 from scripts.cdc.__main__ import app
 from scripts.cdc.generate import GeneratorError, check, run
 from scripts.cdc.source import IdBlocks, OrderSource, counter

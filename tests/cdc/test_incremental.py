@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from infra.cdc import catalog
 from infra.cdc.catalog import DYNAMIC_TABLES, fq
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from scripts.cdc.generate import run, source_for
 from scripts.cdc.writer import LocalWriter
 

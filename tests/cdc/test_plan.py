@@ -9,8 +9,7 @@ import re
 import pytest
 
 from infra.cdc.catalog import DYNAMIC_TABLES
-from infra.config import ConfigError, read_stack_file, stack_config
-from infra.config.reader import _own_keys, parse_config
+from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
 GRANT = "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"

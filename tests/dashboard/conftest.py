@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from infra.dashboard import bundle
 from scripts.analytics import loads as analytics
 from scripts.analytics.generate import day_of_changes, history

@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from infra.config import ConfigError, read_stack_file
-from infra.config.reader import _own_keys, parse_config
+from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file
 from infra.dashboard import bundle
 from tests.conftest import by_type, one
 

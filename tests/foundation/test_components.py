@@ -8,8 +8,8 @@ from infra.mocks import PlanMocks
 
 pulumi.runtime.set_mocks(PlanMocks(), project="retail-data-platform", stack="prod", preview=False)
 
-from infra.config import stack_config  # noqa: E402
-from infra.foundation import SnowflakeFoundation, SnowflakeFoundationArgs  # noqa: E402
+from infra.config.reader import stack_config  # noqa: E402
+from infra.foundation.component import SnowflakeFoundation, SnowflakeFoundationArgs  # noqa: E402
 from infra.naming import Naming  # noqa: E402
 from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs  # noqa: E402
 

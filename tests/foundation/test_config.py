@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.config import ConfigError, parse_config, stack_config
+from infra.config.reader import ConfigError, parse_config, stack_config
 
 PFX = "retail-data-platform:"
 

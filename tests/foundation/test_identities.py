@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from infra.config import ConfigError, parse_config
+from infra.config.reader import ConfigError, parse_config
+from infra.foundation.identity import REVIEW_ACCOUNT_PRIVILEGES
 from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
-from infra.identity import REVIEW_ACCOUNT_PRIVILEGES
 from infra.naming import Naming
 from infra.providers import ROLES, login_for
 from tests.conftest import by_type, one

@@ -13,8 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.api_owner import SERVED_TABLES
-from infra.config import ConfigError, parse_config
+from infra.api.owner import SERVED_TABLES
+from infra.config.reader import ConfigError, parse_config
 from scripts.recommendations.target import LoadError, secret_dsn
 from tests.conftest import ROOT, by_type, one
 from tests.foundation.test_config import _with, raw
@@ -93,11 +93,11 @@ def test_no_password_is_a_stack_output():
     script = (
         "import json, pulumi\n"
         "from infra.mocks import PlanMocks\n"
-        "from infra.config import read_stack_file\n"
+        "from infra.config.reader import read_stack_file\n"
         "values, secret = read_stack_file('prod')\n"
         "pulumi.runtime.set_mocks(PlanMocks(), project='retail-data-platform', stack='prod', preview=False)\n"
         "pulumi.runtime.set_all_config(values, secret)\n"
-        "from infra.config import load_stack_config\n"
+        "from infra.config.reader import load_stack_config\n"
         "from stacks.platform import build, outputs\n"
         "def run():\n"
         "    cfg = load_stack_config()\n"

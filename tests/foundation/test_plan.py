@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.access import FUNCTIONAL_ROLES, SERVICE_DUTY_ROLES
-from infra.foundation import SCHEMAS
+from infra.foundation.access import FUNCTIONAL_ROLES, SERVICE_DUTY_ROLES
+from infra.foundation.catalog import SCHEMAS
 from tests.conftest import by_type, one
 
 NAME_KEYS = ("name", "bucket")

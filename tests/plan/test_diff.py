@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra import plandiff
-from infra.config import SECRET_MARK
+from infra.config.reader import SECRET_MARK
 from infra.plandiff import REPLACE_ON, diff_plans, forcing_inputs, render_markdown, render_text
 from tests.conftest import ROOT, STACKS
 
@@ -192,7 +192,7 @@ def repo(tmp_path_factory) -> Path:
     )
     _edit(repo / "Pulumi.prod.yaml", "    - retail-analytics@example.com\n", "")  # one subscription fewer
     _edit(repo / "infra/serving/dynamodb.py", '"product-recommendations"', '"product-recs"')  # a physical name
-    alerts = repo / "infra/alerts.py"  # a logical rename that carries its alias
+    alerts = repo / "infra/foundation/alerts.py"  # a logical rename that carries its alias
     _edit(alerts, 'f"{name}-publish",', 'f"{name}-publish-policy",')
     aliased = (
         'pulumi.ResourceOptions.merge(on_aws, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=f"{name}-publish")]))'

@@ -14,7 +14,8 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
 
-from infra.config import SECRET_MARK, reader
+from infra.config import reader
+from infra.config.reader import SECRET_MARK
 from infra.policy import engine, rules
 from infra.policy.common import policy_for
 from tests.conftest import ROOT, STACKS

@@ -137,7 +137,7 @@ def test_failed_step_names_itself(target):
 
 
 def test_local_target_uses_the_configured_scale_and_validates_overrides(stand_ins):
-    from infra.config import stack_config
+    from infra.config.reader import stack_config
 
     t = local_target("dev")
     assert t.scale == stack_config("dev").recommendations.scale

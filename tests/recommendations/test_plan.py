@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from infra.config import stack_config
+from infra.config.reader import stack_config
 from infra.mocks import SECRET_MARK, PlanMocks
 from infra.recommendations import catalog
 from infra.sqlfiles import read_sql
@@ -167,14 +167,14 @@ def test_destroy_order_follows_dependencies(plans):
 
 
 def test_config_refuses_open_ingress_and_unprotected_dynamodb_in_prod():
-    from infra.config import ConfigError
+    from infra.config.reader import ConfigError
     from infra.plan import read_stack_file
 
     values, _secret = read_stack_file("prod")
     raw = {k.split(":", 1)[1]: v for k, v in values.items() if k.startswith("retail-data-platform:")}
     import json
 
-    from infra.config import parse_config
+    from infra.config.reader import parse_config
 
     with pytest.raises(ConfigError, match="allowedCidrs"):
         parse_config({**raw, "allowedCidrs": ["0.0.0.0/0"]}, "prod", set())

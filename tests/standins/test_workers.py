@@ -15,7 +15,7 @@ import psycopg
 import pytest
 import uvicorn.config
 
-from infra.api import SERVICES_DIR
+from infra.api.component import SERVICES_DIR
 from scripts import standins
 from scripts.api import serve
 from scripts.standins.processes import group_members

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from infra.config.base import ConfigModel, check_lag
+from infra.config.base import ConfigModel, Lag
 
 
 class CdcLags(ConfigModel):
     """Target lags of ORDERS_DERIVED and ORDERS_AGGREGATED (ORDERS_CURRENT, read only by them, is DOWNSTREAM)."""
 
-    orders_derived: str
-    orders_aggregated: str
-
-    @field_validator("orders_derived", "orders_aggregated")
-    @classmethod
-    def _lag(cls, v: str) -> str:
-        return check_lag(v, "60 seconds")
+    orders_derived: Lag
+    orders_aggregated: Lag
 
 
 class CdcMix(ConfigModel):

@@ -15,13 +15,15 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
-from infra.api_owner import ServiceOwnerArgs, service_owner
-from infra.config import PostgresConfig, SnowflakeConnection, SpcsConfig
+from infra.api.config import ApiConfig
+from infra.api.owner import ServiceOwnerArgs, service_owner
+from infra.foundation.config import SnowflakeConnection
 from infra.naming import Catalog, Naming, quote, unquote
 from infra.providers import Providers
+from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 
-SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 PORTS = {"orchestrator": 8000, "ranker": 8080}
 CATALOG = Catalog(
     {
@@ -76,7 +78,7 @@ class RegistryLogin:
 class RecommendationApiArgs:
     naming: Naming
     providers: Providers
-    config: SpcsConfig
+    config: ApiConfig
     postgres: PostgresConfig
     registry: RegistryLogin
     connection: SnowflakeConnection

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.config import SnowflakeConnection
+from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants
 from infra.naming import Naming, object_ref, quote_output, slug
 from infra.providers import Providers

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.config import ServiceUsers
+from infra.foundation.config import ServiceUsers
 from infra.grants import RoleGrants
 from infra.naming import Naming, object_ref, quote_output, slug
 from infra.network import Ingress, ingress_policy

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
-from infra.config import CiConfig
+from infra.foundation.config import CiConfig
 from infra.grants import RoleGrants
 from infra.iam import boundary_name, boundary_policy, ci_policy, github_trust_policy
 from infra.naming import Naming, object_ref, review_naming

@@ -7,23 +7,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.config import ResourceMonitorConfig, Warehouses
+from infra.foundation.catalog import SCHEMAS, STATEMENT_TIMEOUT_SECONDS, WAREHOUSE_PURPOSES
+from infra.foundation.config import ResourceMonitorConfig, Warehouses
 from infra.naming import Naming, quote
 from infra.providers import Providers
-
-# Medallion layer schemas plus the ML and orchestration schemas.
-SCHEMAS: dict[str, str] = {
-    "BRONZE": "raw landing data, as loaded",
-    "SILVER": "cleaned and typed data (staging)",
-    "GOLD": "analytics-ready views and tables",
-    "FEATURE_STORE": "customer features for training and serving",
-    "ML_REGISTRY": "model artifacts and metrics",
-    "STREAMS_TASKS": "streams and tasks that move data between layers",
-}
-WAREHOUSE_PURPOSES = ("load", "transform", "serve")
-# A runaway statement is cancelled after an hour instead of Snowflake's default two days (the policy
-# pack caps it: 3600 s outside prod, 7200 s in prod).
-STATEMENT_TIMEOUT_SECONDS = 3600
 
 
 @dataclass

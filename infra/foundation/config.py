@@ -1,14 +1,16 @@
-"""Who the stack's identities are: a key-pair service user per duty and what CI runs as. Keys and
-network ranges are checked here, so a wrong one fails at start naming its config key."""
+"""The foundation's config: the Snowflake account and warehouses with their cost guard-rails, and who the
+stack's identities are (a key-pair service user per duty, what CI runs as). Keys and network ranges are
+checked here, so a wrong one fails at start naming its config key."""
 
 from __future__ import annotations
 
 import base64
 import ipaddress
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from infra.config.base import ConfigModel
+from infra.config.base import ConfigModel, WarehouseSize
 
 # RFC 5737 / 3849 documentation ranges: examples, never anybody's egress.
 DOCUMENTATION_RANGES = [
@@ -113,3 +115,36 @@ class CiConfig(ConfigModel):
         if self.review_stacks and not self.review_public_key:
             raise ValueError("reviewPublicKey is required when reviewStacks is true")
         return self
+
+
+class WarehouseConfig(ConfigModel):
+    size: WarehouseSize
+    auto_suspend_seconds: int = Field(ge=60, le=86400)
+
+
+class Warehouses(ConfigModel):
+    load: WarehouseConfig
+    transform: WarehouseConfig
+    serve: WarehouseConfig
+
+
+class ResourceMonitorConfig(ConfigModel):
+    credit_quota: int = Field(gt=0, le=100_000)
+    frequency: Literal["DAILY", "WEEKLY", "MONTHLY", "YEARLY"] = "MONTHLY"
+    notify_at: list[int] = Field(min_length=1)
+    suspend_at: int = Field(gt=0, le=200)
+    suspend_immediate_at: int = Field(gt=0, le=200)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResourceMonitorConfig:
+        if any(not 0 < t <= 200 for t in self.notify_at):
+            raise ValueError("notifyAt thresholds must be percentages in 1..200")
+        if self.suspend_immediate_at < self.suspend_at:
+            raise ValueError("suspendImmediateAt must be >= suspendAt")
+        return self
+
+
+class SnowflakeConnection(ConfigModel):
+    organization: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    account: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    deploy_user: str = Field(pattern=r"^[A-Za-z0-9_]+$")

@@ -1,0 +1,137 @@
+"""The stack configuration's typed model: each capability's config sub-model (kept beside its component),
+checked together.
+
+Pulumi hands config over as loose strings; every component reads these models instead, so a wrong
+value fails once, at start, with the config key in the message rather than deep inside a provider.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from infra.analytics.config import AnalyticsConfig
+from infra.api.config import ApiConfig
+from infra.cdc.config import CdcConfig
+from infra.config.base import ConfigModel, WarehouseSize, warehouse_size_rank
+from infra.dashboard.config import DashboardConfig
+from infra.foundation.config import (
+    CiConfig,
+    ResourceMonitorConfig,
+    ServiceUsers,
+    SnowflakeConnection,
+    Warehouses,
+    cidr_list,
+)
+from infra.ingestion.config import IngestionConfig
+from infra.naming import Naming, review_naming
+from infra.recommendations.config import RecommendationsConfig
+from infra.serving.config import DynamoDbConfig, PostgresConfig
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+class StackConfig(ConfigModel):
+    """Everything a stack may vary. Field aliases are the keys in Pulumi.<stack>.yaml."""
+
+    stack: str = Field(pattern=r"^[a-z][a-z0-9-]{0,20}$")
+    prefix: str = Field(default="RDP", pattern=r"^[A-Z][A-Z0-9]{1,7}$")
+    environment: Literal["dev", "prod", "review"]
+    aws_region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    snowflake: SnowflakeConnection
+    warehouses: Warehouses
+    max_warehouse_size: WarehouseSize
+    max_auto_suspend_seconds: int = Field(ge=60, le=86400)
+    resource_monitor: ResourceMonitorConfig
+    data_retention_days: int = Field(ge=0, le=90)
+    protect: bool
+    force_destroy_bucket: bool
+    alert_emails: list[str] = Field(min_length=1)
+    allowed_cidrs: list[str] = Field(min_length=1)
+    service_users: ServiceUsers
+    ci: CiConfig
+    ingestion: IngestionConfig
+    recommendations: RecommendationsConfig
+    analytics: AnalyticsConfig
+    cdc: CdcConfig
+    dashboard: DashboardConfig
+    postgres: PostgresConfig
+    dynamodb: DynamoDbConfig
+    api: ApiConfig
+
+    @property
+    def naming(self) -> Naming:
+        """The stack's naming helper: every physical name of the stack comes from it."""
+        return Naming(self.prefix, self.stack)
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if not _EMAIL.match(e)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return v
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        return cidr_list(v)
+
+    def _deploy_user(self) -> None:
+        """A deploy user per environment: dev's key can never change prod, and review stacks deploy as
+        the review identity, which owns only what review stacks create."""
+        user = self.snowflake.deploy_user
+        if self.environment == "review":
+            expected = review_naming(self.prefix).sf("DEPLOYER")
+            if user != expected:
+                raise ValueError(f"snowflake.deployUser {user} must be the review identity {expected} here")
+        elif not user.startswith(self.naming.sf_prefix + "_"):
+            raise ValueError(
+                f"snowflake.deployUser {user} must be this stack's own user ({self.naming.sf('DEPLOYER')}), "
+                "not one shared with another environment"
+            )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        for role, wh in (
+            ("load", self.warehouses.load),
+            ("transform", self.warehouses.transform),
+            ("serve", self.warehouses.serve),
+        ):
+            if warehouse_size_rank(wh.size) > warehouse_size_rank(self.max_warehouse_size):
+                raise ValueError(
+                    f"warehouses.{role}.size {wh.size} is larger than maxWarehouseSize {self.max_warehouse_size}"
+                )
+            if wh.auto_suspend_seconds > self.max_auto_suspend_seconds:
+                raise ValueError(
+                    f"warehouses.{role}.autoSuspendSeconds {wh.auto_suspend_seconds} exceeds "
+                    f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
+                )
+        self._deploy_user()
+        if self.ci.review_stacks and self.environment != "dev":
+            raise ValueError("ci.reviewStacks: only a dev stack may host the review identity")
+        if self.environment == "review":  # the review identity cannot grant EXECUTE TASK: nothing could resume
+            switches = {
+                "ingestion.taskEnabled": self.ingestion.task_enabled,
+                "recommendations.tasksEnabled": self.recommendations.tasks_enabled,
+                "analytics.tasksEnabled": self.analytics.tasks_enabled,
+                "cdc.taskEnabled": self.cdc.task_enabled,
+            }
+            started = [k for k, on in switches.items() if on]
+            if started:
+                raise ValueError(f"{', '.join(started)} must be false in a review stack (no EXECUTE TASK there)")
+        if self.environment == "prod":
+            if not self.protect:
+                raise ValueError("protect must be true in prod")
+            if self.force_destroy_bucket:
+                raise ValueError("forceDestroyBucket must be false in prod")
+            if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.allowed_cidrs):
+                raise ValueError("allowedCidrs may not contain 0.0.0.0/0 (or ::/0) in prod")
+            if not (self.dynamodb.point_in_time_recovery and self.dynamodb.deletion_protection):
+                raise ValueError("dynamodb.pointInTimeRecovery and dynamodb.deletionProtection must be true in prod")
+            if not self.postgres.high_availability:
+                raise ValueError("postgres.highAvailability must be true in prod")
+        return self

@@ -1,0 +1,18 @@
+"""The foundation's names, with no Pulumi import so the scripts and the stand-ins can use them: the
+database's layer schemas, the warehouses' purposes, and the statement timeout every warehouse carries."""
+
+from __future__ import annotations
+
+# Medallion layer schemas plus the ML and orchestration schemas.
+SCHEMAS: dict[str, str] = {
+    "BRONZE": "raw landing data, as loaded",
+    "SILVER": "cleaned and typed data (staging)",
+    "GOLD": "analytics-ready views and tables",
+    "FEATURE_STORE": "customer features for training and serving",
+    "ML_REGISTRY": "model artifacts and metrics",
+    "STREAMS_TASKS": "streams and tasks that move data between layers",
+}
+WAREHOUSE_PURPOSES = ("load", "transform", "serve")
+# A runaway statement is cancelled after an hour instead of Snowflake's default two days (the policy
+# pack caps it: 3600 s outside prod, 7200 s in prod).
+STATEMENT_TIMEOUT_SECONDS = 3600
