@@ -1,5 +1,6 @@
 """Roles and grants as SECURITYADMIN manages them, under one component's logical names: the one way
-the access, CI-identity and API-owner code declares a role, grants it privileges, and hands it on."""
+every component declares a role, grants it privileges (on the account, an object or schema objects),
+and hands it on."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ class RoleGrants:
         return snowflake.GrantPrivilegesToAccountRole(
             f"{self.prefix}-{suffix}", account_role_name=_name(role), privileges=privileges, opts=self.opts, **on
         )
+
+    def on_object(
+        self, suffix: str, role: Role, privileges: list[str], kind: str, obj: pulumi.Resource | pulumi.Input[str]
+    ) -> snowflake.GrantPrivilegesToAccountRole:
+        """Privileges on one schema object (a declared resource, so the grant depends on it, or its name)."""
+        name = obj.fully_qualified_name if isinstance(obj, pulumi.Resource) else obj
+        return self.grant(suffix, role, privileges, on_schema_object={"object_type": kind, "object_name": name})
 
     def inherit(
         self, suffix: str, role: Role, *, to_role: Role | None = None, to_user: pulumi.Input[str] | None = None

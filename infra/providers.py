@@ -41,7 +41,7 @@ ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin
 IDENTITY_VARIABLE = "RDP_IDENTITY"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Login:
     """Who the Snowflake providers log in as, and with which role each: the deploy user with the three
     administrative roles; in a review stack the review identity's one role; in a preview the read-only
@@ -55,15 +55,15 @@ class Login:
 def login_for(naming: Naming, prefix: str, environment: str, deploy_user: str, env: dict | None = None) -> Login:
     identity = (os.environ if env is None else env).get(IDENTITY_VARIABLE, "deploy")
     if identity == "preview":
-        return Login(naming.sf("PREVIEW"), dict.fromkeys(ROLES, naming.sf("PREVIEWER")), preview=True)
+        return Login(user=naming.sf("PREVIEW"), roles=dict.fromkeys(ROLES, naming.sf("PREVIEWER")), preview=True)
     if identity != "deploy":
         raise ValueError(f"{IDENTITY_VARIABLE}={identity!r}: expected 'deploy' or 'preview'")
     if environment == "review":
-        return Login(deploy_user, dict.fromkeys(ROLES, review_naming(prefix).sf("ADMIN")))
-    return Login(deploy_user, dict(ROLES))
+        return Login(user=deploy_user, roles=dict.fromkeys(ROLES, review_naming(prefix).sf("ADMIN")))
+    return Login(user=deploy_user, roles=dict(ROLES))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Providers:
     """What every component deploys with: one Snowflake provider per role and the AWS account."""
 
@@ -72,7 +72,7 @@ class Providers:
     accountadmin: snowflake.Provider
     aws: aws.Provider
     aws_account_id: pulumi.Output[str]
-    login: Login = field(default_factory=lambda: Login("DEPLOYER", dict(ROLES)))
+    login: Login = field(default_factory=lambda: Login(user="DEPLOYER", roles=dict(ROLES)))
 
     def on(self, role: str, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
         """Options of a child of `parent` managed by the `role` provider (sysadmin, securityadmin,
@@ -80,20 +80,7 @@ class Providers:
         return pulumi.ResourceOptions(parent=parent, provider=getattr(self, role), **options)
 
 
-@dataclass
-class PipelineArgs:
-    """What the warehouse pipelines (analytics, CDC, recommendations) share: where they run, who
-    operates them, where their task errors go, and whether their state is protected."""
-
-    providers: Providers
-    protect: bool
-    database: pulumi.Input[str]
-    transform_warehouse: pulumi.Input[str]
-    error_integration: pulumi.Input[str]
-    transformer_role: pulumi.Input[str]
-
-
-@dataclass
+@dataclass(kw_only=True)
 class SnowflakeProvidersArgs:
     organization: pulumi.Input[str]
     account: pulumi.Input[str]
@@ -128,7 +115,7 @@ class SnowflakeProviders(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AwsAccountArgs:
     region: str
     stack: str

@@ -1,4 +1,8 @@
-"""What one environment of the platform is made of. Stacks differ only by their config."""
+"""What one environment of the platform is made of. Stacks differ only by their config.
+
+`build()` composes the capabilities in three named steps (the foundation every capability stands on,
+the warehouse pipelines, the serving stores with the API in front); `outputs()` is what the stack exports.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,7 @@ from infra.iam import boundary_arn, boundary_name
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.naming import review_naming
-from infra.providers import (
-    AwsAccount,
-    AwsAccountArgs,
-    PipelineArgs,
-    Providers,
-    SnowflakeProviders,
-    SnowflakeProvidersArgs,
-    login_for,
-)
+from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs, login_for
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess, PostgresServingAccessArgs
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
@@ -36,221 +32,347 @@ from infra.serving.postgres import SnowflakePostgres, SnowflakePostgresArgs
 from infra.serving.secrets import ServingSecrets, ServingSecretsArgs
 
 
-@dataclass
-class Platform:
-    """The components of one stack, for the outputs and for tests that look at them."""
+@dataclass(frozen=True, kw_only=True)
+class Base:
+    """The foundation every capability stands on, and what the components are handed from it."""
 
+    config: StackConfig
+    providers: Providers
+    private_key: pulumi.Output[str] | None
     foundation: SnowflakeFoundation
     access: AccessControl
     ci: CiIdentities | None
-    landing: LandingBucket
     alerts: ErrorAlerts
+    boundary: pulumi.Output[str]  # the permissions boundary every IAM role of the stack carries
+
+    @property
+    def database(self) -> pulumi.Output[str]:
+        return self.foundation.database.name
+
+    @property
+    def warehouses(self) -> dict[str, pulumi.Output[str]]:
+        return {k: v.name for k, v in self.foundation.warehouses.items()}
+
+    @property
+    def roles(self) -> dict[str, pulumi.Output[str]]:
+        return {k: v.name for k, v in self.access.functional_roles.items()}
+
+    @property
+    def after_foundation(self) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(depends_on=[self.foundation])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pipelines:
+    landing: LandingBucket
     ingestion: CustomerIngestion
     analytics: CommerceAnalytics
     cdc: OrderChanges
     dashboard: AnalyticsDashboard
     recommendations: RecommendationsData
+
+
+@dataclass(frozen=True, kw_only=True)
+class Serving:
+    """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
+
     postgres: SnowflakePostgres
-    serving: PostgresServingAccess
-    serving_secrets: ServingSecrets
+    access: PostgresServingAccess
+    secrets: ServingSecrets
     dynamodb: RecommendationsTable
     api: RecommendationApi
+
+
+@dataclass(frozen=True, kw_only=True)
+class Platform:
+    """The components of one stack, for the outputs and for tests that look at them."""
+
+    base: Base
+    pipelines: Pipelines
+    serving: Serving
 
 
 def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Providers:
     sf = cfg.snowflake
     login = login_for(cfg.naming, cfg.prefix, cfg.environment, sf.deploy_user)
     snowflake = SnowflakeProviders(
-        "snowflake", SnowflakeProvidersArgs(sf.organization, sf.account, login.user, private_key, login.roles)
+        "snowflake",
+        SnowflakeProvidersArgs(
+            organization=sf.organization,
+            account=sf.account,
+            user=login.user,
+            private_key=private_key,
+            roles=login.roles,
+        ),
     )
     aws = AwsAccount("aws", AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack))
-    return Providers(snowflake.sysadmin, snowflake.securityadmin, snowflake.accountadmin, aws.provider, aws.account_id,
-                     login)  # fmt: skip
-
-
-def _ci(
-    cfg: StackConfig, common: dict, database: pulumi.Output[str], warehouses: dict[str, pulumi.Output[str]]
-) -> tuple[CiIdentities | None, pulumi.Output[str]]:
-    """Who CI runs as (a read-only preview identity and an AWS deploy role per environment; a review
-    stack is CI's own creation and has none), and the permissions boundary of the stack's IAM roles:
-    its own, or in a review stack the one dev hosts."""
-    if cfg.environment == "review":
-        name = boundary_name(review_naming(cfg.prefix))
-        return None, common["providers"].aws_account_id.apply(lambda a: boundary_arn(a, name))
-    ci = CiIdentities(
-        "ci", CiIdentitiesArgs(**common, config=cfg.ci, prefix=cfg.prefix, database=database, warehouses=warehouses)
+    return Providers(
+        sysadmin=snowflake.sysadmin,
+        securityadmin=snowflake.securityadmin,
+        accountadmin=snowflake.accountadmin,
+        aws=aws.provider,
+        aws_account_id=aws.account_id,
+        login=login,
     )
-    return ci, ci.boundary.arn
 
 
-def build(cfg: StackConfig) -> Platform:
-    """Compose the platform's capabilities for one stack."""
-    secrets = pulumi.Config()
-    private_key = secrets.get_secret("snowflakePrivateKey")
+def _base(cfg: StackConfig) -> Base:
+    """The database, warehouses, roles and users, CI's identities (a review stack is CI's own creation and
+    has none: its roles carry the boundary dev hosts for the review identity) and the error topic."""
+    private_key = pulumi.Config().get_secret("snowflakePrivateKey")
     providers = _providers(cfg, private_key)
     common = {"naming": cfg.naming, "providers": providers}
-    kept = {**common, "protect": cfg.protect}  # components that hold state protect it where the stack does
-
     foundation = SnowflakeFoundation(
         "foundation",
-        SnowflakeFoundationArgs(**kept, warehouses=cfg.warehouses, monitor=cfg.resource_monitor,
-                                data_retention_days=cfg.data_retention_days,
-                                account_admin=cfg.environment != "review"),
-    )  # fmt: skip
-    database = foundation.database.name
+        SnowflakeFoundationArgs(
+            **common,
+            warehouses=cfg.warehouses,
+            monitor=cfg.resource_monitor,
+            data_retention_days=cfg.data_retention_days,
+            protect=cfg.protect,
+            account_admin=cfg.environment != "review",
+        ),
+    )
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}
-    after_foundation = pulumi.ResourceOptions(depends_on=[foundation])
     access = AccessControl(
         "access",
-        AccessControlArgs(**common, database=database, schemas={k: v.name for k, v in foundation.schemas.items()},
-                          warehouses=warehouses, service_users=cfg.service_users, allowed_cidrs=cfg.allowed_cidrs),
-    )  # fmt: skip
-    roles = {k: v.name for k, v in access.functional_roles.items()}
-    ci, boundary = _ci(cfg, common, database, warehouses)
+        AccessControlArgs(
+            **common,
+            database=foundation.database.name,
+            schemas={k: v.name for k, v in foundation.schemas.items()},
+            warehouses=warehouses,
+            service_users=cfg.service_users,
+            allowed_cidrs=cfg.allowed_cidrs,
+        ),
+    )
+    if cfg.environment == "review":
+        ci, name = None, boundary_name(review_naming(cfg.prefix))
+        boundary = providers.aws_account_id.apply(lambda account: boundary_arn(account, name))
+    else:
+        ci = CiIdentities(
+            "ci",
+            CiIdentitiesArgs(
+                **common, config=cfg.ci, prefix=cfg.prefix, database=foundation.database.name, warehouses=warehouses
+            ),
+        )
+        boundary = ci.boundary.arn
+    alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails, permissions_boundary=boundary))
+    return Base(
+        config=cfg,
+        providers=providers,
+        private_key=private_key,
+        foundation=foundation,
+        access=access,
+        ci=ci,
+        alerts=alerts,
+        boundary=boundary,
+    )
 
-    # customer ingestion: landing bucket → Snowpipe → Bronze → task → Silver → Gold, errors to SNS
+
+def _pipelines(b: Base) -> Pipelines:
+    """Customer ingestion, e-commerce analytics, order CDC, the dashboard over them, and the
+    recommendations data plane: where they run, who operates them and where their errors go is shared."""
+    cfg = b.config
+    shared = {
+        "naming": cfg.naming,
+        "providers": b.providers,
+        "protect": cfg.protect,
+        "database": b.database,
+        "transform_warehouse": b.warehouses["transform"],
+        "error_integration": b.alerts.error_integration,
+        "transformer_role": b.roles["TRANSFORMER"],
+    }
     landing = LandingBucket(
         "landing",
-        LandingBucketArgs(**kept, config=cfg.ingestion, versioning=cfg.environment == "prod",
-                          force_destroy=cfg.force_destroy_bucket),
-    )  # fmt: skip
-    boundary = (
-        ci.boundary.arn
-        if ci
-        else providers.aws_account_id.apply(lambda a: boundary_arn(a, review_naming(cfg.prefix).aws("ci", "boundary")))
-    )  # review stacks: dev hosts it
-    alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails, permissions_boundary=boundary))
+        LandingBucketArgs(
+            naming=cfg.naming,
+            providers=b.providers,
+            protect=cfg.protect,
+            config=cfg.ingestion,
+            versioning=cfg.environment == "prod",
+            force_destroy=cfg.force_destroy_bucket,
+        ),
+    )
     ingestion = CustomerIngestion(
         "ingestion",
-        CustomerIngestionArgs(**kept, config=cfg.ingestion, database=database, bucket_name=landing.bucket.bucket,
-                              bucket_arn=landing.bucket.arn, error_integration=alerts.error_integration,
-                              transform_warehouse=warehouses["transform"], roles=roles,
-                              permissions_boundary=boundary),
-        opts=after_foundation,
-    )  # fmt: skip
-
-    # what the warehouse pipelines share: where they run, who operates them, where their errors go
-    pipeline = vars(PipelineArgs(providers, cfg.protect, database, warehouses["transform"], alerts.error_integration,
-                                 roles["TRANSFORMER"]))  # fmt: skip
-
-    # e-commerce analytics: sources → streams → SCD2 star schema on a task graph; dynamic tables
-    analytics = CommerceAnalytics(
-        "analytics", CommerceAnalyticsArgs(**pipeline, config=cfg.analytics), after_foundation
+        CustomerIngestionArgs(
+            **shared,
+            config=cfg.ingestion,
+            bucket_name=landing.bucket.bucket,
+            bucket_arn=landing.bucket.arn,
+            loader_role=b.roles["LOADER"],
+            permissions_boundary=b.boundary,
+        ),
+        opts=b.after_foundation,
     )
-    # order change data capture: generator → change log → incremental dynamic tables, refresh task
+    analytics = CommerceAnalytics(
+        "analytics", CommerceAnalyticsArgs(**shared, config=cfg.analytics), b.after_foundation
+    )
     cdc = OrderChanges(
         "cdc",
-        OrderChangesArgs(**pipeline, naming=cfg.naming, config=cfg.cdc, load_warehouse=warehouses["load"],
-                         analyst_role=roles["ANALYST"], service_user=access.service_users["loader"].name),
-        after_foundation,
-    )  # fmt: skip
-    # the business's dashboard over both: Streamlit in Snowflake, opened with the ANALYST role
+        OrderChangesArgs(
+            **shared,
+            config=cfg.cdc,
+            load_warehouse=b.warehouses["load"],
+            analyst_role=b.roles["ANALYST"],
+            service_user=b.access.service_users["loader"].name,
+        ),
+        b.after_foundation,
+    )
     dashboard = AnalyticsDashboard(
         "dashboard",
-        AnalyticsDashboardArgs(providers, cfg.dashboard, cfg.snowflake, database, warehouses[cfg.dashboard.warehouse],
-                               roles["ANALYST"], private_key),
+        AnalyticsDashboardArgs(
+            providers=b.providers,
+            config=cfg.dashboard,
+            connection=cfg.snowflake,
+            database=b.database,
+            query_warehouse=b.warehouses[cfg.dashboard.warehouse],
+            analyst_role=b.roles["ANALYST"],
+            private_key=b.private_key,
+        ),
         pulumi.ResourceOptions(depends_on=[analytics, cdc]),
-    )  # fmt: skip
-
-    # recommendations data plane, its serving stores, and the real-time API
+    )
     recommendations = RecommendationsData(
-        "recommendations", RecommendationsDataArgs(**pipeline, config=cfg.recommendations), after_foundation
+        "recommendations", RecommendationsDataArgs(**shared, config=cfg.recommendations), b.after_foundation
     )
-    postgres, serving, serving_secrets, dynamodb, api = _serving(
-        cfg, kept, private_key, database, after_foundation, recommendations, access, warehouses
+    return Pipelines(
+        landing=landing,
+        ingestion=ingestion,
+        analytics=analytics,
+        cdc=cdc,
+        dashboard=dashboard,
+        recommendations=recommendations,
     )
-    return Platform(foundation, access, ci, landing, alerts, ingestion, analytics, cdc, dashboard, recommendations,
-                    postgres, serving, serving_secrets, dynamodb, api)  # fmt: skip
 
 
-def _serving(
-    cfg: StackConfig,
-    kept: dict,
-    private_key: pulumi.Output[str] | None,
-    database: pulumi.Output[str],
-    after_foundation: pulumi.ResourceOptions,
-    recommendations: RecommendationsData,
-    access: AccessControl,
-    warehouses: dict[str, pulumi.Output[str]],
-) -> tuple[SnowflakePostgres, PostgresServingAccess, ServingSecrets, RecommendationsTable, RecommendationApi]:
-    """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
-    secrets = pulumi.Config()
-    registry = RegistryLogin(access.service_users["registry"].name, access.image_pusher.name,
-                             secrets.get_secret("registryToken"))  # fmt: skip
+def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
+    """Snowflake Postgres with its serving schema and secrets, the DynamoDB table, and the API in front."""
+    cfg = b.config
+    kept = {"naming": cfg.naming, "providers": b.providers, "protect": cfg.protect}
     postgres = SnowflakePostgres(
         "postgres",
-        SnowflakePostgresArgs(**kept, config=cfg.postgres, ingress_cidrs=cfg.allowed_cidrs, connection=cfg.snowflake,
-                              private_key=private_key, database=database),
-        opts=after_foundation,
-    )  # fmt: skip
-    serving = PostgresServingAccess(
+        SnowflakePostgresArgs(
+            **kept,
+            config=cfg.postgres,
+            ingress_cidrs=cfg.allowed_cidrs,
+            connection=cfg.snowflake,
+            private_key=b.private_key,
+            database=b.database,
+        ),
+        opts=b.after_foundation,
+    )
+    access = PostgresServingAccess(
         "serving",
-        PostgresServingAccessArgs(naming=cfg.naming, config=cfg.postgres, protect=cfg.protect, host=postgres.host,
-                                  admin_user=postgres.credential.username, admin_password=postgres.admin_password,
-                                  app_password=postgres.app_password, ca_certificate=postgres.ca_certificate),
-    )  # fmt: skip
-    secrets_out = ServingSecrets(
+        PostgresServingAccessArgs(
+            naming=cfg.naming,
+            config=cfg.postgres,
+            protect=cfg.protect,
+            host=postgres.host,
+            admin_user=postgres.credential.username,
+            admin_password=postgres.admin_password,
+            app_password=postgres.app_password,
+            ca_certificate=postgres.ca_certificate,
+        ),
+    )
+    secrets = ServingSecrets(
         "serving-secrets",
         ServingSecretsArgs(
             **kept,
             config=cfg.postgres,
             host=postgres.host,
-            passwords=serving.passwords,
+            passwords=access.passwords,
             ca_certificate=postgres.ca_certificate,
         ),
     )
     dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
-    api = RecommendationApi(
+    api = _api(b, recommendations, postgres, access)
+    return Serving(postgres=postgres, access=access, secrets=secrets, dynamodb=dynamodb, api=api)
+
+
+def _api(
+    b: Base, recommendations: RecommendationsData, postgres: SnowflakePostgres, access: PostgresServingAccess
+) -> RecommendationApi:
+    """The recommendation API on Snowpark Container Services, reading what the serving stores hold."""
+    cfg = b.config
+    registry = RegistryLogin(
+        user=b.access.service_users["registry"].name,
+        role=b.access.image_pusher.name,
+        token=pulumi.Config().get_secret("registryToken"),
+    )
+    backends = ApiBackends(
+        pg_host=postgres.host,
+        pg_secret=postgres.app_secret.fully_qualified_name,
+        pg_ca_secret=postgres.ca_secret.fully_qualified_name,
+        external_access_integration=postgres.integration.name,
+        model_stage=recommendations.model_stage.fully_qualified_name,
+        warehouse=b.warehouses["serve"],
+    )
+    return RecommendationApi(
         "api",
         RecommendationApiArgs(
-            **kept, config=cfg.api, postgres=cfg.postgres,
-            registry=registry, connection=cfg.snowflake, private_key=private_key, database=database,
-            app_role=access.functional_roles["APP_SERVICE"].name,
-            backends=ApiBackends(postgres.host, postgres.app_secret.fully_qualified_name,
-                                 postgres.ca_secret.fully_qualified_name, postgres.integration.name,
-                                 recommendations.model_stage.fully_qualified_name,
-                                 warehouses["serve"]),
+            naming=cfg.naming,
+            providers=b.providers,
+            protect=cfg.protect,
+            config=cfg.api,
+            postgres=cfg.postgres,
+            registry=registry,
+            connection=cfg.snowflake,
+            private_key=b.private_key,
+            database=b.database,
+            app_role=b.roles["APP_SERVICE"],
+            backends=backends,
         ),
-        opts=pulumi.ResourceOptions(depends_on=[serving]),
-    )  # fmt: skip
-    return postgres, serving, secrets_out, dynamodb, api
+        opts=pulumi.ResourceOptions(depends_on=[access]),
+    )
+
+
+def build(cfg: StackConfig) -> Platform:
+    """Compose the platform's capabilities for one stack."""
+    base = _base(cfg)
+    pipelines = _pipelines(base)
+    return Platform(base=base, pipelines=pipelines, serving=_serving(base, pipelines.recommendations))
 
 
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
     """The stack outputs the post-deploy loads, the services and people read."""
+    base, pipes, serving = p.base, p.pipelines, p.serving
     pg_roles = {k: pulumi.Output.from_input(cfg.naming.pg(k)) for k in ("app", "loader", "bi")}
-    ci = {"ciRoles": pulumi.Output.all(**{k: v.arn for k, v in p.ci.roles.items()}),
-          "ciPreviewUser": p.ci.preview_user.name} if p.ci else {}  # fmt: skip
+    ci = {}
+    if base.ci:
+        ci = {
+            "ciRoles": pulumi.Output.all(**{k: v.arn for k, v in base.ci.roles.items()}),
+            "ciPreviewUser": base.ci.preview_user.name,
+        }
     return ci | {
-        "apiPool": p.api.pool.name,
-        "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in p.api.images.items()}),
-        "apiService": p.api.services["orchestrator"].fully_qualified_name,
-        "customer360": p.recommendations.customer_360.fully_qualified_name,
-        "postgresHost": p.postgres.host,
-        "postgresIntegration": p.postgres.integration.name,
-        "postgresAdminSecret": p.postgres.admin_secret.fully_qualified_name,
-        "postgresAppSecret": p.postgres.app_secret.fully_qualified_name,
+        "apiPool": serving.api.pool.name,
+        "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in serving.api.images.items()}),
+        "apiService": serving.api.services["orchestrator"].fully_qualified_name,
+        "customer360": pipes.recommendations.customer_360.fully_qualified_name,
+        "postgresHost": serving.postgres.host,
+        "postgresIntegration": serving.postgres.integration.name,
+        "postgresAdminSecret": serving.postgres.admin_secret.fully_qualified_name,
+        "postgresAppSecret": serving.postgres.app_secret.fully_qualified_name,
         "postgresAppUser": pg_roles["app"],
         "postgresLoaderUser": pg_roles["loader"],
-        "postgresLoaderSecret": p.serving_secrets.secrets["loader"].arn,
+        "postgresLoaderSecret": serving.secrets.secrets["loader"].arn,
         "postgresBiUser": pg_roles["bi"],
-        "postgresBiSecret": p.serving_secrets.secrets["bi"].arn,
-        "servingSchema": p.serving.schema.name,
-        "dynamodbTable": p.dynamodb.table.name,
-        "landingBucket": p.landing.bucket.bucket,
+        "postgresBiSecret": serving.secrets.secrets["bi"].arn,
+        "servingSchema": serving.access.schema.name,
+        "dynamodbTable": serving.dynamodb.table.name,
+        "landingBucket": pipes.landing.bucket.bucket,
         "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
-        "errorTopicArn": p.alerts.topic.arn,
-        "pipeNotificationChannel": p.ingestion.pipe.notification_channel,
-        "analyticsRootTask": p.analytics.tasks["dimensions_task"].fully_qualified_name,
-        "factSales": p.analytics.tables["facts"].fully_qualified_name,
-        "cdcWriterRole": p.cdc.writer_role.name,
-        "ordersAggregated": p.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
-        "dashboardApp": p.dashboard.app.fully_qualified_name,
-        "dashboardStage": p.dashboard.stage.fully_qualified_name,
-        "database": p.foundation.database.name,
-        "warehouses": pulumi.Output.all(**{k: v.name for k, v in p.foundation.warehouses.items()}),
-        "functionalRoles": pulumi.Output.all(**{k: v.name for k, v in p.access.functional_roles.items()}),
-        "serviceUsers": pulumi.Output.all(**{k: v.name for k, v in p.access.service_users.items()}),
+        "errorTopicArn": base.alerts.topic.arn,
+        "pipeNotificationChannel": pipes.ingestion.pipe.notification_channel,
+        "analyticsRootTask": pipes.analytics.tasks["dimensions_task"].fully_qualified_name,
+        "factSales": pipes.analytics.tables["facts"].fully_qualified_name,
+        "cdcWriterRole": pipes.cdc.writer_role.name,
+        "ordersAggregated": pipes.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
+        "dashboardApp": pipes.dashboard.app.fully_qualified_name,
+        "dashboardStage": pipes.dashboard.stage.fully_qualified_name,
+        "database": base.database,
+        "warehouses": pulumi.Output.all(**base.warehouses),
+        "functionalRoles": pulumi.Output.all(**base.roles),
+        "serviceUsers": pulumi.Output.all(**{k: v.name for k, v in base.access.service_users.items()}),
     }
 
 

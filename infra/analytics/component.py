@@ -17,12 +17,12 @@ from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCE
 from infra.analytics.config import AnalyticsConfig
 from infra.config.base import target_lag
 from infra.naming import slug
-from infra.providers import PipelineArgs
+from infra.pipeline import PipelineArgs
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CommerceAnalyticsArgs(PipelineArgs):
     config: AnalyticsConfig
 

@@ -15,45 +15,20 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
-from infra.api.config import ApiConfig
+from infra.api.catalog import BUILD_CONTEXTS, CATALOG, PORTS, SERVICES, internal_dns, spcs_image_path
+from infra.api.config import ApiConfig, ServiceSizing
 from infra.api.owner import ServiceOwnerArgs, service_owner
 from infra.foundation.config import SnowflakeConnection
-from infra.naming import Catalog, Naming, quote, unquote
+from infra.grants import RoleGrants
+from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
 from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
-PORTS = {"orchestrator": 8000, "ranker": 8080}
-CATALOG = Catalog(
-    {
-        "repository": ("ML_REGISTRY", "RETAIL_IMAGES"),
-        "orchestrator": ("ML_REGISTRY", "ORCHESTRATOR_SERVICE"),
-        "ranker": ("ML_REGISTRY", "RANKER_SERVICE"),
-    }
-)
-# Where each image is built from, relative to the project directory (where Pulumi runs), so plans
-# do not embed a checkout path. The orchestrator's context is services/ because its image also
-# carries services/features, the pair features it shares with the ranker's training.
-BUILD_CONTEXTS = {"ranker": "services/ranker", "orchestrator": "services"}
 
 
-def spcs_image_path(repo_digest: str) -> str:
-    """`<registry host>/db/schema/repo/name@sha256:…` → `/db/schema/repo/name@sha256:…` (SPCS form)."""
-    _, _, path = repo_digest.partition("/")
-    return "/" + path
-
-
-def internal_dns(service: str, schema: str, database: str) -> str:
-    """The service's name inside SPCS (dashes for underscores, lower case)."""
-    return (
-        "-".join(service.lower().split("_"))
-        + f".{schema.lower()}.{database.lower()}".replace("_", "-")
-        + (".snowflakecomputing.internal")
-    )
-
-
-@dataclass
+@dataclass(kw_only=True)
 class ApiBackends:
     """What the API reads from, as Outputs of the serving, recommendations and foundation components."""
 
@@ -65,7 +40,7 @@ class ApiBackends:
     warehouse: pulumi.Input[str]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RegistryLogin:
     """Who pushes the images: the registry service user (IMAGE_PUSHER) and its short-lived token."""
 
@@ -74,7 +49,7 @@ class RegistryLogin:
     token: pulumi.Input[str] | None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecommendationApiArgs:
     naming: Naming
     providers: Providers
@@ -89,6 +64,15 @@ class RecommendationApiArgs:
     backends: ApiBackends
 
 
+def _sizing(s: ServiceSizing) -> dict[str, str]:
+    return {
+        "cpu_request": f"{s.cpu_request:g}",
+        "cpu_limit": f"{s.cpu_limit:g}",
+        "memory_request": s.memory_request,
+        "memory_limit": s.memory_limit,
+    }
+
+
 class RecommendationApi(pulumi.ComponentResource):
     """Pool → repository → images → services (ranker, then the orchestrator that calls it)."""
 
@@ -101,13 +85,44 @@ class RecommendationApi(pulumi.ComponentResource):
             opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(type_="retail:spcs:RecommendationApi")])
         )
         super().__init__("retail:api:RecommendationApi", name, None, opts)
-        n, cfg, prov, be = args.naming, args.config, args.providers, args.backends
-        as_sys = prov.on("sysadmin", self)
-        as_sec = prov.on("securityadmin", self)
+        self._name, self._args = name, args
+        pusher = self._pool_and_repository()
+        be = args.backends
+        self.owner = service_owner(
+            name,
+            self,
+            ServiceOwnerArgs(
+                naming=args.naming,
+                providers=args.providers,
+                connection=args.connection,
+                private_key=args.private_key,
+                database=args.database,
+                pool=self.pool.name,
+                repository=self.repository.fully_qualified_name,
+                model_stage=be.model_stage,
+                integration=be.external_access_integration,
+                secrets=[be.pg_secret, be.pg_ca_secret],
+                warehouse=be.warehouse,
+            ),
+        )
+        self._images(pusher)
+        self._services()
+        self._endpoint_grant()
+        self.register_outputs(
+            {
+                "pool": self.pool.name,
+                "repository_url": self.repository_url,
+                "orchestrator": self.services["orchestrator"].fully_qualified_name,
+                "images": {k: v.repo_digest for k, v in self.images.items()},
+            }
+        )
 
+    def _pool_and_repository(self) -> snowflake.GrantPrivilegesToAccountRole:
+        """The compute pool, the image repository, and the registry user's push grant on it."""
+        name, args, cfg, prov = self._name, self._args, self._args.config, self._args.providers
         self.pool = snowflake.ComputePool(
             f"{name}-pool",
-            name=n.sf("POOL"),
+            name=args.naming.sf("POOL"),
             instance_family=cfg.instance_family,
             min_nodes=cfg.min_nodes,
             max_nodes=cfg.max_nodes,
@@ -122,144 +137,107 @@ class RecommendationApi(pulumi.ComponentResource):
             schema=CATALOG.schema("repository"),
             name=CATALOG.name("repository"),
             comment="orchestrator and ranker images",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(protect=args.protect)),
+            opts=prov.on("sysadmin", self, protect=args.protect),
         )
         # the registry user pushes the images: IMAGE_PUSHER may read and write this repository only
-        pusher = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-images-push",
-            account_role_name=args.registry.role,
-            privileges=["READ", "WRITE"],
-            on_schema_object={"object_type": "IMAGE REPOSITORY", "object_name": self.repository.fully_qualified_name},
-            opts=as_sec,
+        grants = RoleGrants(name, prov.on("securityadmin", self))
+        return grants.on_object(
+            "images-push", args.registry.role, ["READ", "WRITE"], "IMAGE REPOSITORY", self.repository
         )
-        self.owner = service_owner(
-            name,
-            self,
-            ServiceOwnerArgs(
-                n, prov, args.connection, args.private_key, args.database, self.pool.name,
-                self.repository.fully_qualified_name, be.model_stage, be.external_access_integration,
-                [be.pg_secret, be.pg_ca_secret], be.warehouse,
-            ),
-        )  # fmt: skip
-        as_owner = pulumi.ResourceOptions(parent=self, provider=self.owner.provider)
-        # a service keeps its name when replaced (a new owner, say): drop the old one before creating the new
-        as_replaced_first = pulumi.ResourceOptions.merge(as_owner, pulumi.ResourceOptions(delete_before_replace=True))
+
+    def _images(self, pusher: pulumi.Resource) -> None:
+        """Both images, built for SPCS's platform and pushed by the registry user."""
+        name, args = self._name, self._args
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
         server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
+        token = args.registry.token
         self.images = {
             svc: docker.Image(
                 f"{name}-{svc}-image",
-                image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{cfg.image_tag}"),
+                image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{args.config.image_tag}"),
                 build=docker.DockerBuildArgs(
-                    context=BUILD_CONTEXTS[svc],
-                    dockerfile=f"services/{svc}/Dockerfile",
-                    platform="linux/amd64",
+                    context=BUILD_CONTEXTS[svc], dockerfile=f"services/{svc}/Dockerfile", platform="linux/amd64"
                 ),
                 registry=docker.RegistryArgs(
                     server=server,
                     username=args.registry.user,
-                    password=pulumi.Output.secret(args.registry.token) if args.registry.token else None,
+                    password=pulumi.Output.secret(token) if token else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[pusher]),
             )
-            for svc in ("ranker", "orchestrator")
+            for svc in SERVICES
         }
-        sizes = {"orchestrator": cfg.orchestrator, "ranker": cfg.ranker}
 
-        def sizing(svc: str) -> dict[str, str]:
-            s = sizes[svc]
-            return {
-                "cpu_request": f"{s.cpu_request:g}",
-                "cpu_limit": f"{s.cpu_limit:g}",
-                "memory_request": s.memory_request,
-                "memory_limit": s.memory_limit,
-            }
-
+    def _services(self) -> None:
+        """The ranker, then the orchestrator that calls it, each from its spec template in services/."""
+        args, n, be = self._args, self._args.naming, self._args.backends
         model_stage = pulumi.Output.from_input(be.model_stage).apply(lambda fq: "@" + unquote(fq))
-        ranker_spec = pulumi.Output.all(self.images["ranker"].repo_digest, model_stage).apply(
-            lambda a: render_template(
-                SERVICES_DIR / "ranker" / "spec.yaml.tmpl",
-                image=spcs_image_path(a[0]),
-                model_stage=a[1],
-                **sizing("ranker"),
-            )
-        )
         self.services = {}
-        self.services["ranker"] = snowflake.Service(
-            f"{name}-ranker",
-            database=args.database,
-            schema=CATALOG.schema("ranker"),
-            name=CATALOG.name("ranker"),
-            compute_pool=self.pool.name,
-            from_specification={"text": ranker_spec},
-            min_instances=cfg.ranker.min_instances,
-            max_instances=cfg.ranker.max_instances,
-            auto_resume=True,
-            comment="XGBoost ranking model in the model-service format",
-            opts=as_replaced_first,
-        )
+        self._service("ranker", "XGBoost ranking model in the model-service format", {"model_stage": model_stage})
         ranker_dns = internal_dns(CATALOG.name("ranker"), CATALOG.schema("ranker"), n.database)
-        ranker_url = f"http://{ranker_dns}:{PORTS['ranker']}"
-        orch_spec = pulumi.Output.all(
-            self.images["orchestrator"].repo_digest,
-            be.pg_host,
-            be.pg_secret,
-            be.warehouse,
-            model_stage,
-            be.pg_ca_secret,
-        ).apply(
-            lambda a: render_template(
-                SERVICES_DIR / "orchestrator" / "spec.yaml.tmpl",
-                image=spcs_image_path(a[0]),
-                pg_host=a[1],
-                pg_db=args.postgres.database,
-                pg_user=n.pg("app"),
-                pg_schema=args.postgres.serving_schema,
-                pg_secret=unquote(a[2]),
-                ranker_mode=cfg.ranker_mode,
-                ranker_url=ranker_url,
-                database=n.database,
-                warehouse=a[3],
-                model_stage=a[4],
-                pg_ca_secret=unquote(a[5]),
-                **sizing("orchestrator"),
-            )
-        )
-        self.services["orchestrator"] = snowflake.Service(
-            f"{name}-orchestrator",
-            database=args.database,
-            schema=CATALOG.schema("orchestrator"),
-            name=CATALOG.name("orchestrator"),
-            compute_pool=self.pool.name,
-            from_specification={"text": orch_spec},
+        orchestrator_spec = {
+            "pg_host": be.pg_host,
+            "pg_db": args.postgres.database,
+            "pg_user": n.pg("app"),
+            "pg_schema": args.postgres.serving_schema,
+            "pg_secret": pulumi.Output.from_input(be.pg_secret).apply(unquote),
+            "ranker_mode": args.config.ranker_mode,
+            "ranker_url": f"http://{ranker_dns}:{PORTS['ranker']}",
+            "database": n.database,
+            "warehouse": be.warehouse,
+            "model_stage": model_stage,
+            "pg_ca_secret": pulumi.Output.from_input(be.pg_ca_secret).apply(unquote),
+        }
+        self._service(
+            "orchestrator",
+            "recommendation API: /recommend, /health, /",
+            orchestrator_spec,
             external_access_integrations=[be.external_access_integration],
-            min_instances=cfg.orchestrator.min_instances,
-            max_instances=cfg.orchestrator.max_instances,
-            auto_resume=True,
             query_warehouse=be.warehouse,
-            comment="recommendation API: /recommend, /health, /",
-            opts=pulumi.ResourceOptions.merge(
-                as_replaced_first, pulumi.ResourceOptions(depends_on=[self.services["ranker"]])
-            ),
+            depends_on=[self.services["ranker"]],
         )
-        # The app role may call the orchestrator's public endpoint (its service role for all endpoints);
-        # the owner grants it, as only a service's owner may.
+
+    def _service(
+        self,
+        svc: str,
+        comment: str,
+        spec: dict[str, pulumi.Input[str]],
+        depends_on: list[pulumi.Resource] | None = None,
+        **inputs: object,
+    ) -> None:
+        """One service: its image by digest and `spec` rendered into services/<svc>/spec.yaml.tmpl."""
+        sizing: ServiceSizing = getattr(self._args.config, svc)
+        template = SERVICES_DIR / svc / "spec.yaml.tmpl"
+        text = pulumi.Output.all(image=self.images[svc].repo_digest, **spec).apply(
+            lambda a: render_template(template, **{**a, "image": spcs_image_path(a["image"])}, **_sizing(sizing))
+        )
+        self.services[svc] = snowflake.Service(
+            f"{self._name}-{svc}",
+            database=self._args.database,
+            schema=CATALOG.schema(svc),
+            name=CATALOG.name(svc),
+            compute_pool=self.pool.name,
+            from_specification={"text": text},
+            min_instances=sizing.min_instances,
+            max_instances=sizing.max_instances,
+            auto_resume=True,
+            comment=comment,
+            # a service keeps its name when replaced (a new owner, say): drop the old one before creating the new
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=self.owner.provider, delete_before_replace=True, depends_on=depends_on
+            ),
+            **inputs,
+        )
+
+    def _endpoint_grant(self) -> None:
+        """The app role may call the orchestrator's public endpoint (its service role for all endpoints);
+        the owner grants it, as only a service's owner may."""
         svc_fq = self.services["orchestrator"].fully_qualified_name
+        grant = pulumi.Output.all(svc_fq, self._args.app_role)
         self.endpoint_grant = snowflake.Execute(
-            f"{name}-endpoint-usage",
-            execute=pulumi.Output.all(svc_fq, args.app_role).apply(
-                lambda a: f"GRANT SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE TO ROLE {quote(a[1])}"
-            ),
-            revert=pulumi.Output.all(svc_fq, args.app_role).apply(
-                lambda a: f"REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE {quote(a[1])}"
-            ),
-            opts=as_replaced_first,  # the old REVOKE must not undo the new GRANT
-        )
-        self.register_outputs(
-            {
-                "pool": self.pool.name,
-                "repository_url": self.repository_url,
-                "orchestrator": svc_fq,
-                "images": {k: v.repo_digest for k, v in self.images.items()},
-            }
+            f"{self._name}-endpoint-usage",
+            execute=grant.apply(lambda a: f"GRANT SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE TO ROLE {quote(a[1])}"),
+            revert=grant.apply(lambda a: f"REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE {quote(a[1])}"),
+            # the old REVOKE must not undo the new GRANT
+            opts=pulumi.ResourceOptions(parent=self, provider=self.owner.provider, delete_before_replace=True),
         )

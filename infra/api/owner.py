@@ -15,17 +15,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.api.catalog import SERVED_TABLES, SERVICE_SCHEMA
 from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants
 from infra.naming import Naming, object_ref, quote_output, slug
 from infra.providers import Providers
 
-# What the warehouse fallback reads (services/orchestrator/orchestrator/backends.py): schema → tables.
-SERVED_TABLES = {"GOLD": ["USER_PRODUCT_RECOMMENDATIONS"], "BRONZE": ["PRODUCT_CATALOG", "INVENTORY"]}
-SERVICE_SCHEMA = "ML_REGISTRY"
 
-
-@dataclass
+@dataclass(kw_only=True)
 class ServiceOwnerArgs:
     naming: Naming
     providers: Providers
@@ -40,7 +37,7 @@ class ServiceOwnerArgs:
     warehouse: pulumi.Input[str]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ServiceOwner:
     role: snowflake.AccountRole
     provider: snowflake.Provider
@@ -53,27 +50,31 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
     physical = args.naming.sf("API_OWNER")
     owner = g.role("owner-role", physical, "owns the API's services: what its containers may do")
     db = args.database
+    on_account = {
+        "owner-database": (["USAGE"], "DATABASE", db),
+        "pool-usage": (["USAGE", "MONITOR"], "COMPUTE POOL", args.pool),
+        "integration-usage": (["USAGE"], "INTEGRATION", args.integration),
+        "owner-warehouse": (["USAGE"], "WAREHOUSE", args.warehouse),
+    }
+    on_objects = {
+        "owner-images": ("IMAGE REPOSITORY", args.repository),
+        "owner-models": ("STAGE", args.model_stage),
+        **{f"owner-secret-{i}": ("SECRET", secret) for i, secret in enumerate(args.secrets)},
+    }
     grants = [
-        g.grant("owner-database", owner, ["USAGE"], on_account_object=object_ref("DATABASE", db)),
-        g.grant("owner-schema", owner, ["USAGE", "CREATE SERVICE"],
-                on_schema={"schema_name": quote_output(db, SERVICE_SCHEMA)}),
-        g.grant("pool-usage", owner, ["USAGE", "MONITOR"], on_account_object=object_ref("COMPUTE POOL", args.pool)),
-        g.grant("integration-usage", owner, ["USAGE"], on_account_object=object_ref("INTEGRATION", args.integration)),
-        g.grant("owner-warehouse", owner, ["USAGE"], on_account_object=object_ref("WAREHOUSE", args.warehouse)),
+        *(g.grant(k, owner, p, on_account_object=object_ref(kind, obj)) for k, (p, kind, obj) in on_account.items()),
         g.grant("owner-endpoint", owner, ["BIND SERVICE ENDPOINT"], on_account=True),
-        g.grant("owner-images", owner, ["READ"], on_schema_object=object_ref("IMAGE REPOSITORY", args.repository)),
-        g.grant("owner-models", owner, ["READ"], on_schema_object=object_ref("STAGE", args.model_stage)),
-        *(g.grant(f"owner-secret-{i}", owner, ["READ"], on_schema_object=object_ref("SECRET", secret))
-          for i, secret in enumerate(args.secrets)),
-    ]  # fmt: skip
+        *(g.on_object(k, owner, ["READ"], kind, obj) for k, (kind, obj) in on_objects.items()),
+    ]
+    schemas = {SERVICE_SCHEMA: ["USAGE", "CREATE SERVICE"], **{s: ["USAGE"] for s in SERVED_TABLES}}
+    for schema, privileges in schemas.items():
+        label = "owner-schema" if schema == SERVICE_SCHEMA else f"owner-{schema.lower()}"
+        grants.append(g.grant(label, owner, privileges, on_schema={"schema_name": quote_output(db, schema)}))
     for schema, tables in SERVED_TABLES.items():
-        grants.append(g.grant(f"owner-{schema.lower()}", owner, ["USAGE"],
-                              on_schema={"schema_name": quote_output(db, schema)}))  # fmt: skip
         grants += [
-            g.grant(f"owner-{slug(table.lower())}", owner, ["SELECT"],
-                    on_schema_object=object_ref("TABLE", quote_output(db, schema, table)))
+            g.on_object(f"owner-{slug(table.lower())}", owner, ["SELECT"], "TABLE", quote_output(db, schema, table))
             for table in tables
-        ]  # fmt: skip
+        ]
     grants.append(g.inherit("owner-to-sysadmin", owner, to_role="SYSADMIN"))
     grants.append(g.inherit("owner-to-deployer", owner, to_user=args.connection.deploy_user))
     provider = snowflake.Provider(
@@ -88,4 +89,4 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
         private_key=args.private_key,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=grants),
     )
-    return ServiceOwner(owner, provider)
+    return ServiceOwner(role=owner, provider=provider)

@@ -16,13 +16,12 @@ from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
 from infra.cdc.config import CdcConfig
 from infra.config.base import target_lag
-from infra.naming import Naming, quote, slug
-from infra.providers import PipelineArgs
+from infra.naming import quote, slug
+from infra.pipeline import PipelineArgs
 
 
-@dataclass
+@dataclass(kw_only=True)
 class OrderChangesArgs(PipelineArgs):
-    naming: Naming
     config: CdcConfig
     load_warehouse: pulumi.Input[str]
     analyst_role: pulumi.Input[str]

@@ -25,7 +25,7 @@ CATALOG = Catalog({"stage": ("GOLD", "DASHBOARD_STAGE"), "app": ("GOLD", "ANALYT
 PUBLISH = ".venv/bin/python -m scripts.dashboard publish --stage '{stage}' --directory {directory}"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AnalyticsDashboardArgs:
     providers: Providers
     config: DashboardConfig

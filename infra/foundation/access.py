@@ -52,7 +52,7 @@ SERVICE_GRANT_SLUGS = {"app": "app-service"}
 DUTY_WAREHOUSES = {"loader": "load", "transformer": "transform", "app": "serve"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class AccessControlArgs:
     naming: Naming
     providers: Providers

@@ -18,7 +18,7 @@ from infra.naming import Naming
 from infra.providers import Providers
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ErrorAlertsArgs:
     naming: Naming
     providers: Providers

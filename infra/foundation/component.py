@@ -13,7 +13,7 @@ from infra.naming import Naming, quote
 from infra.providers import Providers
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SnowflakeFoundationArgs:
     naming: Naming
     providers: Providers

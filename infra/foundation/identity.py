@@ -42,7 +42,7 @@ REVIEW_ACCOUNT_PRIVILEGES = [
 ]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CiIdentitiesArgs:
     naming: Naming
     providers: Providers

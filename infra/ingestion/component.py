@@ -9,34 +9,27 @@ notification channel (an SQS ARN Snowflake owns).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
+from infra.grants import RoleGrants
 from infra.iam import policy, snowflake_trust_policy
 from infra.ingestion import catalog
 from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, SILVER_COLUMNS, XFM_COLUMNS
 from infra.ingestion.config import IngestionConfig
-from infra.naming import Naming
-from infra.providers import Providers
+from infra.pipeline import PipelineArgs
+from infra.tables import catalog_table
 
 
-@dataclass
-class CustomerIngestionArgs:
-    naming: Naming
-    providers: Providers
+@dataclass(kw_only=True)
+class CustomerIngestionArgs(PipelineArgs):
     config: IngestionConfig
-    protect: bool
-    database: pulumi.Input[str]
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
-    error_integration: pulumi.Input[str]
-    transform_warehouse: pulumi.Input[str]
-    # functional role → its name; LOADER operates the pipe, TRANSFORMER the procedure and the task
-    roles: Mapping[str, pulumi.Input[str]]
+    loader_role: pulumi.Input[str]  # operates the pipe; TRANSFORMER runs the procedure and the task
     permissions_boundary: pulumi.Input[str] | None = None  # the most the role may do (infra/iam.py)
 
 
@@ -48,19 +41,30 @@ class CustomerIngestion(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CustomerIngestionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:ingestion:CustomerIngestion", name, None, opts)
-        db = pulumi.Output.from_input(args.database)
-        cfg, n, prov = args.config, args.naming, args.providers
-        as_sys = prov.on("sysadmin", self)
-        as_sys_kept = prov.on("sysadmin", self, protect=args.protect)
-        on_aws = prov.on("aws", self)
-        landing_url = pulumi.Output.concat("s3://", args.bucket_name, "/", cfg.landing_prefix)
+        self._name, self._args = name, args
+        self._db = pulumi.Output.from_input(args.database)
+        landing_url = pulumi.Output.concat("s3://", args.bucket_name, "/", args.config.landing_prefix)
+        grant_usage = self._integration(landing_url)
+        self._snowpipe(landing_url, grant_usage)
+        self._transform()
+        self._grants()
+        self.register_outputs(
+            {
+                "pipe_notification_channel": self.pipe.notification_channel,
+                "stage": self.stage.fully_qualified_name,
+                "view": self.view.fully_qualified_name,
+            }
+        )
 
-        # --- storage integration and the role it assumes (no cycle: ARN built from the name)
-        role_name = n.aws("snowflake-s3")
+    def _integration(self, landing_url: pulumi.Output[str]) -> snowflake.GrantPrivilegesToAccountRole:
+        """The storage integration and the role it assumes (no cycle: the ARN is built from the name)."""
+        name, args, prov = self._name, self._args, self._args.providers
+        on_aws = prov.on("aws", self)
+        role_name = args.naming.aws("snowflake-s3")
         role_arn = pulumi.Output.concat("arn:aws:iam::", prov.aws_account_id, ":role/", role_name)
         self.integration = snowflake.StorageIntegrationAws(
             f"{name}-storage-integration",
-            name=n.sf("LANDING_S3"),
+            name=args.naming.sf("LANDING_S3"),
             enabled=True,
             storage_provider="S3",
             storage_aws_role_arn=role_arn,
@@ -79,22 +83,25 @@ class CustomerIngestion(pulumi.ComponentResource):
             permissions_boundary=args.permissions_boundary,
             opts=on_aws,
         )
+        prefix = args.config.landing_prefix
         aws.iam.RolePolicy(
             f"{name}-s3-read",
             role=self.role.id,
-            policy=pulumi.Output.from_input(args.bucket_arn).apply(lambda arn: _read_prefix(arn, cfg.landing_prefix)),
+            policy=pulumi.Output.from_input(args.bucket_arn).apply(lambda arn: _read_prefix(arn, prefix)),
             opts=on_aws,
         )
         # SYSADMIN owns the stage, so it needs USAGE on the ACCOUNTADMIN-owned integration.
-        grant_usage = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-integration-usage",
-            account_role_name="SYSADMIN",
-            privileges=["USAGE"],
+        return RoleGrants(name, prov.on("securityadmin", self)).grant(
+            "integration-usage",
+            "SYSADMIN",
+            ["USAGE"],
             on_account_object={"object_type": "INTEGRATION", "object_name": self.integration.name},
-            opts=prov.on("securityadmin", self),
         )
 
-        # --- file format, stage, Bronze table, pipe
+    def _snowpipe(self, landing_url: pulumi.Output[str], grant_usage: pulumi.Resource) -> None:
+        """File format, stage, Bronze table and the auto-ingest pipe the bucket notifies."""
+        name, args, db = self._name, self._args, self._db
+        as_sys = args.on("sysadmin", self)
         self.file_format = snowflake.FileFormatCsv(
             f"{name}-file-format",
             database=db,
@@ -112,9 +119,17 @@ class CustomerIngestion(pulumi.ComponentResource):
             storage_integration=self.integration.name,
             file_format={"format_name": self.file_format.fully_qualified_name},
             comment="landing prefix of the customer feed",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[grant_usage, self.role])),
+            opts=args.on("sysadmin", self, depends_on=[grant_usage, self.role]),
         )
-        self.bronze = _table(f"{name}-bronze", db, "bronze", BRONZE_COLUMNS, as_sys_kept, change_tracking=True)
+        self.bronze = catalog_table(
+            f"{name}-bronze",
+            CATALOG,
+            "bronze",
+            database=db,
+            columns=BRONZE_COLUMNS,
+            opts=args.kept(self),
+            change_tracking=True,
+        )
         self.pipe = snowflake.Pipe(
             f"{name}-pipe",
             database=db,
@@ -125,9 +140,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             copy_statement=db.apply(catalog.pipe_copy_sql),
             comment="auto-ingest of the customer feed",
             # Snowflake stops a pipe whose stage was recreated, so a new stage means a new pipe.
-            opts=pulumi.ResourceOptions.merge(
-                as_sys, pulumi.ResourceOptions(depends_on=[self.stage, self.bronze], replace_with=[self.stage])
-            ),
+            opts=args.on("sysadmin", self, depends_on=[self.stage, self.bronze], replace_with=[self.stage]),
         )
         self.notification = aws.s3.BucketNotification(
             f"{name}-bucket-notification",
@@ -137,16 +150,27 @@ class CustomerIngestion(pulumi.ComponentResource):
                     "id": "snowpipe-customer",
                     "queue_arn": self.pipe.notification_channel,
                     "events": ["s3:ObjectCreated:*"],
-                    "filter_prefix": cfg.landing_prefix,
+                    "filter_prefix": args.config.landing_prefix,
                     "filter_suffix": ".csv",
                 }
             ],
-            opts=on_aws,
+            opts=args.on("aws", self),
         )
 
-        # --- CDC chain: stream → procedure (transform + MERGE) → Silver, nightly task, Gold view
-        self.xfm = _table(f"{name}-xfm", db, "xfm", XFM_COLUMNS, as_sys_kept)
-        self.silver = _table(f"{name}-silver", db, "silver", SILVER_COLUMNS, as_sys_kept, primary_key="CUSTOMER_ID")
+    def _transform(self) -> None:
+        """Stream → procedure (transform + MERGE) → Silver on the nightly task, and the Gold view."""
+        name, args, db, cfg = self._name, self._args, self._db, self._args.config
+        kept = args.kept(self)
+        self.xfm = catalog_table(f"{name}-xfm", CATALOG, "xfm", database=db, columns=XFM_COLUMNS, opts=kept)
+        self.silver = catalog_table(
+            f"{name}-silver",
+            CATALOG,
+            "silver",
+            database=db,
+            columns=SILVER_COLUMNS,
+            opts=kept,
+            primary_key="CUSTOMER_ID",
+        )
         self.stream = snowflake.StreamOnTable(
             f"{name}-stream",
             database=db,
@@ -155,7 +179,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             table=self.bronze.fully_qualified_name,
             append_only="true",
             comment="new Bronze customer rows not yet merged into Silver",
-            opts=as_sys_kept,  # its offset is state: re-created, it would skip rows not merged yet
+            opts=kept,  # its offset is state: re-created, it would skip rows not merged yet
         )
         self.procedure = snowflake.ProcedureSql(
             f"{name}-procedure",
@@ -166,9 +190,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             execute_as="OWNER",
             procedure_definition=db.apply(catalog.procedure_sql),
             comment="transform the stream and MERGE into SILVER.CUSTOMER in one transaction",
-            opts=pulumi.ResourceOptions.merge(
-                as_sys, pulumi.ResourceOptions(depends_on=[self.stream, self.xfm, self.silver])
-            ),
+            opts=args.on("sysadmin", self, depends_on=[self.stream, self.xfm, self.silver]),
         )
         self.task = snowflake.Task(
             f"{name}-task",
@@ -183,7 +205,7 @@ class CustomerIngestion(pulumi.ComponentResource):
             error_integration=args.error_integration,
             suspend_task_after_num_failures=3,
             comment="nightly: Bronze stream → Silver CUSTOMER",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[self.procedure])),
+            opts=args.on("sysadmin", self, depends_on=[self.procedure]),
         )
         self.view = snowflake.View(
             f"{name}-gold-view",
@@ -192,47 +214,18 @@ class CustomerIngestion(pulumi.ComponentResource):
             name=CATALOG.name("view"),
             statement=db.apply(catalog.gold_view_sql),
             comment="analyst-facing customer dimension",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[self.silver])),
+            opts=args.on("sysadmin", self, depends_on=[self.silver]),
         )
 
-        # --- grants beyond the schema-level future grants of the access roles
-        self._grant = prov.on("securityadmin", self)
-        loader, transformer = args.roles["LOADER"], args.roles["TRANSFORMER"]
-        self._object_grant(f"{name}-loader-stage", loader, ["USAGE"], "STAGE", self.stage)
-        self._object_grant(f"{name}-loader-format", loader, ["USAGE"], "FILE FORMAT", self.file_format)
-        self._object_grant(f"{name}-loader-pipe", loader, ["OPERATE", "MONITOR"], "PIPE", self.pipe)
-        self._object_grant(f"{name}-transformer-proc", transformer, ["USAGE"], "PROCEDURE", self.procedure)
-        self._object_grant(f"{name}-transformer-task", transformer, ["OPERATE", "MONITOR"], "TASK", self.task)
-
-        self.register_outputs(
-            {
-                "pipe_notification_channel": self.pipe.notification_channel,
-                "stage": self.stage.fully_qualified_name,
-                "view": self.view.fully_qualified_name,
-            }
-        )
-
-    def _object_grant(self, rname: str, role: pulumi.Input[str], privs: list[str], kind: str, obj) -> None:
-        snowflake.GrantPrivilegesToAccountRole(
-            rname,
-            account_role_name=role,
-            privileges=privs,
-            on_schema_object={"object_type": kind, "object_name": obj.fully_qualified_name},
-            opts=self._grant,
-        )
-
-
-def _table(rname, db, key, columns, opts, change_tracking=False, primary_key=None) -> snowflake.Table:
-    return snowflake.Table(
-        rname,
-        database=db,
-        schema=CATALOG.schema(key),
-        name=CATALOG.name(key),
-        columns=[{"name": c, "type": t, "nullable": c != primary_key} for c, t in columns],
-        change_tracking=change_tracking,
-        primary_key={"keys": [primary_key]} if primary_key else None,
-        opts=opts,
-    )
+    def _grants(self) -> None:
+        """Grants beyond the schema-level future grants of the access roles."""
+        grants = RoleGrants(self._name, self._args.on("securityadmin", self))
+        loader, transformer = self._args.loader_role, self._args.transformer_role
+        grants.on_object("loader-stage", loader, ["USAGE"], "STAGE", self.stage)
+        grants.on_object("loader-format", loader, ["USAGE"], "FILE FORMAT", self.file_format)
+        grants.on_object("loader-pipe", loader, ["OPERATE", "MONITOR"], "PIPE", self.pipe)
+        grants.on_object("transformer-proc", transformer, ["USAGE"], "PROCEDURE", self.procedure)
+        grants.on_object("transformer-task", transformer, ["OPERATE", "MONITOR"], "TASK", self.task)
 
 
 def _read_prefix(bucket_arn: str, prefix: str) -> str:

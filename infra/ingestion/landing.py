@@ -14,7 +14,7 @@ from infra.naming import Naming
 from infra.providers import Providers
 
 
-@dataclass
+@dataclass(kw_only=True)
 class LandingBucketArgs:
     naming: Naming
     providers: Providers

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.config.base import target_lag
-from infra.providers import PipelineArgs
+from infra.pipeline import PipelineArgs
 from infra.recommendations import catalog
 from infra.recommendations.config import RecommendationsConfig
 from infra.sqlfiles import load_module, read_sql
@@ -21,7 +21,7 @@ from infra.sqlfiles import load_module, read_sql
 PYTHON_RUNTIME = "3.11"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecommendationsDataArgs(PipelineArgs):
     config: RecommendationsConfig
 

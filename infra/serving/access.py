@@ -20,7 +20,7 @@ from infra.serving.tls import root_certificate_file
 ROLE_LIMITS = {"app": (50, 2000, 5000), "loader": (10, 0, 600_000), "bi": (10, 60_000, 60_000)}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PostgresServingAccessArgs:
     naming: Naming
     config: PostgresConfig

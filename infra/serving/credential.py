@@ -111,7 +111,7 @@ class _Provider(ResourceProvider):
         return ReadResult(id_, props)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PostgresAdminCredentialArgs:
     instance: pulumi.Input[str]
     rotation: int

@@ -13,7 +13,7 @@ from infra.providers import Providers
 from infra.serving.config import DynamoDbConfig
 
 
-@dataclass
+@dataclass(kw_only=True)
 class RecommendationsTableArgs:
     naming: Naming
     providers: Providers

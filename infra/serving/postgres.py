@@ -21,7 +21,7 @@ from infra.serving.config import PostgresConfig
 from infra.serving.credential import PostgresAdminCredential, PostgresAdminCredentialArgs
 
 
-@dataclass
+@dataclass(kw_only=True)
 class SnowflakePostgresArgs:
     naming: Naming
     providers: Providers

@@ -24,7 +24,7 @@ EXPORTED_ROLES = ("loader", "bi")
 SSLMODE = "verify-full"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ServingSecretsArgs:
     naming: Naming
     providers: Providers

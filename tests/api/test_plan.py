@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.api.component import BUILD_CONTEXTS, spcs_image_path
+from infra.api.catalog import BUILD_CONTEXTS, spcs_image_path
 from infra.config.reader import stack_config
 from tests.conftest import ROOT, one
 

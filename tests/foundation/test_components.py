@@ -15,9 +15,15 @@ from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProv
 
 
 def providers() -> Providers:
-    sf = SnowflakeProviders("p", SnowflakeProvidersArgs("ORG", "ACC", "DEPLOYER"))
+    sf = SnowflakeProviders("p", SnowflakeProvidersArgs(organization="ORG", account="ACC", user="DEPLOYER"))
     aws = AwsAccount("aws", AwsAccountArgs(region="us-east-1", stack="prod"))
-    return Providers(sf.sysadmin, sf.securityadmin, sf.accountadmin, aws.provider, aws.account_id)
+    return Providers(
+        sysadmin=sf.sysadmin,
+        securityadmin=sf.securityadmin,
+        accountadmin=sf.accountadmin,
+        aws=aws.provider,
+        aws_account_id=aws.account_id,
+    )
 
 
 @pulumi.runtime.test

@@ -1,0 +1,43 @@
+"""The API's names, ports and build contexts, with no Pulumi import: the image repository and the two
+services in ML_REGISTRY, the tables the warehouse fallback reads (the recommendations catalog's names),
+and the image and DNS forms SPCS uses."""
+
+from __future__ import annotations
+
+from infra.naming import Catalog
+from infra.recommendations.catalog import CATALOG as RECOMMENDATIONS
+
+SERVICES = ("ranker", "orchestrator")  # in creation order: the orchestrator calls the ranker
+PORTS = {"orchestrator": 8000, "ranker": 8080}
+SERVICE_SCHEMA = "ML_REGISTRY"
+CATALOG = Catalog(
+    {
+        "repository": (SERVICE_SCHEMA, "RETAIL_IMAGES"),
+        "orchestrator": (SERVICE_SCHEMA, "ORCHESTRATOR_SERVICE"),
+        "ranker": (SERVICE_SCHEMA, "RANKER_SERVICE"),
+    }
+)
+# Where each image is built from, relative to the project directory (where Pulumi runs), so plans
+# do not embed a checkout path. The orchestrator's context is services/ because its image also
+# carries services/features, the pair features it shares with the ranker's training.
+BUILD_CONTEXTS = {"ranker": "services/ranker", "orchestrator": "services"}
+# What the warehouse fallback reads (services/orchestrator/orchestrator/backends.py): schema → tables.
+SERVED_TABLES = {
+    schema: [RECOMMENDATIONS.name(k) for k in keys]
+    for schema, keys in (("GOLD", ["USER_PRODUCT_RECOMMENDATIONS"]), ("BRONZE", ["PRODUCT_CATALOG", "INVENTORY"]))
+}
+
+
+def spcs_image_path(repo_digest: str) -> str:
+    """`<registry host>/db/schema/repo/name@sha256:…` → `/db/schema/repo/name@sha256:…` (SPCS form)."""
+    _, _, path = repo_digest.partition("/")
+    return "/" + path
+
+
+def internal_dns(service: str, schema: str, database: str) -> str:
+    """The service's name inside SPCS (dashes for underscores, lower case)."""
+    return (
+        "-".join(service.lower().split("_"))
+        + f".{schema.lower()}.{database.lower()}".replace("_", "-")
+        + (".snowflakecomputing.internal")
+    )
