@@ -203,6 +203,48 @@ FAULTS = [
         "outside services",
     ),
     Fault(
+        "dunder-import-of-a-service",
+        rules.services_as_processes,
+        "infra/api/catalog.py",
+        lambda r: append(r, "infra/api/catalog.py", 'APP = __import__("services.orchestrator.orchestrator.app")\n'),
+    ),
+    Fault(
+        "spec-from-file-location-on-a-service",
+        rules.services_as_processes,
+        "scripts/api/rehearsal.py",
+        lambda r: append(
+            r,
+            "scripts/api/rehearsal.py",
+            "import importlib.util\nfrom pathlib import Path\n\nSERVICES = Path(__file__).parents[2] / 'services'\n"
+            "SPEC = importlib.util.spec_from_file_location('app', SERVICES / 'orchestrator' / 'server.py')\n",
+        ),
+        "spec_from_file_location",
+    ),
+    Fault(
+        "relative-import-cycle-in-scripts",
+        rules.import_cycles,
+        "scripts/cdc/rehearsal.py",
+        lambda r: (
+            append(r, "scripts/cdc/rehearsal.py", "from . import bench\n"),
+            append(r, "scripts/cdc/bench.py", "from .rehearsal import *\n"),
+        ),
+        "scripts/cdc/bench.py",
+    ),
+    Fault(
+        "scripts-import-pulumi",
+        rules.scripts_without_pulumi,
+        "scripts/cdc/rehearsal.py",
+        lambda r: append(r, "scripts/cdc/rehearsal.py", "\n\ndef outputs() -> None:\n    import pulumi_aws\n"),
+        "imports pulumi_aws",
+    ),
+    Fault(
+        "scripts-reach-pulumi-through-a-package-init",
+        rules.scripts_without_pulumi,
+        "scripts/cdc/loads.py",
+        lambda r: append(r, "infra/cdc/__init__.py", "from infra.cdc.component import Component\n"),
+        "scripts/cdc/loads.py -> infra/cdc/__init__.py -> infra/cdc/component.py -> pulumi",
+    ),
+    Fault(
         "scripts-reach-pulumi-through-infra",
         rules.scripts_without_pulumi,
         "scripts/ingestion/loads.py",
@@ -251,3 +293,18 @@ def test_the_rule_reports_a_planted_fault(skeleton: Path, fault: Fault) -> None:
     found = fault.rule(skeleton)
     naming = [v for v in found if fault.file in v and fault.says in v]
     assert naming, f"{fault.rule.__name__} missed {fault.name} in {fault.file}: {found}"
+
+
+def test_a_capability_cycle_through_public_modules_is_only_a_cycle(skeleton: Path) -> None:
+    """Each import of the cycle is allowed on its own; only the cycle rule sees the loop."""
+    fault = next(f for f in FAULTS if f.name == "capability-cycle-across-trees-through-public-modules")
+    fault.plant(skeleton)
+    assert {r.__name__ for r in RULES if r(skeleton)} == {"import_cycles"}
+
+
+def test_shared_core_may_import_public_modules_and_services_features(skeleton: Path) -> None:
+    """What the rules allow stays allowed: the shared core reads catalogs, scripts use the shared library."""
+    append(skeleton, "scripts/target.py", "from infra.cdc import catalog\nfrom infra.serving.config import SIZE\n")
+    append(skeleton, "scripts/recommendations/loads.py", "from services.features.pair import PAIRS\n")
+    append(skeleton, "stacks/platform.py", "from infra.cdc.component import Component\n")
+    assert {r.__name__: r(skeleton) for r in RULES if r(skeleton)} == {}
