@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 
 DYNAMIC_IMPORTS = {"import_module", "__import__"}
@@ -116,7 +116,7 @@ def static_path(node: ast.AST, file: str, assigned: dict[str, list[ast.AST]], de
     return None
 
 
-def _call_path(node: ast.Call, again) -> str | None:
+def _call_path(node: ast.Call, again: Callable[[ast.AST], str | None]) -> str | None:
     func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
     if isinstance(node.func, ast.Attribute) and name in {"resolve", "absolute"}:

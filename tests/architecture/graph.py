@@ -129,7 +129,7 @@ def _index(root: Path, _state: tuple) -> Index:
         modules[name] = Module(name, rel.as_posix(), is_package, text, tree)
     idx = Index(root, modules)
     for m in modules.values():
-        m.imports = list(_imports(idx, m))
+        m.imports = list(dict.fromkeys(_imports(idx, m)))
     return idx
 
 

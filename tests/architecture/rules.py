@@ -306,11 +306,21 @@ def shape(root: Path) -> list[str]:
                 continue
             why = "not expected in this tree" if d.name in CAPABILITIES else "unlisted capability"
             found.append(f"{tree}/{d.name}/: {why} (declare it in SHAPE or in {tree}'s shared core)")
-        found += [
-            f"{tree}/{cap}.py:1: capability code outside {tree}/{cap}/"
-            for cap in CAPABILITIES
-            if (base / f"{cap}.py").is_file()
-        ]
+        found += _capability_code_outside(root, tree, s)
+    return found
+
+
+def _capability_code_outside(root: Path, tree: str, s: TreeShape) -> list[str]:
+    """Modules named after a capability (`cdc.py`, `api_owner.py`) outside its directories: in the tree's
+    top level or its shared core, where the shape has no place for them."""
+    found = []
+    for p in source_files(root, [tree]):
+        rel = p.relative_to(root / tree).parts
+        if rel[0] in s.capabilities or len(rel) > 2:
+            continue
+        owner = next((c for c in CAPABILITIES if p.stem == c or p.stem.startswith(c + "_")), None)
+        if owner:
+            found.append(f"{tree}/{'/'.join(rel)}:1: {owner} code outside {tree}/{owner}/")
     return found
 
 
@@ -327,8 +337,9 @@ def readme_checklist(root: Path) -> list[str]:
     start = next((n for n, line in enumerate(lines) if line.strip() == README_HEADING), None)
     if start is None:
         return [f"README.md:1: no `{README_HEADING}` section with the checklist {checklist()}"]
-    fence = next((n for n in range(start + 1, len(lines)) if lines[n].strip()), None)
-    if fence is None or not lines[fence].strip().startswith("```"):
+    # The section's first fenced block, before any next heading (a sentence may introduce it).
+    fence = next((n for n in range(start + 1, len(lines)) if lines[n].startswith(("```", "#"))), None)
+    if fence is None or not lines[fence].startswith("```"):
         return [f"README.md:{start + 1}: `{README_HEADING}` is not followed by a fenced code block"]
     listed: dict[str, int] = {}
     for n in range(fence + 1, len(lines)):

@@ -277,6 +277,13 @@ FAULTS = [
         "infra/api.py",
         lambda r: write(r, "infra/api.py", '"""The API."""\n'),
     ),
+    Fault(
+        "capability-module-in-the-shared-core",
+        rules.shape,
+        "scripts/bench/cdc.py",
+        lambda r: write(r, "scripts/bench/cdc.py", '"""The CDC bench."""\n'),
+        "cdc code outside scripts/cdc/",
+    ),
     Fault("readme-checklist-drifts", rules.readme_checklist, "README.md", _readme_checklist_drifts, "bench.py"),
     Fault(
         "issue-number-in-a-comment",
@@ -308,3 +315,20 @@ def test_shared_core_may_import_public_modules_and_services_features(skeleton: P
     append(skeleton, "scripts/recommendations/loads.py", "from services.features.pair import PAIRS\n")
     append(skeleton, "stacks/platform.py", "from infra.cdc.component import Component\n")
     assert {r.__name__: r(skeleton) for r in RULES if r(skeleton)} == {}
+
+
+def test_the_readme_checklist_must_follow_its_heading(skeleton: Path) -> None:
+    """A checklist under another heading, or none, is reported rather than silently read elsewhere."""
+    text = (skeleton / "README.md").read_text().replace("```text", "## Next\n\n```text")
+    write(skeleton, "README.md", text)
+    assert rules.readme_checklist(skeleton) == [
+        "README.md:5: `### Adding a capability` is not followed by a fenced code block"
+    ]
+    write(skeleton, "README.md", "# platform\n")
+    assert "no `### Adding a capability` section" in rules.readme_checklist(skeleton)[0]
+
+
+def test_a_sentence_may_introduce_the_readme_checklist(skeleton: Path) -> None:
+    text = (skeleton / "README.md").read_text().replace("```text", "Create these files:\n\n```")
+    write(skeleton, "README.md", text)
+    assert rules.readme_checklist(skeleton) == []
