@@ -1,0 +1,1 @@
+"""The architecture of the code, as rules that fail on violations and tests that prove each rule bites."""
