@@ -7,7 +7,14 @@ from __future__ import annotations
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.naming import quote
+
 Role = snowflake.AccountRole | pulumi.Input[str]
+
+
+def quote_output(*parts: pulumi.Input[str]) -> pulumi.Output[str]:
+    """`quote` of parts that may be Pulumi Outputs, as an Output (schema and object names in grants)."""
+    return pulumi.Output.all(*parts).apply(lambda p: quote(*p))
 
 
 def _name(role: Role) -> pulumi.Input[str]:

@@ -43,30 +43,75 @@ ARN_PATTERNS = {
     "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
 }
 READ_ACTIONS = {
-    "s3": ["s3:GetBucket*", "s3:GetLifecycleConfiguration", "s3:GetEncryptionConfiguration", "s3:ListBucket",
-           "s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration"],
-    "sns": ["sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic",
-            "sns:ListTagsForResource"],
+    "s3": [
+        "s3:GetBucket*",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:ListBucket",
+        "s3:GetAccelerateConfiguration",
+        "s3:GetReplicationConfiguration",
+    ],
+    "sns": [
+        "sns:GetTopicAttributes",
+        "sns:GetSubscriptionAttributes",
+        "sns:ListSubscriptionsByTopic",
+        "sns:ListTagsForResource",
+    ],
     "sqs": ["sqs:GetQueueAttributes"],
-    "dynamodb": ["dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive",
-                 "dynamodb:ListTagsOfResource"],
-    "iam": ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-            "iam:ListInstanceProfilesForRole"],
+    "dynamodb": [
+        "dynamodb:DescribeTable",
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:DescribeTimeToLive",
+        "dynamodb:ListTagsOfResource",
+    ],
+    "iam": [
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+    ],
     "secretsmanager": ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
-}  # fmt: skip
+}
 WRITE_ACTIONS = {
-    "s3": ["s3:CreateBucket", "s3:DeleteBucket", "s3:PutBucket*", "s3:DeleteBucket*", "s3:PutLifecycleConfiguration",
-           "s3:PutEncryptionConfiguration", "s3:PutBucketNotification", "s3:ListBucketVersions", "s3:DeleteObject",
-           "s3:DeleteObjectVersion"],
-    "sns": ["sns:CreateTopic", "sns:DeleteTopic", "sns:SetTopicAttributes", "sns:Subscribe", "sns:Unsubscribe",
-            "sns:TagResource"],
+    "s3": [
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:PutBucket*",
+        "s3:DeleteBucket*",
+        "s3:PutLifecycleConfiguration",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketNotification",
+        "s3:ListBucketVersions",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    ],
+    "sns": [
+        "sns:CreateTopic",
+        "sns:DeleteTopic",
+        "sns:SetTopicAttributes",
+        "sns:Subscribe",
+        "sns:Unsubscribe",
+        "sns:TagResource",
+    ],
     "sqs": ["sqs:SetQueueAttributes"],
-    "dynamodb": ["dynamodb:CreateTable", "dynamodb:DeleteTable", "dynamodb:UpdateTable",
-                 "dynamodb:UpdateContinuousBackups", "dynamodb:TagResource", "dynamodb:UntagResource"],
+    "dynamodb": [
+        "dynamodb:CreateTable",
+        "dynamodb:DeleteTable",
+        "dynamodb:UpdateTable",
+        "dynamodb:UpdateContinuousBackups",
+        "dynamodb:TagResource",
+        "dynamodb:UntagResource",
+    ],
     "iam": ["iam:DeleteRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole", "iam:UntagRole"],
-    "secretsmanager": ["secretsmanager:CreateSecret", "secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue",
-                       "secretsmanager:UpdateSecret", "secretsmanager:TagResource"],
-}  # fmt: skip
+    "secretsmanager": [
+        "secretsmanager:CreateSecret",
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:TagResource",
+    ],
+}
 # Only with the stack's permissions boundary attached may a CI role create a role or change what it may do.
 BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"]
 
@@ -113,11 +158,18 @@ def ci_policy(account: str, prefix: str, write: bool, boundary: str) -> str:
             {"Effect": "Allow", "Action": acts, "Resource": arns(svc)} for svc, acts in WRITE_ACTIONS.items()
         ]
         statements += [
-            {"Effect": "Allow", "Action": BOUNDED_IAM_ACTIONS, "Resource": arns("iam"),
-             "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}}},
+            {
+                "Effect": "Allow",
+                "Action": BOUNDED_IAM_ACTIONS,
+                "Resource": arns("iam"),
+                "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+            },
             {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
             # the loads' connection secrets: the provider reads a secret version back after writing it
-            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-             "Resource": f"arn:aws:secretsmanager:*:{account}:secret:{prefix}-postgres-*"},
-        ]  # fmt: skip
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": f"arn:aws:secretsmanager:*:{account}:secret:{prefix}-postgres-*",
+            },
+        ]
     return policy(*statements)

@@ -75,13 +75,6 @@ def quote(*parts: str) -> str:
     return ".".join(f'"{p}"' for p in parts)
 
 
-def quote_output(*parts: object) -> object:
-    """`quote` of parts that may be Pulumi Outputs, as an Output (schema and object names in grants)."""
-    import pulumi
-
-    return pulumi.Output.all(*parts).apply(lambda p: quote(*p))
-
-
 def object_ref(object_type: str, object_name: object) -> dict:
     """`{"object_type": …, "object_name": …}`: an account or schema object a grant is on."""
     return {"object_type": object_type, "object_name": object_name}

@@ -14,7 +14,7 @@ from infra.providers import Providers
 NETWORK_RULE_SCHEMA = "BRONZE"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Ingress:
     """Logical and physical names of one rule/policy pair, what it lets in, and why."""
 

@@ -1,13 +1,14 @@
-"""The one way a component declares a table from its catalog entry: schema and name from the catalog,
-columns as (name, type) pairs, the primary key NOT NULL and everything else nullable."""
+"""The one way a component declares a table or a dynamic table from its catalog entry: schema and name
+from the catalog; a table's columns as (name, type) pairs, the primary key NOT NULL and the rest nullable."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.config.base import target_lag
 from infra.naming import Catalog
 
 
@@ -23,12 +24,13 @@ def catalog_table(
     not_null: Sequence[str] = (),
     change_tracking: bool = False,
     comment: str | None = None,
-    declare_nullable: bool = True,
+    explicit: bool = True,
 ) -> snowflake.Table:
-    """`key`'s table in `database`; `not_null` adds NOT NULL columns beyond the primary key. Without
-    `declare_nullable`, columns carry no nullability and Snowflake's default (nullable) applies."""
+    """`key`'s table in `database`; `not_null` adds NOT NULL columns beyond the primary key. Not
+    `explicit`: nullability and change tracking are left to Snowflake's defaults (nullable, off), as
+    the tables that were released that way keep them."""
     required = {primary_key, *not_null}
-    nullable = (lambda c: {"nullable": c not in required}) if declare_nullable else (lambda c: {})
+    nullable = (lambda c: {"nullable": c not in required}) if explicit else (lambda c: {})
     return snowflake.Table(
         rname,
         database=database,
@@ -36,7 +38,35 @@ def catalog_table(
         name=catalog.name(key),
         columns=[{"name": c, "type": t, **nullable(c)} for c, t in columns],
         primary_key={"keys": [primary_key]} if primary_key else None,
-        change_tracking=change_tracking,
+        change_tracking=change_tracking if explicit else None,
         comment=comment,
         opts=opts,
+    )
+
+
+def catalog_dynamic_table(
+    rname: str,
+    catalog: Catalog,
+    key: str,
+    *,
+    database: pulumi.Output[str],
+    lag: str,
+    warehouse: pulumi.Input[str],
+    query: Callable[[str], str],
+    comment: str,
+    opts: pulumi.ResourceOptions,
+    **inputs: object,
+) -> snowflake.DynamicTable:
+    """`key`'s dynamic table in `database`: its query rendered for the database, its checked lag."""
+    return snowflake.DynamicTable(
+        rname,
+        database=database,
+        schema=catalog.schema(key),
+        name=catalog.name(key),
+        target_lag=target_lag(lag),
+        warehouse=warehouse,
+        query=database.apply(query),
+        comment=comment,
+        opts=opts,
+        **inputs,
     )

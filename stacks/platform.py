@@ -13,7 +13,7 @@ import pulumi
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api.component import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
 from infra.cdc.component import OrderChanges, OrderChangesArgs
-from infra.config.reader import load_stack_config
+from infra.config.engine import load_stack_config
 from infra.config.stack import StackConfig
 from infra.dashboard.component import AnalyticsDashboard, AnalyticsDashboardArgs
 from infra.foundation.access import AccessControl, AccessControlArgs
@@ -26,10 +26,9 @@ from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.naming import review_naming
 from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs, login_for
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
-from infra.serving.access import PostgresServingAccess, PostgresServingAccessArgs
-from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
-from infra.serving.postgres import SnowflakePostgres, SnowflakePostgresArgs
-from infra.serving.secrets import ServingSecrets, ServingSecretsArgs
+from infra.serving.access import PostgresServingAccess
+from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
+from infra.serving.postgres import SnowflakePostgres
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,10 +75,7 @@ class Pipelines:
 class Serving:
     """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
 
-    postgres: SnowflakePostgres
-    access: PostgresServingAccess
-    secrets: ServingSecrets
-    dynamodb: RecommendationsTable
+    stores: ServingStores
     api: RecommendationApi
 
 
@@ -248,12 +244,13 @@ def _pipelines(b: Base) -> Pipelines:
 def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
     """Snowflake Postgres with its serving schema and secrets, the DynamoDB table, and the API in front."""
     cfg = b.config
-    kept = {"naming": cfg.naming, "providers": b.providers, "protect": cfg.protect}
-    postgres = SnowflakePostgres(
-        "postgres",
-        SnowflakePostgresArgs(
-            **kept,
-            config=cfg.postgres,
+    stores = serving_stores(
+        ServingStoresArgs(
+            naming=cfg.naming,
+            providers=b.providers,
+            protect=cfg.protect,
+            postgres=cfg.postgres,
+            dynamodb=cfg.dynamodb,
             ingress_cidrs=cfg.allowed_cidrs,
             connection=cfg.snowflake,
             private_key=b.private_key,
@@ -261,32 +258,7 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
         ),
         opts=b.after_foundation,
     )
-    access = PostgresServingAccess(
-        "serving",
-        PostgresServingAccessArgs(
-            naming=cfg.naming,
-            config=cfg.postgres,
-            protect=cfg.protect,
-            host=postgres.host,
-            admin_user=postgres.credential.username,
-            admin_password=postgres.admin_password,
-            app_password=postgres.app_password,
-            ca_certificate=postgres.ca_certificate,
-        ),
-    )
-    secrets = ServingSecrets(
-        "serving-secrets",
-        ServingSecretsArgs(
-            **kept,
-            config=cfg.postgres,
-            host=postgres.host,
-            passwords=access.passwords,
-            ca_certificate=postgres.ca_certificate,
-        ),
-    )
-    dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
-    api = _api(b, recommendations, postgres, access)
-    return Serving(postgres=postgres, access=access, secrets=secrets, dynamodb=dynamodb, api=api)
+    return Serving(stores=stores, api=_api(b, recommendations, stores.postgres, stores.access))
 
 
 def _api(
@@ -348,17 +320,17 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in serving.api.images.items()}),
         "apiService": serving.api.services["orchestrator"].fully_qualified_name,
         "customer360": pipes.recommendations.customer_360.fully_qualified_name,
-        "postgresHost": serving.postgres.host,
-        "postgresIntegration": serving.postgres.integration.name,
-        "postgresAdminSecret": serving.postgres.admin_secret.fully_qualified_name,
-        "postgresAppSecret": serving.postgres.app_secret.fully_qualified_name,
+        "postgresHost": serving.stores.postgres.host,
+        "postgresIntegration": serving.stores.postgres.integration.name,
+        "postgresAdminSecret": serving.stores.postgres.admin_secret.fully_qualified_name,
+        "postgresAppSecret": serving.stores.postgres.app_secret.fully_qualified_name,
         "postgresAppUser": pg_roles["app"],
         "postgresLoaderUser": pg_roles["loader"],
-        "postgresLoaderSecret": serving.secrets.secrets["loader"].arn,
+        "postgresLoaderSecret": serving.stores.secrets.secrets["loader"].arn,
         "postgresBiUser": pg_roles["bi"],
-        "postgresBiSecret": serving.secrets.secrets["bi"].arn,
-        "servingSchema": serving.access.schema.name,
-        "dynamodbTable": serving.dynamodb.table.name,
+        "postgresBiSecret": serving.stores.secrets.secrets["bi"].arn,
+        "servingSchema": serving.stores.access.schema.name,
+        "dynamodbTable": serving.stores.dynamodb.table.name,
         "landingBucket": pipes.landing.bucket.bucket,
         "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
         "errorTopicArn": base.alerts.topic.arn,

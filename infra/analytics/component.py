@@ -15,9 +15,10 @@ import pulumi_snowflake as snowflake
 from infra.analytics import catalog
 from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
 from infra.analytics.config import AnalyticsConfig
-from infra.config.base import target_lag
+from infra.grants import RoleGrants
 from infra.naming import slug
 from infra.pipeline import PipelineArgs
+from infra.tables import catalog_dynamic_table, catalog_table
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
 
@@ -37,24 +38,44 @@ class CommerceAnalytics(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: CommerceAnalyticsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:analytics:CommerceAnalytics", name, None, opts)
-        db = pulumi.Output.from_input(args.database)
-        cfg, prov = args.config, args.providers
-        as_sys = prov.on("sysadmin", self)
+        self._name, self._args = name, args
+        self._db = pulumi.Output.from_input(args.database)
+        self._tables_and_streams()
+        self._dynamic_tables()
+        self._task_graph()
+        g = RoleGrants(f"{name}-transformer", args.on("securityadmin", self))
+        role = args.transformer_role
+        for key, task in self.tasks.items():
+            g.on_object(f"task-{slug(key)}", role, ["OPERATE", "MONITOR"], "TASK", task)
+        for key, procedure in self.procedures.items():
+            g.on_object(f"procedure-{slug(key)}", role, ["USAGE"], "PROCEDURE", procedure)
+        for key, table in self.dynamic_tables.items():
+            g.on_object(f"dt-{slug(key)}", role, ["OPERATE", "MONITOR", "SELECT"], "DYNAMIC TABLE", table)
+        self.register_outputs(
+            {
+                "root_task": self.tasks["dimensions_task"].fully_qualified_name,
+                "fact_sales": self.tables["facts"].fully_qualified_name,
+                "daily_sales_summary": self.tables["summary"].fully_qualified_name,
+            }
+        )
 
-        self.tables = {}
-        for key, (schema, tname, cols) in TABLES.items():
-            pk = PRIMARY_KEYS.get(key)
-            self.tables[key] = snowflake.Table(
+    def _tables_and_streams(self) -> None:
+        """Every table (sources with change tracking) and one stream per consuming procedure."""
+        name, args, db = self._name, self._args, self._db
+        # every table holds pipeline state (work tables too, mid-run): protected where the stack protects
+        self.tables = {
+            key: catalog_table(
                 f"{name}-{slug(key)}",
+                CATALOG,
+                key,
                 database=db,
-                schema=schema,
-                name=tname,
-                columns=[{"name": c, "type": t, "nullable": c != pk} for c, t in cols],
-                primary_key={"keys": [pk]} if pk else None,
+                columns=cols,
+                primary_key=PRIMARY_KEYS.get(key),
                 change_tracking=key in SOURCES,
-                # every table holds pipeline state (work tables too, mid-run): protected where the stack protects
-                opts=prov.on("sysadmin", self, protect=args.protect),
+                opts=args.kept(self),
             )
+            for key, (_, _, cols) in TABLES.items()
+        }
         self.streams = {
             key: snowflake.StreamOnTable(
                 f"{name}-{slug(key)}",
@@ -64,28 +85,32 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 table=self.tables[s.table].fully_qualified_name,
                 append_only="true" if s.append_only else "false",
                 comment=f"changes of {TABLES[s.table][1]} for the {s.consumer} procedure",
-                opts=prov.on("sysadmin", self, protect=args.protect),  # the offset is state
+                opts=args.kept(self),  # the offset is state
             )
             for key, s in STREAMS.items()
         }
+
+    def _dynamic_tables(self) -> None:
+        """The SILVER dynamic tables the dashboard reads, each after what it reads."""
         self.dynamic_tables = {}
         for key, dt in DYNAMIC_TABLES.items():
-            lag = dt.lag if dt.lag == "DOWNSTREAM" else getattr(cfg.lags, dt.lag)
             inputs = [self.tables[s] if s in self.tables else self.dynamic_tables[s] for s in dt.sources]
-            self.dynamic_tables[key] = snowflake.DynamicTable(
-                f"{name}-{slug(key)}",
-                database=db,
-                schema=CATALOG.schema(key),
-                name=CATALOG.name(key),
-                target_lag=target_lag(lag),
-                warehouse=args.transform_warehouse,
-                query=db.apply(lambda d, k=key: catalog.dynamic_table_sql(d, k)),
+            self.dynamic_tables[key] = catalog_dynamic_table(
+                f"{self._name}-{slug(key)}",
+                CATALOG,
+                key,
+                database=self._db,
+                lag=dt.lag if dt.lag == "DOWNSTREAM" else getattr(self._args.config.lags, dt.lag),
+                warehouse=self._args.transform_warehouse,
+                query=lambda d, k=key: catalog.dynamic_table_sql(d, k),
                 comment=f"{key} (sql/{dt.sql})",
                 # re-created, a dynamic table is a full re-materialization readers wait for: protected too
-                opts=pulumi.ResourceOptions.merge(
-                    as_sys, pulumi.ResourceOptions(depends_on=inputs, protect=args.protect)
-                ),
+                opts=self._args.kept(self, depends_on=inputs),
             )
+
+    def _task_graph(self) -> None:
+        """The procedures (each one transaction) and the task graph dimensions → facts → summary."""
+        name, args, db, cfg = self._name, self._args, self._db, self._args.config
         self.procedures = {
             key: snowflake.ProcedureSql(
                 f"{name}-{slug(key)}-procedure",
@@ -96,10 +121,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 execute_as="OWNER",
                 procedure_definition=db.apply(lambda d, k=key: catalog.procedure_sql(d, k, cfg.date_horizon_days)),
                 comment=purpose,
-                opts=pulumi.ResourceOptions.merge(
-                    as_sys,
-                    pulumi.ResourceOptions(depends_on=[*self.tables.values(), *self.streams.values()]),
-                ),
+                opts=args.on("sysadmin", self, depends_on=[*self.tables.values(), *self.streams.values()]),
             )
             for key, (pname, purpose) in PROCEDURES.items()
         }
@@ -120,27 +142,5 @@ class CommerceAnalytics(pulumi.ComponentResource):
                 error_integration=args.error_integration if root else None,
                 suspend_task_after_num_failures=3 if root else None,
                 comment=f"{PROCEDURES[proc][1]} ({'scheduled root' if root else 'after ' + TASKS[after][0]})",
-                opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[self.procedures[proc]])),
+                opts=args.on("sysadmin", self, depends_on=[self.procedures[proc]]),
             )
-        as_sec = prov.on("securityadmin", self)
-        dt_privileges = ["OPERATE", "MONITOR", "SELECT"]
-        grants = [
-            *((f"task-{slug(k)}", "TASK", t, ["OPERATE", "MONITOR"]) for k, t in self.tasks.items()),
-            *((f"procedure-{slug(k)}", "PROCEDURE", p, ["USAGE"]) for k, p in self.procedures.items()),
-            *((f"dt-{slug(k)}", "DYNAMIC TABLE", t, dt_privileges) for k, t in self.dynamic_tables.items()),
-        ]
-        for label, kind, obj, privs in grants:
-            snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-transformer-{label}",
-                account_role_name=args.transformer_role,
-                privileges=privs,
-                on_schema_object={"object_type": kind, "object_name": obj.fully_qualified_name},
-                opts=as_sec,
-            )
-        self.register_outputs(
-            {
-                "root_task": self.tasks["dimensions_task"].fully_qualified_name,
-                "fact_sales": self.tables["facts"].fully_qualified_name,
-                "daily_sales_summary": self.tables["summary"].fully_qualified_name,
-            }
-        )

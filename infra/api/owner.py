@@ -17,8 +17,8 @@ import pulumi_snowflake as snowflake
 
 from infra.api.catalog import SERVED_TABLES, SERVICE_SCHEMA
 from infra.foundation.config import SnowflakeConnection
-from infra.grants import RoleGrants
-from infra.naming import Naming, object_ref, quote_output, slug
+from infra.grants import RoleGrants, quote_output
+from infra.naming import Naming, object_ref, slug
 from infra.providers import Providers
 
 

@@ -15,9 +15,10 @@ import pulumi_snowflake as snowflake
 from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
 from infra.cdc.config import CdcConfig
-from infra.config.base import target_lag
-from infra.naming import quote, slug
+from infra.grants import RoleGrants
+from infra.naming import object_ref, quote, slug
 from infra.pipeline import PipelineArgs
+from infra.tables import catalog_dynamic_table, catalog_table
 
 
 @dataclass(kw_only=True)
@@ -37,19 +38,34 @@ class OrderChanges(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: OrderChangesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:cdc:OrderChanges", name, None, opts)
-        db = pulumi.Output.from_input(args.database)
-        cfg, prov = args.config, args.providers
-        as_sys = prov.on("sysadmin", self)
+        self._name, self._args = name, args
+        self._db = pulumi.Output.from_input(args.database)
+        self._state()
+        self._derived()
+        self._writer()
+        self._operators()
+        self.register_outputs(
+            {
+                "change_log": self.change_log.fully_qualified_name,
+                "orders_aggregated": self.dynamic_tables["orders_aggregated"].fully_qualified_name,
+                "monitoring": self.monitoring.fully_qualified_name,
+                "writer_role": self.writer_role.name,
+            }
+        )
 
-        self.change_log = snowflake.Table(
+    def _state(self) -> None:
+        """The change log (the pipeline's only state), the id sequences and the generator's stage."""
+        name, args, db = self._name, self._args, self._db
+        self.change_log = catalog_table(
             f"{name}-change-log",
+            CATALOG,
+            "changes",
             database=db,
-            schema=CATALOG.schema("changes"),
-            name=CATALOG.name("changes"),
-            columns=[{"name": c, "type": t, "nullable": null} for c, t, null in CHANGE_COLUMNS],
+            columns=[(c, t) for c, t, _ in CHANGE_COLUMNS],
+            not_null=[c for c, _, null in CHANGE_COLUMNS if not null],
             change_tracking=True,
             comment="append-only log of order changes: full image, CHANGE_TYPE, CHANGE_SEQ (commit order)",
-            opts=prov.on("sysadmin", self, protect=args.protect),  # the log is the pipeline's only state
+            opts=args.kept(self),  # the log is the pipeline's only state
         )
         self.sequences = {
             key: snowflake.Sequence(
@@ -60,7 +76,7 @@ class OrderChanges(pulumi.ComponentResource):
                 increment=BLOCK,
                 ordering="ORDER",
                 comment=f"blocks of {BLOCK:,} {key.replace('_', ' ')} for change writers",
-                opts=prov.on("sysadmin", self, protect=args.protect),  # re-created, it would hand out ids again
+                opts=args.kept(self),  # re-created, it would hand out ids again
             )
             for key in SEQUENCES
         }
@@ -70,26 +86,27 @@ class OrderChanges(pulumi.ComponentResource):
             schema=CATALOG.schema("stage"),
             name=CATALOG.name("stage"),
             comment="Parquet batches of the change generator, COPY'd into ORDER_CHANGES and purged",
-            opts=as_sys,
+            opts=args.on("sysadmin", self),
         )
+
+    def _derived(self) -> None:
+        """The incremental dynamic tables, the monitoring view and the task refreshing the top table."""
+        name, args, db, cfg = self._name, self._args, self._db, self._args.config
         self.dynamic_tables = {}
         for key, dt in DYNAMIC_TABLES.items():
-            lag = dt.lag if dt.lag == "DOWNSTREAM" else getattr(cfg.lags, dt.lag)
             inputs = [self.change_log if s == "changes" else self.dynamic_tables[s] for s in dt.sources]
-            self.dynamic_tables[key] = snowflake.DynamicTable(
+            self.dynamic_tables[key] = catalog_dynamic_table(
                 f"{name}-{slug(key)}",
+                CATALOG,
+                key,
                 database=db,
-                schema=CATALOG.schema(key),
-                name=CATALOG.name(key),
-                target_lag=target_lag(lag),
+                lag=dt.lag if dt.lag == "DOWNSTREAM" else getattr(cfg.lags, dt.lag),
                 refresh_mode="INCREMENTAL",  # fails at deploy, not silently FULL, if the query stops qualifying
                 initialize="ON_CREATE",
                 warehouse=args.transform_warehouse,
-                query=db.apply(lambda d, k=key: catalog.dynamic_table_sql(d, k)),
+                query=lambda d, k=key: catalog.dynamic_table_sql(d, k),
                 comment=f"{key} (sql/{dt.sql})",
-                opts=pulumi.ResourceOptions.merge(
-                    as_sys, pulumi.ResourceOptions(depends_on=inputs, protect=args.protect)
-                ),
+                opts=args.kept(self, depends_on=inputs),
             )
         self.monitoring = snowflake.View(
             f"{name}-monitoring",
@@ -98,9 +115,7 @@ class OrderChanges(pulumi.ComponentResource):
             name=CATALOG.name("monitoring"),
             statement=db.apply(catalog.monitoring_sql),
             comment="order changes per hour by type, and how far each CDC dynamic table is behind the log",
-            opts=pulumi.ResourceOptions.merge(
-                as_sys, pulumi.ResourceOptions(depends_on=[self.change_log, *self.dynamic_tables.values()])
-            ),
+            opts=args.on("sysadmin", self, depends_on=[self.change_log, *self.dynamic_tables.values()]),
         )
         top = self.dynamic_tables["orders_aggregated"]
         self.refresh_task = snowflake.Task(
@@ -115,55 +130,37 @@ class OrderChanges(pulumi.ComponentResource):
             error_integration=args.error_integration,
             suspend_task_after_num_failures=3,
             comment=f"refreshes {CATALOG.name('orders_aggregated')} and what it reads, every {cfg.refresh_minutes} min",
-            opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(depends_on=[top])),
-        )
-        self._access(name, args)
-        self.register_outputs(
-            {
-                "change_log": self.change_log.fully_qualified_name,
-                "orders_aggregated": top.fully_qualified_name,
-                "monitoring": self.monitoring.fully_qualified_name,
-                "writer_role": self.writer_role.name,
-            }
+            opts=args.on("sysadmin", self, depends_on=[top]),
         )
 
-    def _access(self, name: str, args: OrderChangesArgs) -> None:
+    def _writer(self) -> None:
         """The generator's role may insert into the change log and nothing else (plus what inserting
-        needs: the stage it copies from, the sequences it numbers with, a warehouse); TRANSFORMER operates
-        the tables and the task; ANALYST monitors the tables it reads (SELECT comes with GOLD/SILVER)."""
-        as_sec = args.providers.on("securityadmin", self)
-        self.writer_role = snowflake.AccountRole(
-            f"{name}-writer-role",
-            name=args.naming.sf("CDC_WRITER"),
-            comment="order change generator: INSERT into ORDER_CHANGES only",
-            opts=as_sec,
+        needs: the stage it copies from, the sequences it numbers with, a warehouse)."""
+        args, db = self._args, self._db
+        g = RoleGrants(self._name, args.on("securityadmin", self))
+        self.writer_role = g.role(
+            "writer-role", args.naming.sf("CDC_WRITER"), "order change generator: INSERT into ORDER_CHANGES only"
         )
         writer = self.writer_role.name
-        snowflake.GrantAccountRole(f"{name}-writer-to-sysadmin", role_name=writer, parent_role_name="SYSADMIN",
-                                   opts=as_sec)  # fmt: skip
-        snowflake.GrantAccountRole(f"{name}-writer-to-service-user", role_name=writer, user_name=args.service_user,
-                                   opts=as_sec)  # fmt: skip
-        db = pulumi.Output.from_input(args.database)
+        g.inherit("writer-to-sysadmin", writer, to_role="SYSADMIN")
+        g.inherit("writer-to-service-user", writer, to_user=args.service_user)
+        g.grant("writer-db", writer, ["USAGE"], on_account_object=object_ref("DATABASE", db))
+        g.grant("writer-wh", writer, ["USAGE"], on_account_object=object_ref("WAREHOUSE", args.load_warehouse))
         schema = db.apply(lambda d: quote(d, CATALOG.schema("changes")))
-        grants = [
-            ("writer-db", writer, ["USAGE"], {"on_account_object": {"object_type": "DATABASE", "object_name": db}}),
-            ("writer-wh", writer, ["USAGE"],
-             {"on_account_object": {"object_type": "WAREHOUSE", "object_name": args.load_warehouse}}),
-            ("writer-schema", writer, ["USAGE"], {"on_schema": {"schema_name": schema}}),
-            ("writer-log", writer, ["INSERT"], _obj("TABLE", self.change_log)),
-            ("writer-stage", writer, ["READ", "WRITE"], _obj("STAGE", self.stage)),
-            *((f"writer-{slug(k)}", writer, ["USAGE"], _obj("SEQUENCE", s)) for k, s in self.sequences.items()),
-            ("transformer-task", args.transformer_role, ["OPERATE", "MONITOR"], _obj("TASK", self.refresh_task)),
-            *((f"transformer-dt-{slug(k)}", args.transformer_role, ["OPERATE", "MONITOR", "SELECT"],
-               _obj("DYNAMIC TABLE", t)) for k, t in self.dynamic_tables.items()),
-            *((f"analyst-dt-{slug(k)}", args.analyst_role, ["MONITOR"], _obj("DYNAMIC TABLE", t))
-              for k, t in self.dynamic_tables.items()),
-        ]  # fmt: skip
-        for label, role, privileges, on in grants:
-            snowflake.GrantPrivilegesToAccountRole(
-                f"{name}-{label}", account_role_name=role, privileges=privileges, opts=as_sec, **on
-            )
+        g.grant("writer-schema", writer, ["USAGE"], on_schema={"schema_name": schema})
+        g.on_object("writer-log", writer, ["INSERT"], "TABLE", self.change_log)
+        g.on_object("writer-stage", writer, ["READ", "WRITE"], "STAGE", self.stage)
+        for key, sequence in self.sequences.items():
+            g.on_object(f"writer-{slug(key)}", writer, ["USAGE"], "SEQUENCE", sequence)
 
-
-def _obj(kind: str, resource: pulumi.CustomResource) -> dict:
-    return {"on_schema_object": {"object_type": kind, "object_name": resource.fully_qualified_name}}  # type: ignore[attr-defined]
+    def _operators(self) -> None:
+        """TRANSFORMER operates the tables and the task; ANALYST monitors the tables it reads (SELECT
+        comes with GOLD/SILVER)."""
+        args = self._args
+        g = RoleGrants(self._name, args.on("securityadmin", self))
+        g.on_object("transformer-task", args.transformer_role, ["OPERATE", "MONITOR"], "TASK", self.refresh_task)
+        for key, table in self.dynamic_tables.items():
+            privileges = ["OPERATE", "MONITOR", "SELECT"]
+            g.on_object(f"transformer-dt-{slug(key)}", args.transformer_role, privileges, "DYNAMIC TABLE", table)
+        for key, table in self.dynamic_tables.items():
+            g.on_object(f"analyst-dt-{slug(key)}", args.analyst_role, ["MONITOR"], "DYNAMIC TABLE", table)

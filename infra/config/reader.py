@@ -84,22 +84,10 @@ def _decode(v: Any) -> Any:
     return v
 
 
-def _own_keys(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[dict[str, Any], set[str]]:
+def own_keys(values: Mapping[str, Any], secret_keys: set[str]) -> tuple[dict[str, Any], set[str]]:
     prefix = f"{PROJECT}:"
     own = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
     return own, {k[len(prefix) :] for k in secret_keys if k.startswith(prefix)}
-
-
-def load_stack_config() -> StackConfig:
-    """The running stack's config, as the Pulumi engine (or the offline plan's mocks) hands it over."""
-    import pulumi
-    from pulumi.runtime import config as runtime_config
-
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    env_secrets = set(runtime_config.get_config_secret_keys_env())
-    secret = {k for k in merged if runtime_config.is_config_secret(k) or k in env_secrets}
-    own, own_secret = _own_keys(merged, secret)
-    return parse_config(own, pulumi.get_stack(), own_secret)
 
 
 def read_stack_file(stack: str) -> tuple[dict[str, str], list[str]]:
@@ -127,5 +115,5 @@ def read_stack_file(stack: str) -> tuple[dict[str, str], list[str]]:
 def stack_config(stack: str) -> StackConfig:
     """A stack's validated config read from its stack file (for code that runs outside Pulumi)."""
     values, secret_keys = read_stack_file(stack)
-    own, own_secret = _own_keys(values, set(secret_keys))
+    own, own_secret = own_keys(values, set(secret_keys))
     return parse_config(own, stack, own_secret)

@@ -16,12 +16,12 @@ import pulumi_command as command
 import pulumi_snowflake as snowflake
 
 from infra.dashboard import bundle
+from infra.dashboard.catalog import CATALOG
 from infra.dashboard.config import DashboardConfig
 from infra.foundation.config import SnowflakeConnection
-from infra.naming import Catalog
+from infra.grants import RoleGrants
 from infra.providers import Providers
 
-CATALOG = Catalog({"stage": ("GOLD", "DASHBOARD_STAGE"), "app": ("GOLD", "ANALYTICS_DASHBOARD")})
 PUBLISH = ".venv/bin/python -m scripts.dashboard publish --stage '{stage}' --directory {directory}"
 
 
@@ -84,17 +84,10 @@ class AnalyticsDashboard(pulumi.ComponentResource):
             query_warehouse=args.query_warehouse,
             title=args.config.title,
             comment=f"retail analytics dashboard, version {digest} (services/dashboard, sql/dashboard)",
-            opts=pulumi.ResourceOptions.merge(
-                prov.on("sysadmin", self), pulumi.ResourceOptions(depends_on=[self.publish])
-            ),
+            opts=prov.on("sysadmin", self, depends_on=[self.publish]),
         )
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-analyst-usage",
-            account_role_name=args.analyst_role,
-            privileges=["USAGE"],
-            on_schema_object={"object_type": "STREAMLIT", "object_name": self.app.fully_qualified_name},
-            opts=prov.on("securityadmin", self),
-        )
+        grants = RoleGrants(name, prov.on("securityadmin", self))
+        grants.on_object("analyst-usage", args.analyst_role, ["USAGE"], "STREAMLIT", self.app)
         self.register_outputs(
             {"stage": self.stage.fully_qualified_name, "app": self.app.fully_qualified_name, "version": digest}
         )

@@ -14,8 +14,8 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.foundation.config import ServiceUsers
-from infra.grants import RoleGrants
-from infra.naming import Naming, object_ref, quote_output, slug
+from infra.grants import RoleGrants, quote_output
+from infra.naming import Naming, object_ref, slug
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
@@ -72,47 +72,14 @@ class AccessControl(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AccessControlArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:access:AccessControl", name, None, opts)
-        n = args.naming
         self._opts = args.providers.on("securityadmin", self)
         self._name = name
-        self._g = g = RoleGrants(name, self._opts)
-        db = args.database
-
-        self.access_roles: dict[tuple[str, str], snowflake.AccountRole] = {}
-        for schema, schema_name in args.schemas.items():
-            s = slug(schema.lower())
-            fq_schema = quote_output(db, schema_name)
-            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"read {schema}")
-            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
-            self.access_roles[(schema, "R")] = read
-            self.access_roles[(schema, "RW")] = write
-            g.grant(f"ar-{s}-r-db", read, ["USAGE"], on_account_object=object_ref("DATABASE", db))
-            g.grant(f"ar-{s}-r-schema", read, ["USAGE"], on_schema={"schema_name": fq_schema})
-            for plural in READ_FUTURE_OBJECTS:
-                future = {"future": {"object_type_plural": plural, "in_schema": fq_schema}}
-                g.grant(f"ar-{s}-r-future-{plural.lower().replace(' ', '-')}", read, READ_OBJECT_PRIVILEGES,
-                        on_schema_object=future)  # fmt: skip
-            g.grant(f"ar-{s}-r-all-tables", read, READ_OBJECT_PRIVILEGES,
-                    on_schema_object={"all": {"object_type_plural": "TABLES", "in_schema": fq_schema}})  # fmt: skip
-            g.inherit(f"ar-{s}-rw-inherits-r", read, to_role=write)
-            g.grant(f"ar-{s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": fq_schema})
-            g.grant(f"ar-{s}-rw-future-tables", write, WRITE_TABLE_PRIVILEGES,
-                    on_schema_object={"future": {"object_type_plural": "TABLES", "in_schema": fq_schema}})  # fmt: skip
-
-        self.functional_roles = {}
-        for fr, spec in FUNCTIONAL_ROLES.items():
-            f = slug(fr.lower())
-            role = g.role(f"fr-{f}", n.sf(fr), f"functional role {fr}")
-            self.functional_roles[fr] = role
-            for schema in spec["read"]:
-                g.inherit(f"fr-{f}-{slug(schema.lower())}-r", self.access_roles[(schema, "R")], to_role=role)
-            for schema in spec["write"]:
-                g.inherit(f"fr-{f}-{slug(schema.lower())}-rw", self.access_roles[(schema, "RW")], to_role=role)
-            g.grant(f"fr-{f}-wh", role, ["USAGE", "OPERATE"],
-                    on_account_object=object_ref("WAREHOUSE", args.warehouses[spec["warehouse"]]))  # fmt: skip
-            g.inherit(f"fr-{f}-to-sysadmin", role, to_role="SYSADMIN")
-
-        self.image_pusher = g.role("image-pusher", n.sf("IMAGE_PUSHER"), "pushes the API's images (registry user)")
+        self._g = RoleGrants(name, self._opts)
+        self._access_roles(args)
+        self._functional_roles(args)
+        self.image_pusher = self._g.role(
+            "image-pusher", args.naming.sf("IMAGE_PUSHER"), "pushes the API's images (registry user)"
+        )
         self.service_users = self._service_users(args)
         self.register_outputs(
             {
@@ -120,6 +87,45 @@ class AccessControl(pulumi.ComponentResource):
                 "service_users": {k: v.name for k, v in self.service_users.items()},
             }
         )
+
+    def _access_roles(self, args: AccessControlArgs) -> None:
+        """A read and a read/write access role per schema, with grants on what exists and what will."""
+        g, n, db = self._g, args.naming, args.database
+        self.access_roles: dict[tuple[str, str], snowflake.AccountRole] = {}
+        for schema, schema_name in args.schemas.items():
+            s = slug(schema.lower())
+            in_schema = quote_output(db, schema_name)
+            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"read {schema}")
+            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
+            self.access_roles[(schema, "R")] = read
+            self.access_roles[(schema, "RW")] = write
+            g.grant(f"ar-{s}-r-db", read, ["USAGE"], on_account_object=object_ref("DATABASE", db))
+            g.grant(f"ar-{s}-r-schema", read, ["USAGE"], on_schema={"schema_name": in_schema})
+            for plural in READ_FUTURE_OBJECTS:
+                label = f"ar-{s}-r-future-{plural.lower().replace(' ', '-')}"
+                g.grant(label, read, READ_OBJECT_PRIVILEGES, on_schema_object=_objects("future", plural, in_schema))
+            tables = _objects("all", "TABLES", in_schema)
+            g.grant(f"ar-{s}-r-all-tables", read, READ_OBJECT_PRIVILEGES, on_schema_object=tables)
+            g.inherit(f"ar-{s}-rw-inherits-r", read, to_role=write)
+            g.grant(f"ar-{s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": in_schema})
+            future_tables = _objects("future", "TABLES", in_schema)
+            g.grant(f"ar-{s}-rw-future-tables", write, WRITE_TABLE_PRIVILEGES, on_schema_object=future_tables)
+
+    def _functional_roles(self, args: AccessControlArgs) -> None:
+        """Functional roles made of access roles, each with its warehouse, rolled up to SYSADMIN."""
+        g = self._g
+        self.functional_roles = {}
+        for fr, spec in FUNCTIONAL_ROLES.items():
+            f = slug(fr.lower())
+            role = g.role(f"fr-{f}", args.naming.sf(fr), f"functional role {fr}")
+            self.functional_roles[fr] = role
+            for schema in spec["read"]:
+                g.inherit(f"fr-{f}-{slug(schema.lower())}-r", self.access_roles[(schema, "R")], to_role=role)
+            for schema in spec["write"]:
+                g.inherit(f"fr-{f}-{slug(schema.lower())}-rw", self.access_roles[(schema, "RW")], to_role=role)
+            warehouse = object_ref("WAREHOUSE", args.warehouses[spec["warehouse"]])
+            g.grant(f"fr-{f}-wh", role, ["USAGE", "OPERATE"], on_account_object=warehouse)
+            g.inherit(f"fr-{f}-to-sysadmin", role, to_role="SYSADMIN")
 
     def _service_users(self, args: AccessControlArgs) -> dict[str, snowflake.ServiceUser]:
         """A key-pair user per duty with only that duty's role, no secondary roles, and a network
@@ -133,10 +139,15 @@ class AccessControl(pulumi.ComponentResource):
                 self,
                 args.providers,
                 args.database,
-                Ingress(f"{self._name}-svc-{duty}-ingress", f"{self._name}-svc-{duty}-policy",
-                        n.sf("SVC", duty, "INGRESS"), n.sf("SVC", duty, "POLICY"),
-                        cfg.allowed_cidrs or args.allowed_cidrs, f"the {duty} service user"),
-            )  # fmt: skip
+                Ingress(
+                    rule=f"{self._name}-svc-{duty}-ingress",
+                    policy=f"{self._name}-svc-{duty}-policy",
+                    rule_name=n.sf("SVC", duty, "INGRESS"),
+                    policy_name=n.sf("SVC", duty, "POLICY"),
+                    cidrs=cfg.allowed_cidrs or args.allowed_cidrs,
+                    purpose=f"the {duty} service user",
+                ),
+            )
             # the loader keeps the released logical name of the one service user it replaces
             logical = f"{self._name}-service-user" if duty == "loader" else f"{self._name}-service-user-{duty}"
             users[duty] = snowflake.ServiceUser(
@@ -153,3 +164,8 @@ class AccessControl(pulumi.ComponentResource):
             # released names: access-svc-loader, -transformer, -app-service (the functional role's slug)
             self._g.inherit(f"svc-{SERVICE_GRANT_SLUGS.get(duty, duty)}", role, to_user=users[duty].name)
         return users
+
+
+def _objects(scope: str, plural: str, in_schema: pulumi.Input[str]) -> dict:
+    """Schema objects of one kind, `all` that exist or `future` ones, as a grant's `on_schema_object`."""
+    return {scope: {"object_type_plural": plural, "in_schema": in_schema}}

@@ -68,9 +68,15 @@ class CiIdentities(pulumi.ComponentResource):
             self,
             args.providers,
             args.database,
-            Ingress(f"{name}-runners", f"{name}-runners-policy", n.sf("CI_INGRESS"), n.sf("CI_POLICY"),
-                    args.config.runner_cidrs, "CI's Snowflake users (ci.runnerCidrs)"),
-        )  # fmt: skip
+            Ingress(
+                rule=f"{name}-runners",
+                policy=f"{name}-runners-policy",
+                rule_name=n.sf("CI_INGRESS"),
+                policy_name=n.sf("CI_POLICY"),
+                cidrs=args.config.runner_cidrs,
+                purpose="CI's Snowflake users (ci.runnerCidrs)",
+            ),
+        )
         self.preview_role = g.role("preview-role", n.sf("PREVIEWER"), "read-only previews of this stack")
         g.grant(
             "preview-database", self.preview_role, ["USAGE"], on_account_object=object_ref("DATABASE", args.database)

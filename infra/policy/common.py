@@ -108,10 +108,13 @@ def policy_for(stack: str) -> StackPolicy:
     except (ConfigError, ValueError) as e:
         error = str(e)
     tightened = (
-        {"max_warehouse_size": smaller_size(pack.max_warehouse_size, cfg.max_warehouse_size),
-         "max_auto_suspend": min(pack.max_auto_suspend, cfg.max_auto_suspend_seconds)}
-        if cfg else {}
-    )  # fmt: skip
+        {
+            "max_warehouse_size": smaller_size(pack.max_warehouse_size, cfg.max_warehouse_size),
+            "max_auto_suspend": min(pack.max_auto_suspend, cfg.max_auto_suspend_seconds),
+        }
+        if cfg
+        else {}
+    )
     return StackPolicy(
         **{**vars(pack), **tightened},
         stack=stack,

@@ -53,10 +53,17 @@ class PostgresServingAccess(pulumi.ComponentResource):
             superuser=False,  # snowflake_admin is not a full superuser
             opts=pulumi.ResourceOptions(parent=self),
         )
-        on_pg = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self._name, self._args = name, args
+        self._on_pg = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self._roles()
+        self._schema()
+        self.register_outputs({"schema": self.schema.name, "roles": {k: r.name for k, r in self.roles.items()}})
+
+    def _roles(self) -> None:
+        """app reads the serving tables (API), loader owns and writes them (loads), bi reads them."""
+        name, args = self._name, self._args
         self.passwords = {}
         self.roles: dict[str, postgresql.Role] = {}
-        # app: reads the serving tables (API); loader: owns and writes them (loads); bi: reads them.
         for key, (connection_limit, statement_timeout, idle_timeout) in ROLE_LIMITS.items():
             if key == "app":
                 self.passwords[key] = pulumi.Output.secret(args.app_password)
@@ -72,8 +79,12 @@ class PostgresServingAccess(pulumi.ComponentResource):
                 connection_limit=connection_limit,
                 statement_timeout=statement_timeout,
                 idle_in_transaction_session_timeout=idle_timeout,
-                opts=on_pg,
+                opts=self._on_pg,
             )
+
+    def _schema(self) -> None:
+        """The schema the loader owns, and what app and bi may read in it, now and later."""
+        name, args, cfg, on_pg = self._name, self._args, self._args.config, self._on_pg
         # snowflake_admin joins the loader role so it may give it the schema and set its default grants.
         admin_in_loader = postgresql.GrantRole(
             f"{name}-admin-in-loader", role=args.admin_user, grant_role=self.roles["loader"].name, opts=on_pg
@@ -88,35 +99,26 @@ class PostgresServingAccess(pulumi.ComponentResource):
                 on_pg, pulumi.ResourceOptions(protect=args.protect, depends_on=[admin_in_loader])
             ),
         )
+        where = {"database": cfg.database, "schema": self.schema.name}
         for key in ("app", "bi"):
             role = self.roles[key].name
-            postgresql.Grant(
-                f"{name}-{key}-schema-usage",
-                database=cfg.database,
-                schema=self.schema.name,
-                role=role,
-                object_type="schema",
-                privileges=["USAGE"],
-                opts=on_pg,
-            )
-            postgresql.Grant(
-                f"{name}-{key}-tables-select",
-                database=cfg.database,
-                schema=self.schema.name,
-                role=role,
-                object_type="table",
-                privileges=["SELECT"],
-                opts=on_pg,
-            )
+            grants = (("schema-usage", "schema", "USAGE"), ("tables-select", "table", "SELECT"))
+            for label, object_type, privilege in grants:
+                postgresql.Grant(
+                    f"{name}-{key}-{label}",
+                    **where,
+                    role=role,
+                    object_type=object_type,
+                    privileges=[privilege],
+                    opts=on_pg,
+                )
             # Tables the loader creates later (migrations, staging tables swapped in) are readable too.
             postgresql.DefaultPrivileges(
                 f"{name}-{key}-default-select",
-                database=cfg.database,
-                schema=self.schema.name,
+                **where,
                 owner=self.roles["loader"].name,
                 role=role,
                 object_type="table",
                 privileges=["SELECT"],
                 opts=pulumi.ResourceOptions.merge(on_pg, pulumi.ResourceOptions(depends_on=[admin_in_loader])),
             )
-        self.register_outputs({"schema": self.schema.name, "roles": {k: r.name for k, r in self.roles.items()}})

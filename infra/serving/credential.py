@@ -92,9 +92,13 @@ class _Provider(ResourceProvider):
             raise RuntimeError(f"Snowflake returned no password for instance {props['instance']}")
         return CreateResult(
             id_=f"{props['instance']}/{props.get('role', ADMIN_ROLE)}/{props['rotation']}",
-            outs={**props, "password": password, "username": props.get("role", ADMIN_ROLE),
-                  "ca_certificate": root_certificate(described, props["instance"])},
-        )  # fmt: skip
+            outs={
+                **props,
+                "password": password,
+                "username": props.get("role", ADMIN_ROLE),
+                "ca_certificate": root_certificate(described, props["instance"]),
+            },
+        )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Only the certificate is missing (a credential made before it was kept): read it, keep the password."""

@@ -43,17 +43,33 @@ class SnowflakePostgres(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SnowflakePostgresArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:serving:SnowflakePostgres", name, None, opts)
-        n, cfg, prov = args.naming, args.config, args.providers
-        as_sys = prov.on("sysadmin", self)
-        as_acct = prov.on("accountadmin", self)
+        self._name, self._args = name, args
+        self._instance()
+        self._secrets()
+        self._egress()
+        self.register_outputs(
+            {
+                "host": self.host,
+                "integration": self.integration.name,
+                "admin_secret": self.admin_secret.fully_qualified_name,
+                "app_secret": self.app_secret.fully_qualified_name,
+                "ca_secret": self.ca_secret.fully_qualified_name,
+            }
+        )
 
-        self.ingress_rule, self.policy = ingress_policy(
-            self,
-            prov,
-            args.database,
-            Ingress(f"{name}-ingress-rule", f"{name}-policy", n.sf("PG_INGRESS"), n.sf("PG_POLICY"),
-                    args.ingress_cidrs, "the serving Postgres instance (allowedCidrs)", mode="POSTGRES_INGRESS"),
-        )  # fmt: skip
+    def _instance(self) -> None:
+        """Who may reach the instance, the instance, and its admin credential (regenerated during `up`)."""
+        name, args, n, cfg, prov = self._name, self._args, self._args.naming, self._args.config, self._args.providers
+        ingress = Ingress(
+            rule=f"{name}-ingress-rule",
+            policy=f"{name}-policy",
+            rule_name=n.sf("PG_INGRESS"),
+            policy_name=n.sf("PG_POLICY"),
+            cidrs=args.ingress_cidrs,
+            purpose="the serving Postgres instance (allowedCidrs)",
+            mode="POSTGRES_INGRESS",
+        )
+        self.ingress_rule, self.policy = ingress_policy(self, prov, args.database, ingress)
         self.instance = snowflake.PostgresInstance(
             f"{name}-instance",
             name=n.sf("PG"),
@@ -64,7 +80,7 @@ class SnowflakePostgres(pulumi.ComponentResource):
             authentication_authority="POSTGRES",
             network_policy=self.policy.name,
             comment="low-latency serving store of the recommendation API",
-            opts=pulumi.ResourceOptions.merge(as_acct, pulumi.ResourceOptions(protect=args.protect)),
+            opts=prov.on("accountadmin", self, protect=args.protect),
         )
         self.host = self.instance.describe_outputs.apply(lambda d: d[0].host if d and d[0].host else "")
         self.credential = PostgresAdminCredential(
@@ -82,67 +98,60 @@ class SnowflakePostgres(pulumi.ComponentResource):
         )
         self.admin_password = self.credential.password
         self.ca_certificate = self.credential.ca_certificate
-        # not secret, but a secret is how a file reaches a container: the API mounts it to verify the
-        # instance's TLS certificate (sslmode=verify-full)
-        self.ca_secret = snowflake.SecretWithGenericString(
-            f"{name}-ca-secret",
-            database=args.database,
-            schema=CATALOG.schema("ca_secret"),
-            name=CATALOG.name("ca_secret"),
-            secret_string=pulumi.Output.secret(self.ca_certificate),
-            comment="the account's Postgres root CA certificate (DESCRIBE POSTGRES INSTANCE)",
-            opts=as_sys,
+
+    def _secrets(self) -> None:
+        """The root CA (not secret, but a secret is how a file reaches a container: the API verifies the
+        instance's certificate with it), the admin password, and the API's own read-only password (made
+        here so its secret can sit in the integration; PostgresServingAccess gives the app role it)."""
+        self.ca_secret = self._secret(
+            "ca",
+            pulumi.Output.secret(self.ca_certificate),
+            "the account's Postgres root CA certificate (DESCRIBE POSTGRES INSTANCE)",
         )
+        self.admin_secret = self._secret(
+            "admin",
+            self.credential.password,
+            "snowflake_admin password of the serving Postgres instance (regenerated during deploy)",
+        )
+        self.app_password = random.RandomPassword(
+            f"{self._name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
+        ).result
+        self.app_secret = self._secret(
+            "app", self.app_password, "password of the read-only app role the recommendation API connects as"
+        )
+
+    def _secret(self, kind: str, value: pulumi.Input[str], comment: str) -> snowflake.SecretWithGenericString:
+        return snowflake.SecretWithGenericString(
+            f"{self._name}-{kind}-secret",
+            database=self._args.database,
+            schema=CATALOG.schema(f"{kind}_secret"),
+            name=CATALOG.name(f"{kind}_secret"),
+            secret_string=value,
+            comment=comment,
+            opts=self._args.providers.on("sysadmin", self),
+        )
+
+    def _egress(self) -> None:
+        """How container services reach the instance: an egress rule on its own host, and the integration
+        that allows only the app's secret (the admin secret stays out of reach of every container)."""
+        name, args, prov = self._name, self._args, self._args.providers
         self.egress_rule = snowflake.NetworkRule(
             f"{name}-egress-rule",
             database=args.database,
             schema=NETWORK_SCHEMA,
-            name=n.sf("PG_EGRESS_RULE"),
+            name=args.naming.sf("PG_EGRESS_RULE"),
             type="HOST_PORT",
             mode="EGRESS",
             value_lists=[pulumi.Output.concat(self.host, f":{PG_PORT}")],
             comment="container services → the serving Postgres instance (host from the instance's outputs)",
-            opts=as_sys,
-        )
-        self.admin_secret = snowflake.SecretWithGenericString(
-            f"{name}-admin-secret",
-            database=args.database,
-            schema=CATALOG.schema("admin_secret"),
-            name=CATALOG.name("admin_secret"),
-            secret_string=self.credential.password,
-            comment="snowflake_admin password of the serving Postgres instance (regenerated during deploy)",
-            opts=as_sys,
-        )
-        # The API's own (read-only) Postgres password: made here so its secret can sit in the
-        # integration; PostgresServingAccess gives the app role this password.
-        self.app_password = random.RandomPassword(
-            f"{name}-app-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        ).result
-        self.app_secret = snowflake.SecretWithGenericString(
-            f"{name}-app-secret",
-            database=args.database,
-            schema=CATALOG.schema("app_secret"),
-            name=CATALOG.name("app_secret"),
-            secret_string=self.app_password,
-            comment="password of the read-only app role the recommendation API connects as",
-            opts=as_sys,
+            opts=prov.on("sysadmin", self),
         )
         self.integration = snowflake.ExternalAccessIntegration(
             f"{name}-external-access",
-            name=n.sf("PG_ACCESS_INTEGRATION"),
+            name=args.naming.sf("PG_ACCESS_INTEGRATION"),
             allowed_network_rules=[self.egress_rule.fully_qualified_name],
-            # only what the API uses: the admin secret stays out of reach of every container
             allowed_authentication_secrets={"secrets": [self.app_secret.fully_qualified_name]},
             enabled=True,
             comment="lets the container services reach the serving Postgres instance",
-            opts=as_acct,
-        )
-        self.register_outputs(
-            {
-                "host": self.host,
-                "integration": self.integration.name,
-                "admin_secret": self.admin_secret.fully_qualified_name,
-                "app_secret": self.app_secret.fully_qualified_name,
-                "ca_secret": self.ca_secret.fully_qualified_name,
-            }
+            opts=prov.on("accountadmin", self),
         )

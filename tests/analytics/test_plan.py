@@ -7,7 +7,7 @@ import json
 import pytest
 
 from infra.analytics.catalog import DYNAMIC_TABLES, STREAMS, TABLES
-from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file, stack_config
+from infra.config.reader import ConfigError, own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
 
@@ -85,7 +85,7 @@ def test_transformer_operates_the_tasks_and_prod_protects_the_state(plans):
 
 def test_a_bad_lag_or_schedule_names_the_config_key():
     values, secrets = read_stack_file("dev")
-    own, own_secret = _own_keys(values, set(secrets))
+    own, own_secret = own_keys(values, set(secrets))
     bad = json.loads(own["analytics"])
     bad["lags"]["enrichedOrders"] = "soon"
     bad["taskSchedule"] = "hourly"

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from infra.cdc.catalog import DYNAMIC_TABLES
-from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file, stack_config
+from infra.config.reader import ConfigError, own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
 GRANT = "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
@@ -119,7 +119,7 @@ def test_every_cdc_object_is_a_child_of_the_component_so_destroy_drops_it(plans)
 
 def test_a_bad_cdc_value_names_the_config_key():
     values, secrets = read_stack_file("dev")
-    own, own_secret = _own_keys(values, set(secrets))
+    own, own_secret = own_keys(values, set(secrets))
     bad = json.loads(own["cdc"])
     bad["lags"]["ordersDerived"] = "30 seconds"  # below Snowflake's minimum
     bad["lags"]["ordersAggregated"] = "1 minute please"

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from infra.config.reader import ConfigError, _own_keys, parse_config, read_stack_file
+from infra.config.reader import ConfigError, own_keys, parse_config, read_stack_file
 from infra.dashboard import bundle
 from tests.conftest import by_type, one
 
@@ -90,6 +90,6 @@ def test_the_digest_follows_every_file_of_the_app(tmp_path, monkeypatch):
     ],
 )
 def test_bad_dashboard_config_names_the_key(value, message):
-    values, secrets = _own_keys(*read_stack_file("dev"))
+    values, secrets = own_keys(*read_stack_file("dev"))
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_config({**values, "dashboard": value}, "dev", secrets)

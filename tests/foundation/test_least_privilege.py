@@ -97,7 +97,7 @@ def test_no_password_is_a_stack_output():
         "values, secret = read_stack_file('prod')\n"
         "pulumi.runtime.set_mocks(PlanMocks(), project='retail-data-platform', stack='prod', preview=False)\n"
         "pulumi.runtime.set_all_config(values, secret)\n"
-        "from infra.config.reader import load_stack_config\n"
+        "from infra.config.engine import load_stack_config\n"
         "from stacks.platform import build, outputs\n"
         "def run():\n"
         "    cfg = load_stack_config()\n"

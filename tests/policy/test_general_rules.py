@@ -7,7 +7,7 @@ import pytest
 from pulumi_policy import Secret, StackValidationArgs
 
 from infra.cdc.catalog import CATALOG as CDC
-from infra.dashboard.component import CATALOG as DASHBOARD
+from infra.dashboard.catalog import CATALOG as DASHBOARD
 from infra.policy.common import is_prod_stack
 from infra.policy.general import EXEMPT_STAGES
 from tests.policy.harness import DEV, PROD, check, rargs, res
