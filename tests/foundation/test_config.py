@@ -126,3 +126,21 @@ def test_program_fails_fast_on_bad_config(tmp_path):
         (root / "Pulumi.badcfg.yaml").unlink()
     assert out.returncode != 0
     assert "retail-data-platform:maxWarehouseSize" in out.stderr
+
+
+def test_renamed_key_is_still_read_with_a_warning():
+    """`spcs` became `api`: a stack file not yet renamed deploys the same, and says what to rename."""
+    values = raw("dev")
+    values["spcs"] = values.pop("api")
+    with pytest.warns(
+        FutureWarning, match="retail-data-platform:spcs is deprecated: rename it to retail-data-platform:api"
+    ):
+        old = parse_config(values, "dev")
+    assert old.api == stack_config("dev").api
+
+
+def test_renamed_key_and_its_new_name_together_are_refused():
+    values = raw("dev")
+    values["spcs"] = values["api"]
+    with pytest.raises(ConfigError, match="retail-data-platform:spcs: renamed to retail-data-platform:api"):
+        parse_config(values, "dev")
