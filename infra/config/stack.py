@@ -19,12 +19,15 @@ from infra.cdc.config import CdcConfig
 from infra.config.base import ConfigModel, WarehouseSize, warehouse_size_rank
 from infra.dashboard.config import DashboardConfig
 from infra.foundation.config import (
+    SERVICE_DUTIES,
     CiConfig,
     ResourceMonitorConfig,
     ServiceUsers,
     SnowflakeConnection,
     Warehouses,
     cidr_list,
+    is_public,
+    whole_spaces,
 )
 from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming, review_naming
@@ -51,6 +54,8 @@ class StackConfig(ConfigModel):
     force_destroy_bucket: bool
     alert_emails: list[str] = Field(min_length=1)
     allowed_cidrs: list[str] = Field(min_length=1)
+    # public ranges (anything but RFC 1918/6598/4193) that prod may list, each with why it was accepted
+    reviewed_public_cidrs: dict[str, str] = Field(default_factory=dict)
     service_users: ServiceUsers
     ci: CiConfig
     ingestion: IngestionConfig
@@ -79,6 +84,37 @@ class StackConfig(ConfigModel):
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         return cidr_list(v)
+
+    @field_validator("reviewed_public_cidrs")
+    @classmethod
+    def _reviewed(cls, v: dict[str, str]) -> dict[str, str]:
+        blank = [c for c, reason in v.items() if not reason.strip()]
+        if blank:
+            raise ValueError(f"{', '.join(blank)}: give the reason each public range was accepted")
+        return dict(zip(cidr_list(list(v)), v.values(), strict=True))
+
+    def network_ranges(self) -> dict[str, list[str]]:
+        """Every list of ranges the stack lets in, by config key."""
+        ranges = {"allowedCidrs": self.allowed_cidrs, "ci.runnerCidrs": self.ci.runner_cidrs}
+        for duty in SERVICE_DUTIES:
+            if own := getattr(self.service_users, duty).allowed_cidrs:
+                ranges[f"serviceUsers.{duty}.allowedCidrs"] = own
+        return ranges
+
+    def _network(self) -> None:
+        """The union of every range is checked, not each range alone: together they never open the stack
+        to the whole internet, and in prod every public range is one a reviewer accepted."""
+        ranges = self.network_ranges()
+        if spaces := whole_spaces([c for cidrs in ranges.values() for c in cidrs]):
+            raise ValueError(f"together {', '.join(ranges)} open access to the whole {' and '.join(spaces)} internet")
+        if self.environment != "prod":
+            return
+        reviewed = [ipaddress.ip_network(c) for c in self.reviewed_public_cidrs]
+        for key, cidrs in ranges.items():
+            for cidr in cidrs:
+                net = ipaddress.ip_network(cidr)
+                if is_public(cidr) and not any(net.version == r.version and net.subnet_of(r) for r in reviewed):
+                    raise ValueError(f"{key}: {cidr} is a public range; prod takes it only from reviewedPublicCidrs")
 
     def _deploy_user(self) -> None:
         """A deploy user per environment: dev's key can never change prod, and review stacks deploy as
@@ -111,6 +147,7 @@ class StackConfig(ConfigModel):
                     f"maxAutoSuspendSeconds {self.max_auto_suspend_seconds}"
                 )
         self._deploy_user()
+        self._network()
         if self.ci.review_stacks and self.environment != "dev":
             raise ValueError("ci.reviewStacks: only a dev stack may host the review identity")
         if self.environment == "review":  # the review identity cannot grant EXECUTE TASK: nothing could resume
@@ -128,8 +165,6 @@ class StackConfig(ConfigModel):
                 raise ValueError("protect must be true in prod")
             if self.force_destroy_bucket:
                 raise ValueError("forceDestroyBucket must be false in prod")
-            if any(ipaddress.ip_network(c).prefixlen == 0 for c in self.allowed_cidrs):
-                raise ValueError("allowedCidrs may not contain 0.0.0.0/0 (or ::/0) in prod")
             if not (self.dynamodb.point_in_time_recovery and self.dynamodb.deletion_protection):
                 raise ValueError("dynamodb.pointInTimeRecovery and dynamodb.deletionProtection must be true in prod")
             if not self.postgres.high_availability:

@@ -18,8 +18,31 @@ DOCUMENTATION_RANGES = [
 ]
 
 
+# Ranges that are nobody's public egress: private networks (RFC 1918), shared address space (RFC 6598)
+# and unique local IPv6 (RFC 4193). Anything else is public and, in prod, needs a reviewed reason.
+NON_PUBLIC_RANGES = [
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
+]
+_EVERYTHING = {4: ipaddress.ip_network("0.0.0.0/0"), 6: ipaddress.ip_network("::/0")}
+
+
+def is_public(cidr: str) -> bool:
+    net = ipaddress.ip_network(cidr)
+    return not any(net.version == p.version and net.subnet_of(p) for p in NON_PUBLIC_RANGES)
+
+
+def whole_spaces(cidrs: list[str]) -> list[str]:
+    """The address spaces (IPv4, IPv6) that the union of `cidrs` covers entirely, however it is split."""
+    nets = [ipaddress.ip_network(c) for c in cidrs]
+    return [
+        f"IPv{version}"
+        for version, everything in _EVERYTHING.items()
+        if list(ipaddress.collapse_addresses(n for n in nets if n.version == version)) == [everything]
+    ]
+
+
 def cidr_list(v: list[str]) -> list[str]:
-    """Valid CIDR blocks, none open to the whole internet and none a documentation example."""
+    """Valid CIDR blocks, none a documentation example, and together not open to the whole internet."""
     out = []
     for c in v:
         try:
@@ -31,6 +54,8 @@ def cidr_list(v: list[str]) -> list[str]:
         if any(net.version == d.version and net.subnet_of(d) for d in DOCUMENTATION_RANGES):
             raise ValueError(f"{c} is a documentation example range; list your own egress ranges")
         out.append(str(net))
+    if spaces := whole_spaces(out):
+        raise ValueError(f"{', '.join(v)} together open access to the whole {' and '.join(spaces)} internet")
     return out
 
 

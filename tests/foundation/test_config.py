@@ -32,14 +32,14 @@ def test_committed_stacks_parse_and_differ():
     assert "0.0.0.0/0" not in prod.allowed_cidrs
 
 
-def _with(stack: str, key: str, value) -> dict:
-    values = raw(stack)
+def _with(stack: str | dict, key: str, value) -> dict:
+    values = raw(stack) if isinstance(stack, str) else dict(stack)
     values[key] = value if isinstance(value, str) else json.dumps(value)
     return values
 
 
-def _nested(stack: str, key: str, path: list[str], value) -> dict:
-    values = raw(stack)
+def _nested(stack: str | dict, key: str, path: list[str], value) -> dict:
+    values = raw(stack) if isinstance(stack, str) else dict(stack)
     obj = json.loads(values[key])
     cur = obj
     for p in path[:-1]:
@@ -144,3 +144,43 @@ def test_renamed_key_and_its_new_name_together_are_refused():
     values["spcs"] = values["api"]
     with pytest.raises(ConfigError, match="retail-data-platform:spcs: renamed to retail-data-platform:api"):
         parse_config(values, "dev")
+
+
+SLASH_8S = [f"{i}.0.0.0/8" for i in range(256)]
+
+
+@pytest.mark.parametrize(
+    ("stack", "values", "needle"),
+    [
+        ("dev", lambda: _with("dev", "allowedCidrs", ["0.0.0.0/1", "128.0.0.0/1"]), "open access to the whole IPv4"),
+        ("prod", lambda: _with("prod", "allowedCidrs", SLASH_8S), "together open access to the whole IPv4"),
+        (  # half the internet here, the other half for CI's runners: the union is what counts
+            "dev",
+            lambda: _nested(_with("dev", "allowedCidrs", ["0.0.0.0/1"]), "ci", ["runnerCidrs"], ["128.0.0.0/1"]),
+            "together allowedCidrs, ci.runnerCidrs open access to the whole IPv4",
+        ),
+        ("prod", lambda: _with("prod", "allowedCidrs", ["10.10.0.0/16", "8.0.0.0/8"]), "8.0.0.0/8 is a public range"),
+        (
+            "prod",
+            lambda: _with(
+                _with("prod", "allowedCidrs", ["10.10.0.0/16", "8.8.8.0/24"]),
+                "reviewedPublicCidrs",
+                {"8.8.0.0/16": " "},
+            ),
+            "give the reason",
+        ),
+    ],
+)
+def test_network_ranges_are_checked_as_a_union(stack, values, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config(values(), stack)
+    assert needle in str(e.value), str(e.value)
+
+
+def test_a_reviewed_public_range_is_accepted_in_prod():
+    values = _with(
+        _with("prod", "allowedCidrs", ["10.10.0.0/16", "8.8.8.0/24"]),
+        "reviewedPublicCidrs",
+        {"8.8.8.0/24": "partner egress, reviewed by security 2026-11"},
+    )
+    assert "8.8.8.0/24" in parse_config(values, "prod").allowed_cidrs
