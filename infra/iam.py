@@ -37,6 +37,10 @@ def policy(*statements: dict) -> str:
 ARN_PATTERNS = {
     "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
     "sns": ["arn:aws:sns:*:{a}:{p}-*"],
+    # SNS authorises its subscription actions on no resource type (IAM's service reference, as parliament
+    # ships it): granted on the topics they would authorise nothing, and refreshing or destroying the
+    # alerts' e-mail subscriptions would fail. No condition key narrows them.
+    "sns-subscription": ["*"],
     "sqs": ["arn:aws:sqs:*:{a}:{p}-*"],
     "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
     "iam": ["arn:aws:iam::{a}:role/{p}-*"],
@@ -53,10 +57,10 @@ READ_ACTIONS = {
     ],
     "sns": [
         "sns:GetTopicAttributes",
-        "sns:GetSubscriptionAttributes",
         "sns:ListSubscriptionsByTopic",
         "sns:ListTagsForResource",
     ],
+    "sns-subscription": ["sns:GetSubscriptionAttributes"],
     "sqs": ["sqs:GetQueueAttributes"],
     "dynamodb": [
         "dynamodb:DescribeTable",
@@ -77,7 +81,12 @@ WRITE_ACTIONS = {
     "s3": [
         "s3:CreateBucket",
         "s3:DeleteBucket",
-        "s3:PutBucket*",
+        # what the stack's bucket resources put, and no PutBucketAcl: an ACL the role wrote could grant
+        # it the object reads it is denied (PutBucketPolicy could too; the stack declares a bucket policy)
+        "s3:PutBucketPolicy",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketVersioning",
+        "s3:PutBucketTagging",
         "s3:DeleteBucket*",
         "s3:PutLifecycleConfiguration",
         "s3:PutEncryptionConfiguration",
@@ -91,10 +100,9 @@ WRITE_ACTIONS = {
         "sns:DeleteTopic",
         "sns:SetTopicAttributes",
         "sns:Subscribe",
-        "sns:Unsubscribe",
         "sns:TagResource",
     ],
-    "sqs": ["sqs:SetQueueAttributes"],
+    "sns-subscription": ["sns:Unsubscribe"],
     "dynamodb": [
         "dynamodb:CreateTable",
         "dynamodb:DeleteTable",
@@ -162,7 +170,7 @@ def ci_policy(account: str, prefix: str, write: bool, boundary: str) -> str:
                 "Effect": "Allow",
                 "Action": BOUNDED_IAM_ACTIONS,
                 "Resource": arns("iam"),
-                "Condition": {"StringEquals": {"iam:PermissionsBoundary": boundary}},
+                "Condition": {"ArnEquals": {"iam:PermissionsBoundary": boundary}},
             },
             {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"},
             # the loads' connection secrets: the provider reads a secret version back after writing it

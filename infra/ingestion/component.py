@@ -229,12 +229,16 @@ class CustomerIngestion(pulumi.ComponentResource):
 
 
 def _read_prefix(bucket_arn: str, prefix: str) -> str:
+    """What Snowflake's storage integration needs: GetObject(Version) and ListBucket under the prefix, and
+    GetBucketLocation, which it lists as required. The latter has no `s3:prefix` key, so under the prefix
+    condition (Snowflake's sample policy) it would never be allowed: it gets its own statement."""
     return policy(
         {"Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"], "Resource": f"{bucket_arn}/{prefix}*"},
         {
             "Effect": "Allow",
-            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+            "Action": "s3:ListBucket",
             "Resource": bucket_arn,
             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*"]}},
         },
+        {"Effect": "Allow", "Action": "s3:GetBucketLocation", "Resource": bucket_arn},
     )

@@ -34,6 +34,9 @@ def test_trust_policy_uses_integration_outputs_without_a_cycle(plans):
     read = json.loads(one(plan, "ingestion-s3-read")["inputs"]["policy"])["Statement"]
     assert read[0]["Resource"] == "arn:aws:s3:::rdp-prod-landing-123456789012/landing/customer/*"
     assert read[1]["Condition"]["StringLike"]["s3:prefix"] == ["landing/customer/*"]
+    # s3:prefix is no key of GetBucketLocation: under that condition it would never be allowed
+    bucket = "arn:aws:s3:::rdp-prod-landing-123456789012"
+    assert read[2] == {"Action": "s3:GetBucketLocation", "Effect": "Allow", "Resource": bucket}
 
 
 def test_pipe_depends_on_stage_and_table_and_is_replaced_with_the_stage(plans):
