@@ -2,7 +2,7 @@
 
 Objects are owned by SYSADMIN, roles and grants are managed by SECURITYADMIN, and ACCOUNTADMIN is
 used only where Snowflake insists on it (resource monitors, integrations). Each provider enables
-exactly the preview features of the resource types it manages; tests/test_preview_features.py
+exactly the preview features of the resource types it manages; tests/plan/test_preview_features.py
 checks the plans against the list the installed provider declares as preview.
 """
 
@@ -37,7 +37,7 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
 
 ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}
 # `RDP_IDENTITY=preview`: CI's pull-request preview logs every provider in as the stack's read-only
-# preview user and role (infra/identity.py); unset or `deploy`, the stack's deploy user.
+# preview user and role (infra/foundation/identity.py); unset or `deploy`, the stack's deploy user.
 IDENTITY_VARIABLE = "RDP_IDENTITY"
 
 

@@ -1,5 +1,5 @@
 -- Reference rows of PRODUCT_CATEGORIES and LOYALTY_TIERS (seed 001). Idempotent: replaced whole.
--- tests/test_recommendations_sql.py checks these rows equal the generators' CATEGORIES/LOYALTY_TIERS.
+-- tests/recommendations/test_sql.py checks these rows equal the generators' CATEGORIES/LOYALTY_TIERS.
 DELETE FROM {{ categories }};
 INSERT INTO {{ categories }} (CATEGORY_ID, DEPARTMENT, CATEGORY_NAME, MIN_PRICE, MAX_PRICE) VALUES
   ('CAT-001', 'Apparel', 'Womens Clothing', 25.00, 250.00),

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tests.architecture import dynamic
 from tests.architecture.graph import Import, Index, Module, cycle_through, index, source_files, strongly_connected
+from tests.architecture.references import stale_paths
 from tests.architecture.sizes import formatted_sources, long_functions
 
 # ---------------------------------------------------------------------------------------------- data
@@ -376,4 +377,5 @@ RULES: tuple[Rule, ...] = (
     shape,
     readme_checklist,
     no_history,
+    stale_paths,
 )

@@ -36,7 +36,7 @@ def load_booster(path=None):
     if path is not None:
         booster.load_model(path)
         return booster
-    # In Snowflake: MODEL_LOCATION (prepended to this file by infra/recommendations.py) names the
+    # In Snowflake: MODEL_LOCATION (prepended to this file by infra/recommendations/component.py) names the
     # staged artifact, read at first call so the UDF exists before the first model is trained.
     from snowflake.snowpark.files import SnowflakeFile
 
