@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from scripts.analytics.__main__ import app as analytics
 from scripts.cdc.__main__ import app as cdc
+from scripts.core.guard import ProdDataError, guard_synthetic
 from scripts.recommendations.__main__ import app as recommendations
-from scripts.steps import ProdDataError, guard_synthetic
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_generating_into_prod_is_refused_before_anything_is_reached(app, args, w
     def no_outputs(*a, **k):  # the refusal comes first: no stack output is even read
         raise AssertionError("reached the stack")
 
-    monkeypatch.setattr("scripts.connections.stack_outputs", no_outputs)
+    monkeypatch.setattr("scripts.core.connections.stack_outputs", no_outputs)
     result = CliRunner().invoke(app, args)
     out = " ".join(result.output.split())
     assert result.exit_code == 1, result.output
