@@ -11,19 +11,26 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
-from scripts.core.connections import count, transaction
+from scripts.core.connections import count
 from scripts.core.console import console, print_counts, step
 from scripts.core.errors import LoadError
 from scripts.core.guard import guard_synthetic
-from scripts.recommendations import evaluation, propensity, ranking, rehearsal, snapshot
+from scripts.recommendations import evaluation, propensity, ranking, rehearsal, snapshot, warehouse
 from scripts.recommendations.rehearsal import GENERATED
-from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget, local_target, stack_target
+from scripts.recommendations.target import RecommendationsTarget, local_target, stack_target
 
 __all__ = ["build", "generate", "local_target", "prepare_local", "run_all", "stack_target", "train"]  # the runner's
+
+
+def engine(t: RecommendationsTarget) -> ModuleType:
+    """Who runs the steps' warehouse side: Snowflake on a deployed stack, the rehearsal on the stand-ins
+    (both modules have generate, build, score and publish)."""
+    return rehearsal if t.local else warehouse
 
 
 def prepare_local(t: RecommendationsTarget) -> None:
@@ -48,12 +55,7 @@ def generate(t: RecommendationsTarget) -> dict[str, int]:
                 cur.execute(stmt)
             # The base tables are replaced together in one transaction: never emptied for a reader, and
             # a failure leaves every one of them as it was.
-            if t.local:
-                rehearsal.generate(cur, t)
-            else:
-                with transaction(cur):
-                    for stmt in split_statements(generate_in_warehouse_sql(t)):
-                        cur.execute(stmt)
+            engine(t).generate(cur, t)
             for name in ("STORES", "PRODUCT_CATEGORIES", "LOYALTY_TIERS", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS"):
                 counts[name] = count(cur, t.q(name))
             counts["EVENT_STREAM"] = count(cur, t.q("EVENT_STREAM"))
@@ -66,23 +68,6 @@ def _empty(cur: Any, t: RecommendationsTarget) -> bool:
     return all(count(cur, t.q(name)) == 0 for name in GENERATED)
 
 
-def generate_in_warehouse_sql(t: RecommendationsTarget) -> str:
-    return render_sql(
-        "recommendations/generate_in_warehouse.sql",
-        **t.names(stores="STORES", **BASE_TABLES),
-        gen_store=t.q("GENERATE_STORE"),
-        gen_product=t.q("GENERATE_PRODUCT"),
-        gen_inventory=t.q("GENERATE_INVENTORY"),
-        gen_customer=t.q("GENERATE_RETAIL_CUSTOMER"),
-        gen_events=t.q("GENERATE_RETAIL_EVENTS"),
-        n_stores=str(t.scale.stores),
-        n_products=str(t.scale.products),
-        n_customers=str(t.scale.customers),
-        seed=str(t.scale.seed),
-        as_of=t.scale.as_of.isoformat(),
-    )
-
-
 def build(t: RecommendationsTarget) -> dict[str, int]:
     """Step 2: CUSTOMER_360, the feature views and USER_PRODUCT_RECOMMENDATIONS from the SQL files.
 
@@ -93,11 +78,7 @@ def build(t: RecommendationsTarget) -> dict[str, int]:
     counts: dict[str, int] = {}
     with step("build"), t.connect_snowflake() as conn:
         cur = conn.cursor()
-        if t.local:
-            rehearsal.build(cur, t)
-        else:
-            cur.execute(f"ALTER DYNAMIC TABLE {t.q('CUSTOMER_360')} REFRESH")
-            cur.execute(catalog.refresh_recommendations_sql(t.database))
+        engine(t).build(cur, t)
         counts["CUSTOMER_360"] = count(cur, t.q("CUSTOMER_360"))
         counts["USER_PRODUCT_RECOMMENDATIONS"] = count(cur, t.q("USER_PRODUCT_RECOMMENDATIONS"))
         cur.execute(f"SELECT COUNT(DISTINCT USER_ID) FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')}")
@@ -122,12 +103,7 @@ def train(t: RecommendationsTarget) -> dict[str, Any]:
             f"({metrics['test_rows']:,} pairs of {metrics['test_customers']:,} customers); "
             f"artifact {model_path}, metrics {metrics_path}"
         )
-        if t.local:
-            rehearsal.score(cur, t, booster)
-        else:
-            stage = t.q("MODEL_STAGE")
-            cur.execute(f"PUT 'file://{model_path}' @{stage} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
-            cur.execute(catalog.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES))
+        engine(t).score(cur, t, booster, model_path)
         n = count(cur, t.q("CUSTOMER_PROPENSITY"))
         cur.execute(f"SELECT COUNT(DISTINCT CUSTOMER_ID) FROM {t.q('CUSTOMER_PROPENSITY')}")
         customers = int(cur.fetchone()[0])
@@ -191,8 +167,7 @@ def _publish_ranker(cur: Any, t: RecommendationsTarget, metrics: dict[str, Any])
     except ranking.RankerRejectedError as e:
         raise LoadError(str(e)) from None
     path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
-    if not t.local:
-        cur.execute(f"PUT 'file://{path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+    engine(t).publish(cur, t, path)
     console.print(f"  ranking model published: {path}")
 
 

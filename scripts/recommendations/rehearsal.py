@@ -71,8 +71,9 @@ def build(cur: Any, t: RecommendationsTarget) -> None:
     )
 
 
-def score(cur: Any, t: RecommendationsTarget, booster: Any) -> None:
-    """What the propensity UDF does in Snowflake: every (customer, category) pair scored at AS_OF."""
+def score(cur: Any, t: RecommendationsTarget, booster: Any, model_path: Path) -> None:
+    """What the propensity UDF does in Snowflake (from `model_path` on its stage): every (customer,
+    category) pair scored at AS_OF, by `booster` in process."""
     cur.execute(f"SELECT * FROM {t.q('CUSTOMER_CATEGORY_FEATURES')}")
     columns = [d[0] for d in cur.description]
     scored = propensity.score(booster, cur.fetchall(), columns)
@@ -83,3 +84,7 @@ def score(cur: Any, t: RecommendationsTarget, booster: Any) -> None:
         pq.write_table(generation.arrow_table(cols, [(c, k, p, scored_at) for c, k, p in scored]), path)
         cur.execute(f"DELETE FROM {t.q('CUSTOMER_PROPENSITY')}")
         cur.execute(f"INSERT INTO {t.q('CUSTOMER_PROPENSITY')} SELECT * FROM read_parquet('{path}')")
+
+
+def publish(cur: Any, t: RecommendationsTarget, path: Path) -> None:
+    """No model stage on the stand-ins: the API reads the published artifact itself."""
