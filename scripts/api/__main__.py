@@ -1,12 +1,16 @@
 """`python -m scripts.api serve`: the recommendation API on 127.0.0.1 against the stand-ins, in the
-foreground (after `make local` has loaded the data)."""
+foreground (after `make local` has loaded the data); `python -m scripts.api status --stack S`: its SPCS
+service's status on a deployed stack."""
 
 from __future__ import annotations
 
 import typer
 
 from scripts import standins
-from scripts.api import serve
+from scripts.api import loads, serve
+from scripts.core import target
+from scripts.core.console import console
+from scripts.core.runner import STACK, run_steps
 from scripts.core.target import local_target
 from scripts.standins.apps import Running
 
@@ -42,6 +46,14 @@ def serve_cmd(
         for name, server in servers:
             server.stop()
             standins.stop_app(name)
+
+
+@app.command("status")
+def status_cmd(stack: str = STACK) -> None:
+    """The orchestrator service's status on a deployed stack (SYSTEM$GET_SERVICE_STATUS)."""
+    run_steps(
+        target, stack, False, [("api service", loads.service_status)], show=lambda _, s: console.print_json(data=s)
+    )
 
 
 if __name__ == "__main__":

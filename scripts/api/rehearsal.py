@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import json
 
-import httpx
-
-from infra.recommendations import catalog as recommendations
 from scripts import standins
 from scripts.api import serve
+from scripts.api.loads import a_customer, ask
 from scripts.core.console import console
 from scripts.core.rehearsal import LocalRun
 from scripts.core.target import local_target
@@ -24,13 +22,7 @@ def rehearse(run: LocalRun) -> None:
     standins.stop_app("orchestrator")
     api = serve.start("orchestrator", serve.api_env(t), port if not standins.port_open(port) else None, workers=None)
     standins.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
-    with t.connect_snowflake() as conn:
-        cur = conn.cursor()
-        customers = recommendations.q(t.database, "CUSTOMER_360")
-        cur.execute(f"SELECT MIN(CUSTOMER_ID) FROM {customers} WHERE TOTAL_ORDERS > 0")
-        cid = int(cur.fetchone()[0])
-    url = f"{api.url}/recommend?customer_id={cid}&zip_code=10001&top_n=5"
-    body = httpx.get(url, timeout=10).json()
+    url, body = ask(api.url, a_customer(t))
     console.print(f"  GET {url}")
     console.print_json(json.dumps(body))
     console.print(

@@ -54,31 +54,18 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 # uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
 SERVER_PY = ROOT / "services" / "orchestrator" / "server.py"
 UVICORN = ("-m", "uvicorn")
+# as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
+REQUEST_LIMIT = ("--h11-max-incomplete-event-size", "1048576")
 
 
 def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | None = None) -> list[str]:
     """The command line of `service` on 127.0.0.1:{port}: the orchestrator under server.py (as its image
     runs it), the ranker under uvicorn; `runner` overrides that. `workers=None`: one per CPU."""
     runner = runner or ((str(SERVER_PY),) if service == "orchestrator" else UVICORN)
-    return [
-        sys.executable,
-        *runner,
-        "--factory",
-        f"{service}.app:create_app",
-        "--app-dir",
-        str(ROOT / "services" / service),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-        *(["--workers", str(workers)] if workers else []),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
-        "--h11-max-incomplete-event-size",
-        "1048576",
-    ]
+    app = ["--factory", f"{service}.app:create_app", "--app-dir", str(ROOT / "services" / service)]
+    listen = ["--host", "127.0.0.1", "--port", "{port}", *(["--workers", str(workers)] if workers else [])]
+    quiet = ["--no-access-log", "--log-level", "warning"]
+    return [sys.executable, *runner, *app, *listen, *quiet, *REQUEST_LIMIT]
 
 
 def start(service: str, env: dict[str, str], port: int | None = None, workers: int | None = 1) -> Running:
