@@ -60,6 +60,6 @@ def test_a_first_fill_of_a_prod_stack_holding_data_is_refused():
 
 
 def test_a_stack_configured_as_prod_is_prod_whatever_its_name(monkeypatch):
-    monkeypatch.setattr("infra.config.stack_config", lambda s: SimpleNamespace(environment="prod"))
+    monkeypatch.setattr("infra.config.reader.stack_config", lambda s: SimpleNamespace(environment="prod"))
     with pytest.raises(ProdDataError, match="prod stack 'live'"):
         guard_synthetic("live", False, "generate", False, lambda: True)
