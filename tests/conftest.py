@@ -91,11 +91,14 @@ def target(stand_ins):
     """The recommendations and serving loads, run once on the stand-ins at a small scale."""
     from scripts.recommendations import loads
     from scripts.recommendations.target import local_target
+    from scripts.serving import loads as serving
 
     t = local_target(
         "dev", SCALE, database="T_LOADS_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-loads-product-recommendations"
     )
     loads.run_all(t)
+    serving.sync(t)
+    serving.export(t)
     return t
 
 

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from scripts.analytics.__main__ import app as analytics
 from scripts.cdc.__main__ import app as cdc
+from scripts.core.guard import ProdDataError, guard_synthetic
 from scripts.recommendations.__main__ import app as recommendations
-from scripts.steps import ProdDataError, guard_synthetic
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,7 @@ def test_generating_into_prod_is_refused_before_anything_is_reached(app, args, w
     def no_outputs(*a, **k):  # the refusal comes first: no stack output is even read
         raise AssertionError("reached the stack")
 
-    monkeypatch.setattr("scripts.connections.stack_outputs", no_outputs)
+    monkeypatch.setattr("scripts.core.connections.stack_outputs", no_outputs)
     result = CliRunner().invoke(app, args)
     out = " ".join(result.output.split())
     assert result.exit_code == 1, result.output
@@ -60,6 +60,6 @@ def test_a_first_fill_of_a_prod_stack_holding_data_is_refused():
 
 
 def test_a_stack_configured_as_prod_is_prod_whatever_its_name(monkeypatch):
-    monkeypatch.setattr("infra.config.stack_config", lambda s: SimpleNamespace(environment="prod"))
+    monkeypatch.setattr("infra.config.reader.stack_config", lambda s: SimpleNamespace(environment="prod"))
     with pytest.raises(ProdDataError, match="prod stack 'live'"):
         guard_synthetic("live", False, "generate", False, lambda: True)

@@ -93,11 +93,17 @@ def customers(rng: np.random.Generator, ids: np.ndarray, start: datetime, span_s
     return _table(
         "customers",
         {
-            "CUSTOMER_ID": ids, "FIRST_NAME": first, "LAST_NAME": last, "EMAIL": emails, "COUNTRY": country,
-            "CITY": city, "SEGMENT": rng.choice(SEGMENTS, n, p=SEGMENT_WEIGHTS),
-            "SIGNUP_DATE": signup.astype("datetime64[D]"), "UPDATED_AT": signup,
+            "CUSTOMER_ID": ids,
+            "FIRST_NAME": first,
+            "LAST_NAME": last,
+            "EMAIL": emails,
+            "COUNTRY": country,
+            "CITY": city,
+            "SEGMENT": rng.choice(SEGMENTS, n, p=SEGMENT_WEIGHTS),
+            "SIGNUP_DATE": signup.astype("datetime64[D]"),
+            "UPDATED_AT": signup,
         },
-    )  # fmt: skip
+    )
 
 
 def products(rng: np.random.Generator, n: int, start: datetime) -> pa.Table:
@@ -110,18 +116,29 @@ def products(rng: np.random.Generator, n: int, start: datetime) -> pa.Table:
     return _table(
         "products",
         {
-            "PRODUCT_ID": ids, "PRODUCT_NAME": np.char.add(np.char.add(brands, " "), np.char.add(cats, ids.astype(str))),  # noqa: E501
-            "CATEGORY": cats, "BRAND": brands, "UNIT_PRICE": price,
-            "UNIT_COST": np.round(price * rng.uniform(0.45, 0.85, n), 2), "REORDER_LEVEL": rng.integers(10, 60, n),
+            "PRODUCT_ID": ids,
+            "PRODUCT_NAME": np.char.add(np.char.add(brands, " "), np.char.add(cats, ids.astype(str))),
+            "CATEGORY": cats,
+            "BRAND": brands,
+            "UNIT_PRICE": price,
+            "UNIT_COST": np.round(price * rng.uniform(0.45, 0.85, n), 2),
+            "REORDER_LEVEL": rng.integers(10, 60, n),
             "UPDATED_AT": np.full(n, np.datetime64(start, "us")),
         },
-    )  # fmt: skip
+    )
 
 
 def orders_and_items(
-    rng: np.random.Generator, order_ids: np.ndarray, n_items: int, first_item: int, customer_ids: np.ndarray,
-    prices: np.ndarray, start: datetime, span_s: int, statuses_p: list[float],
-) -> tuple[pa.Table, pa.Table, np.ndarray]:  # fmt: skip
+    rng: np.random.Generator,
+    order_ids: np.ndarray,
+    n_items: int,
+    first_item: int,
+    customer_ids: np.ndarray,
+    prices: np.ndarray,
+    start: datetime,
+    span_s: int,
+    statuses_p: list[float],
+) -> tuple[pa.Table, pa.Table, np.ndarray]:
     """Orders with at least one item each; returns (orders, items, each item's order index)."""
     n = len(order_ids)
     ts = _ts(start, np.sort(rng.integers(0, span_s, n)))
@@ -129,11 +146,15 @@ def orders_and_items(
     orders = _table(
         "orders",
         {
-            "ORDER_ID": order_ids, "CUSTOMER_ID": rng.choice(customer_ids, n), "ORDER_TS": ts,
-            "ORDER_STATUS": rng.choice(STATUSES, n, p=statuses_p), "PAYMENT_METHOD": rng.choice(PAYMENTS, n),
-            "SHIPPING_COUNTRY": country, "UPDATED_AT": ts,
+            "ORDER_ID": order_ids,
+            "CUSTOMER_ID": rng.choice(customer_ids, n),
+            "ORDER_TS": ts,
+            "ORDER_STATUS": rng.choice(STATUSES, n, p=statuses_p),
+            "PAYMENT_METHOD": rng.choice(PAYMENTS, n),
+            "SHIPPING_COUNTRY": country,
+            "UPDATED_AT": ts,
         },
-    )  # fmt: skip
+    )
     owner = np.concatenate([np.arange(n), rng.integers(0, n, max(n_items - n, 0))])
     owner.sort()
     product = rng.integers(1, len(prices) + 1, len(owner))
@@ -141,11 +162,15 @@ def orders_and_items(
     items = _table(
         "order_items",
         {
-            "ORDER_ITEM_ID": np.arange(first_item, first_item + len(owner)), "ORDER_ID": order_ids[owner],
-            "PRODUCT_ID": product, "QUANTITY": rng.choice(np.array([1, 1, 1, 2, 2, 3, 4]), len(owner)),
-            "UNIT_PRICE": prices[product - 1], "DISCOUNT_PCT": discount, "CREATED_AT": ts[owner],
+            "ORDER_ITEM_ID": np.arange(first_item, first_item + len(owner)),
+            "ORDER_ID": order_ids[owner],
+            "PRODUCT_ID": product,
+            "QUANTITY": rng.choice(np.array([1, 1, 1, 2, 2, 3, 4]), len(owner)),
+            "UNIT_PRICE": prices[product - 1],
+            "DISCOUNT_PCT": discount,
+            "CREATED_AT": ts[owner],
         },
-    )  # fmt: skip
+    )
     return orders, items, owner
 
 
@@ -165,9 +190,14 @@ def movements(
     seconds = np.concatenate([np.zeros(first, dtype=np.int64), np.sort(rng.integers(1, span_s, rest))])
     return _table(
         "movements",
-        {"MOVEMENT_ID": np.arange(first_id, first_id + len(kinds)), "PRODUCT_ID": product, "MOVEMENT_TYPE": kinds,
-         "QUANTITY": qty, "MOVED_AT": _ts(start, seconds)},
-    )  # fmt: skip
+        {
+            "MOVEMENT_ID": np.arange(first_id, first_id + len(kinds)),
+            "PRODUCT_ID": product,
+            "MOVEMENT_TYPE": kinds,
+            "QUANTITY": qty,
+            "MOVED_AT": _ts(start, seconds),
+        },
+    )
 
 
 def history(scale: AnalyticsScale) -> Batch:
@@ -181,9 +211,16 @@ def history(scale: AnalyticsScale) -> Batch:
     b.tables["products"] = products(rng, scale.products, start)
     prices = b.tables["products"].column("UNIT_PRICE").to_numpy()
     b.tables["orders"], b.tables["order_items"], _ = orders_and_items(
-        rng, np.arange(1, scale.orders + 1), scale.items, 1, np.arange(1, scale.customers + 1), prices, start, span,
+        rng,
+        np.arange(1, scale.orders + 1),
+        scale.items,
+        1,
+        np.arange(1, scale.customers + 1),
+        prices,
+        start,
+        span,
         [0.02, 0.03, 0.05, 0.8, 0.1],
-    )  # fmt: skip
+    )
     b.tables["movements"] = movements(rng, 1, scale.movements, scale.products, start, span)
     return b
 
@@ -207,9 +244,16 @@ def day_of_changes(scale: AnalyticsScale, day: date | None = None) -> Batch:
     first_item = scale.items + 1 + (day - scale.as_of).days * n_items
     all_customers = np.arange(1, first_customer + new_customers)
     b.tables["orders"], b.tables["order_items"], _ = orders_and_items(
-        rng, np.arange(first_order, first_order + orders_per_day), n_items, first_item, all_customers, prices, start,
-        span, [0.6, 0.3, 0.05, 0.0, 0.05],
-    )  # fmt: skip
+        rng,
+        np.arange(first_order, first_order + orders_per_day),
+        n_items,
+        first_item,
+        all_customers,
+        prices,
+        start,
+        span,
+        [0.6, 0.3, 0.05, 0.0, 0.05],
+    )
     first_movement = scale.movements + 1 + (day - scale.as_of).days * n_items * 2
     b.tables["movements"] = movements(rng, first_movement, n_items, scale.products, start, span, initial=False)
     when = lambda: (start + timedelta(seconds=int(rng.integers(0, span)))).replace(microsecond=0)  # noqa: E731

@@ -22,12 +22,14 @@ from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.analytics.generate import Batch, day_of_changes, history
 from scripts.analytics.rehearsal import LocalAnalytics, TaskRun
-from scripts.steps import guard_synthetic
+from scripts.core.connections import connect_standin, count, stack_outputs, transformer_session
+from scripts.core.errors import LoadError
+from scripts.core.guard import guard_synthetic
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
 
 
-class AnalyticsError(RuntimeError):
+class AnalyticsError(LoadError):
     """An analytics step failed; the message names the step and the cause."""
 
 
@@ -43,30 +45,19 @@ class AnalyticsTarget:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def local_target(stack: str = "dev", database: str | None = None, config: AnalyticsConfig | None = None):
-    from scripts import standins
-    from scripts.connections import connect_local
-
+def local_target(
+    stack: str = "dev", database: str | None = None, config: AnalyticsConfig | None = None
+) -> AnalyticsTarget:
+    """The stand-in, with the stack's database (or `database`) and analytics config (or `config`)."""
     cfg = stack_config(stack)
-    ep = standins.endpoints()
     db = database or cfg.naming.database
-    return AnalyticsTarget(
-        stack,
-        True,
-        db,
-        lambda: connect_local(ep.snowflake_host, ep.snowflake_port, db, "BRONZE"),
-        config or cfg.analytics,
-    )
+    return AnalyticsTarget(stack, True, db, lambda: connect_standin(db), config or cfg.analytics)
 
 
 def stack_target(stack: str) -> AnalyticsTarget:
-    from scripts.connections import StackOutputError, stack_outputs, transformer_session
-
+    """A deployed stack, as its transformer service user."""
     cfg = stack_config(stack)
-    try:
-        out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
-    except StackOutputError as e:
-        raise AnalyticsError(str(e)) from None
+    out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
     return AnalyticsTarget(stack, False, out["database"], lambda: transformer_session(cfg, out), cfg.analytics)
 
 
@@ -95,10 +86,7 @@ def generate(t: AnalyticsTarget, replace: bool = False, first_fill: bool = False
     stack, but as the --first-fill of empty sources."""
     with t.connect() as conn:
         cur = conn.cursor()
-        filled = {}
-        for key in SOURCES:
-            cur.execute(f"SELECT COUNT(*) FROM {fq(t.database, key)}")
-            filled[key] = int(cur.fetchone()[0])
+        filled = {key: count(cur, fq(t.database, key)) for key in SOURCES}
         guard_synthetic(t.stack, t.local, "generate", first_fill, lambda: not any(filled.values()))
         if any(filled.values()) and not replace:
             have = ", ".join(f"{TABLES[k][1]} {n:,}" for k, n in filled.items() if n)
@@ -160,5 +148,6 @@ def prepare_local(t: AnalyticsTarget) -> None:
 
 
 def counts(t: AnalyticsTarget) -> dict[str, int]:
+    """Rows per table of the pipeline, on the stand-in."""
     with t.connect() as conn:
         return LocalAnalytics(conn, t.database, t.config).counts()

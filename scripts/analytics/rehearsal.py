@@ -22,7 +22,15 @@ from infra.analytics import catalog
 from infra.analytics.catalog import DYNAMIC_TABLES, PROCEDURES, STREAMS, TASKS, fq
 from infra.analytics.config import AnalyticsConfig
 from infra.sqlfiles import named_queries
-from scripts.connections import ensure_foundation
+from scripts.core.connections import count, ensure_foundation
+from scripts.core.rehearsal import LocalRun, run_cli
+
+TITLE = "analytics: sources → streams → SCD2 dimensions → facts → summary; dynamic tables"
+
+
+def rehearse(run: LocalRun) -> None:
+    """`make local`: the sources' history, the task graph, a day of changes, the task graph again."""
+    run_cli("analytics", "all", "--local", "--replace", "--stack", run.stack)
 
 
 @dataclass
@@ -69,9 +77,7 @@ class LocalAnalytics:
 
     def stream_rows(self, key: str) -> int:
         """SYSTEM$STREAM_HAS_DATA, counted."""
-        cur = self.cursor()
-        cur.execute(f"SELECT COUNT(*) FROM {self.stream(key)}")
-        return int(cur.fetchone()[0])
+        return count(self.cursor(), self.stream(key))
 
     def _advance(self, proc: str) -> None:
         cur = self.cursor()
@@ -98,8 +104,7 @@ class LocalAnalytics:
         counts = {}
         for key in DYNAMIC_TABLES:
             cur.execute(f"CREATE OR REPLACE TABLE {fq(self.db, key)} AS {catalog.dynamic_table_sql(self.db, key)}")
-            cur.execute(f"SELECT COUNT(*) FROM {fq(self.db, key)}")
-            counts[key] = int(cur.fetchone()[0])
+            counts[key] = count(cur, fq(self.db, key))
         return counts
 
     def run_task_graph(self) -> list[TaskRun]:
@@ -127,11 +132,11 @@ class LocalAnalytics:
 
     # ------------------------------------------------------------------ report
     def counts(self) -> dict[str, int]:
+        """Rows per table, work tables aside."""
         cur = self.cursor()
-        out = {}
-        for key in (*catalog.TABLES, *DYNAMIC_TABLES):
-            if key in ("work_customers", "work_products", "order_changes"):
-                continue
-            cur.execute(f"SELECT COUNT(*) FROM {fq(self.db, key)}")
-            out[catalog.CATALOG.name(key)] = int(cur.fetchone()[0])
-        return out
+        keys = [
+            k
+            for k in (*catalog.TABLES, *DYNAMIC_TABLES)
+            if k not in ("work_customers", "work_products", "order_changes")
+        ]
+        return {catalog.CATALOG.name(key): count(cur, fq(self.db, key)) for key in keys}

@@ -1,6 +1,6 @@
 """Run the recommendation API on 127.0.0.1 against the stand-ins (make local, tests, bench).
 
-`python -m scripts.api.serve` starts the orchestrator (and the ranker when RANKER_MODE=http) and keeps
+`python -m scripts.api serve` starts the orchestrator (and the ranker when RANKER_MODE=http) and keeps
 them running until Ctrl-C; `make local` starts them in the background and records their pids so
 `make stop` ends them. Each server is a process group (with several workers: the supervisor and its
 workers), and stopping one ends the whole group.
@@ -16,10 +16,11 @@ import sys
 from urllib.parse import urlparse
 
 from scripts import standins
+from scripts.core.target import Target
 from scripts.standins.apps import ROOT, Running, start_http
 
 
-def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dict[str, str]:
+def api_env(target: Target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dict[str, str]:
     """Environment for the orchestrator, as the SPCS spec sets it, pointed at the stand-ins."""
     ep = standins.endpoints()
     pg = urlparse(ep.postgres_dsn)
@@ -33,7 +34,7 @@ def api_env(target, ranker_mode: str = "inprocess", ranker_url: str = "") -> dic
         "PG_SSLMODE": "disable",
         "RANKER_MODE": ranker_mode,
         "RANKER_URL": ranker_url,
-        "RANKER_MODEL_PATH": _model(target),
+        "RANKER_MODEL_PATH": model_path(target),
         "DYNAMODB_TABLE": target.dynamodb_table,
         "AWS_ENDPOINT_URL": ep.moto_url,
         "AWS_REGION": "us-east-1",
@@ -53,19 +54,18 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 # uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
 SERVER_PY = ROOT / "services" / "orchestrator" / "server.py"
 UVICORN = ("-m", "uvicorn")
+# as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
+REQUEST_LIMIT = ("--h11-max-incomplete-event-size", "1048576")
 
 
 def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | None = None) -> list[str]:
     """The command line of `service` on 127.0.0.1:{port}: the orchestrator under server.py (as its image
     runs it), the ranker under uvicorn; `runner` overrides that. `workers=None`: one per CPU."""
     runner = runner or ((str(SERVER_PY),) if service == "orchestrator" else UVICORN)
-    return [
-        sys.executable, *runner, "--factory", f"{service}.app:create_app",
-        "--app-dir", str(ROOT / "services" / service), "--host", "127.0.0.1", "--port", "{port}",
-        *(["--workers", str(workers)] if workers else []), "--no-access-log", "--log-level", "warning",
-        # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
-        "--h11-max-incomplete-event-size", "1048576",
-    ]  # fmt: skip
+    app = ["--factory", f"{service}.app:create_app", "--app-dir", str(ROOT / "services" / service)]
+    listen = ["--host", "127.0.0.1", "--port", "{port}", *(["--workers", str(workers)] if workers else [])]
+    quiet = ["--no-access-log", "--log-level", "warning"]
+    return [sys.executable, *runner, *app, *listen, *quiet, *REQUEST_LIMIT]
 
 
 def start(service: str, env: dict[str, str], port: int | None = None, workers: int | None = 1) -> Running:
@@ -77,45 +77,6 @@ def start(service: str, env: dict[str, str], port: int | None = None, workers: i
     return start_http(service, command(service, workers), {**THREAD_ENV, **env}, port, "/health", fix)
 
 
-def main() -> None:
-    import typer
-
-    @standins.exits_in_one_line
-    def run(
-        stack: str = typer.Option("dev"),
-        port: int = typer.Option(8000),
-        ranker_mode: str = typer.Option("inprocess", help="inprocess | http"),
-        workers: int = typer.Option(0, help="orchestrator workers (0: one per available CPU)"),
-    ) -> None:
-        """Serve the API on 127.0.0.1:<port> until Ctrl-C (after `make local` has loaded the data); `make stop`
-        ends it too."""
-        from scripts.recommendations.target import local_target
-
-        t = local_target(stack)
-        servers: list[tuple[str, Running]] = []
-        try:
-            if ranker_mode == "http":
-                servers.append(("ranker (foreground)", start("ranker", {"RANKER_MODEL_PATH": _model(t)})))
-            ranker_url = servers[0][1].url if servers else ""
-            api = start("orchestrator", api_env(t, ranker_mode, ranker_url), port, workers or None)
-            servers.append(("orchestrator (foreground)", api))
-            for name, server in servers:
-                standins.register_app(name, server.proc.pid, int(server.url.rsplit(":", 1)[1]))
-            typer.echo(f"orchestrator on {api.url} (test page {api.url}/); Ctrl-C stops it")
-            api.proc.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            for name, server in servers:
-                server.stop()
-                standins.stop_app(name)
-
-    typer.run(run)
-
-
-def _model(target) -> str:
+def model_path(target: Target) -> str:
+    """The ranking model the API reads (published by the recommendations' train step)."""
     return str(target.artifacts / "ranking" / "ranking_model.json")
-
-
-if __name__ == "__main__":
-    main()

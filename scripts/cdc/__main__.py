@@ -3,16 +3,14 @@ the dynamic tables over it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import typer
 
 from scripts.cdc import loads
 from scripts.cdc.generate import GeneratorError, RunReport, check
-from scripts.cdc.loads import CdcError, CdcTarget
-from scripts.cdc.report import console, show
-from scripts.steps import LOCAL, STACK, run_steps
+from scripts.cdc.loads import CdcTarget
+from scripts.cdc.report import show
+from scripts.core.console import console
+from scripts.core.runner import LOCAL, STACK, Step, run_steps
 
 app = typer.Typer(add_completion=False, help=__doc__)
 RATE = typer.Option(None, help="events per second (0 = as fast as the target takes; default from the stack config)")
@@ -23,10 +21,9 @@ SEED = typer.Option(None, help="seed of the simulated order system (default from
 HISTORY = typer.Option(None, "--history-days", help="date new orders up to N days back (default from config)")
 
 
-def _run(
-    stack: str, local: bool, *steps: tuple[str, Callable[[CdcTarget], Any]], synthetic: bool = False
-) -> None:  # GeneratorError is a ValueError
-    run_steps(loads, stack, local, steps, show, (CdcError,), console, ("order changes", False) if synthetic else None)
+def _run(stack: str, local: bool, *steps: Step, synthetic: bool = False) -> None:
+    """The steps through the shared runner (GeneratorError is a ValueError: one line too)."""
+    run_steps(loads, stack, local, steps, show=show, synthetic="order changes" if synthetic else None)
 
 
 def _overrides(seed: int | None, history_days: int | None) -> dict:
@@ -73,9 +70,12 @@ def show_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
 @app.command("all")
 def all_cmd(stack: str = STACK, local: bool = LOCAL, duration: float = typer.Option(3.0), rate: int = RATE) -> None:
     """generate → refresh → generate → refresh (incremental) → show."""
-    gen = lambda t: loads.generate(t, rate=rate, duration=duration)  # noqa: E731
-    _run(stack, local, ("generated", gen), ("refresh", loads.refresh), ("generated", gen),
-         ("refresh", loads.refresh), ("cdc", loads.show), synthetic=True)  # fmt: skip
+
+    def gen(t: CdcTarget) -> RunReport:
+        return loads.generate(t, rate=rate, duration=duration)
+
+    steps: list[Step] = [("generated", gen), ("refresh", loads.refresh)] * 2
+    _run(stack, local, *steps, ("cdc", loads.show), synthetic=True)
 
 
 if __name__ == "__main__":

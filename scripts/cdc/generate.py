@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import TextColumn
 
 from infra.cdc.config import CdcGenerator
 from scripts.cdc.source import IdBlocks, OrderSource
 from scripts.cdc.writer import Writer
+from scripts.core.console import progress_bar
 
 UNTHROTTLED_BATCH = 50_000
 
@@ -88,10 +89,8 @@ def run(
     least = max(1, min(cap, rate // 10))  # no one-event batches: at least a tenth of a second's worth
     report, start = RunReport(target=rate), time.perf_counter()
     tokens, last = 0.0, start  # an empty bucket: the first second writes `rate` events, not `burst` more
-    bar = Progress(TextColumn("[bold]changes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   TextColumn("{task.fields[rate]}"), disable=not progress)  # fmt: skip
-    with bar:
-        task = bar.add_task("generate", total=events, rate="")
+    with progress_bar(TextColumn("{task.fields[rate]}"), disable=not progress) as bar:
+        task = bar.add_task("[bold]changes", total=events, rate="")
         while True:
             now = time.perf_counter()
             if duration is not None and now - start >= duration:

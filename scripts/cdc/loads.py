@@ -20,11 +20,12 @@ from infra.sqlfiles import named_queries
 from scripts.cdc.generate import RunReport, run, source_for
 from scripts.cdc.rehearsal import LocalCdc, Refresh
 from scripts.cdc.writer import LocalWriter, StageWriter
-from scripts.connections import fetch_dicts
-from scripts.steps import guard_synthetic
+from scripts.core.connections import connect_stack, connect_standin, fetch_dicts, stack_outputs, transformer_session
+from scripts.core.errors import LoadError
+from scripts.core.guard import guard_synthetic
 
 
-class CdcError(RuntimeError):
+class CdcError(LoadError):
     """A CDC step failed; the message names the step and the cause."""
 
 
@@ -41,34 +42,25 @@ class CdcTarget:
 
 
 def local_target(stack: str = "dev", database: str | None = None) -> CdcTarget:
-    from scripts import standins
-    from scripts.connections import connect_local
-
+    """The stand-in, with the stack's database (or `database`): one session writes and operates."""
     cfg = stack_config(stack)
-    ep = standins.endpoints()
     db = database or cfg.naming.database
-
-    def connect() -> Any:
-        return connect_local(ep.snowflake_host, ep.snowflake_port, db, "BRONZE")
-
-    return CdcTarget(stack, True, db, cfg.cdc.generator, connect, connect)
+    return CdcTarget(stack, True, db, cfg.cdc.generator, lambda: connect_standin(db), lambda: connect_standin(db))
 
 
 def stack_target(stack: str) -> CdcTarget:
-    from scripts.connections import StackOutputError, connect_stack, stack_outputs, transformer_session
-
+    """A deployed stack: the loader as the insert-only CDC writer role writes, TRANSFORMER refreshes."""
     cfg = stack_config(stack)
-    try:
-        out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses", "cdcWriterRole"))
-    except StackOutputError as e:
-        raise CdcError(str(e)) from None
+    out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses", "cdcWriterRole"))
     account = f"{cfg.snowflake.organization}-{cfg.snowflake.account}"
+    user, role, warehouse = out["serviceUsers"]["loader"], out["cdcWriterRole"], out["warehouses"]["load"]
+
+    def connect_writer() -> Any:
+        return connect_stack(account, user, role, warehouse, out["database"], "loader")
+
     return CdcTarget(
-        stack, False, out["database"], cfg.cdc.generator,
-        lambda: connect_stack(account, out["serviceUsers"]["loader"], out["cdcWriterRole"], out["warehouses"]["load"],
-                              out["database"], "loader"),
-        lambda: transformer_session(cfg, out),
-    )  # fmt: skip
+        stack, False, out["database"], cfg.cdc.generator, connect_writer, lambda: transformer_session(cfg, out)
+    )
 
 
 def prepare_local(t: CdcTarget) -> None:
@@ -87,17 +79,19 @@ def generate(
     overrides: dict | None = None,
     progress: bool = True,
 ) -> RunReport:
+    """Changes into ORDER_CHANGES at `rate` (default the config's) until `duration` or `events`."""
     cfg = t.generator.model_copy(update=overrides or {})
     with t.connect_writer() as conn:
         # simulated orders never go into a prod stack's change log (the writer role cannot read it)
         guard_synthetic(t.stack, t.local, "order changes", False, lambda: False)
         writer = (LocalWriter if t.local else StageWriter)(conn, t.database)
         source = source_for(writer, cfg)
-        return run(source, writer, cfg.rate if rate is None else rate, burst=burst, duration=duration,
-                   events=events, progress=progress)  # fmt: skip
+        rate = cfg.rate if rate is None else rate
+        return run(source, writer, rate, burst=burst, duration=duration, events=events, progress=progress)
 
 
 def refresh(t: CdcTarget, full: bool = False) -> Refresh | str:
+    """The dynamic tables now: the stand-in's refresh, or the refresh task's statement in Snowflake."""
     with t.connect_operator() as conn:
         if t.local:
             return LocalCdc(conn, t.database).refresh(full=full)
@@ -106,6 +100,7 @@ def refresh(t: CdcTarget, full: bool = False) -> Refresh | str:
 
 
 def show(t: CdcTarget) -> dict[str, list[dict]]:
+    """ORDERS_AGGREGATED and CDC_MONITORING, as rows."""
     q = named_queries(
         "cdc/show.sql", aggregated=fq(t.database, "orders_aggregated"), monitoring=fq(t.database, "monitoring")
     )

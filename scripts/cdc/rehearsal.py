@@ -15,7 +15,26 @@ from infra.cdc import catalog
 from infra.cdc.catalog import DYNAMIC_TABLES, fq
 from infra.sqlfiles import named_queries
 from scripts.cdc.generate import utc_now
-from scripts.connections import ensure_foundation, fetch_dicts, transaction
+from scripts.core.connections import count, ensure_foundation, fetch_dicts, transaction
+from scripts.core.rehearsal import LocalRun, run_cli
+
+TITLE = "order CDC: generator → ORDER_CHANGES → ORDERS_CURRENT → ORDERS_DERIVED → ORDERS_AGGREGATED"
+# the refresh file's placeholders → the catalog's keys of what they name
+REFRESH_OBJECTS = {
+    "current": "orders_current",
+    "derived": "orders_derived",
+    "aggregated": "orders_aggregated",
+    "changed": "local_changed",
+    "groups": "local_groups",
+    "refreshes": "local_refreshes",
+    "applied": "local_applied",
+    "new": "local_new",
+}
+
+
+def rehearse(run: LocalRun) -> None:
+    """`make local`: generate → refresh → generate → incremental refresh → show, three seconds of changes."""
+    run_cli("cdc", "all", "--local", "--duration", "1.5", "--stack", run.stack)
 
 
 @dataclass
@@ -37,13 +56,10 @@ class LocalCdc:
         return self.conn.cursor()
 
     def queries(self) -> dict[str, str]:
-        names = {"current": "orders_current", "derived": "orders_derived", "aggregated": "orders_aggregated",
-                 "changed": "local_changed", "groups": "local_groups", "refreshes": "local_refreshes",
-                 "applied": "local_applied", "new": "local_new"}  # fmt: skip
         return named_queries(
             "cdc/local/refresh.sql",
             changes=fq(self.db, "changes"),
-            **{k: fq(self.db, key) for k, key in names.items()},
+            **{k: fq(self.db, key) for k, key in REFRESH_OBJECTS.items()},
             change_segment=catalog.value_segment("AMOUNT"),
         )
 
@@ -75,8 +91,10 @@ class LocalCdc:
             else:
                 result = self._incremental(q, changes_read)
             result.seconds = time.perf_counter() - t0
-            cur.execute(q["record"], (result.mode, result.changes_read, result.orders_recomputed,
-                                      result.groups_recomputed, utc_now()))  # fmt: skip
+            cur.execute(
+                q["record"],
+                (result.mode, result.changes_read, result.orders_recomputed, result.groups_recomputed, utc_now()),
+            )
         return result
 
     def _full(self, q: dict[str, str], changes_read: int) -> Refresh:
@@ -87,8 +105,7 @@ class LocalCdc:
         cur.execute(q["mark_all_applied"])
         cur.execute(f"SELECT COUNT(DISTINCT ORDER_ID) FROM {fq(self.db, 'changes')}")
         orders = int(cur.fetchone()[0])
-        cur.execute(f"SELECT COUNT(*) FROM {fq(self.db, 'orders_aggregated')}")
-        return Refresh("FULL", changes_read, orders, int(cur.fetchone()[0]), 0.0)
+        return Refresh("FULL", changes_read, orders, count(cur, fq(self.db, "orders_aggregated")), 0.0)
 
     def _incremental(self, q: dict[str, str], changes_read: int) -> Refresh:
         cur = self.cursor()

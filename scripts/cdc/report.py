@@ -4,27 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from scripts.cdc.generate import RunReport
 from scripts.cdc.rehearsal import Refresh
-
-console = Console()
+from scripts.core.console import console
 
 
 def show(title: str, result: Any) -> None:
+    """A run's or a refresh's line, or a table per query result."""
     if isinstance(result, RunReport):
         mix = ", ".join(f"{k.lower()} {v:,}" for k, v in result.by_type.items())
-        console.print(f"{title}: {result.events:,} changes in {result.batches:,} batches, {result.seconds:.1f} s "
-                      f"({result.rate:,.0f} events/s; {mix})")  # fmt: skip
+        console.print(
+            f"{title}: {result.events:,} changes in {result.batches:,} batches, {result.seconds:.1f} s "
+            f"({result.rate:,.0f} events/s; {mix})"
+        )
         if result.behind:
-            console.print(f"[yellow]  behind: the target took {result.rate:,.0f} of the {result.target:,} events/s "
-                          "asked for; write bigger batches (--burst) or ask for less[/yellow]")  # fmt: skip
+            console.print(
+                f"[yellow]  behind: the target took {result.rate:,.0f} of the {result.target:,} events/s "
+                "asked for; write bigger batches (--burst) or ask for less[/yellow]"
+            )
     elif isinstance(result, Refresh):
-        console.print(f"{title}: {result.mode}, {result.changes_read:,} changes read, "
-                      f"{result.orders_recomputed:,} orders and {result.groups_recomputed:,} "
-                      f"groups recomputed in {result.seconds:.2f} s")  # fmt: skip
+        console.print(
+            f"{title}: {result.mode}, {result.changes_read:,} changes read, {result.orders_recomputed:,} orders "
+            f"and {result.groups_recomputed:,} groups recomputed in {result.seconds:.2f} s"
+        )
     elif isinstance(result, dict):
         for name, rows in result.items():
             table = Table(*(rows[0] if rows else ["(no rows yet)"]), title=f"{title}: {name}")

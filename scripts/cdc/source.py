@@ -127,11 +127,18 @@ class OrderSource:
                 kind, (order_id, o) = "INSERT", self._insert(now)
             self.emitted[kind] += 1
             for name, value in (
-                ("ORDER_ID", order_id), ("CUSTOMER_ID", o.customer), ("PRODUCT_ID", o.product),
-                ("ORDER_DATE", o.order_date), ("STATUS", o.status), ("AMOUNT", Decimal(o.amount_cents).scaleb(-2)),
-                ("QUANTITY", o.quantity), ("CHANGE_TYPE", kind), ("CHANGE_SEQ", self.seqs.take()),
-                ("CHANGED_AT", now), ("RECORD_SOURCE", RECORD_SOURCE),
-            ):  # fmt: skip
+                ("ORDER_ID", order_id),
+                ("CUSTOMER_ID", o.customer),
+                ("PRODUCT_ID", o.product),
+                ("ORDER_DATE", o.order_date),
+                ("STATUS", o.status),
+                ("AMOUNT", Decimal(o.amount_cents).scaleb(-2)),
+                ("QUANTITY", o.quantity),
+                ("CHANGE_TYPE", kind),
+                ("CHANGE_SEQ", self.seqs.take()),
+                ("CHANGED_AT", now),
+                ("RECORD_SOURCE", RECORD_SOURCE),
+            ):
                 cols[name].append(value)
         return pa.Table.from_pydict(cols, schema=SCHEMA)
 

@@ -40,9 +40,10 @@ def publish(
     """Upload the app's files to its stage as the deploy user (SYSADMIN)."""
     import snowflake.connector
 
-    from scripts.connections import StackOutputError, stack_outputs
-    from scripts.dashboard.publish import PublishError, deployer_connection
-    from scripts.dashboard.publish import publish as put_files
+    from scripts.core.connections import stack_outputs
+    from scripts.core.errors import LoadError
+    from scripts.dashboard.loads import PublishError, deployer_connection
+    from scripts.dashboard.loads import publish as put_files
 
     try:
         if not stage:
@@ -51,7 +52,7 @@ def publish(
             stage = stack_outputs(stack, ["dashboardStage"])["dashboardStage"]
         with deployer_connection() as conn:
             done = put_files(conn.cursor(), stage, directory)
-    except (PublishError, StackOutputError, snowflake.connector.errors.Error) as e:
+    except (LoadError, snowflake.connector.errors.Error) as e:
         typer.echo(f"error: publishing the dashboard: {e}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"published {len(done.uploaded)} file(s) to @{stage}/{directory}; removed {len(done.removed)} stale")

@@ -23,10 +23,15 @@ def dashboard_env(database: str) -> dict[str, str]:
 
 def start(database: str, port: int | None = None) -> Running:
     """`streamlit run` the app headless on 127.0.0.1, and wait until it answers its health check."""
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(bundle.APP_DIR / bundle.MAIN_FILE),
-        "--server.address", "127.0.0.1", "--server.port", "{port}", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false", "--global.developmentMode", "false", "--client.toolbarMode", "viewer",
-    ]  # fmt: skip
+    options = {
+        "server.address": "127.0.0.1",
+        "server.port": "{port}",
+        "server.headless": "true",
+        "browser.gatherUsageStats": "false",
+        "global.developmentMode": "false",
+        "client.toolbarMode": "viewer",
+    }
+    cmd = [sys.executable, "-m", "streamlit", "run", str(bundle.APP_DIR / bundle.MAIN_FILE)]
+    cmd += [arg for key, value in options.items() for arg in (f"--{key}", value)]
     fix = "fix what the log reports (`make setup` installs streamlit), then run `make local` again"
     return start_http("dashboard", cmd, dashboard_env(database), port, HEALTH, fix)

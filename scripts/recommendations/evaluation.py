@@ -18,9 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from rich.table import Table
 
+from infra.recommendations import catalog
+from scripts.core.console import console
 from scripts.recommendations import ranking
-from scripts.recommendations.snapshot import Snapshot, World
+from scripts.recommendations.snapshot import LABEL_DAYS, Snapshot, World
+from services.features.pair import region_sql
 
 K = 5
 ORDERS = ("seed_baseline", "propensity", "ranker")
@@ -105,3 +109,35 @@ def evaluate(world: World, snap: Snapshot, booster: Any) -> dict[str, Any]:
     base = result["seed_baseline"][f"ndcg@{K}"]
     result["ndcg_ratio_vs_seed_baseline"] = round(result["ranker"][f"ndcg@{K}"] / base, 3) if base else None
     return result
+
+
+def show(result: dict[str, Any]) -> None:
+    """The evaluation's table (NDCG and recall per order) and its verdict against the seed baseline."""
+    k = result["k"]
+    title = (
+        f"offline evaluation, {result['customers']:,} customers who bought in the {LABEL_DAYS} days "
+        f"after {result['cutoff']}"
+    )
+    table = Table("order", f"NDCG@{k}", f"recall@{k}", title=title)
+    for order in ORDERS:
+        table.add_row(order, f"{result[order][f'ndcg@{k}']:.4f}", f"{result[order][f'recall@{k}']:.4f}")
+    console.print(table)
+    console.print(
+        f"  ranker / seed baseline NDCG@{k}: [bold]{result['ndcg_ratio_vs_seed_baseline']}[/bold] (goal >= 1.3); "
+        f"top {k} all equal in {result['ranker_top5_all_equal_share']:.2%} of the ranker's lists; "
+        f"{result['seed_baseline_out_of_stock_share']:.1%} of the baseline's items are out of stock at home"
+    )
+
+
+def stock_at_home(cur: Any, database: str) -> dict[str, int]:
+    """The precomputed top 5 against the inventory of each user's home region: its rows, its users, and
+    the rows whose product is in stock there or at zero stock."""
+    recs, customers, inventory = (
+        catalog.q(database, o) for o in ("USER_PRODUCT_RECOMMENDATIONS", "CUSTOMERS", "INVENTORY")
+    )
+    cur.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT r.USER_ID), COUNT_IF(i.QTY_ON_HAND > 0), COUNT_IF(i.QTY_ON_HAND = 0) "
+        f"FROM {recs} r JOIN {customers} c ON c.CUSTOMER_ID = r.USER_ID LEFT JOIN {inventory} i "
+        f"ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = {region_sql('c.ZIP_CODE')}"
+    )
+    return dict(zip(("rows", "users", "in stock", "zero stock"), (int(v) for v in cur.fetchone()), strict=True))

@@ -1,5 +1,5 @@
-"""Post-deploy loads of the recommendations data plane: generate → build → train, then the serving
-stores' sync → export (scripts/serving/loads.py).
+"""Post-deploy loads of the recommendations data plane: generate → build → train (the serving
+stores' sync and export are the serving capability's: `python -m scripts.serving`).
 
 `python -m scripts.recommendations all --stack prod` runs them against a deployed stack, `--local`
 on the stand-ins (what `make local` runs). Every step prints its row counts; a failed step stops with
@@ -9,37 +9,36 @@ an error naming the problem, and leaves the serving tables as they were.
 from __future__ import annotations
 
 import json
-import tempfile
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
-
-from rich.table import Table
 
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
-from scripts.connections import transaction
-from scripts.recommendations import evaluation, propensity, ranking, snapshot, synthetic
-from scripts.recommendations.target import LoadError, Target, console, count, print_counts, progress_bar, step
-from scripts.serving import loads as serving
-from scripts.steps import guard_synthetic
+from scripts.core.connections import count
+from scripts.core.console import console, print_counts, step
+from scripts.core.errors import LoadError
+from scripts.core.guard import guard_synthetic
+from scripts.recommendations import evaluation, propensity, ranking, rehearsal, snapshot, warehouse
+from scripts.recommendations.rehearsal import GENERATED
+from scripts.recommendations.target import RecommendationsTarget, local_target, stack_target
+
+__all__ = ["build", "generate", "local_target", "prepare_local", "run_all", "stack_target", "train"]  # the runner's
 
 
-def prepare_local(t: Target) -> None:
-    """Locally, create what `pulumi up` creates in Snowflake: schemas and tables (same specs)."""
-    from scripts.connections import ensure_foundation
-
-    with t.connect_snowflake() as conn:
-        cur = conn.cursor()
-        ensure_foundation(cur, t.database)
-        for name in catalog.TABLES:
-            cur.execute(catalog.create_table_sql(t.database, name))
+def engine(t: RecommendationsTarget) -> ModuleType:
+    """Who runs the steps' warehouse side: Snowflake on a deployed stack, the rehearsal on the stand-ins
+    (both modules have generate, build, score and publish)."""
+    return rehearsal if t.local else warehouse
 
 
-GENERATED = ("STORES", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS", "EVENT_STREAM")
+def prepare_local(t: RecommendationsTarget) -> None:
+    """On the stand-ins, what `pulumi up` creates in Snowflake."""
+    rehearsal.prepare(t)
 
 
-def generate(t: Target) -> dict[str, int]:
+def generate(t: RecommendationsTarget) -> dict[str, int]:
     """Step 1: synthetic data, deterministic by seed and AS_OF, with the UDTFs' handler code."""
     counts: dict[str, int] = {}
     with step("generate"):
@@ -56,18 +55,7 @@ def generate(t: Target) -> dict[str, int]:
                 cur.execute(stmt)
             # The base tables are replaced together in one transaction: never emptied for a reader, and
             # a failure leaves every one of them as it was.
-            if t.local:
-                with tempfile.TemporaryDirectory(prefix="rdp-gen-") as tmp, progress_bar() as bar:
-                    task = bar.add_task("customers + events", total=t.scale.customers)
-                    synthetic.generate(Path(tmp), t.scale, t.workers, progress=lambda n: bar.advance(task, n))
-                    with transaction(cur):
-                        for name in GENERATED:
-                            cur.execute(f"DELETE FROM {t.q(name)}")
-                            cur.execute(f"INSERT INTO {t.q(name)} SELECT * FROM read_parquet('{tmp}/{name}/*.parquet')")
-            else:
-                with transaction(cur):
-                    for stmt in split_statements(generate_in_warehouse_sql(t)):
-                        cur.execute(stmt)
+            engine(t).generate(cur, t)
             for name in ("STORES", "PRODUCT_CATEGORIES", "LOYALTY_TIERS", "PRODUCT_CATALOG", "INVENTORY", "CUSTOMERS"):
                 counts[name] = count(cur, t.q(name))
             counts["EVENT_STREAM"] = count(cur, t.q("EVENT_STREAM"))
@@ -76,32 +64,11 @@ def generate(t: Target) -> dict[str, int]:
     return counts
 
 
-def _empty(cur: Any, t: Target) -> bool:
+def _empty(cur: Any, t: RecommendationsTarget) -> bool:
     return all(count(cur, t.q(name)) == 0 for name in GENERATED)
 
 
-def generate_in_warehouse_sql(t: Target) -> str:
-    return render_sql(
-        "recommendations/generate_in_warehouse.sql",
-        stores=t.q("STORES"),
-        products=t.q("PRODUCT_CATALOG"),
-        inventory=t.q("INVENTORY"),
-        customers=t.q("CUSTOMERS"),
-        events=t.q("EVENT_STREAM"),
-        gen_store=t.q("GENERATE_STORE"),
-        gen_product=t.q("GENERATE_PRODUCT"),
-        gen_inventory=t.q("GENERATE_INVENTORY"),
-        gen_customer=t.q("GENERATE_RETAIL_CUSTOMER"),
-        gen_events=t.q("GENERATE_RETAIL_EVENTS"),
-        n_stores=str(t.scale.stores),
-        n_products=str(t.scale.products),
-        n_customers=str(t.scale.customers),
-        seed=str(t.scale.seed),
-        as_of=t.scale.as_of.isoformat(),
-    )
-
-
-def build(t: Target) -> dict[str, int]:
+def build(t: RecommendationsTarget) -> dict[str, int]:
     """Step 2: CUSTOMER_360, the feature views and USER_PRODUCT_RECOMMENDATIONS from the SQL files.
 
     In Snowflake the dynamic table, the views and the task own these; the step refreshes them now.
@@ -111,25 +78,7 @@ def build(t: Target) -> dict[str, int]:
     counts: dict[str, int] = {}
     with step("build"), t.connect_snowflake() as conn:
         cur = conn.cursor()
-        if t.local:
-            cur.execute(
-                f"CREATE OR REPLACE TABLE {t.q('CUSTOMER_360')} AS "
-                + catalog.customer_360_sql(t.database, t.as_of_literal)
-            )
-            cur.execute(
-                f"CREATE OR REPLACE VIEW {t.q('CUSTOMER_CATEGORY_FEATURES')} AS "
-                + catalog.category_features_sql(t.database, t.as_of_literal)
-            )
-            for view, body in catalog.pair_signals_sql(t.database, t.as_of_literal).items():
-                cur.execute(f"CREATE OR REPLACE VIEW {t.q(view)} AS {body}")
-            cur.execute(f"DELETE FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')}")
-            cur.execute(
-                f"INSERT INTO {t.q('USER_PRODUCT_RECOMMENDATIONS')} (USER_ID, RANK, PRODUCT_ID, CATEGORY_ID, "
-                f"PURCHASE_COUNT, SOURCE) " + catalog.recommendations_sql(t.database)
-            )
-        else:
-            cur.execute(f"ALTER DYNAMIC TABLE {t.q('CUSTOMER_360')} REFRESH")
-            cur.execute(catalog.refresh_recommendations_sql(t.database))
+        engine(t).build(cur, t)
         counts["CUSTOMER_360"] = count(cur, t.q("CUSTOMER_360"))
         counts["USER_PRODUCT_RECOMMENDATIONS"] = count(cur, t.q("USER_PRODUCT_RECOMMENDATIONS"))
         cur.execute(f"SELECT COUNT(DISTINCT USER_ID) FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')}")
@@ -139,7 +88,7 @@ def build(t: Target) -> dict[str, int]:
     return counts
 
 
-def train(t: Target) -> dict[str, Any]:
+def train(t: RecommendationsTarget) -> dict[str, Any]:
     """Step 3: the propensity model (cut-off 30 days before AS_OF, hold-out AUC) scores every
     (customer, category) pair into CUSTOMER_PROPENSITY; the ranking model is trained and evaluated
     against the baseline on customers held out in time, and published only if it is not worse."""
@@ -154,16 +103,7 @@ def train(t: Target) -> dict[str, Any]:
             f"({metrics['test_rows']:,} pairs of {metrics['test_customers']:,} customers); "
             f"artifact {model_path}, metrics {metrics_path}"
         )
-        if t.local:
-            cur.execute(f"SELECT * FROM {t.q('CUSTOMER_CATEGORY_FEATURES')}")
-            columns = [d[0] for d in cur.description]
-            scored = propensity.score(booster, cur.fetchall(), columns)
-            scored_at = datetime.combine(t.scale.as_of, datetime.min.time())
-            _replace_rows(cur, t, "CUSTOMER_PROPENSITY", [(c, k, p, scored_at) for c, k, p in scored])
-        else:
-            stage = t.q("MODEL_STAGE")
-            cur.execute(f"PUT 'file://{model_path}' @{stage} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
-            cur.execute(catalog.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES))
+        engine(t).score(cur, t, booster, model_path)
         n = count(cur, t.q("CUSTOMER_PROPENSITY"))
         cur.execute(f"SELECT COUNT(DISTINCT CUSTOMER_ID) FROM {t.q('CUSTOMER_PROPENSITY')}")
         customers = int(cur.fetchone()[0])
@@ -177,7 +117,7 @@ def train(t: Target) -> dict[str, Any]:
     return metrics
 
 
-def _fit_propensity(cur: Any, t: Target, cutoff: date) -> tuple[Any, dict]:
+def _fit_propensity(cur: Any, t: RecommendationsTarget, cutoff: date) -> tuple[Any, dict]:
     """The propensity model on features before `cutoff`, labelled by the LABEL_DAYS after it."""
     features = catalog.category_features_sql(t.database, snapshot.literal(cutoff))
     cur.execute(f"SELECT * FROM ({features}) f ORDER BY CUSTOMER_ID, CATEGORY_ID")  # same rows, same model
@@ -185,7 +125,7 @@ def _fit_propensity(cur: Any, t: Target, cutoff: date) -> tuple[Any, dict]:
     return propensity.train(cur.fetchall(), columns)
 
 
-def _train_ranker(cur: Any, t: Target) -> dict[str, Any]:
+def _train_ranker(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
     """Three cut-offs, each LABEL_DAYS apart, so nothing is fitted on what it is judged by: the
     propensity the ranker sees is fitted on labels before the training cut-off; the ranker is fitted
     on labels between the training and the evaluation cut-offs; the evaluation uses the purchases of
@@ -215,25 +155,11 @@ def _train_ranker(cur: Any, t: Target) -> dict[str, Any]:
     }
     ranking.write_metrics(metrics, t.artifacts / "ranking")
     console.print(f"  ranking objective {chosen['objective']} (validation NDCG@5 {chosen['validation_ndcg@5']})")
-    print_evaluation(result)
+    evaluation.show(result)
     return metrics
 
 
-def print_evaluation(result: dict[str, Any]) -> None:
-    k = result["k"]
-    table = Table("order", f"NDCG@{k}", f"recall@{k}", title=f"offline evaluation, {result['customers']:,} "
-                  f"customers who bought in the {snapshot.LABEL_DAYS} days after {result['cutoff']}")  # fmt: skip
-    for order in evaluation.ORDERS:
-        table.add_row(order, f"{result[order][f'ndcg@{k}']:.4f}", f"{result[order][f'recall@{k}']:.4f}")
-    console.print(table)
-    console.print(
-        f"  ranker / seed baseline NDCG@{k}: [bold]{result['ndcg_ratio_vs_seed_baseline']}[/bold] (goal >= 1.3); "
-        f"top {k} all equal in {result['ranker_top5_all_equal_share']:.2%} of the ranker's lists; "
-        f"{result['seed_baseline_out_of_stock_share']:.1%} of the baseline's items are out of stock at home"
-    )
-
-
-def _publish_ranker(cur: Any, t: Target, metrics: dict[str, Any]) -> None:
+def _publish_ranker(cur: Any, t: RecommendationsTarget, metrics: dict[str, Any]) -> None:
     """The model upload: refused when the model ranks worse than the baseline, so the API keeps the
     model it has; otherwise the artifact the API reads (locally) or the model stage (Snowflake)."""
     try:
@@ -241,29 +167,15 @@ def _publish_ranker(cur: Any, t: Target, metrics: dict[str, Any]) -> None:
     except ranking.RankerRejectedError as e:
         raise LoadError(str(e)) from None
     path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
-    if not t.local:
-        cur.execute(f"PUT 'file://{path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+    engine(t).publish(cur, t, path)
     console.print(f"  ranking model published: {path}")
 
 
-def _replace_rows(cur: Any, t: Target, name: str, rows: list[tuple]) -> None:
-    """Locally: bulk-replace a warehouse table from Python rows through a Parquet file."""
-    import pyarrow.parquet as pq
-
-    _, cols = catalog.TABLES[name]
-    with tempfile.TemporaryDirectory(prefix="rdp-rows-") as tmp:
-        path = Path(tmp) / f"{name}.parquet"
-        pq.write_table(synthetic.arrow_table(cols, rows), path)
-        cur.execute(f"DELETE FROM {t.q(name)}")
-        cur.execute(f"INSERT INTO {t.q(name)} SELECT * FROM read_parquet('{path}')")
-
-
-def run_all(t: Target) -> dict[str, int]:
+def run_all(t: RecommendationsTarget) -> dict[str, int]:
+    """generate → build → train (on the stand-ins prepared first); the counts of every step."""
     if t.local:
         prepare_local(t)
     generate(t)
     build(t)
     train(t)
-    serving.sync(t)
-    serving.export(t)
     return t.counts

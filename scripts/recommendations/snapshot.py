@@ -19,7 +19,7 @@ import numpy as np
 from infra.recommendations import catalog as rec_catalog
 from infra.sqlfiles import named_queries
 from scripts.recommendations import propensity as prop_model
-from scripts.recommendations.target import Target
+from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget
 from services.features.pair import Catalog, History, region_for_zip
 
 LABEL_DAYS = 30
@@ -49,23 +49,20 @@ class Snapshot:
     bought_after: dict[int, set[int]]  # products bought in the LABEL_DAYS after the cut-off
 
 
-def _queries(t: Target) -> dict[str, str]:
+def _queries(t: RecommendationsTarget) -> dict[str, str]:
     return named_queries(
         "recommendations/ranking_training.sql",
-        customers=t.q("CUSTOMERS"),
-        products=t.q("PRODUCT_CATALOG"),
-        inventory=t.q("INVENTORY"),
-        events=t.q("EVENT_STREAM"),
+        **t.names(**BASE_TABLES),
         max_customers=str(MAX_CUSTOMERS),
     )
 
 
-def _of_customers(t: Target, query: str) -> str:
+def _of_customers(t: RecommendationsTarget, query: str) -> str:
     """The query's rows of the customers the ranker trains and evaluates on."""
     return f"SELECT * FROM ({query}) s WHERE CUSTOMER_ID IN (SELECT CUSTOMER_ID FROM ({_queries(t)['customers']}) c)"
 
 
-def read_world(cur: Any, t: Target) -> World:
+def read_world(cur: Any, t: RecommendationsTarget) -> World:
     sql = _queries(t)
     cur.execute(sql["products"])
     catalog = Catalog.build(cur.fetchall())
@@ -87,7 +84,9 @@ def read_world(cur: Any, t: Target) -> World:
     return World(catalog, stock, regions)
 
 
-def read_snapshot(cur: Any, t: Target, world: World, cutoff: date, propensity: dict[int, dict[str, float]]) -> Snapshot:
+def read_snapshot(
+    cur: Any, t: RecommendationsTarget, world: World, cutoff: date, propensity: dict[int, dict[str, float]]
+) -> Snapshot:
     """Signals from events before `cutoff`, the purchases of the LABEL_DAYS after it; `propensity` is
     the category propensity as of the cut-off (propensity_at) or the stored one (stored_propensity)."""
     signals = rec_catalog.pair_signals_sql(t.database, literal(cutoff))
@@ -111,7 +110,7 @@ def read_snapshot(cur: Any, t: Target, world: World, cutoff: date, propensity: d
     return Snapshot(cutoff, popularity, history, propensity, dict(bought))
 
 
-def propensity_at(cur: Any, t: Target, booster: Any, cutoff: date) -> dict[int, dict[str, float]]:
+def propensity_at(cur: Any, t: RecommendationsTarget, booster: Any, cutoff: date) -> dict[int, dict[str, float]]:
     """Category propensity of the ranker's customers from events before `cutoff`, by `booster`."""
     cur.execute(_of_customers(t, rec_catalog.category_features_sql(t.database, literal(cutoff))))
     columns = [d[0] for d in cur.description]
@@ -121,7 +120,7 @@ def propensity_at(cur: Any, t: Target, booster: Any, cutoff: date) -> dict[int, 
     return dict(out)
 
 
-def stored_propensity(cur: Any, t: Target) -> dict[int, dict[str, float]]:
+def stored_propensity(cur: Any, t: RecommendationsTarget) -> dict[int, dict[str, float]]:
     """CUSTOMER_PROPENSITY as the serving sync copies it (what the API reads)."""
     cur.execute(
         _of_customers(t, f"SELECT CUSTOMER_ID, CATEGORY_ID, PROPENSITY_SCORE FROM {t.q('CUSTOMER_PROPENSITY')}")

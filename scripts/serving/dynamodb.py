@@ -17,10 +17,12 @@ from typing import Any
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_random_exponential
 
+from scripts.core.errors import LoadError
+
 BATCH = 25
 
 
-class ExportError(RuntimeError):
+class ExportError(LoadError):
     """A DynamoDB export problem, worded with the item or batch at fault."""
 
 
@@ -109,21 +111,16 @@ def scan_user_ids(client: Any, table: str, segments: int = 4) -> set[int]:
         return set().union(*pool.map(segment, range(segments)))
 
 
-def export_items(
-    client: Any,
-    table: str,
-    items: Sequence[dict],
-    workers: int = 8,
-    max_attempts: int = 8,
-    progress: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
+def export_items(client: Any, table: str, items: Sequence[dict], **sending: Any) -> tuple[int, int]:
     """Make the table hold exactly `items`: write them all, then delete the items of other users.
+    `sending` is write_parallel's (workers, max_attempts, progress).
 
     Returns (written, deleted). An empty export is refused: it would empty the table the website reads.
     """
     if not items:
         raise ExportError("no recommendations to export; refusing to delete every item of the table")
-    written = write_parallel(client, table, items, workers, max_attempts, progress)
+    written = write_parallel(client, table, items, **sending)
+    workers, max_attempts = sending.get("workers", 8), sending.get("max_attempts", 8)
     stale = sorted(scan_user_ids(client, table, max(1, workers)) - {int(i["user_id"]) for i in items})
     return written, delete_parallel(client, table, stale, workers, max_attempts)
 

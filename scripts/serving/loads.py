@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import psycopg
 
+from infra.recommendations import catalog as recommendations
 from infra.sqlfiles import read_sql, render_sql
-from scripts.recommendations.target import Target, console, print_counts, progress_bar, step
+from scripts.core.console import console, print_counts, progress_bar, step
+from scripts.core.target import Target, local_target, stack_target
 from scripts.serving import dynamodb, postgres
+from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, without_epoch_dates
+
+__all__ = ["export", "local_target", "prepare_local", "stack_target", "sync"]  # with the runner's
 
 SYNCED = (
     "customer_features",
@@ -33,10 +38,16 @@ SOURCES = {
 }
 
 
+def prepare_local(t: Target) -> None:
+    """On the stand-ins, what `pulumi up` creates for the serving stores."""
+    prepare(t)
+
+
 def sync_query(t: Target, name: str) -> str:
     """sql/serving/sync/<name>.sql with the target's warehouse tables filled in."""
     path = f"serving/sync/{name}.sql"
-    return render_sql(path, **{k: t.q(v) for k, v in SOURCES.items() if "{{ " + k in read_sql(path)})
+    text = read_sql(path)
+    return render_sql(path, **{k: recommendations.q(t.database, v) for k, v in SOURCES.items() if "{{ " + k in text})
 
 
 def fetch(t: Target, table: str) -> tuple[list[str], list[tuple]]:
@@ -47,10 +58,7 @@ def fetch(t: Target, table: str) -> tuple[list[str], list[tuple]]:
         names = [d[0].lower() for d in cur.description]
         rows = cur.fetchall()
     if table == "customer_profiles" and t.local:
-        # fakesnow's HTTP endpoint returns a NULL TIMESTAMP_NTZ as the epoch; a customer without a
-        # purchase has no last purchase date.
-        i, j = names.index("last_purchase_date"), names.index("total_orders")
-        rows = [(*r[:i], None, *r[i + 1 :]) if not r[j] else r for r in rows]
+        rows = without_epoch_dates(names, rows)
     return names, rows
 
 
@@ -103,17 +111,3 @@ def export(t: Target, workers: int = 8) -> dict[str, int]:
         print_counts(counts, "exported")
     t.counts.update(counts)
     return counts
-
-
-def ensure_local_dynamodb_table(t: Target) -> None:
-    """Locally, the table Pulumi declares (same key schema and billing mode) on moto."""
-    client = t.dynamodb_client()
-    if t.dynamodb_table in client.list_tables().get("TableNames", []):
-        return
-    client.create_table(
-        TableName=t.dynamodb_table,
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "N"}],
-        BillingMode="PAY_PER_REQUEST",
-        SSESpecification={"Enabled": True},
-    )

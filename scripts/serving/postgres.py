@@ -18,7 +18,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -26,14 +26,15 @@ from psycopg import sql
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from infra.sqlfiles import SQL_DIR, render_sql
-from scripts.serving.staging import RowRefusedError, build_indexes, copy_rows
+from scripts.core.errors import LoadError
+from scripts.serving.staging import RowRefusedError, ServingTable, build_indexes, copy_rows
 
 MIGRATIONS_DIR = SQL_DIR / "serving" / "migrations"
 _MIGRATION = re.compile(r"^V(\d{3})__([a-z0-9_]+)\.sql$")
 _LOCK_KEY = 0x52445053  # advisory lock: one migrator at a time
 
 
-class ServingError(RuntimeError):
+class ServingError(LoadError):
     """A sync or migration problem, worded with the table and row at fault."""
 
 
@@ -48,15 +49,6 @@ SERVING_TABLES = (
     "product_popularity",
     "customer_product_interactions",
 )
-
-
-@dataclass(frozen=True)
-class ServingTable:
-    name: str
-    columns: tuple[str, ...]
-    key: tuple[str, ...]
-    types: dict[str, str] = field(default_factory=dict)  # column → information_schema data_type
-    udt: dict[str, str] = field(default_factory=dict)  # column → Postgres type name (for binary COPY)
 
 
 def describe(conn: psycopg.Connection, schema: str, name: str) -> ServingTable:

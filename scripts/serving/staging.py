@@ -11,15 +11,23 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import pq, sql
 from psycopg.types.bool import BoolBinaryDumper
 from psycopg.types.numeric import Int2BinaryDumper, Int4BinaryDumper, Int8BinaryDumper
 
-if TYPE_CHECKING:
-    from scripts.serving.postgres import ServingTable
+
+@dataclass(frozen=True)
+class ServingTable:
+    """A serving table as the migrations made it: columns in order, primary key, types."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    types: dict[str, str] = field(default_factory=dict)  # column → information_schema data_type
+    udt: dict[str, str] = field(default_factory=dict)  # column → Postgres type name (for binary COPY)
 
 
 class RowRefusedError(ValueError):

@@ -21,8 +21,7 @@ def start_cmd(
         standins.launch(tuple(services))
         typer.echo(f"started: {', '.join(services)}")
         return
-    for k, v in standins.start().as_env().items():
-        typer.echo(f"{k}={v}")
+    print_env(standins.start())
 
 
 @app.command("stop")
@@ -43,8 +42,13 @@ def status_cmd() -> None:
 @exits_in_one_line
 def env_cmd() -> None:
     """Print the endpoints as shell variables (`eval $(python -m scripts.standins env)`)."""
-    for k, v in standins.endpoints().as_env().items():
-        typer.echo(f"export {k}={v}")
+    print_env(standins.endpoints(), "export ")
+
+
+def print_env(ep: standins.Endpoints, prefix: str = "") -> None:
+    """The endpoints as VARIABLE=value lines (`prefix` "export " for a shell's eval)."""
+    for k, v in ep.as_env().items():
+        typer.echo(f"{prefix}{k}={v}")
 
 
 @app.command("clean")

@@ -109,9 +109,16 @@ def local_source(env: dict[str, str] | None = None) -> Source:
     host, port, database = (env[k] for k in LOCAL_ENV)
     try:
         conn = snowflake.connector.connect(
-            user="local", password="local", account="fakesnow", host=host, port=int(port), protocol="http",
-            database=database, autocommit=True, login_timeout=10,
-        )  # fmt: skip
+            user="local",
+            password="local",
+            account="fakesnow",
+            host=host,
+            port=int(port),
+            protocol="http",
+            database=database,
+            autocommit=True,
+            login_timeout=10,
+        )
     except (snowflake.connector.errors.Error, ValueError) as e:
         raise DataError(f"cannot reach the stand-in at {host}:{port}: {str(e).splitlines()[0]}") from None
 

@@ -108,9 +108,14 @@ def products(fetch: Fetch, start: date, end: date) -> None:
     bars.update_yaxes(tickformat=".0%")
     st.plotly_chart(bars, key="products_margin")
     scatter = px.scatter(
-        df, x="UNIT_PRICE", y="MARGIN", size="REVENUE", color="CATEGORY", hover_name="PRODUCT_NAME",
+        df,
+        x="UNIT_PRICE",
+        y="MARGIN",
+        size="REVENUE",
+        color="CATEGORY",
+        hover_name="PRODUCT_NAME",
         title="List price vs margin (size: revenue)",
-    )  # fmt: skip
+    )
     scatter.update_yaxes(tickformat=".0%")
     st.plotly_chart(scatter, key="products_scatter")
     st.dataframe(df, hide_index=True)
@@ -141,9 +146,13 @@ def inventory(fetch: Fetch, start: date, end: date) -> None:
     else:
         st.success("No product is at or below its reorder level.")
     chart = px.bar(
-        counts.rename_axis("STOCK_STATUS").reset_index(name="PRODUCTS"), x="STOCK_STATUS", y="PRODUCTS",
-        color="STOCK_STATUS", color_discrete_map=STATUS_COLORS, title="Products by stock status",
-    )  # fmt: skip
+        counts.rename_axis("STOCK_STATUS").reset_index(name="PRODUCTS"),
+        x="STOCK_STATUS",
+        y="PRODUCTS",
+        color="STOCK_STATUS",
+        color_discrete_map=STATUS_COLORS,
+        title="Products by stock status",
+    )
     st.plotly_chart(chart, key="inventory_status")
     st.subheader("Products to watch: LOW first, then the fewest days of cover")
     st.dataframe(df.head(20), hide_index=True)

@@ -10,7 +10,7 @@ import pytest
 from infra.analytics.catalog import TABLES, fq
 from infra.config.reader import stack_config
 from scripts.analytics.rehearsal import LocalAnalytics
-from scripts.connections import connect_local
+from scripts.core.connections import connect_local
 
 
 @pytest.fixture()

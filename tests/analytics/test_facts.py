@@ -122,7 +122,7 @@ def test_a_run_that_fails_midway_is_retried_to_the_same_tables(la, stand_ins):
 
     from infra.config.reader import stack_config
     from scripts.analytics.rehearsal import LocalAnalytics
-    from scripts.connections import connect_local
+    from scripts.core.connections import connect_local
 
     clean = LocalAnalytics(
         connect_local(stand_ins.snowflake_host, stand_ins.snowflake_port, None, None), la.db + "_CLEAN",

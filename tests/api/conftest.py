@@ -13,6 +13,7 @@ from infra.recommendations.config import ScaleConfig
 from scripts.api import serve
 from scripts.recommendations import loads
 from scripts.recommendations.target import local_target
+from scripts.serving import loads as serving
 from services.orchestrator.orchestrator.app import create_app
 from services.orchestrator.orchestrator.backends import Settings
 
@@ -33,6 +34,8 @@ def target(stand_ins, monkeypatch_package):
     monkeypatch_package.setenv("AWS_SECRET_ACCESS_KEY", "local")
     t = local_target("dev", SCALE, database="T_API_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-api-recs")
     loads.run_all(t)
+    serving.sync(t)
+    serving.export(t)
     return t
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scripts import standins
-from scripts.bench.api import WRK_LUA, _in_process, wrk
+from scripts.api.bench import WRK_LUA, in_process, wrk
 from tests.api.conftest import customers
 
 
@@ -19,10 +19,10 @@ def customer_ids(target) -> list[int]:
 
 
 def test_the_in_process_cost_is_measured_on_the_postgres_path(env, target):
-    figures = _in_process(env, customer_ids(target), n=50)
+    figures = in_process(env, customer_ids(target), n=50)
     assert figures["CPU ms a request"] > 0 and figures["  scoring ms"] > 0, figures
     with pytest.raises(RuntimeError, match="not only from Postgres"):
-        _in_process({**env, "PG_PORT": str(standins.free_port())}, customer_ids(target), n=50)
+        in_process({**env, "PG_PORT": str(standins.free_port())}, customer_ids(target), n=50)
 
 
 @pytest.mark.skipif(not shutil.which("wrk"), reason="wrk is installed by `make setup`")

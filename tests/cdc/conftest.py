@@ -13,7 +13,7 @@ from infra.cdc.catalog import RECORD_SOURCE
 from scripts.cdc.rehearsal import LocalCdc
 from scripts.cdc.source import SCHEMA
 from scripts.cdc.writer import LocalWriter
-from scripts.connections import connect_local
+from scripts.core.connections import connect_local
 
 
 @pytest.fixture()

@@ -17,7 +17,7 @@ from infra.dashboard import bundle
 from scripts.analytics import loads as analytics
 from scripts.analytics.generate import day_of_changes, history
 from scripts.cdc import loads as cdc
-from scripts.connections import connect_local, ensure_foundation
+from scripts.core.connections import connect_local, ensure_foundation
 
 APP = str(bundle.APP_DIR / bundle.MAIN_FILE)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from streamlit.testing.v1 import AppTest
 
 from scripts.analytics import loads as analytics
-from scripts.connections import connect_local, ensure_foundation
+from scripts.core.connections import connect_local, ensure_foundation
 from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
 
 TABS = ["📊 Overview", "👥 Customers", "🛍️ Products", "📈 Sales Trends", "📦 Inventory", "💳 Payments",

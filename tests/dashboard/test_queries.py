@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from infra.dashboard import bundle
-from scripts.dashboard.publish import PublishError, deployer_connection, publish
+from scripts.dashboard.loads import PublishError, deployer_connection, publish
 from services.dashboard import queries
 
 

@@ -15,7 +15,8 @@ from moto import mock_aws
 
 from infra.api.owner import SERVED_TABLES
 from infra.config.reader import ConfigError, parse_config
-from scripts.recommendations.target import LoadError, secret_dsn
+from scripts.core.errors import LoadError
+from scripts.core.target import secret_dsn
 from tests.conftest import ROOT, by_type, one
 from tests.foundation.test_config import _with, raw
 

@@ -9,8 +9,9 @@ import pytest
 
 from infra.naming import Naming
 from scripts.ingestion.csvfile import parse_csv
-from scripts.ingestion.pipe import LocalIngestion
-from scripts.ingestion.upload import UploadError, check_upload, generate_customers, s3_client, upload_bytes
+from scripts.ingestion.generate import generate_customers
+from scripts.ingestion.loads import UploadError, check_upload, s3_client, upload_bytes
+from scripts.ingestion.rehearsal import LocalIngestion
 
 HEADER = "customer_id,first_name,last_name,email,phone,city,state,zip_code,signup_date,loyalty_tier,updated_at\n"
 

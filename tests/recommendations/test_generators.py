@@ -9,7 +9,7 @@ from functools import cache
 
 import pytest
 
-from scripts.recommendations.synthetic import load_generators
+from scripts.recommendations.generate import load_generators
 
 AS_OF = "2026-11-01"
 PURCHASES = ("order_complete", "pos_purchase")

@@ -8,11 +8,13 @@ import json
 import psycopg
 import pytest
 
+from scripts.core.errors import LoadError
+from scripts.recommendations import generate as generation
 from scripts.recommendations import loads
-from scripts.recommendations.target import LoadError, local_target
+from scripts.recommendations.evaluation import stock_at_home
+from scripts.recommendations.target import local_target
 from scripts.serving import loads as serving
 from scripts.serving import postgres
-from services.features.pair import region_sql
 from tests.conftest import SCALE, SCHEMA, dynamo_items, pg_digest
 
 
@@ -86,14 +88,8 @@ def test_a_model_worse_than_the_baseline_is_not_uploaded(target, tmp_path, monke
 
 def test_the_precomputed_top5_names_no_product_out_of_stock_at_home(target):
     with target.connect_snowflake() as conn:
-        cur = conn.cursor()
-        cur.execute(
-            f"SELECT COUNT(*), COUNT(DISTINCT r.USER_ID) FROM {target.q('USER_PRODUCT_RECOMMENDATIONS')} r "
-            f"JOIN {target.q('CUSTOMERS')} c ON c.CUSTOMER_ID = r.USER_ID "
-            f"JOIN {target.q('INVENTORY')} i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = {region_sql('c.ZIP_CODE')} "
-            "WHERE i.QTY_ON_HAND > 0"
-        )
-        in_stock, users = cur.fetchone()
+        stock = stock_at_home(conn.cursor(), target.database)
+    in_stock, users = stock["in stock"], stock["users"]
     assert in_stock == 300 * 5 and users == 300  # every listed product is in stock in its user's region
 
 
@@ -175,7 +171,7 @@ def test_a_failed_generate_leaves_every_base_table_as_it_was(target, monkeypatch
             return out
 
     before = snapshot()
-    real = loads.synthetic.generate
+    real = generation.generate
 
     def broken(out, *args, **kwargs):  # another seed's data, then the last table's file has the wrong shape
         import pyarrow as pa
@@ -186,7 +182,7 @@ def test_a_failed_generate_leaves_every_base_table_as_it_was(target, monkeypatch
         (out / "EVENT_STREAM").mkdir()
         pq.write_table(pa.table({"NOT_AN_EVENT": [1]}), out / "EVENT_STREAM" / "bad.parquet")
 
-    monkeypatch.setattr(loads.synthetic, "generate", broken)
+    monkeypatch.setattr(generation, "generate", broken)
     other = dataclasses.replace(target, scale=target.scale.updated(seed=target.scale.seed + 1), counts={})
     with pytest.raises(LoadError, match="step 'generate' failed"):
         loads.generate(other)

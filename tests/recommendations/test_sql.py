@@ -8,8 +8,8 @@ import pytest
 
 from infra.recommendations import catalog
 from infra.sqlfiles import read_sql, render_sql, split_statements
-from scripts.connections import connect_local
-from scripts.recommendations.synthetic import load_generators
+from scripts.core.connections import connect_local
+from scripts.recommendations.generate import load_generators
 from services.features.pair import ZIP_REGIONS
 
 DB = "T_SQL_RETAIL"

@@ -26,7 +26,7 @@ def test_stand_ins_answer_on_loopback(stand_ins):
         aws_secret_access_key="test",
     )
     assert "Buckets" in s3.list_buckets()
-    from scripts.connections import connect_local
+    from scripts.core.connections import connect_local
 
     with connect_local(stand_ins.snowflake_host, stand_ins.snowflake_port) as conn:
         assert conn.cursor().execute("select 41 + 1").fetchone() == (42,)

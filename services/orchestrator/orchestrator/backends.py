@@ -94,10 +94,9 @@ class Postgres:
             f"host={s.pg_host} port={s.pg_port} dbname={s.pg_db} user={s.pg_user} "
             f"password={s.pg_password} sslmode={s.pg_sslmode} connect_timeout=2"
         )
-        self.pool = AsyncConnectionPool(
-            self.conninfo, min_size=4, max_size=max(4, s.pg_pool_size), open=False, timeout=1.0,
-            kwargs={"autocommit": True, "prepare_threshold": 0},
-        )  # fmt: skip
+        sizes = {"min_size": 4, "max_size": max(4, s.pg_pool_size)}
+        session = {"autocommit": True, "prepare_threshold": 0}
+        self.pool = AsyncConnectionPool(self.conninfo, **sizes, open=False, timeout=1.0, kwargs=session)
         q = sql.Identifier(s.pg_schema)
         # to_regclass names the live table now: the sync's swap gives it a new OID.
         oid = {t: sql.SQL("to_regclass({})::oid").format(sql.Literal(f"{q.as_string()}.{t}")) for t in SHARED_TABLES}
@@ -273,18 +272,21 @@ class Warehouse:
         import snowflake.connector
 
         if self.s.snowflake_host:  # a local stand-in
-            return snowflake.connector.connect(
-                user="local", password="local", account="fakesnow", host=self.s.snowflake_host,
-                port=self.s.snowflake_port, protocol="http", database=self.s.snowflake_database,
-                schema="GOLD", network_timeout=5, login_timeout=5,
-            )  # fmt: skip
+            stand_in = {"user": "local", "password": "local", "account": "fakesnow", "protocol": "http"}
+            where = {"host": self.s.snowflake_host, "port": self.s.snowflake_port, "schema": "GOLD"}
+            timeouts = {"network_timeout": 5, "login_timeout": 5}
+            return snowflake.connector.connect(**stand_in, **where, database=self.s.snowflake_database, **timeouts)
         with open("/snowflake/session/token") as f:  # SPCS injects the service's OAuth token here
             token = f.read()
         return snowflake.connector.connect(
             host=os.environ.get("SNOWFLAKE_HOST_INTERNAL", os.environ.get("SNOWFLAKE_HOST", "")),
-            account=self.s.snowflake_account, authenticator="oauth", token=token,
-            database=self.s.snowflake_database, warehouse=self.s.snowflake_warehouse, schema="GOLD",
-        )  # fmt: skip
+            account=self.s.snowflake_account,
+            authenticator="oauth",
+            token=token,
+            database=self.s.snowflake_database,
+            warehouse=self.s.snowflake_warehouse,
+            schema="GOLD",
+        )
 
     def ping(self) -> bool:
         if not self.s.snowflake_database:

@@ -149,8 +149,10 @@ class TreeContributions:
         import xgboost as xgb
 
         rng = np.random.default_rng(0)
-        cuts = [np.unique(np.concatenate([self.lo[self.feature == f], self.hi[self.feature == f]]))
-                for f in range(self.n_features)]  # fmt: skip
+        cuts = [
+            np.unique(np.concatenate([self.lo[self.feature == f], self.hi[self.feature == f]]))
+            for f in range(self.n_features)
+        ]
         cuts = [c[np.isfinite(c)] if np.isfinite(c).any() else np.zeros(1, np.float32) for c in cuts]
         x = np.stack([rng.choice(c, 64) + rng.choice([-1e-3, 0, 1e-3], 64) for c in cuts], axis=1)
         x[rng.random(x.shape) < 0.1] = np.nan

@@ -16,8 +16,12 @@ from .app import Recommender
 from .backends import Settings
 from .inputs import RecommendRequest
 
-STAGES = {"fetch_ms": "Postgres round trip", "pair_features_ms": "pair features", "model_ms": "scoring",
-          "rank_ms": "top N and why"}  # fmt: skip
+STAGES = {
+    "fetch_ms": "Postgres round trip",
+    "pair_features_ms": "pair features",
+    "model_ms": "scoring",
+    "rank_ms": "top N and why",
+}
 WARM_UP = 200
 
 

@@ -14,6 +14,11 @@ from scripts import standins
 from scripts.serving import dynamodb, postgres
 
 
+def bench() -> dict[str, dict]:
+    """The Postgres sync and the DynamoDB export, each against its plain alternatives."""
+    return {"Postgres sync": bench_pg_sync(), "DynamoDB export": bench_dynamodb()}
+
+
 def bench_pg_sync(rows_n: int = 600_000, naive_n: int = 60_000, rounds: int = 3) -> dict[str, float]:
     """customer_propensity-shaped rows (50k customers x 12 categories). Each round runs the three loads
     one after another (raw COPY, the sync, executemany), so a busy machine slows all of them alike; the

@@ -14,6 +14,7 @@ import snowflake.connector
 from infra.config.stack import StackConfig
 from infra.foundation.catalog import SCHEMAS
 from infra.naming import quote
+from scripts.core.errors import StackOutputError
 
 
 def connect_local(host: str, port: int, database: str | None = None, schema: str | None = None):
@@ -29,6 +30,14 @@ def connect_local(host: str, port: int, database: str | None = None, schema: str
         schema=schema,
         autocommit=True,
     )
+
+
+def connect_standin(database: str | None = None, schema: str | None = "BRONZE"):
+    """A session on the running fakesnow stand-in (its endpoint from the stand-ins' state)."""
+    from scripts import standins
+
+    ep = standins.endpoints()
+    return connect_local(ep.snowflake_host, ep.snowflake_port, database, schema)
 
 
 def key_variable(duty: str) -> str:
@@ -59,10 +68,6 @@ def ensure_foundation(cur, database: str) -> list[str]:
     for schema in SCHEMAS:
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(database, schema)}")
     return [f"{database}.{schema}" for schema in SCHEMAS]
-
-
-class StackOutputError(RuntimeError):
-    """A deployed stack's outputs could not be read; the message says which and what to do."""
 
 
 def stack_outputs(stack: str, required: Iterable[str] = ("database",)) -> dict[str, Any]:
@@ -96,6 +101,12 @@ def transformer_session(cfg: StackConfig, out: dict[str, Any]):
         out["database"],
         "transformer",
     )
+
+
+def count(cur: Any, table: str) -> int:
+    """Rows of a table (or of a subquery given with its alias)."""
+    cur.execute(f"SELECT COUNT(*) FROM {table}")
+    return int(cur.fetchone()[0])
 
 
 def fetch_dicts(cur: Any) -> list[dict]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.dashboard import bundle
+from scripts.core.errors import LoadError
 
 
-class PublishError(RuntimeError):
+class PublishError(LoadError):
     """Publishing failed; the message names the file or setting and what to do."""
 
 

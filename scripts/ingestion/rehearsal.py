@@ -1,4 +1,4 @@
-"""The local rehearsal of customer ingestion on the stand-ins.
+"""The local rehearsal of customer ingestion on the stand-ins, and `make local`'s run of it.
 
 moto delivers the bucket's S3 event to an SQS queue standing in for the pipe's notification channel.
 The local pipe consumes it as Snowpipe does: each new file once (load history by name and ETag),
@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import boto3
+from rich.table import Table
 
 from infra.config.reader import stack_config
 from infra.ingestion import catalog
@@ -30,12 +31,17 @@ from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, REJECTE
 from infra.naming import Naming
 from infra.recommendations.catalog import create_table_if_missing
 from infra.sqlfiles import named_queries, render_sql
-from scripts.connections import connect_local, ensure_foundation, transaction
+from scripts.core.connections import connect_local, ensure_foundation, transaction
+from scripts.core.console import console, print_counts, progress_bar
+from scripts.core.rehearsal import LocalRun
 from scripts.ingestion.csvfile import parse_csv
+from scripts.ingestion.generate import generate_customers
+from scripts.ingestion.loads import s3_client, upload_bytes
 from scripts.standins import STATE_DIR, Endpoints
 
 LOCAL_ACCOUNT = "123456789012"  # moto's account id
-log = logging.getLogger("ingestion.pipe")
+log = logging.getLogger("ingestion.rehearsal")
+TITLE = "ingestion: upload → S3 event → pipe → Bronze → task → Silver → Gold"
 
 
 @dataclass
@@ -350,3 +356,34 @@ class LocalIngestion:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def rehearse(run: LocalRun) -> dict[str, int]:
+    """`make local`: one clean file, one with bad rows and one empty file through pipe and task."""
+    li = LocalIngestion(run.endpoints, run.stack)
+    try:
+        li.setup()
+        files = [
+            ("customers-day1.csv", generate_customers(5000, seed=1)),
+            ("customers-day2.csv", generate_customers(2000, seed=2, bad_share=0.02, id_offset=4000)),
+            ("customers-empty.csv", b""),
+        ]
+        s3 = s3_client(run.endpoints.moto_url, li.cfg.aws_region)
+        with progress_bar(transfer=True) as progress:
+            for name, body in files:
+                upload_bytes(s3, li.bucket, li.prefix + name, body, progress)
+        for r in li.run_pipe():
+            console.print(f"  pipe: {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
+        task = li.run_task()
+        if task:
+            console.print(f"  task: batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
+        console.print(f"  error topic delivered {len(li.alerts())} message(s)")
+        counts = li.counts()
+        print_counts(counts, "ingestion: rows per layer")
+        rejects = Table("file", "line", "reason", title="rejected rows (first 10)")
+        for f, line, reason in li.rejected_rows(10):
+            rejects.add_row(f, str(line), reason)
+        console.print(rejects)
+        return counts
+    finally:
+        li.close()

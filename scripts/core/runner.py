@@ -1,0 +1,62 @@
+"""How every capability's CLI runs its steps: on a deployed stack or on the stand-in (prepared first),
+each result shown as it comes, and any failure one error line and exit 1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import typer
+
+from scripts.core.console import console
+from scripts.core.errors import LoadError
+from scripts.core.guard import guard_synthetic
+from scripts.standins import StandInError
+
+STACK = typer.Option("dev", help="stack whose names/outputs to use")
+LOCAL = typer.Option(False, "--local", help="run on the local stand-ins instead of the deployed stack")
+Step = tuple[str, Callable[[Any], Any]]
+
+
+class Loads(Protocol):
+    """What a capability's loads module gives the runner."""
+
+    def local_target(self, stack: str) -> Any: ...
+
+    def stack_target(self, stack: str) -> Any: ...
+
+    def prepare_local(self, target: Any) -> None: ...
+
+
+def quiet(title: str, result: Any) -> None:
+    """For steps that print their own results."""
+
+
+def run_steps(
+    loads: Loads,
+    stack: str,
+    local: bool,
+    steps: Sequence[Step],
+    *,
+    show: Callable[[str, Any], None] = quiet,
+    synthetic: str | None = None,
+    first_fill: bool = False,
+    adjust: Callable[[Any], None] | None = None,
+) -> None:
+    """Build the target (`adjust` may change it, e.g. a scale override), prepare the stand-in when
+    `local`, run `steps` in order and `show` each result. Steps that write synthetic data name it in
+    `synthetic`: refused for a prod stack before anything is reached unless `first_fill` (whose
+    emptiness check is the step's own). A LoadError, a stand-in error or bad input ends in one line."""
+    try:
+        if synthetic and not first_fill:
+            guard_synthetic(stack, local, synthetic, False, lambda: True)
+        target = loads.local_target(stack) if local else loads.stack_target(stack)
+        if adjust:
+            adjust(target)
+        if local:
+            loads.prepare_local(target)
+        for title, step in steps:
+            show(title, step(target))
+    except (LoadError, StandInError, ValueError) as e:  # ProdDataError is a ValueError
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from None

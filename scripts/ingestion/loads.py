@@ -1,0 +1,71 @@
+"""Ingestion's post-deploy step: customer CSV files sent to the landing prefix of a stack's bucket (or
+of the stand-in's), refused beforehand when the pipe would reject them. Large files go up in
+multipart, every call is retried."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from rich.progress import Progress
+from tenacity import retry, stop_after_attempt, wait_exponential
+
+from scripts.core.console import progress_bar
+
+MULTIPART_THRESHOLD = 8 * 1024 * 1024
+
+
+class UploadError(ValueError):
+    """An upload was refused before anything was sent; the message names the file and why."""
+
+
+def s3_client(endpoint_url: str | None = None, region: str = "us-east-1") -> Any:
+    """An S3 client that retries (the stand-in's moto when given its endpoint)."""
+    cfg = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+    if endpoint_url:
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint_url,
+            region_name=region,
+            config=cfg,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+    return boto3.client("s3", region_name=region, config=cfg)
+
+
+def check_upload(key: str, size: int, max_file_mb: int) -> None:
+    """Refuse what the pipe would reject anyway: keys that are not CSV and oversized files."""
+    if not key.lower().endswith(".csv"):
+        raise UploadError(f"{key}: only .csv keys are ingested (the bucket notification filters on '.csv')")
+    if size > max_file_mb * 1024 * 1024:
+        raise UploadError(f"{key}: {size / 1048576:.1f} MB exceeds maxFileMb={max_file_mb}")
+
+
+@retry(stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.5, max=8), reraise=True)
+def upload_bytes(client, bucket: str, key: str, body: bytes, progress: Progress | None = None) -> str:
+    """Upload (multipart above 8 MB) and return the object's ETag."""
+    task = progress.add_task(key, total=len(body)) if progress else None
+    client.upload_fileobj(
+        io.BytesIO(body),
+        bucket,
+        key,
+        Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD),
+        Callback=(lambda n: progress.update(task, advance=n)) if progress else None,
+    )
+    return client.head_object(Bucket=bucket, Key=key)["ETag"]
+
+
+def upload(client: Any, bucket: str, prefix: str, max_file_mb: int, files: list[tuple[str, bytes]]) -> list[str]:
+    """Each (name, body) to s3://bucket/prefix+name, all checked before the first is sent; a line per file."""
+    for name, body in files:
+        check_upload(prefix + name, len(body), max_file_mb)
+    sent = []
+    with progress_bar(transfer=True) as progress:
+        for name, body in files:
+            etag = upload_bytes(client, bucket, prefix + name, body, progress)
+            sent.append(f"s3://{bucket}/{prefix}{name} {len(body)} bytes etag={etag}")
+    return sent
