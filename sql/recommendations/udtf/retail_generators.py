@@ -1,7 +1,7 @@
 """Synthetic retail data: the handlers of the GENERATE_* Python UDTFs.
 
 This file is the UDTFs' body in Snowflake (one FunctionPython per handler class) and is imported
-as-is by the local generator (scripts/recommendations/synthetic.py), so both produce the same rows
+as-is by the local generator (scripts/recommendations/generate.py), so both produce the same rows
 for the same seed.
 
 Fixes against the reference generators:
