@@ -1,10 +1,12 @@
-"""`python -m scripts.ingestion upload [FILES] --stack S --bucket B | --local`: customer CSV files to the
-landing prefix of a stack's bucket, or of the stand-in's.
+"""`python -m scripts.ingestion upload [FILES] --stack S | --local`: customer CSV files to the landing
+prefix of a stack's landing bucket (its `landingBucket` output), or of the stand-in's.
 
     python -m scripts.ingestion upload --local --rows 10000 --seed 7 --bad-share 0.02
-    python -m scripts.ingestion upload --stack dev --bucket rdp-dev-landing-123456789012 customers.csv
+    python -m scripts.ingestion upload --stack dev customers.csv
 
-Given no files it generates a customer file (deterministic by seed, with a share of malformed rows).
+Given no files it generates a customer file (deterministic by seed, with a share of malformed rows):
+refused for a prod stack, like every step that writes synthetic data. `--bucket`, if given, must be
+the stack's own landing bucket: a file never lands in another stack's pipe by a typo.
 """
 
 from __future__ import annotations
@@ -16,11 +18,18 @@ import typer
 from infra.config.reader import stack_config
 from scripts import standins
 from scripts.core.console import console
+from scripts.core.errors import LoadError
+from scripts.core.guard import ProdDataError, guard_synthetic
 from scripts.ingestion.generate import generate_customers
-from scripts.ingestion.loads import UploadError, s3_client, upload
+from scripts.ingestion.loads import UploadError, landing_bucket, s3_client, upload
 from scripts.ingestion.rehearsal import LOCAL_ACCOUNT
 
 app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Customer files to a landing bucket (the subcommand keeps `upload` a command, never a file name)."""
 
 
 @app.command("upload")
@@ -28,7 +37,7 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 def upload_cmd(
     files: list[Path] = typer.Argument(None, help="CSV files to send; none generates one"),
     stack: str = typer.Option("dev", help="stack whose landing prefix and limits apply"),
-    bucket: str = typer.Option(None, help="target bucket (default: the local stand-in's)"),
+    bucket: str = typer.Option(None, help="the stack's landing bucket (default: its landingBucket output)"),
     local: bool = typer.Option(False, help="send to the moto stand-in"),
     rows: int = typer.Option(1000, help="rows to generate"),
     seed: int = typer.Option(1, help="generator seed"),
@@ -37,12 +46,14 @@ def upload_cmd(
     """Send the files (or a generated one); a file the pipe would reject is refused before any is sent."""
     cfg = stack_config(stack)
     endpoint = None
-    if local:
-        endpoint = standins.endpoints().moto_url
-        bucket = bucket or cfg.naming.bucket("landing", LOCAL_ACCOUNT)
-    if not bucket:
-        raise typer.BadParameter("give --bucket (see `pulumi stack output landingBucket`) or --local")
     try:
+        if not files:  # a generated file is synthetic data: never into prod
+            guard_synthetic(stack, local, "generate", False, lambda: True)
+        if local:
+            endpoint = standins.endpoints().moto_url
+            bucket = bucket or cfg.naming.bucket("landing", LOCAL_ACCOUNT)
+        else:
+            bucket = landing_bucket(stack, bucket)
         payloads = (
             [(p.name, p.read_bytes()) for p in files]
             if files
@@ -51,7 +62,7 @@ def upload_cmd(
         client = s3_client(endpoint, cfg.aws_region)
         for line in upload(client, bucket, cfg.ingestion.landing_prefix, cfg.ingestion.max_file_mb, payloads):
             console.print(line)
-    except (UploadError, ValueError, OSError) as e:
+    except (UploadError, LoadError, ProdDataError, ValueError, OSError) as e:
         typer.echo(f"refused: {e}", err=True)
         raise typer.Exit(2) from None
 

@@ -5,6 +5,7 @@ multipart, every call is retried."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -13,6 +14,7 @@ from botocore.config import Config
 from rich.progress import Progress
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from scripts.core.connections import stack_outputs
 from scripts.core.console import progress_bar
 
 MULTIPART_THRESHOLD = 8 * 1024 * 1024
@@ -20,6 +22,15 @@ MULTIPART_THRESHOLD = 8 * 1024 * 1024
 
 class UploadError(ValueError):
     """An upload was refused before anything was sent; the message names the file and why."""
+
+
+def landing_bucket(stack: str, given: str | None, outputs: Callable[..., dict[str, Any]] = stack_outputs) -> str:
+    """The deployed stack's landing bucket (its `landingBucket` output); a `--bucket` that names any other
+    bucket is refused, so a file meant for dev never feeds prod's pipe (or the reverse)."""
+    own = outputs(stack, ("landingBucket",))["landingBucket"]
+    if given and given != own:
+        raise UploadError(f"--bucket {given} is not stack {stack!r}'s landing bucket ({own}); refusing to upload")
+    return own
 
 
 def s3_client(endpoint_url: str | None = None, region: str = "us-east-1") -> Any:

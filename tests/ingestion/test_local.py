@@ -286,3 +286,31 @@ def test_snowpipe_rows_without_a_load_sequence_order_by_file_time_then_load_star
     cur.executemany(f"INSERT INTO {li.fq('bronze')} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
     li.run_task()
     assert {k: v[0] for k, v in silver(li).items()} == {1: "Beta", 2: "Late", 3: "Rownine"}
+
+
+def test_an_upload_goes_only_to_the_stacks_own_landing_bucket():
+    """A `--bucket` naming another stack's bucket is refused; without one, the stack's output is used."""
+    from scripts.ingestion.loads import landing_bucket
+
+    def outputs(stack, required):
+        assert required == ("landingBucket",)
+        return {"landingBucket": f"rdp-{stack}-landing-123456789012"}
+
+    assert landing_bucket("dev", None, outputs) == "rdp-dev-landing-123456789012"
+    assert landing_bucket("dev", "rdp-dev-landing-123456789012", outputs) == "rdp-dev-landing-123456789012"
+    with pytest.raises(UploadError, match="rdp-prod-landing-123456789012 is not stack 'dev'"):
+        landing_bucket("dev", "rdp-prod-landing-123456789012", outputs)
+
+
+def test_generated_customers_are_refused_for_a_prod_stack(monkeypatch):
+    """Synthetic files never reach prod: refused before any bucket or output is looked up."""
+    from typer.testing import CliRunner
+
+    from scripts.ingestion import __main__ as cli
+
+    looked_up = []
+    monkeypatch.setattr(cli, "landing_bucket", lambda *a: looked_up.append(a) or "rdp-prod-landing-1")
+    result = CliRunner().invoke(cli.app, ["upload", "--stack", "prod", "--rows", "10"])
+    assert result.exit_code == 2, result.output
+    assert "refusing to write synthetic data into prod stack 'prod'" in result.output
+    assert looked_up == []
