@@ -17,7 +17,7 @@ from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCE
 from infra.analytics.config import AnalyticsConfig
 from infra.grants import RoleGrants
 from infra.naming import slug
-from infra.pipeline import PipelineArgs
+from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_dynamic_table, catalog_table
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
@@ -28,7 +28,7 @@ class CommerceAnalyticsArgs(PipelineArgs):
     config: AnalyticsConfig
 
 
-class CommerceAnalytics(pulumi.ComponentResource):
+class CommerceAnalytics(PipelineComponent):
     """Sources → streams → procedures on a task graph → star schema; sources → dynamic tables."""
 
     tables: dict[str, snowflake.Table]
@@ -37,9 +37,7 @@ class CommerceAnalytics(pulumi.ComponentResource):
     tasks: dict[str, snowflake.Task]
 
     def __init__(self, name: str, args: CommerceAnalyticsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("retail:analytics:CommerceAnalytics", name, None, opts)
-        self._name, self._args = name, args
-        self._db = pulumi.Output.from_input(args.database)
+        super().__init__("retail:analytics:CommerceAnalytics", name, args, opts)
         self._tables_and_streams()
         self._dynamic_tables()
         self._task_graph()
@@ -126,21 +124,17 @@ class CommerceAnalytics(pulumi.ComponentResource):
             for key, (pname, purpose) in PROCEDURES.items()
         }
         self.tasks = {}
-        for key, (tname, proc, after) in TASKS.items():
+        for key, (_, proc, after) in TASKS.items():
             root = after is None
-            self.tasks[key] = snowflake.Task(
+            self.tasks[key] = self._task(
                 f"{name}-{slug(key)}",
-                database=db,
-                schema=CATALOG.schema(key),
-                name=tname,
-                warehouse=args.transform_warehouse,
+                CATALOG,
+                key,
                 schedule={"using_cron": f"{cfg.task_schedule} {cfg.task_timezone}"} if root else None,
                 when=db.apply(catalog.root_when_sql) if root else None,
                 afters=None if root else [self.tasks[after].fully_qualified_name],
-                sql_statement=db.apply(lambda d, k=key: catalog.task_call_sql(d, k)),
+                sql=lambda d, k=key: catalog.task_call_sql(d, k),
                 started=cfg.tasks_enabled,
-                error_integration=args.error_integration if root else None,
-                suspend_task_after_num_failures=3 if root else None,
                 comment=f"{PROCEDURES[proc][1]} ({'scheduled root' if root else 'after ' + TASKS[after][0]})",
-                opts=args.on("sysadmin", self, depends_on=[self.procedures[proc]]),
+                depends_on=[self.procedures[proc]],
             )

@@ -20,8 +20,8 @@ CATALOG = Catalog(
 # Where each image is built from, relative to the project directory (where Pulumi runs), so plans
 # do not embed a checkout path. The orchestrator's context is services/ because its image also
 # carries services/features, the pair features it shares with the ranker's training.
-BUILD_CONTEXTS = {"ranker": "services/ranker", "orchestrator": "services"}
-# What the warehouse fallback reads (services/orchestrator/orchestrator/backends.py): schema → tables.
+BUILD_CONTEXTS = {"ranker": "services/api/ranker", "orchestrator": "services"}
+# What the warehouse fallback reads (services/api/orchestrator/orchestrator/backends.py): schema → tables.
 SERVED_TABLES = {
     schema: [RECOMMENDATIONS.name(k) for k in keys]
     for schema, keys in (("GOLD", ["USER_PRODUCT_RECOMMENDATIONS"]), ("BRONZE", ["PRODUCT_CATALOG", "INVENTORY"]))

@@ -25,7 +25,7 @@ from infra.providers import Providers
 from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 
-SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services" / "api"
 
 
 @dataclass(kw_only=True)
@@ -156,7 +156,7 @@ class RecommendationApi(pulumi.ComponentResource):
                 f"{name}-{svc}-image",
                 image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{args.config.image_tag}"),
                 build=docker.DockerBuildArgs(
-                    context=BUILD_CONTEXTS[svc], dockerfile=f"services/{svc}/Dockerfile", platform="linux/amd64"
+                    context=BUILD_CONTEXTS[svc], dockerfile=f"services/api/{svc}/Dockerfile", platform="linux/amd64"
                 ),
                 registry=docker.RegistryArgs(
                     server=server,

@@ -17,7 +17,7 @@ from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SE
 from infra.cdc.config import CdcConfig
 from infra.grants import RoleGrants
 from infra.naming import object_ref, quote, slug
-from infra.pipeline import PipelineArgs
+from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_dynamic_table, catalog_table
 
 
@@ -29,7 +29,7 @@ class OrderChangesArgs(PipelineArgs):
     service_user: pulumi.Input[str]
 
 
-class OrderChanges(pulumi.ComponentResource):
+class OrderChanges(PipelineComponent):
     """Change log → current orders → derived orders → monthly aggregates; the generator may only insert."""
 
     change_log: snowflake.Table
@@ -37,9 +37,7 @@ class OrderChanges(pulumi.ComponentResource):
     writer_role: snowflake.AccountRole
 
     def __init__(self, name: str, args: OrderChangesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("retail:cdc:OrderChanges", name, None, opts)
-        self._name, self._args = name, args
-        self._db = pulumi.Output.from_input(args.database)
+        super().__init__("retail:cdc:OrderChanges", name, args, opts)
         self._state()
         self._derived()
         self._writer()
@@ -118,19 +116,15 @@ class OrderChanges(pulumi.ComponentResource):
             opts=args.on("sysadmin", self, depends_on=[self.change_log, *self.dynamic_tables.values()]),
         )
         top = self.dynamic_tables["orders_aggregated"]
-        self.refresh_task = snowflake.Task(
+        self.refresh_task = self._task(
             f"{name}-refresh-task",
-            database=db,
-            schema=CATALOG.schema("refresh_task"),
-            name=CATALOG.name("refresh_task"),
-            warehouse=args.transform_warehouse,
+            CATALOG,
+            "refresh_task",
             schedule={"minutes": cfg.refresh_minutes},
-            sql_statement=db.apply(catalog.refresh_task_sql),
+            sql=catalog.refresh_task_sql,
             started=cfg.task_enabled,
-            error_integration=args.error_integration,
-            suspend_task_after_num_failures=3,
             comment=f"refreshes {CATALOG.name('orders_aggregated')} and what it reads, every {cfg.refresh_minutes} min",
-            opts=args.on("sysadmin", self, depends_on=[top]),
+            depends_on=[top],
         )
 
     def _writer(self) -> None:

@@ -20,7 +20,7 @@ from infra.iam import policy, snowflake_trust_policy
 from infra.ingestion import catalog
 from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, SILVER_COLUMNS, XFM_COLUMNS
 from infra.ingestion.config import IngestionConfig
-from infra.pipeline import PipelineArgs
+from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_table
 
 
@@ -33,16 +33,14 @@ class CustomerIngestionArgs(PipelineArgs):
     permissions_boundary: pulumi.Input[str] | None = None  # the most the role may do (infra/iam.py)
 
 
-class CustomerIngestion(pulumi.ComponentResource):
+class CustomerIngestion(PipelineComponent):
     """Everything between a CSV landing in S3 and a row in GOLD.CUSTOMER_VIEW."""
 
     pipe: snowflake.Pipe
     integration: snowflake.StorageIntegrationAws
 
     def __init__(self, name: str, args: CustomerIngestionArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("retail:ingestion:CustomerIngestion", name, None, opts)
-        self._name, self._args = name, args
-        self._db = pulumi.Output.from_input(args.database)
+        super().__init__("retail:ingestion:CustomerIngestion", name, args, opts)
         landing_url = pulumi.Output.concat("s3://", args.bucket_name, "/", args.config.landing_prefix)
         grant_usage = self._integration(landing_url)
         self._snowpipe(landing_url, grant_usage)
@@ -192,20 +190,16 @@ class CustomerIngestion(pulumi.ComponentResource):
             comment="transform the stream and MERGE into SILVER.CUSTOMER in one transaction",
             opts=args.on("sysadmin", self, depends_on=[self.stream, self.xfm, self.silver]),
         )
-        self.task = snowflake.Task(
+        self.task = self._task(
             f"{name}-task",
-            database=db,
-            schema=CATALOG.schema("task"),
-            name=CATALOG.name("task"),
-            warehouse=args.transform_warehouse,
+            CATALOG,
+            "task",
             schedule={"using_cron": f"{cfg.task_schedule} {cfg.task_timezone}"},
             when=db.apply(catalog.task_when_sql),
-            sql_statement=db.apply(catalog.task_call_sql),
+            sql=catalog.task_call_sql,
             started=cfg.task_enabled,
-            error_integration=args.error_integration,
-            suspend_task_after_num_failures=3,
             comment="nightly: Bronze stream → Silver CUSTOMER",
-            opts=args.on("sysadmin", self, depends_on=[self.procedure]),
+            depends_on=[self.procedure],
         )
         self.view = snowflake.View(
             f"{name}-gold-view",

@@ -7,7 +7,6 @@ Every SQL body and handler comes from sql/recommendations/, the files the post-d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -15,7 +14,7 @@ import pulumi_snowflake as snowflake
 
 from infra.config.base import target_lag
 from infra.grants import RoleGrants
-from infra.pipeline import PipelineArgs
+from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.recommendations import catalog
 from infra.recommendations.catalog import CATALOG
 from infra.recommendations.config import RecommendationsConfig
@@ -30,16 +29,14 @@ class RecommendationsDataArgs(PipelineArgs):
     config: RecommendationsConfig
 
 
-class RecommendationsData(pulumi.ComponentResource):
+class RecommendationsData(PipelineComponent):
     """Tables, generators, CUSTOMER_360 and the refresh tasks of the recommendations system."""
 
     tables: dict[str, snowflake.Table]
     customer_360: snowflake.DynamicTable
 
     def __init__(self, name: str, args: RecommendationsDataArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("retail:recommendations:RecommendationsData", name, None, opts)
-        self._name, self._args = name, args
-        self._db = pulumi.Output.from_input(args.database)
+        super().__init__("retail:recommendations:RecommendationsData", name, args, opts)
         self._tables_and_generators()
         self._features()
         features = self._model()
@@ -162,49 +159,27 @@ class RecommendationsData(pulumi.ComponentResource):
 
     def _tasks(self, features: list[str]) -> None:
         """The recommendations refresh and the daily propensity scoring, on their own schedules."""
-        cfg = self._args.config
+        name, cfg = self._name, self._args.config
         served = [self.customer_360, *(self.tables[t] for t in ("INVENTORY", "USER_PRODUCT_RECOMMENDATIONS"))]
         self.refresh_recommendations = self._task(
-            "refresh-recommendations",
+            f"{name}-refresh-recommendations",
+            CATALOG,
             "REFRESH_RECOMMENDATIONS_TASK",
-            cfg.refresh_schedule,
-            lambda d: catalog.refresh_recommendations_sql(d).strip(),
-            "USER_PRODUCT_RECOMMENDATIONS: top 5 of each user's favourite category, in stock at home",
-            served,
+            schedule={"using_cron": f"{cfg.refresh_schedule} {cfg.task_timezone}"},
+            sql=lambda d: catalog.refresh_recommendations_sql(d).strip(),
+            started=cfg.tasks_enabled,
+            comment="USER_PRODUCT_RECOMMENDATIONS: top 5 of each user's favourite category, in stock at home",
+            depends_on=served,
         )
         self.refresh_propensity = self._task(
-            "refresh-propensity",
+            f"{name}-refresh-propensity",
+            CATALOG,
             "REFRESH_PROPENSITY_TASK",
-            cfg.propensity_schedule,
-            lambda d: catalog.refresh_propensity_sql(d, features).strip(),
-            "daily: CUSTOMER_PROPENSITY for every (customer, category)",
-            [self.predict, self.features_view, self.tables["CUSTOMER_PROPENSITY"]],
-        )
-
-    def _task(
-        self,
-        label: str,
-        key: str,
-        schedule: str,
-        sql: Callable[[str], str],
-        comment: str,
-        depends_on: list[pulumi.Resource],
-    ) -> snowflake.Task:
-        """One scheduled task on the transform warehouse; its failures go to the error integration."""
-        args = self._args
-        return snowflake.Task(
-            f"{self._name}-{label}",
-            database=self._db,
-            schema=CATALOG.schema(key),
-            name=CATALOG.name(key),
-            warehouse=args.transform_warehouse,
-            schedule={"using_cron": f"{schedule} {args.config.task_timezone}"},
-            sql_statement=self._db.apply(sql),
-            started=args.config.tasks_enabled,
-            error_integration=args.error_integration,
-            suspend_task_after_num_failures=3,
-            comment=comment,
-            opts=args.on("sysadmin", self, depends_on=depends_on),
+            schedule={"using_cron": f"{cfg.propensity_schedule} {cfg.task_timezone}"},
+            sql=lambda d: catalog.refresh_propensity_sql(d, features).strip(),
+            started=cfg.tasks_enabled,
+            comment="daily: CUSTOMER_PROPENSITY for every (customer, category)",
+            depends_on=[self.predict, self.features_view, self.tables["CUSTOMER_PROPENSITY"]],
         )
 
 

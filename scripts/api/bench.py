@@ -174,7 +174,7 @@ def in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, 
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=ROOT / "services" / "orchestrator",
+        cwd=ROOT / "services" / "api" / "orchestrator",
         env={**os.environ, **serve.THREAD_ENV, **env, "PYTHONPATH": str(ROOT)},
     )
     if out.returncode:

@@ -52,7 +52,7 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 # uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
-SERVER_PY = ROOT / "services" / "orchestrator" / "server.py"
+SERVER_PY = ROOT / "services" / "api" / "orchestrator" / "server.py"
 UVICORN = ("-m", "uvicorn")
 # as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
 REQUEST_LIMIT = ("--h11-max-incomplete-event-size", "1048576")
@@ -62,7 +62,7 @@ def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | Non
     """The command line of `service` on 127.0.0.1:{port}: the orchestrator under server.py (as its image
     runs it), the ranker under uvicorn; `runner` overrides that. `workers=None`: one per CPU."""
     runner = runner or ((str(SERVER_PY),) if service == "orchestrator" else UVICORN)
-    app = ["--factory", f"{service}.app:create_app", "--app-dir", str(ROOT / "services" / service)]
+    app = ["--factory", f"{service}.app:create_app", "--app-dir", str(ROOT / "services" / "api" / service)]
     listen = ["--host", "127.0.0.1", "--port", "{port}", *(["--workers", str(workers)] if workers else [])]
     quiet = ["--no-access-log", "--log-level", "warning"]
     return [sys.executable, *runner, *app, *listen, *quiet, *REQUEST_LIMIT]

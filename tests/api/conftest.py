@@ -14,8 +14,8 @@ from scripts.api import serve
 from scripts.recommendations import loads
 from scripts.recommendations.target import local_target
 from scripts.serving import loads as serving
-from services.orchestrator.orchestrator.app import create_app
-from services.orchestrator.orchestrator.backends import Settings
+from services.api.orchestrator.orchestrator.app import create_app
+from services.api.orchestrator.orchestrator.backends import Settings
 
 SCHEMA = "t_api"
 SCALE = ScaleConfig(products=240, stores=20, customers=400, seed=5, as_of=date(2026, 11, 1))

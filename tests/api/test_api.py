@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from scripts import standins
 from scripts.api import serve
+from services.api.orchestrator.orchestrator import inputs
+from services.api.orchestrator.orchestrator.app import create_app
 from services.features.pair import PAIR_FEATURES, ZIP_REGIONS
-from services.orchestrator.orchestrator import inputs
-from services.orchestrator.orchestrator.app import create_app
 from tests.api.conftest import SCHEMA, customers, settings_for
 from tests.conftest import HAS_CHROMIUM, headless_chromium
 
@@ -383,7 +383,7 @@ def test_a_long_url_is_a_json_414_from_the_server(live_api):
         assert r.status == 414 and body["field"] == "zip_code", body
     # the server's own limit is the same in the image and in the local runner
     flag = ["--h11-max-incomplete-event-size", str(inputs.SERVER_MAX_REQUEST_LINE)]
-    dockerfile = (serve.ROOT / "services" / "orchestrator" / "Dockerfile").read_text()
+    dockerfile = (serve.ROOT / "services" / "api" / "orchestrator" / "Dockerfile").read_text()
     assert json.dumps(flag)[1:-1] in dockerfile
     assert ", ".join(f'"{f}"' for f in flag) in (serve.ROOT / "scripts" / "api" / "serve.py").read_text()
 

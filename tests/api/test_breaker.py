@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from services.orchestrator.orchestrator.backends import BackendUnavailableError, Postgres, Settings
+from services.api.orchestrator.orchestrator.backends import BackendUnavailableError, Postgres, Settings
 
 RETRY = 0.05
 

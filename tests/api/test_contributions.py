@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from services.orchestrator.orchestrator.backends import Ranker, Settings
-from services.orchestrator.orchestrator.contributions import TreeContributions, UnsupportedModelError
+from services.api.orchestrator.orchestrator.backends import Ranker, Settings
+from services.api.orchestrator.orchestrator.contributions import TreeContributions, UnsupportedModelError
 
 
 def train(objective: str, depth: int, seed: int = 0) -> xgb.Booster:

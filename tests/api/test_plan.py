@@ -32,7 +32,7 @@ def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
         url = f"retailorg-retail-data.registry.snowflakecomputing.com/rdp_{stack}_retail/ml_registry/retail_images"
         assert img["imageName"] == f"{url}/{svc}:1.0.0"
         assert img["build"]["platform"] == "linux/amd64"
-        assert img["build"]["dockerfile"] == f"services/{svc}/Dockerfile"
+        assert img["build"]["dockerfile"] == f"services/api/{svc}/Dockerfile"
         assert img["build"]["context"] == BUILD_CONTEXTS[svc]
         assert (
             img["registry"]["server"] == url.split("/")[0]
@@ -40,7 +40,7 @@ def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
         )
         assert one(plans[stack], "api-images")["urn"] in one(plans[stack], f"api-{svc}-image")["dependencies"]
     # the orchestrator's image carries the pair features it shares with the ranker's training
-    dockerfile = (ROOT / "services" / "orchestrator" / "Dockerfile").read_text()
+    dockerfile = (ROOT / "services" / "api" / "orchestrator" / "Dockerfile").read_text()
     assert "COPY features/ ./services/features/" in dockerfile and BUILD_CONTEXTS["orchestrator"] == "services"
 
 

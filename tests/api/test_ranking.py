@@ -10,8 +10,8 @@ import xgboost as xgb
 from fastapi.testclient import TestClient
 
 from scripts.recommendations import ranking, snapshot
+from services.api.orchestrator.orchestrator import app as app_module
 from services.features.pair import PAIR_FEATURES
-from services.orchestrator.orchestrator import app as app_module
 from tests.api.conftest import SCHEMA, settings_for
 
 

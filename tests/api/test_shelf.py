@@ -8,7 +8,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from scripts.serving import loads as serving
-from services.orchestrator.orchestrator.app import create_app
+from services.api.orchestrator.orchestrator.app import create_app
 from tests.api.conftest import SCHEMA, customers, settings_for
 
 REGION = "Northeast"  # ZIP 10001's

@@ -93,11 +93,11 @@ def write_skeleton(root: Path) -> Path:
     write(root, "stacks/platform.py", f'"""The platform."""\n\n{components}\nfrom infra import naming\n')
     write(root, "services/features/__init__.py", '"""Shared features."""\n')
     write(root, "services/features/pair.py", '"""Pair features."""\n\nPAIRS = 2\n')
-    write(root, "services/orchestrator/__init__.py", "")
-    write(root, "services/orchestrator/Dockerfile", "FROM python:3.11\n")
+    write(root, "services/api/orchestrator/__init__.py", "")
+    write(root, "services/api/orchestrator/Dockerfile", "FROM python:3.11\n")
     write(
         root,
-        "services/orchestrator/orchestrator/app.py",
+        "services/api/orchestrator/orchestrator/app.py",
         '"""The API."""\n\nfrom services.features.pair import PAIRS\n',
     )
     write(root, "services/dashboard/__init__.py", "")

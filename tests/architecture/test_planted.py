@@ -172,8 +172,8 @@ FAULTS = [
     Fault(
         "services-import-infra",
         rules.import_flow,
-        "services/orchestrator/orchestrator/app.py",
-        lambda r: append(r, "services/orchestrator/orchestrator/app.py", "from infra import naming\n"),
+        "services/api/orchestrator/orchestrator/app.py",
+        lambda r: append(r, "services/api/orchestrator/orchestrator/app.py", "from infra import naming\n"),
     ),
     Fault(
         "scripts-import-an-app",
@@ -188,17 +188,17 @@ FAULTS = [
         rules.services_as_processes,
         "scripts/api/bench.py",
         lambda r: append(
-            r, "scripts/api/bench.py", 'import importlib\n\nimportlib.import_module("services.orchestrator.app")\n'
+            r, "scripts/api/bench.py", 'import importlib\n\nimportlib.import_module("services.api.orchestrator.app")\n'
         ),
     ),
     Fault(
         "sys-path-from-a-service-to-the-root",
         rules.services_as_processes,
-        "services/orchestrator/orchestrator/app.py",
+        "services/api/orchestrator/orchestrator/app.py",
         lambda r: append(
             r,
-            "services/orchestrator/orchestrator/app.py",
-            "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).resolve().parents[3]))\n",
+            "services/api/orchestrator/orchestrator/app.py",
+            "import sys\nfrom pathlib import Path\n\nsys.path.insert(0, str(Path(__file__).resolve().parents[4]))\n",
         ),
         "outside services",
     ),
@@ -206,7 +206,7 @@ FAULTS = [
         "dunder-import-of-a-service",
         rules.services_as_processes,
         "infra/api/catalog.py",
-        lambda r: append(r, "infra/api/catalog.py", 'APP = __import__("services.orchestrator.orchestrator.app")\n'),
+        lambda r: append(r, "infra/api/catalog.py", 'APP = __import__("services.api.orchestrator.orchestrator.app")\n'),
     ),
     Fault(
         "spec-from-file-location-on-a-service",

@@ -333,7 +333,7 @@ def test_export_converges_to_exactly_the_exported_users(fresh_table, monkeypatch
     with pytest.raises(dynamodb.ExportError, match="refusing to delete every item"):
         dynamodb.export_items(client, table, [])
     # the API's fallback reads this table: a user no longer exported is unknown (a 404), not stale items
-    from services.orchestrator.orchestrator.backends import DynamoRecs, Settings
+    from services.api.orchestrator.orchestrator.backends import DynamoRecs, Settings
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "local")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "local")

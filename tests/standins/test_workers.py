@@ -19,7 +19,7 @@ from infra.api.component import SERVICES_DIR
 from scripts import standins
 from scripts.api import serve
 from scripts.standins.processes import group_members
-from services.orchestrator import server
+from services.api.orchestrator import server
 
 uvicorn_main = importlib.import_module("uvicorn.main")  # the module: `uvicorn.main` is its command
 

@@ -1,6 +1,6 @@
 """uvicorn for the API, with one uvicorn worker process per requested CPU.
 
-`python -m server [uvicorn options]` in the image (`python -m services.orchestrator.server` locally) is
+`python -m server [uvicorn options]` in the image (`python -m services.api.orchestrator.server` locally) is
 uvicorn's own command line, with three differences:
 
 - With several workers, each worker listens on a socket of its own (SO_REUSEPORT; the supervisor's
