@@ -3,7 +3,8 @@ each result shown as it comes, and any failure one error line and exit 1."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import typer
@@ -32,6 +33,16 @@ def quiet(title: str, result: Any) -> None:
     """For steps that print their own results."""
 
 
+@contextmanager
+def failures_in_one_line(*errors: type[Exception], code: int = 1) -> Iterator[None]:
+    """A LoadError, a stand-in error, bad input (or one of `errors`) ends the CLI in one line and `code`."""
+    try:
+        yield
+    except (LoadError, StandInError, ValueError, *errors) as e:  # ProdDataError is a ValueError
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(code) from None
+
+
 def run_steps(
     loads: Loads,
     stack: str,
@@ -47,7 +58,7 @@ def run_steps(
     `local`, run `steps` in order and `show` each result. Steps that write synthetic data name it in
     `synthetic`: refused for a prod stack before anything is reached unless `first_fill` (whose
     emptiness check is the step's own). A LoadError, a stand-in error or bad input ends in one line."""
-    try:
+    with failures_in_one_line():
         if synthetic and not first_fill:
             guard_synthetic(stack, local, synthetic, False, lambda: True)
         target = loads.local_target(stack) if local else loads.stack_target(stack)
@@ -57,6 +68,3 @@ def run_steps(
             loads.prepare_local(target)
         for title, step in steps:
             show(title, step(target))
-    except (LoadError, StandInError, ValueError) as e:  # ProdDataError is a ValueError
-        console.print(f"[red]error:[/red] {e}")
-        raise typer.Exit(1) from None

@@ -41,20 +41,17 @@ def publish(
     import snowflake.connector
 
     from scripts.core.connections import stack_outputs
-    from scripts.core.errors import LoadError
+    from scripts.core.runner import failures_in_one_line
     from scripts.dashboard.loads import PublishError, deployer_connection
     from scripts.dashboard.loads import publish as put_files
 
-    try:
+    with failures_in_one_line(snowflake.connector.errors.Error):
         if not stage:
             if not stack:
                 raise PublishError("give --stage or --stack")
             stage = stack_outputs(stack, ["dashboardStage"])["dashboardStage"]
         with deployer_connection() as conn:
             done = put_files(conn.cursor(), stage, directory)
-    except (LoadError, snowflake.connector.errors.Error) as e:
-        typer.echo(f"error: publishing the dashboard: {e}", err=True)
-        raise typer.Exit(1) from None
     typer.echo(f"published {len(done.uploaded)} file(s) to @{stage}/{directory}; removed {len(done.removed)} stale")
 
 

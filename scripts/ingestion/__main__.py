@@ -18,8 +18,8 @@ import typer
 from infra.config.reader import stack_config
 from scripts import standins
 from scripts.core.console import console
-from scripts.core.errors import LoadError
-from scripts.core.guard import ProdDataError, guard_synthetic
+from scripts.core.guard import guard_synthetic
+from scripts.core.runner import failures_in_one_line
 from scripts.ingestion.generate import generate_customers
 from scripts.ingestion.loads import UploadError, landing_bucket, s3_client, upload
 from scripts.ingestion.rehearsal import LOCAL_ACCOUNT
@@ -46,7 +46,7 @@ def upload_cmd(
     """Send the files (or a generated one); a file the pipe would reject is refused before any is sent."""
     cfg = stack_config(stack)
     endpoint = None
-    try:
+    with failures_in_one_line(UploadError, OSError, code=2):  # refused before anything is sent
         if not files:  # a generated file is synthetic data: never into prod
             guard_synthetic(stack, local, "generate", False, lambda: True)
         if local:
@@ -62,9 +62,6 @@ def upload_cmd(
         client = s3_client(endpoint, cfg.aws_region)
         for line in upload(client, bucket, cfg.ingestion.landing_prefix, cfg.ingestion.max_file_mb, payloads):
             console.print(line)
-    except (UploadError, LoadError, ProdDataError, ValueError, OSError) as e:
-        typer.echo(f"refused: {e}", err=True)
-        raise typer.Exit(2) from None
 
 
 if __name__ == "__main__":

@@ -312,5 +312,5 @@ def test_generated_customers_are_refused_for_a_prod_stack(monkeypatch):
     monkeypatch.setattr(cli, "landing_bucket", lambda *a: looked_up.append(a) or "rdp-prod-landing-1")
     result = CliRunner().invoke(cli.app, ["upload", "--stack", "prod", "--rows", "10"])
     assert result.exit_code == 2, result.output
-    assert "refusing to write synthetic data into prod stack 'prod'" in result.output
+    assert "refusing to write synthetic data into prod stack 'prod'" in " ".join(result.output.split())
     assert looked_up == []
