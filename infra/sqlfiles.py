@@ -40,8 +40,9 @@ def render_template(path: Path, **params: str) -> str:
 
 
 def load_module(path: Path) -> ModuleType:
-    """Import a handler file from sql/ as a module (once), so local code runs what Snowflake runs."""
-    name = path.stem
+    """Import a handler file from sql/ as a module (once), so local code runs what Snowflake runs. Its
+    module name is prefixed (`sql_generate`), so a handler never shadows an installed module."""
+    name = f"sql_{path.stem}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, path)
         assert spec and spec.loader

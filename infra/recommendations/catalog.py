@@ -11,7 +11,7 @@ from pathlib import Path
 from infra.naming import Catalog, quote
 from infra.sqlfiles import SQL_DIR, named_queries, render_sql
 
-GENERATORS_FILE: Path = SQL_DIR / "recommendations" / "udtf" / "retail_generators.py"
+GENERATORS_FILE: Path = SQL_DIR / "recommendations" / "udtf" / "generate.py"
 PROPENSITY_UDF_FILE: Path = SQL_DIR / "recommendations" / "udf" / "predict_propensity.py"
 
 Cols = list[tuple[str, str]]

@@ -69,7 +69,7 @@ class RecommendationsData(PipelineComponent):
             )
             for key, (_, cols) in catalog.TABLES.items()
         }
-        handler_code = read_sql("recommendations/udtf/retail_generators.py")
+        handler_code = read_sql("recommendations/udtf/generate.py")
         self.udtfs = {
             key: snowflake.FunctionPython(
                 f"{name}-{_slug(key)}",
@@ -82,7 +82,7 @@ class RecommendationsData(PipelineComponent):
                 handler=handler,
                 packages=packages or None,
                 function_definition=handler_code,
-                comment=f"synthetic data generator ({handler} in sql/recommendations/udtf/retail_generators.py)",
+                comment=f"synthetic data generator ({handler} in sql/recommendations/udtf/generate.py)",
                 opts=self._args.on("sysadmin", self),
             )
             for key, (handler, fargs, cols, packages) in catalog.UDTFS.items()

@@ -108,7 +108,7 @@ def test_instance_sizing_per_stack(plans):
 
 
 def test_udtfs_run_the_handler_file_and_handlers_exist(plans):
-    code = read_sql("recommendations/udtf/retail_generators.py")
+    code = read_sql("recommendations/udtf/generate.py")
     classes = {n.name for n in ast.parse(code).body if isinstance(n, ast.ClassDef)}
     fns = {r["inputs"]["name"]: r["inputs"] for r in by_type(plans["prod"], "/functionPython:FunctionPython")}
     for name, (handler, args, cols, _pk) in catalog.UDTFS.items():
