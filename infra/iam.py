@@ -41,7 +41,6 @@ ARN_PATTERNS = {
     # ships it): granted on the topics they would authorise nothing, and refreshing or destroying the
     # alerts' e-mail subscriptions would fail. No condition key narrows them.
     "sns-subscription": ["*"],
-    "sqs": ["arn:aws:sqs:*:{a}:{p}-*"],
     "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
     "iam": ["arn:aws:iam::{a}:role/{p}-*"],
     "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
@@ -61,7 +60,6 @@ READ_ACTIONS = {
         "sns:ListTagsForResource",
     ],
     "sns-subscription": ["sns:GetSubscriptionAttributes"],
-    "sqs": ["sqs:GetQueueAttributes"],
     "dynamodb": [
         "dynamodb:DescribeTable",
         "dynamodb:DescribeContinuousBackups",

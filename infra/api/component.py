@@ -205,7 +205,7 @@ class RecommendationApi(pulumi.ComponentResource):
         depends_on: list[pulumi.Resource] | None = None,
         **inputs: object,
     ) -> None:
-        """One service: its image by digest and `spec` rendered into services/<svc>/spec.yaml.tmpl."""
+        """One service: its image by digest and `spec` rendered into services/api/<svc>/spec.yaml.tmpl."""
         sizing: ServiceSizing = getattr(self._args.config, svc)
         template = SERVICES_DIR / svc / "spec.yaml.tmpl"
         text = pulumi.Output.all(image=self.images[svc].repo_digest, **spec).apply(

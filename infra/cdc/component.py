@@ -15,8 +15,8 @@ import pulumi_snowflake as snowflake
 from infra.cdc import catalog
 from infra.cdc.catalog import BLOCK, CATALOG, CHANGE_COLUMNS, DYNAMIC_TABLES, SEQUENCES
 from infra.cdc.config import CdcConfig
-from infra.grants import RoleGrants
-from infra.naming import object_ref, quote, slug
+from infra.grants import RoleGrants, quote_output
+from infra.naming import object_ref, slug
 from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_dynamic_table, catalog_table
 
@@ -140,7 +140,7 @@ class OrderChanges(PipelineComponent):
         g.inherit("writer-to-service-user", writer, to_user=args.service_user)
         g.grant("writer-db", writer, ["USAGE"], on_account_object=object_ref("DATABASE", db))
         g.grant("writer-wh", writer, ["USAGE"], on_account_object=object_ref("WAREHOUSE", args.load_warehouse))
-        schema = db.apply(lambda d: quote(d, CATALOG.schema("changes")))
+        schema = quote_output(db, CATALOG.schema("changes"))
         g.grant("writer-schema", writer, ["USAGE"], on_schema={"schema_name": schema})
         g.on_object("writer-log", writer, ["INSERT"], "TABLE", self.change_log)
         g.on_object("writer-stage", writer, ["READ", "WRITE"], "STAGE", self.stage)

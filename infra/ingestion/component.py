@@ -57,7 +57,7 @@ class CustomerIngestion(PipelineComponent):
     def _integration(self, landing_url: pulumi.Output[str]) -> snowflake.GrantPrivilegesToAccountRole:
         """The storage integration and the role it assumes (no cycle: the ARN is built from the name)."""
         name, args, prov = self._name, self._args, self._args.providers
-        on_aws = prov.on("aws", self)
+        on_aws = args.on("aws", self)
         role_name = args.naming.aws("snowflake-s3")
         role_arn = pulumi.Output.concat("arn:aws:iam::", prov.aws_account_id, ":role/", role_name)
         self.integration = snowflake.StorageIntegrationAws(
@@ -68,7 +68,7 @@ class CustomerIngestion(PipelineComponent):
             storage_aws_role_arn=role_arn,
             storage_allowed_locations=[landing_url],
             comment="read access to the landing prefix",
-            opts=prov.on("accountadmin", self),
+            opts=args.on("accountadmin", self),
         )
         described = self.integration.describe_outputs[0]
         self.role = aws.iam.Role(
@@ -89,7 +89,7 @@ class CustomerIngestion(PipelineComponent):
             opts=on_aws,
         )
         # SYSADMIN owns the stage, so it needs USAGE on the ACCOUNTADMIN-owned integration.
-        return RoleGrants(name, prov.on("securityadmin", self)).grant(
+        return RoleGrants(name, args.on("securityadmin", self)).grant(
             "integration-usage",
             "SYSADMIN",
             ["USAGE"],

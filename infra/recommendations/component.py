@@ -14,6 +14,7 @@ import pulumi_snowflake as snowflake
 
 from infra.config.base import target_lag
 from infra.grants import RoleGrants
+from infra.naming import slug
 from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.recommendations import catalog
 from infra.recommendations.catalog import CATALOG
@@ -59,7 +60,7 @@ class RecommendationsData(PipelineComponent):
         name, db = self._name, self._db
         self.tables = {
             key: catalog_table(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key.lower())}",
                 CATALOG,
                 key,
                 database=db,
@@ -72,7 +73,7 @@ class RecommendationsData(PipelineComponent):
         handler_code = read_sql("recommendations/udtf/generate.py")
         self.udtfs = {
             key: snowflake.FunctionPython(
-                f"{name}-{_slug(key)}",
+                f"{name}-{slug(key.lower())}",
                 database=db,
                 schema=CATALOG.schema(key),
                 name=CATALOG.name(key),
@@ -115,7 +116,7 @@ class RecommendationsData(PipelineComponent):
         signal_inputs = [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG")]
         self.signal_views = {
             view: snowflake.View(
-                f"{name}-{_slug(view)}",
+                f"{name}-{slug(view.lower())}",
                 database=db,
                 schema=CATALOG.schema(view),
                 name=CATALOG.name(view),
@@ -181,7 +182,3 @@ class RecommendationsData(PipelineComponent):
             comment="daily: CUSTOMER_PROPENSITY for every (customer, category)",
             depends_on=[self.predict, self.features_view, self.tables["CUSTOMER_PROPENSITY"]],
         )
-
-
-def _slug(key: str) -> str:
-    return key.lower().replace("_", "-")

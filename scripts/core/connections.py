@@ -14,7 +14,7 @@ import snowflake.connector
 from infra.config.stack import StackConfig
 from infra.foundation.catalog import SCHEMAS
 from infra.naming import quote
-from scripts.core.errors import StackOutputError
+from scripts.core.errors import LoadError, StackOutputError
 
 
 def connect_local(host: str, port: int, database: str | None = None, schema: str | None = None):
@@ -50,7 +50,7 @@ def connect_stack(account: str, user: str, role: str, warehouse: str, database: 
     variable = key_variable(duty)
     key_path = os.environ.get(variable)
     if not key_path:
-        raise RuntimeError(f"{variable} is not set: point it at the private key of the {duty} service user ({user})")
+        raise LoadError(f"{variable} is not set: point it at the private key of the {duty} service user ({user})")
     return snowflake.connector.connect(
         account=account,
         user=user,

@@ -19,9 +19,11 @@ def serve(
     database: str = typer.Option("", help="another database on the stand-in (default: the stack's)"),
 ) -> None:
     """Serve the dashboard on 127.0.0.1 until Ctrl-C (after `make local` has loaded the data)."""
+    from scripts.core.runner import failures_in_one_line
     from scripts.dashboard.serve import start
 
-    running = start(database or stack_config(stack).naming.database, port)
+    with failures_in_one_line():
+        running = start(database or stack_config(stack).naming.database, port)
     typer.echo(f"dashboard on {running.url} (log {running.log}); Ctrl-C stops it")
     try:
         running.proc.wait()

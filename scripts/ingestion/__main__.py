@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config.reader import stack_config
 from scripts import standins
@@ -44,11 +45,12 @@ def upload_cmd(
     bad_share: float = typer.Option(0.0, help="share of malformed rows"),
 ) -> None:
     """Send the files (or a generated one); a file the pipe would reject is refused before any is sent."""
-    cfg = stack_config(stack)
     endpoint = None
-    with failures_in_one_line(UploadError, OSError, code=2):  # refused before anything is sent
+    # a refusal (bad file, wrong bucket, prod) and a failed send each end in one line
+    with failures_in_one_line(UploadError, OSError, BotoCoreError, ClientError, code=2):
+        cfg = stack_config(stack)
         if not files:  # a generated file is synthetic data: never into prod
-            guard_synthetic(stack, local, "generate", False, lambda: True)
+            guard_synthetic(stack, local, "upload", False, lambda: True)
         if local:
             endpoint = standins.endpoints().moto_url
             bucket = bucket or cfg.naming.bucket("landing", LOCAL_ACCOUNT)

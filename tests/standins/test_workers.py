@@ -109,7 +109,7 @@ def test_specs_and_images_pin_compute_threads_and_size_workers_by_the_cpu_reques
     spec = (SERVICES_DIR / "orchestrator" / "spec.yaml.tmpl").read_text()
     assert 'CPU_REQUEST: "{{ cpu_request }}"' in spec and "requests: {cpu: {{ cpu_request }}" in spec
     dockerfile = (SERVICES_DIR / "orchestrator" / "Dockerfile").read_text()
-    assert "COPY orchestrator/server.py ./server.py" in dockerfile
+    assert "COPY api/orchestrator/server.py ./server.py" in dockerfile
     assert 'CMD ["python", "-m", "server", "--factory", "orchestrator.app:create_app"' in dockerfile
     assert '"--workers"' not in dockerfile  # server.py decides, from CPU_REQUEST
 
