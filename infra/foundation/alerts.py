@@ -13,8 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
+from infra.grants import RoleGrants
 from infra.iam import policy, snowflake_trust_policy
-from infra.naming import Naming
+from infra.naming import Naming, object_ref
 from infra.providers import Providers
 
 
@@ -84,12 +85,11 @@ class ErrorAlerts(pulumi.ComponentResource):
                 f"{name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=email, opts=on_aws
             )
         # SYSADMIN owns the pipes and tasks that name the integration, and may only do so with USAGE on it
-        usage = snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-sysadmin-integration-usage",
-            account_role_name="SYSADMIN",
-            privileges=["USAGE"],
-            on_account_object={"object_type": "INTEGRATION", "object_name": self.integration.name},
-            opts=prov.on("securityadmin", self),
+        usage = RoleGrants(name, prov.on("securityadmin", self)).grant(
+            "sysadmin-integration-usage",
+            "SYSADMIN",
+            ["USAGE"],
+            on_account_object=object_ref("INTEGRATION", self.integration.name),
         )
         # what pipes and tasks reference: the integration's name, once SYSADMIN may use it
         self.error_integration: pulumi.Output[str] = pulumi.Output.all(self.integration.name, usage.id).apply(

@@ -9,6 +9,7 @@ import pulumi_snowflake as snowflake
 
 from infra.foundation.catalog import SCHEMAS, STATEMENT_TIMEOUT_SECONDS, WAREHOUSE_PURPOSES
 from infra.foundation.config import ResourceMonitorConfig, Warehouses
+from infra.grants import RoleGrants
 from infra.naming import Naming, quote
 from infra.providers import Providers
 
@@ -124,10 +125,5 @@ class SnowflakeFoundation(pulumi.ComponentResource):
 
     def _execute_task(self, name: str, args: SnowflakeFoundationArgs) -> None:
         # SYSADMIN owns every task; a task runs (and resumes) only with EXECUTE TASK, an account privilege
-        snowflake.GrantPrivilegesToAccountRole(
-            f"{name}-sysadmin-execute-task",
-            account_role_name="SYSADMIN",
-            privileges=["EXECUTE TASK"],
-            on_account=True,
-            opts=args.providers.on("securityadmin", self),
-        )
+        grants = RoleGrants(name, args.providers.on("securityadmin", self))
+        grants.grant("sysadmin-execute-task", "SYSADMIN", ["EXECUTE TASK"], on_account=True)
