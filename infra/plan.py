@@ -3,12 +3,14 @@
 python -m infra.plan --stack dev                 # readable tree
 python -m infra.plan --stack prod --format json  # one JSON object per resource
 python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-dev.{json,dot,svg}
+python -m infra.plan --stack prod --cost         # monthly estimate per capability (infra/cost.py); --format json
 python -m infra.plan --diff origin/main          # what this working tree changes, per stack (dev, prod)
 python -m infra.plan --diff HEAD~1 --stack prod --format markdown   # text (default), markdown or json
 
 --diff plans the working tree and <git-ref> (exported with `git archive` into a temporary directory
 and planned there by the same interpreter), then prints per resource create / update / replace /
-delete (infra/plandiff.py) and a summary line per stack. A bad ref or a failing plan is one error
+delete (infra/plandiff.py) with each change's monthly cost change (infra/cost_report.py) and a summary
+line per stack. A bad ref or a failing plan is one error
 line and exit status 1.
 """
 
@@ -32,9 +34,9 @@ from typing import Any
 
 import typer
 
-from infra import plandiff
+from infra import cost, cost_report, plandiff
 from infra.config.base import PROJECT
-from infra.config.reader import ConfigError, read_stack_file
+from infra.config.reader import ConfigError, read_stack_file, stack_config
 from infra.mocks import PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -229,12 +231,19 @@ def plan_diff(ref: str, stacks: list[str], root: Path = ROOT) -> dict[str, dict]
             for s in stacks
         }
         plans = {key: future.result() for key, future in sides.items()}
+        configs = {
+            (side, s): cost_report.config_in(tree, s) for side, tree in (("old", base), ("new", root)) for s in stacks
+        }
     results = {}
     for s in stacks:
         old, new = plans["old", s], plans["new", s]
         if old is None and new is None:
             raise PlanDiffError(f"no Pulumi.{s}.yaml in the working tree or at {ref}")
         results[s] = plandiff.diff_plans(old or [], new or [])
+        try:
+            cost_report.annotate(results[s], old or [], new or [], configs["old", s], configs["new", s])
+        except cost.EstimateError as e:
+            raise PlanDiffError(f"the cost of stack {s}: {e}") from None
     return results
 
 
@@ -253,6 +262,19 @@ def diff_command(ref: str, stacks: list[str], fmt: str) -> None:
     typer.echo(DIFF_FORMATS[fmt](results, base))
 
 
+def cost_command(stack: str, fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise typer.BadParameter("with --cost: text or json", param_hint="--format")
+    resources = run_plan(stack)
+    cfg = stack_config(stack).cost
+    try:
+        lines = cost.estimate(resources, cfg)
+    except cost.EstimateError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo((cost_report.render_json if fmt == "json" else cost_report.render_text)(stack, lines, cfg))
+
+
 @app.command()
 def plan(
     stacks: list[str] = typer.Option(
@@ -261,11 +283,14 @@ def plan(
     format: str = typer.Option(None, "--format", help="tree, json or summary; with --diff: text, markdown or json"),
     write: bool = typer.Option(False, help="write the committed snapshot and graph under tests/snapshots"),
     diff: str = typer.Option(None, "--diff", metavar="GIT-REF", help="diff against the plan at this git ref"),
+    cost_table: bool = typer.Option(False, "--cost", help="the monthly estimate per capability (text or json)"),
 ) -> None:
     if diff is not None:
         return diff_command(diff, list(stacks or DIFF_STACKS), format or "text")
     if len(stacks or []) != 1:
         raise typer.BadParameter("give exactly one stack (several only with --diff)", param_hint="--stack")
+    if cost_table:
+        return cost_command(stacks[0], format or "text")
     stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")

@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from infra.config.reader import SECRET_MARK
+from infra.cost_report import cost_rows, monthly_cell, monthly_tag
 
 ACTIONS = ("create", "update", "replace", "delete")
 MARKER = "<!-- offline-plan-diff -->"  # how the preview workflow finds its own PR comment
@@ -340,13 +341,14 @@ def render_text(results: dict[str, dict], base: str, max_keys: int = 12) -> str:
             lines.append("   no changes")
         for c in result["changes"]:
             head = f"{SIGNS[c['action']]:>2} {c['action']:<8} {c['type']}  {c['name']}"
-            extra = "  ".join(x for x in (flag(c), f"({_note(c)})" if _note(c) else "") if x)
+            extra = "  ".join(x for x in (flag(c), f"({_note(c)})" if _note(c) else "", monthly_tag(c)) if x)
             lines.append(f"{head}  {extra}".rstrip())
             for key in c["keys"][:max_keys]:
                 old, new = shorten_pair(c["diff"][key]["old"], c["diff"][key]["new"])
                 lines.append(f"       {key}: {old} → {new}")
             if len(c["keys"]) > max_keys:
                 lines.append(f"       … and {len(c['keys']) - max_keys} more")
+        lines += cost_rows(result)
         lines.append("")
     lines += [summary_line(stack, result) for stack, result in results.items()]
     return "\n".join(lines)
@@ -366,7 +368,8 @@ def _md_row(c: dict) -> str:
         details.append(f"<code>{_cell(key)}</code>{forced}: <code>{_cell(old)}</code> → <code>{_cell(new)}</code>")
     if len(c["keys"]) > 8:
         details.append(f"… and {len(c['keys']) - 8} more")
-    return f"| {what} | <code>{_cell(c['name'])}</code> | <code>{_cell(c['type'])}</code> | {'<br>'.join(details)} |"
+    name, typ, money = _cell(c["name"]), _cell(c["type"]), monthly_cell(c)
+    return f"| {what} | <code>{name}</code> | <code>{typ}</code> | {money} | {'<br>'.join(details)} |"
 
 
 def render_markdown(results: dict[str, dict], base: str, budget: int = 60000) -> str:
@@ -376,11 +379,11 @@ def render_markdown(results: dict[str, dict], base: str, budget: int = 60000) ->
     out.append("Computed under Pulumi's mocks, without credentials: inputs as the program declares them.")
     share = budget // max(1, len(results))
     for stack, result in results.items():
-        out += ["", f"### {summary_line(stack, result)}", ""]
+        out += ["", f"### {summary_line(stack, result)}", "", *cost_rows(result, markdown=True)]
         if not result["changes"]:
             out.append("No changes.")
             continue
-        rows = ["| action | resource | type | changes |", "|---|---|---|---|"]
+        rows = ["| action | resource | type | monthly change | changes |", "|---|---|---|---|---|"]
         for n, c in enumerate(result["changes"]):
             row = _md_row(c)
             if sum(map(len, rows)) + len(row) > share:
@@ -393,5 +396,5 @@ def render_markdown(results: dict[str, dict], base: str, budget: int = 60000) ->
 
 
 def render_json(results: dict[str, dict], base: str) -> str:
-    stacks = {s: {"summary": counts(r), "changes": r["changes"]} for s, r in results.items()}
+    stacks = {s: {"summary": counts(r), "changes": r["changes"], "cost": r.get("cost")} for s, r in results.items()}
     return json.dumps({"base": base, "stacks": stacks}, indent=1, sort_keys=True, ensure_ascii=False)

@@ -17,6 +17,7 @@ from infra.analytics.config import AnalyticsConfig
 from infra.api.config import ApiConfig
 from infra.cdc.config import CdcConfig
 from infra.config.base import ConfigModel, WarehouseSize, warehouse_size_rank
+from infra.config.cost import CostConfig
 from infra.dashboard.config import DashboardConfig
 from infra.foundation.config import (
     SERVICE_DUTIES,
@@ -66,6 +67,7 @@ class StackConfig(ConfigModel):
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
     api: ApiConfig
+    cost: CostConfig = Field(default_factory=CostConfig)
 
     @property
     def naming(self) -> Naming:

@@ -30,6 +30,7 @@ from typing import Any
 from pulumi_policy import Secret
 
 from infra.config.base import WAREHOUSE_SIZES, is_prod_stack
+from infra.config.cost import CostConfig
 from infra.config.reader import SECRET_MARK, ConfigError, stack_config
 from infra.config.stack import StackConfig
 from infra.naming import Naming
@@ -79,6 +80,7 @@ class StackPolicy(PackLimits):
     protect: bool
     environment: str | None  # what the stack's config says, None when it could not be read
     config_error: str | None
+    cost: CostConfig  # the config's `cost` (its defaults, without a budget, when it could not be read)
 
 
 # Per-PR review stacks (review-stack.yml names them pr-<number>).
@@ -123,6 +125,7 @@ def policy_for(stack: str) -> StackPolicy:
         protect=prod or bool(cfg and cfg.protect),
         environment=cfg.environment if cfg else None,
         config_error=error,
+        cost=cfg.cost if cfg else CostConfig(),
     )
 
 

@@ -238,6 +238,10 @@ def test_each_real_change_is_classified(changed):
         policy = changes["alerts-publish-policy"]
         assert policy["action"] == "update" and policy["previousUrn"].endswith("::alerts-publish"), stack
         assert "alerts-publish" not in changes
+    # dev's load warehouse XSMALL → SMALL at dev's share 0.02 and $3 a credit: min +730 * 0.02 * 1 * $3, max
+    # +730 * 1 * $3; the stack's max stays at its monitor's cap, its min reaches it: 131.40 + 43.80 → 165.00.
+    assert dev["foundation-wh-load"]["monthly"] == {"min": 43.8, "max": 2190.0}
+    assert changed["stacks"]["dev"]["cost"]["change"] == {"min": 33.6, "max": 0.0}
     summary = changed["stacks"]["dev"]["summary"]
     assert summary["create"] == 1 and summary["delete"] == 0 and summary["unchanged"] > 250
 

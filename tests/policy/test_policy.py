@@ -19,7 +19,7 @@ from infra.config.reader import SECRET_MARK
 from infra.policy import engine, rules
 from infra.policy.common import policy_for
 from tests.conftest import ROOT, STACKS
-from tests.policy import test_aws_rules, test_general_rules, test_snowflake_rules
+from tests.policy import test_aws_rules, test_cost_rules, test_general_rules, test_snowflake_rules
 from tests.policy.harness import plan_violations
 
 PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
@@ -29,7 +29,7 @@ SECRET_PEM = {SPECIAL_SIG_KEY: SPECIAL_SECRET_SIG, "value": PEM}
 # What today's plans violate and this change could not fix (the fix lives in a config or component
 # file outside the policy pack's ownership); each is a real finding, reported with its fix.
 def test_pack_has_at_least_fifteen_rules_each_with_a_passing_and_a_failing_case():
-    cases = test_aws_rules.CASES + test_snowflake_rules.CASES + test_general_rules.CASES
+    cases = test_aws_rules.CASES + test_snowflake_rules.CASES + test_general_rules.CASES + test_cost_rules.CASES
     names = {**rules.RESOURCE_RULES, **rules.STACK_RULES}
     assert len(names) >= 15
     assert {n for n, _, _ in cases} == set(names)
