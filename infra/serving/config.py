@@ -1,10 +1,12 @@
-"""The serving stores' config: the Snowflake Postgres instance with its serving schema, and DynamoDB."""
+"""The serving stores' config: the Snowflake Postgres instance with its serving schema, and DynamoDB.
+The sync's and the export's guards against an empty or shrunk load (`postgres.sync`,
+`dynamodb.maxDeleteShare`) are read by scripts/serving only; no resource depends on them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from infra.config.base import ConfigModel
 
@@ -20,6 +22,40 @@ PgComputeFamily = Literal[
     "BURST_S",
     "BURST_M",
 ]
+# The Postgres serving tables (their columns are the migrations'), here as the config names them (the
+# sync's floors) and scripts/serving reads them from here (infra/serving/catalog.py reaches Pulumi).
+SERVING_TABLES = (
+    "customer_features",
+    "customer_propensity",
+    "inventory",
+    "products",
+    "customer_profiles",
+    "product_popularity",
+    "customer_product_interactions",
+)
+Share = Annotated[float, Field(ge=0, le=1)]
+# A serving table not named in `postgres.sync.minRows` may not go live with fewer rows than this.
+DEFAULT_MIN_ROWS = 1
+
+
+class SyncGuardConfig(ConfigModel):
+    """What a sync may put live: at least `minRows[table]` rows (DEFAULT_MIN_ROWS for a table not
+    listed), and no fewer than (1 − maxShrink) × the live table's rows. `--allow-shrink` overrides."""
+
+    min_rows: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    max_shrink: Share = 0.5
+
+    @field_validator("min_rows")
+    @classmethod
+    def _known_tables(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(SERVING_TABLES))
+        if unknown:
+            raise ValueError(f"unknown serving table(s) {', '.join(unknown)}; known: {', '.join(SERVING_TABLES)}")
+        return value
+
+    def floor(self, table: str) -> int:
+        """The fewest rows `table` may go live with."""
+        return self.min_rows.get(table, DEFAULT_MIN_ROWS)
 
 
 class PostgresConfig(ConfigModel):
@@ -32,8 +68,11 @@ class PostgresConfig(ConfigModel):
     database: str = Field(default="postgres", pattern=r"^[a-z_][a-z0-9_]*$")
     serving_schema: str = Field(default="serving", pattern=r"^[a-z_][a-z0-9_]*$")
     credential_rotation: int = Field(default=1, ge=1)
+    sync: SyncGuardConfig = SyncGuardConfig()
 
 
 class DynamoDbConfig(ConfigModel):
     point_in_time_recovery: bool
     deletion_protection: bool
+    # The largest share of the live items one export may delete (users no longer recommended).
+    max_delete_share: Share = 0.2

@@ -4,7 +4,8 @@ Idempotent by construction: one item per user keyed by `user_id`, so a re-run ov
 and never duplicates. Convergent: after every item is written, a parallel scan of the keys finds the
 users that are no longer in the export and their items are deleted, so the table holds exactly the
 exported users. Writing first and deleting last means a reader never misses a current user, and a
-run killed anywhere leaves old and new items only, which the next run converges. Fast by
+run killed anywhere leaves old and new items only, which the next run converges. Guarded: an export
+that would delete more than the configured share of the items is refused before it deletes any. Fast by
 construction: batches of 25 go out from a thread pool, and unprocessed requests are retried with
 exponential backoff and jitter (tenacity) until done or the retries run out.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_random_exponential
 
 from scripts.core.errors import LoadError
+from scripts.serving import floor
 
 BATCH = 25
 
@@ -111,17 +113,30 @@ def scan_user_ids(client: Any, table: str, segments: int = 4) -> set[int]:
         return set().union(*pool.map(segment, range(segments)))
 
 
-def export_items(client: Any, table: str, items: Sequence[dict], **sending: Any) -> tuple[int, int]:
+def export_items(
+    client: Any,
+    table: str,
+    items: Sequence[dict],
+    *,
+    max_delete_share: float = 1.0,
+    allow_shrink: bool = False,
+    **sending: Any,
+) -> tuple[int, int]:
     """Make the table hold exactly `items`: write them all, then delete the items of other users.
     `sending` is write_parallel's (workers, max_attempts, progress).
 
     Returns (written, deleted). An empty export is refused: it would empty the table the website reads.
+    So is one that would delete more than `max_delete_share` of the table's items (checked before any
+    delete; the writes never drop a user), unless `allow_shrink`.
     """
     if not items:
         raise ExportError("no recommendations to export; refusing to delete every item of the table")
     written = write_parallel(client, table, items, **sending)
     workers, max_attempts = sending.get("workers", 8), sending.get("max_attempts", 8)
-    stale = sorted(scan_user_ids(client, table, max(1, workers)) - {int(i["user_id"]) for i in items})
+    present = scan_user_ids(client, table, max(1, workers))
+    stale = sorted(present - {int(i["user_id"]) for i in items})
+    problem = floor.delete_problem(table, len(stale), len(present), max_delete_share)
+    floor.enforce([problem] if problem else [], allow_shrink, "nothing was deleted (the export's items are written)")
     return written, delete_parallel(client, table, stale, workers, max_attempts)
 
 

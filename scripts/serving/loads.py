@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import psycopg
 
+from infra.config.reader import stack_config
 from infra.recommendations import catalog as recommendations
+from infra.serving.config import SyncGuardConfig
 from infra.sqlfiles import read_sql, render_sql
 from scripts.core.console import console, print_counts, progress_bar, step
 from scripts.core.target import Target, local_target, stack_target
-from scripts.serving import dynamodb, postgres
+from scripts.serving import dynamodb, floor, postgres
 from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, without_epoch_dates
 
-__all__ = ["export", "local_target", "prepare_local", "stack_target", "sync"]  # with the runner's
+__all__ = ["export", "local_target", "prepare_local", "rollback", "stack_target", "sync"]  # with the runner's
 
 SYNCED = (
     "customer_features",
@@ -62,14 +64,36 @@ def fetch(t: Target, table: str) -> tuple[list[str], list[tuple]]:
     return names, rows
 
 
-def sync_one(t: Target, table: str) -> int:
+def sync_one(t: Target, table: str, allow_shrink: bool = False, guard: SyncGuardConfig | None = None) -> int:
+    """One serving table, staged, checked against its floors and switched."""
     names, rows = fetch(t, table)
-    return postgres.sync_table(t.pg_dsn, table, rows, t.pg_schema, columns=names)
+    with psycopg.connect(t.pg_dsn) as conn:
+        n = postgres.stage(conn, table, rows, t.pg_schema, columns=names)
+        switch_guarded(t, conn, {table: n}, allow_shrink, guard)
+    return n
 
 
-def sync(t: Target, tables: tuple[str, ...] = SYNCED) -> dict[str, int]:
-    """Warehouse → Postgres serving tables: each staged by COPY, then all switched live in one
-    transaction (readers see all old or all new tables)."""
+def switch_guarded(
+    t: Target, conn: psycopg.Connection, staged: dict[str, int], allow_shrink: bool, guard: SyncGuardConfig | None
+) -> None:
+    """Switch the staged tables live unless one would go below its floor or shrink beyond the config's
+    share of the live table (`guard`, else the stack's `postgres.sync`); `allow_shrink` warns instead."""
+    guard = guard or stack_config(t.stack).postgres.sync
+    live = postgres.live_counts(conn, t.pg_schema, staged)
+    problems = floor.sync_problems(staged, live, guard)
+    try:
+        floor.enforce(problems, allow_shrink, "the live tables are unchanged and nothing is left staged")
+    except floor.ShrinkError:
+        postgres.discard(conn, t.pg_schema, staged)
+        raise
+    postgres.switch(conn, list(staged), t.pg_schema)
+
+
+def sync(
+    t: Target, tables: tuple[str, ...] = SYNCED, allow_shrink: bool = False, guard: SyncGuardConfig | None = None
+) -> dict[str, int]:
+    """Warehouse → Postgres serving tables: each staged by COPY, checked against its floors, then all
+    switched live in one transaction (readers see all old or all new tables)."""
     counts: dict[str, int] = {}
     with step("sync to Postgres"):
         applied = postgres.migrate(t.pg_dsn, t.pg_schema)
@@ -81,17 +105,28 @@ def sync(t: Target, tables: tuple[str, ...] = SYNCED) -> dict[str, int]:
                 names, rows = fetch(t, table)
                 counts[table] = postgres.stage(conn, table, rows, t.pg_schema, columns=names)
                 bar.advance(task)
-            postgres.switch(conn, tables, t.pg_schema)
+            switch_guarded(t, conn, counts, allow_shrink, guard)
             bar.advance(task)
         print_counts(counts, f"Postgres {t.pg_schema}")
     t.counts.update({f"pg.{k}": v for k, v in counts.items()})
     return counts
 
 
-def export(t: Target, workers: int = 8) -> dict[str, int]:
+def rollback(t: Target) -> list[str]:
+    """Put the tables the last sync (and export) replaced back live, in one transaction."""
+    with step("roll back Postgres"), psycopg.connect(t.pg_dsn) as conn:
+        back = postgres.rollback(conn, t.pg_schema)
+        counts = postgres.live_counts(conn, t.pg_schema, back)
+        print_counts(counts, f"Postgres {t.pg_schema}, rolled back (the replaced tables are now <table>__old)")
+    t.counts.update({f"pg.{k}": v for k, v in counts.items()})
+    return back
+
+
+def export(t: Target, workers: int = 8, allow_shrink: bool = False) -> dict[str, int]:
     """Recommendations → DynamoDB (parallel, retried, idempotent, converged: items of users no longer
-    recommended are deleted); profiles → Postgres for BI."""
+    recommended are deleted, at most `dynamodb.maxDeleteShare` of them); profiles → Postgres for BI."""
     counts: dict[str, int] = {}
+    cfg = stack_config(t.stack)
     with step("export"):
         with t.connect_snowflake() as conn:
             cur = conn.cursor()
@@ -102,12 +137,18 @@ def export(t: Target, workers: int = 8) -> dict[str, int]:
         with progress_bar() as bar:
             task = bar.add_task("DynamoDB items", total=len(items))
             written, deleted = dynamodb.export_items(
-                t.dynamodb_client(), t.dynamodb_table, items, workers=workers, progress=lambda n: bar.advance(task, n)
+                t.dynamodb_client(),
+                t.dynamodb_table,
+                items,
+                max_delete_share=cfg.dynamodb.max_delete_share,
+                allow_shrink=allow_shrink,
+                workers=workers,
+                progress=lambda n: bar.advance(task, n),
             )
         counts["dynamodb." + t.dynamodb_table] = written
         counts["dynamodb deleted (users no longer recommended)"] = deleted
         postgres.migrate(t.pg_dsn, t.pg_schema)
-        counts["pg.customer_profiles"] = sync_one(t, "customer_profiles")
+        counts["pg.customer_profiles"] = sync_one(t, "customer_profiles", allow_shrink, cfg.postgres.sync)
         print_counts(counts, "exported")
     t.counts.update(counts)
     return counts

@@ -6,7 +6,8 @@ API would stall for seconds; here the new rows are COPYed into staging tables th
 way in (`staging`), not a Python pass over them. The switch puts every table of a sync live in one
 transaction, so a failure or a kill at any point leaves all live tables as they were, and a reader sees
 all old or all new tables. The switch waits for locks only briefly (`lock_timeout`)
-and retries, so a long read delays the sync, not the API.
+and retries, so a long read delays the sync, not the API. The tables it replaces stay as `<table>__old`
+until the next switch, so a bad load can be undone at once (`rollback`, also one transaction).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import psycopg
 from psycopg import sql
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from infra.serving.config import SERVING_TABLES
 from infra.sqlfiles import SQL_DIR, render_sql
 from scripts.core.errors import LoadError
 from scripts.serving.staging import RowRefusedError, ServingTable, build_indexes, copy_rows
@@ -38,17 +40,8 @@ class ServingError(LoadError):
     """A sync or migration problem, worded with the table and row at fault."""
 
 
-# The serving tables. Their columns, types and keys are defined once, by the migrations in
-# sql/serving/migrations; the sync reads them from the migrated table (`describe`).
-SERVING_TABLES = (
-    "customer_features",
-    "customer_propensity",
-    "inventory",
-    "products",
-    "customer_profiles",
-    "product_popularity",
-    "customer_product_interactions",
-)
+# SERVING_TABLES (infra/serving/config.py): their columns, types and keys are defined once, by the
+# migrations in sql/serving/migrations; the sync reads them from the migrated table (`describe`).
 
 
 def describe(conn: psycopg.Connection, schema: str, name: str) -> ServingTable:
@@ -261,12 +254,70 @@ def switch(
     lock_timeout: str = LOCK_TIMEOUT,
     patience: float = SWITCH_PATIENCE_SECONDS,
 ) -> None:
-    """Put every staged table live in ONE transaction, so readers see all old or all new tables. Each
-    attempt waits at most `lock_timeout` for a lock (a long read holds it), then rolls back and is
-    retried with backoff for up to `patience` seconds; the staged tables stay for the next attempt."""
+    """Put every staged table live in ONE transaction, so readers see all old or all new tables; the
+    replaced ones stay as `<table>__old` (the previous `__old` is dropped). Each attempt waits at most
+    `lock_timeout` for a lock (a long read holds it), then rolls back and is retried with backoff for
+    up to `patience` seconds; the staged tables stay for the next attempt."""
     missing = [t for t in tables if not _exists(conn, schema, f"{t}__staging")]
     if missing:
         raise ServingError(f"nothing staged for {', '.join(missing)}: stage them before the switch")
+
+    def swap_all(cur: psycopg.Cursor) -> None:
+        for name in tables:
+            cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, f"{name}__old")))
+            _rename(cur, schema, name, f"{name}__old")
+            _rename(cur, schema, f"{name}__staging", name)
+
+    _locked(conn, swap_all, f"switch {', '.join(tables)}", "the staged ones are kept", lock_timeout, patience)
+
+
+def discard(conn: psycopg.Connection, schema: str, tables: Iterable[str]) -> None:
+    """Drop the staged copies of `tables` (a load refused before its switch leaves nothing staged)."""
+    with conn.transaction():
+        for name in tables:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(schema, f"{name}__staging")))
+
+
+def rollback(
+    conn: psycopg.Connection,
+    schema: str = "serving",
+    tables: Sequence[str] = SERVING_TABLES,
+    lock_timeout: str = LOCK_TIMEOUT,
+    patience: float = SWITCH_PATIENCE_SECONDS,
+) -> list[str]:
+    """Put every `<table>__old` of `tables` back live in ONE transaction (readers see all current or
+    all previous tables); the tables it replaces become the `__old` ones, so a second rollback undoes
+    the first. A previous table whose columns differ (a migration since) is refused. The tables
+    rolled back."""
+    back = [t for t in tables if _exists(conn, schema, f"{t}__old")]
+    if not back:
+        raise ServingError(f"nothing to roll back in {schema}: no <table>__old is left by a sync")
+    for name in back:
+        now, before = describe(conn, schema, name), describe(conn, schema, f"{name}__old")
+        conn.commit()
+        if (now.columns, now.types) != (before.columns, before.types):
+            raise ServingError(f"{name}__old has other columns than {name} (a migration since); not rolled back")
+
+    def rotate(cur: psycopg.Cursor) -> None:
+        for name in back:
+            _rename(cur, schema, name, f"{name}__undo")
+            _rename(cur, schema, f"{name}__old", name)
+            _rename(cur, schema, f"{name}__undo", f"{name}__old")
+
+    _locked(conn, rotate, f"roll back {', '.join(back)}", "nothing was rolled back", lock_timeout, patience)
+    return back
+
+
+def _locked(
+    conn: psycopg.Connection,
+    body: Callable[[psycopg.Cursor], None],
+    what: str,
+    kept: str,
+    lock_timeout: str,
+    patience: float,
+) -> None:
+    """`body` in one transaction that waits at most `lock_timeout` for each lock, retried with backoff
+    for up to `patience` seconds."""
 
     @retry(
         retry=retry_if_exception_type(psycopg.errors.LockNotAvailable),
@@ -277,15 +328,14 @@ def switch(
     def attempt() -> None:
         with conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(lock_timeout)))
-            for name in tables:
-                _swap(cur, schema, name)
+            body(cur)
 
     try:
         attempt()
     except psycopg.errors.LockNotAvailable:
         raise ServingError(
-            f"could not switch {', '.join(tables)} within {patience:g} s: a long query holds their locks "
-            f"(each try waited {lock_timeout}); the live tables are unchanged and the staged ones are kept"
+            f"could not {what} within {patience:g} s: a long query holds their locks "
+            f"(each try waited {lock_timeout}); the live tables are unchanged and {kept}"
         ) from None
 
 
@@ -295,22 +345,19 @@ def _exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
     return bool(found and found[0])
 
 
-def _swap(cur: psycopg.Cursor, schema: str, name: str) -> None:
-    staging_name = f"{name}__staging"
-    old = sql.Identifier(f"{name}__old")
-    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, name), old))
-    cur.execute(
-        sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, staging_name), sql.Identifier(name))
-    )
-    cur.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(schema, f"{name}__old")))
-    for (index,) in cur.execute(
+def _rename(cur: psycopg.Cursor, schema: str, old: str, new: str) -> None:
+    """Rename a table and the indexes named after it (a constraint follows its index), so the live
+    table's indexes always carry the live names."""
+    indexes = cur.execute(
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
-        (f"{schema}.{name}",),
-    ).fetchall():
-        if index.startswith(staging_name):
+        (f"{schema}.{old}",),
+    ).fetchall()
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(sql.Identifier(schema, old), sql.Identifier(new)))
+    for (index,) in indexes:
+        if index.startswith(old):
             cur.execute(
                 sql.SQL("ALTER INDEX {} RENAME TO {}").format(
-                    sql.Identifier(schema, index), sql.Identifier(name + index[len(staging_name) :])
+                    sql.Identifier(schema, index), sql.Identifier(new + index[len(old) :])
                 )
             )
 
@@ -321,6 +368,17 @@ def _pause_hook(table: str) -> None:
     if os.environ.get("RDP_SYNC_PAUSE") == table:
         print(f"PAUSED {table}", file=sys.stderr, flush=True)
         time.sleep(float(os.environ.get("RDP_SYNC_PAUSE_SECONDS", "60")))
+
+
+def live_counts(conn: psycopg.Connection, schema: str, tables: Iterable[str]) -> dict[str, int]:
+    """Rows per live table (0 for one not created yet), for the sync's floors."""
+    counts = {}
+    for name in tables:
+        exists = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{name}",)).fetchone()[0]
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(schema, name))
+        counts[name] = conn.execute(query).fetchone()[0] if exists else 0
+    conn.commit()
+    return counts
 
 
 def table_counts(conninfo: str, schema: str = "serving") -> dict[str, int]:
