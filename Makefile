@@ -6,14 +6,13 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: setup system-deps local stop status test lint plan snapshots bench clean
+.PHONY: setup system-deps local stop status test lint plan snapshots bench clean lock
 
 setup: $(STAMP) system-deps ## idempotent: venv, pinned Python deps, PostgreSQL and Graphviz
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --require-hashes -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 system-deps:
@@ -43,6 +42,11 @@ snapshots: setup ## refresh the committed plan snapshots and graphs of every sta
 
 bench: setup ## benchmarks that print figures
 	$(BIN)/python -m scripts.bench
+
+lock: ## re-resolve requirements.txt (every package pinned, with its hashes) from pyproject.toml's direct pins
+	test -x .venv-lock/bin/pip-compile || ($(PY) -m venv .venv-lock && .venv-lock/bin/pip install -q pip-tools==7.6.2)
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
 
 clean: ## stop the stand-ins and remove their state (PostgreSQL's data included)
 	$(BIN)/python -m scripts.standins clean
