@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 
 import psycopg
@@ -22,6 +21,7 @@ from scripts.serving import loads as serving
 from scripts.serving.__main__ import app
 from tests.conftest import SCHEMA, pg_digest
 from tests.foundation.test_config import raw
+from tests.serving.readers import propensity_readers
 
 
 def planted(monkeypatch, table: str, keep: float) -> None:
@@ -90,16 +90,6 @@ def test_the_sync_command_refuses_in_one_line_and_names_the_override(target, mon
     assert error.startswith("error: step 'sync to Postgres' failed: customer_propensity: 0 rows staged")
     assert error.endswith("re-run with --allow-shrink to accept")
     assert pg_digest(target.pg_dsn, "customer_propensity") == before
-
-
-@pytest.fixture()
-def own_table(target, request):
-    """A DynamoDB table of the test's own, shaped as the export's."""
-    name = "t-floor-" + request.node.name.replace("_", "-")[-30:]
-    t = dataclasses.replace(target, dynamodb_table=name)
-    serving.ensure_local_dynamodb_table(t)
-    yield t
-    target.dynamodb_client().delete_table(TableName=name)
 
 
 class CountsDeletes:
@@ -184,34 +174,10 @@ def test_rollback_under_concurrent_readers_sees_old_or_new_never_an_error(target
     new = [(i, f"CAT-{i % 12 + 1:03d}", 0.9) for i in range(30_000)]
     postgres.sync_table(target.pg_dsn, "customer_propensity", old, SCHEMA)
     postgres.sync_table(target.pg_dsn, "customer_propensity", new, SCHEMA)  # `old` stays as __old
-    seen: set[tuple] = set()
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def reader() -> None:
-        try:
-            with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
-                while not stop.is_set():
-                    n, avg = conn.execute(
-                        f"SELECT count(*), round(avg(propensity_score)::numeric, 3) FROM {SCHEMA}.customer_propensity"
-                    ).fetchone()
-                    seen.add((n, float(avg)))
-        except BaseException as e:  # surfaced below
-            errors.append(e)
-
-    readers = [threading.Thread(target=reader) for _ in range(2)]
-    for th in readers:
-        th.start()
-    try:
-        with psycopg.connect(target.pg_dsn) as conn:
-            for _ in range(5):
-                time.sleep(0.05)
-                assert postgres.rollback(conn, SCHEMA, ["customer_propensity"]) == ["customer_propensity"]
-    finally:
-        stop.set()
-        for th in readers:
-            th.join()
-    assert not errors, errors
+    with propensity_readers(target.pg_dsn, count=2) as seen, psycopg.connect(target.pg_dsn) as conn:
+        for _ in range(5):
+            time.sleep(0.05)
+            assert postgres.rollback(conn, SCHEMA, ["customer_propensity"]) == ["customer_propensity"]
     assert seen == {(20_000, 0.1), (30_000, 0.9)}, seen
     assert pg_digest(target.pg_dsn, "customer_propensity")[0] == 20_000  # five rollbacks: the old rows
     serving.sync(target, ("customer_propensity",), allow_shrink=True)

@@ -3,7 +3,6 @@ mid-load, malformed rows, DynamoDB retries, migrations, and columns defined once
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import random
 import signal
@@ -19,37 +18,17 @@ import pytest
 from scripts.serving import dynamodb, postgres
 from scripts.serving import loads as serving
 from tests.conftest import ROOT, SCHEMA, dynamo_items, pg_digest
+from tests.serving.readers import propensity_readers
 
 
 def test_swap_is_atomic_under_a_concurrent_reader(target):
     old = [(i, f"CAT-{i % 12 + 1:03d}", 0.1) for i in range(20_000)]
     new = [(i, f"CAT-{i % 12 + 1:03d}", 0.9) for i in range(30_000)]
     postgres.sync_table(target.pg_dsn, "customer_propensity", old, SCHEMA)
-    seen: set[tuple] = set()
-    errors: list[BaseException] = []
-    stop = threading.Event()
-
-    def reader() -> None:
-        try:
-            with psycopg.connect(target.pg_dsn, autocommit=True) as conn:
-                while not stop.is_set():
-                    n, avg = conn.execute(
-                        f"SELECT count(*), round(avg(propensity_score)::numeric, 3) FROM {SCHEMA}.customer_propensity"
-                    ).fetchone()
-                    seen.add((n, float(avg)))
-        except BaseException as e:  # surfaced below
-            errors.append(e)
-
-    th = threading.Thread(target=reader)
-    th.start()
-    try:
+    with propensity_readers(target.pg_dsn) as seen:
         for rows in (new, old, new, old, new):
             postgres.sync_table(target.pg_dsn, "customer_propensity", rows, SCHEMA)
             time.sleep(0.05)
-    finally:
-        stop.set()
-        th.join()
-    assert not errors, errors
     assert seen <= {(20_000, 0.1), (30_000, 0.9)}, seen
     assert len(seen) == 2
     serving.sync(target, ("customer_propensity",), allow_shrink=True)  # 30,000 planted rows → the warehouse's
@@ -314,18 +293,8 @@ def recs(users) -> list[dict]:
     return [{"user_id": u, "recommended_products": [u, 2, 3], "category_id": "CAT-001", "source": "T"} for u in users]
 
 
-@pytest.fixture()
-def fresh_table(target, request):
-    """A DynamoDB table of the test's own, shaped as the export's (user_id hash key)."""
-    name = "t-converge-" + request.node.name.replace("_", "-")[-30:]
-    t = dataclasses.replace(target, dynamodb_table=name)
-    serving.ensure_local_dynamodb_table(t)
-    yield t
-    target.dynamodb_client().delete_table(TableName=name)
-
-
-def test_export_converges_to_exactly_the_exported_users(fresh_table, monkeypatch):
-    client, table = fresh_table.dynamodb_client(), fresh_table.dynamodb_table
+def test_export_converges_to_exactly_the_exported_users(own_table, monkeypatch):
+    client, table = own_table.dynamodb_client(), own_table.dynamodb_table
     assert dynamodb.export_items(client, table, recs(range(1, 201))) == (200, 0)
     assert dynamodb.export_items(client, table, recs(range(1, 151))) == (150, 50)
     assert dynamodb.scan_user_ids(client, table) == set(range(1, 151))
@@ -342,13 +311,13 @@ def test_export_converges_to_exactly_the_exported_users(fresh_table, monkeypatch
     assert reader.get(175) is None and reader.get(150) == [150, 2, 3]
 
 
-def test_the_export_step_deletes_users_no_longer_recommended(fresh_table):
+def test_the_export_step_deletes_users_no_longer_recommended(own_table):
     stale = recs(range(1, 51))  # users the warehouse does not recommend (its ids are far larger)
-    dynamodb.write_parallel(fresh_table.dynamodb_client(), fresh_table.dynamodb_table, stale)
-    counts = serving.export(fresh_table)
+    dynamodb.write_parallel(own_table.dynamodb_client(), own_table.dynamodb_table, stale)
+    counts = serving.export(own_table)
     assert counts["dynamodb deleted (users no longer recommended)"] == 50
-    got = dynamo_items(fresh_table)
-    assert len(got) == counts["dynamodb." + fresh_table.dynamodb_table] == 300
+    got = dynamo_items(own_table)
+    assert len(got) == counts["dynamodb." + own_table.dynamodb_table] == 300
     assert min(got) > 50
 
 
@@ -369,8 +338,8 @@ class DiesAfter:
 
 
 @pytest.mark.parametrize("calls", [2, 8], ids=["duringwrites", "duringdeletes"])
-def test_an_export_killed_midway_keeps_current_users_and_the_rerun_converges(fresh_table, calls):
-    client, table = fresh_table.dynamodb_client(), fresh_table.dynamodb_table
+def test_an_export_killed_midway_keeps_current_users_and_the_rerun_converges(own_table, calls):
+    client, table = own_table.dynamodb_client(), own_table.dynamodb_table
     dynamodb.export_items(client, table, recs(range(1, 301)))
     new = [{**r, "recommended_products": [9, 9, 9]} for r in recs(range(101, 251))]  # 6 put batches, 4 delete
     with pytest.raises(KeyboardInterrupt):
@@ -378,6 +347,6 @@ def test_an_export_killed_midway_keeps_current_users_and_the_rerun_converges(fre
     users = dynamodb.scan_user_ids(client, table)
     assert set(range(101, 251)) <= users  # no current user is ever missing
     assert dynamodb.export_items(client, table, new) == (150, len(users) - 150)
-    got = dynamo_items(fresh_table)
+    got = dynamo_items(own_table)
     assert set(got) == set(range(101, 251))
     assert all([int(v["N"]) for v in it["recommended_products"]["L"]] == [9, 9, 9] for it in got.values())
