@@ -10,6 +10,7 @@ from scripts import standins
 from scripts.api import loads, serve
 from scripts.core import target
 from scripts.core.console import console
+from scripts.core.rehearsal import register_running
 from scripts.core.runner import STACK, run_steps
 from scripts.core.target import local_target
 from scripts.standins.apps import Running
@@ -37,7 +38,7 @@ def serve_cmd(
         api = serve.start("orchestrator", serve.api_env(t, ranker_mode, ranker_url), port, workers or None)
         servers.append(("orchestrator (foreground)", api))
         for name, server in servers:
-            standins.register_app(name, server.proc.pid, int(server.url.rsplit(":", 1)[1]))
+            register_running(name, server)
         typer.echo(f"orchestrator on {api.url} (test page {api.url}/); Ctrl-C stops it")
         api.proc.wait()
     except KeyboardInterrupt:

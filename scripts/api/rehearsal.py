@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-from scripts import standins
 from scripts.api import serve
 from scripts.api.loads import a_customer, ask
 from scripts.core.console import console
-from scripts.core.rehearsal import LocalRun
+from scripts.core.rehearsal import LocalRun, keep_running
 from scripts.core.target import local_target
 
 TITLE = "recommendation API on 127.0.0.1"
@@ -19,9 +18,9 @@ def rehearse(run: LocalRun) -> None:
     """Start the orchestrator (on `run.ports["api"]` if free), and show one answer."""
     t = local_target(run.stack)
     port = run.ports.get("api", 8000)
-    standins.stop_app("orchestrator")
-    api = serve.start("orchestrator", serve.api_env(t), port if not standins.port_open(port) else None, workers=None)
-    standins.register_app("orchestrator", api.proc.pid, int(api.url.rsplit(":", 1)[1]))
+    api = keep_running(
+        "orchestrator", lambda free: serve.start("orchestrator", serve.api_env(t), free, workers=None), port
+    )
     url, body = ask(api.url, a_customer(t))
     console.print(f"  GET {url}")
     console.print_json(json.dumps(body))

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from scripts import standins
 from scripts.core.errors import LoadError
 from scripts.core.target import ROOT
 from scripts.standins import Endpoints
+from scripts.standins.apps import Running
 
 
 @dataclass(frozen=True)
@@ -29,3 +32,17 @@ def run_cli(capability: str, *args: str) -> None:
     done = subprocess.run([sys.executable, "-m", f"scripts.{capability}", *args], cwd=ROOT, check=False)
     if done.returncode:
         raise LoadError(f"`python -m scripts.{capability} {' '.join(args)}` failed (exit {done.returncode})")
+
+
+def keep_running(name: str, start: Callable[[int | None], Running], port: int) -> Running:
+    """A background app `make local` leaves running: the previous one ended, this one started on `port`
+    if free (else any free port) and recorded, so `make stop` ends it too."""
+    standins.stop_app(name)
+    running = start(port if not standins.port_open(port) else None)
+    register_running(name, running)
+    return running
+
+
+def register_running(name: str, running: Running) -> None:
+    """Record a started app (its port read from its URL) so `make stop` ends it."""
+    standins.register_app(name, running.proc.pid, int(running.url.rsplit(":", 1)[1]))

@@ -4,9 +4,8 @@ stand-in's GOLD tables and CDC view."""
 from __future__ import annotations
 
 from infra.config.reader import stack_config
-from scripts import standins
 from scripts.core.console import console
-from scripts.core.rehearsal import LocalRun
+from scripts.core.rehearsal import LocalRun, keep_running
 from scripts.dashboard import serve
 
 TITLE = "analytics dashboard on 127.0.0.1 (Streamlit, the stand-in's GOLD tables and CDC view)"
@@ -15,7 +14,6 @@ TITLE = "analytics dashboard on 127.0.0.1 (Streamlit, the stand-in's GOLD tables
 def rehearse(run: LocalRun) -> None:
     """Start the dashboard (on `run.ports["dashboard"]` if free) and say where it is."""
     port = run.ports.get("dashboard", 8501)
-    standins.stop_app("dashboard")
-    dash = serve.start(stack_config(run.stack).naming.database, port if not standins.port_open(port) else None)
-    standins.register_app("dashboard", dash.proc.pid, int(dash.url.rsplit(":", 1)[1]))
+    database = stack_config(run.stack).naming.database
+    dash = keep_running("dashboard", lambda free: serve.start(database, free), port)
     console.print(f"  dashboard: {dash.url}  (log {dash.log}; `make stop` ends it)")
