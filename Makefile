@@ -38,7 +38,7 @@ plan: setup ## offline plan: make plan STACK=dev [FORMAT=json]
 	$(BIN)/python -m infra.plan --stack $(STACK) --format $(or $(FORMAT),tree)
 
 snapshots: setup ## refresh the committed plan snapshots and graphs of every stack
-	for s in dev prod; do $(BIN)/python -m infra.plan --stack $$s --write --format summary; done
+	for s in dev prod account; do $(BIN)/python -m infra.plan --stack $$s --write --format summary; done
 
 bench: setup ## benchmarks that print figures
 	$(BIN)/python -m scripts.bench

@@ -1,5 +1,6 @@
-"""Pulumi entry point: compose the stack, nothing else."""
+"""Pulumi entry point: compose the stack, nothing else (the account stack, or one environment)."""
 
-from stacks.platform import main
+from infra.config.engine import running_account_stack
+from stacks import account, platform
 
-main()
+(account.main if running_account_stack() else platform.main)()

@@ -4,8 +4,8 @@ from the plan alone, so the offline plan, its diff and the policy pack price the
 - min is the month the stack runs as configured: warehouses at `cost.warehouseActiveShare` plus what
   their started, ungated schedules keep them awake; compute pools at `minNodes`; usage at `cost.usage`;
 - max is the month at the caps: warehouses always on (times `maxClusterCount`), pools at `maxNodes`;
-- a resource monitor caps the warehouses attached to it at its suspend-immediate level: it is a line of
-  its own (negative), so a warehouse's line shows what its own inputs cost;
+- a resource monitor (the account stack's: `monitor_record`) caps the warehouses attached to it at its
+  suspend-immediate level, a (negative) line of its own, so a warehouse's line shows its own inputs' cost;
 - tasks and dynamic tables that name a warehouse run on it and are charged there (their line is 0); a
   serverless task is priced per run from its schedule.
 
@@ -17,7 +17,7 @@ another resource, are listed in FREE_TYPES; a type in neither table is a test fa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from infra.config.cost import CostConfig
+from infra.foundation.config import ResourceMonitorConfig
 
 HOURS = 730  # hours in a month, as AWS and Snowflake price a month
 RATES_FILE = Path(__file__).with_name("cost_rates.yaml")
@@ -37,6 +38,8 @@ _P = "snowflake:index/"
 WAREHOUSE, MONITOR, TASK = f"{_P}warehouse:Warehouse", f"{_P}resourceMonitor:ResourceMonitor", f"{_P}task:Task"
 EXECUTE = f"{_P}execute:Execute"
 _ATTACH = re.compile(r'ALTER WAREHOUSE "?([A-Za-z0-9_]+)"? SET RESOURCE_MONITOR = "?([A-Za-z0-9_]+)"?')
+# the account stack's procedure ATTACH_<monitor>(warehouse), as an environment stack calls it
+_ATTACH_CALL = re.compile(r"\"ATTACH_([A-Za-z0-9_]+)\"\('([A-Za-z0-9_]+)'\)")
 
 # Types with no cost of their own, and why. Structural types (retail:*, pulumi:providers:*) are free too.
 _ON_WAREHOUSE = "runs on the warehouse it names: charged to that warehouse"
@@ -317,15 +320,25 @@ PRICERS: dict[str, Pricer] = {
 }
 
 
+def monitor_record(name: str, mon: ResourceMonitorConfig) -> dict:
+    """A resource monitor another stack declares (the account stack's), as a plan record of its own."""
+    limits = {"creditQuota": mon.credit_quota, "frequency": mon.frequency, "suspendTrigger": mon.suspend_at}
+    inputs = {"name": name, **limits, "suspendImmediateTrigger": mon.suspend_immediate_at}
+    return {"type": MONITOR, "name": "foundation-monitor", "urn": f"urn:pulumi:account::{name}", "inputs": inputs}
+
+
 def _monitor_lines(plan: list[dict], lines: list[Line], cfg: CostConfig) -> list[Line]:
     """Per resource monitor, the (negative) amount its suspend-immediate level cuts from the warehouses
-    attached to it (set on the warehouse, or by an `ALTER WAREHOUSE … SET RESOURCE_MONITOR`)."""
+    attached to it (set on the warehouse, by an `ALTER WAREHOUSE … SET RESOURCE_MONITOR`, or by calling
+    the account stack's procedure for it)."""
     attached = {
         str(r["inputs"].get("name")): r["inputs"].get("resourceMonitor") for r in plan if r["type"] == WAREHOUSE
     }
     for r in plan:
         if r["type"] == EXECUTE and (m := _ATTACH.search(str(r["inputs"].get("execute", "")))):
             attached[m.group(1)] = m.group(2)
+        elif r["type"] == EXECUTE and (m := _ATTACH_CALL.search(str(r["inputs"].get("execute", "")))):
+            attached[m.group(2)] = m.group(1)
     by_urn = {ln.urn: ln for ln in lines}
     wh_line = {str(r["inputs"].get("name")): by_urn[r["urn"]] for r in plan if r["type"] == WAREHOUSE}
     out = []
@@ -348,9 +361,14 @@ def _monitor_lines(plan: list[dict], lines: list[Line], cfg: CostConfig) -> list
     return out
 
 
-def estimate(plan: list[dict], cfg: CostConfig, rates: dict[str, Rate] | None = None) -> list[Line]:
-    """One line per billable resource of `plan` (and per capping resource monitor). A resource that
-    cannot be priced gets a 0 line with its `error`; a type the model does not know raises."""
+def estimate(
+    plan: list[dict], cfg: CostConfig, rates: dict[str, Rate] | None = None, monitors: Iterable[dict] = ()
+) -> list[Line]:
+    """One line per billable resource of `plan` (and per capping resource monitor, `monitors` being the
+    ones another stack declares: `monitor_record`). A resource that cannot be priced gets a 0 line with
+    its `error`; a type the model does not know raises."""
+    declared = {r["inputs"].get("name") for r in plan if r["type"] == MONITOR}
+    plan = [*plan, *(m for m in monitors if m["inputs"]["name"] not in declared)]
     p = Pricing(plan, cfg, rates)
     lines = []
     for r in plan:

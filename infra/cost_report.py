@@ -8,14 +8,18 @@ budget is part of the change too.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
 from infra import cost
+from infra.account.catalog import monitor_name
 from infra.config.base import PROJECT
 from infra.config.cost import CostConfig
+from infra.foundation.config import ResourceMonitorConfig
+from infra.naming import Naming
 
 
 def money(value: float, sign: bool = False) -> str:
@@ -34,15 +38,30 @@ def span(r: dict | None, sign: bool = False) -> str:
     return low if low == high else f"{low}..{high}"
 
 
-def config_in(tree: Path, stack: str) -> CostConfig:
-    """The `cost` config of `tree`'s Pulumi.<stack>.yaml; the defaults when it has none (or an invalid one:
-    the plan of that tree reports the config error itself)."""
+@dataclass(frozen=True)
+class Pricing:
+    """What prices a stack beyond its plan: its `cost` config, and the monitor the account stack declares
+    for it (from the same stack file)."""
+
+    cost: CostConfig
+    monitors: tuple[dict, ...] = ()
+
+
+def config_in(tree: Path, stack: str) -> Pricing:
+    """The `cost` config and monitor of `tree`'s Pulumi.<stack>.yaml; the defaults when it has none (or an
+    invalid one: the plan of that tree reports the config error itself)."""
     path = tree / f"Pulumi.{stack}.yaml"
-    doc = (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
+    doc = ((yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}).get("config") or {}
     try:
-        return CostConfig.model_validate((doc.get("config") or {}).get(f"{PROJECT}:cost") or {})
+        cfg = CostConfig.model_validate(doc.get(f"{PROJECT}:cost") or {})
     except ValidationError:
-        return CostConfig()
+        cfg = CostConfig()
+    try:
+        monitor = ResourceMonitorConfig.model_validate(doc.get(f"{PROJECT}:resourceMonitor"))
+        naming = Naming(doc.get(f"{PROJECT}:prefix", "RDP"), stack)
+    except (ValidationError, ValueError):
+        return Pricing(cfg)
+    return Pricing(cfg, (cost.monitor_record(monitor_name(naming), monitor),))
 
 
 def _get(line: cost.Line | None, key: str) -> float:
@@ -53,12 +72,12 @@ def _range(lines: list[cost.Line]) -> dict[str, float]:
     return {"min": round(sum(ln.min for ln in lines), 2), "max": round(sum(ln.max for ln in lines), 2)}
 
 
-def annotate(result: dict, old: list[dict], new: list[dict], old_cfg: CostConfig, new_cfg: CostConfig) -> None:
+def annotate(result: dict, old: list[dict], new: list[dict], old_cfg: Pricing, new_cfg: Pricing) -> None:
     """Adds to a plandiff result each change's `monthly` change ({"min", "max"} in USD, None for a
     resource without a price) and the stack's `cost`: old, new, change, and what changed on resources
     the diff does not list (a monitor's cap, a warehouse whose schedules moved)."""
-    before = {ln.urn: ln for ln in cost.estimate(old, old_cfg)}
-    after = {ln.urn: ln for ln in cost.estimate(new, new_cfg)}
+    before = {ln.urn: ln for ln in cost.estimate(old, old_cfg.cost, monitors=old_cfg.monitors)}
+    after = {ln.urn: ln for ln in cost.estimate(new, new_cfg.cost, monitors=new_cfg.monitors)}
     listed = 0.0, 0.0
     for c in result["changes"]:
         o = before.get(c["previousUrn"] or c["urn"]) if c["action"] != "create" else None
@@ -72,7 +91,7 @@ def annotate(result: dict, old: list[dict], new: list[dict], old_cfg: CostConfig
     was, now = _range(list(before.values())), _range(list(after.values()))
     change = {k: round(now[k] - was[k], 2) for k in ("min", "max")}
     elsewhere = {k: round(change[k] - v, 2) for k, v in zip(("min", "max"), listed, strict=True)}
-    budget = new_cfg.monthly_budget
+    budget = new_cfg.cost.monthly_budget
     result["cost"] = {"old": was, "new": now, "change": change, "elsewhere": elsewhere, "budget": budget}
 
 

@@ -35,8 +35,10 @@ from typing import Any
 import typer
 
 from infra import cost, cost_report, plandiff
+from infra.account.catalog import monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
+from infra.config.stack import StackConfig
 from infra.mocks import PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,13 +264,19 @@ def diff_command(ref: str, stacks: list[str], fmt: str) -> None:
     typer.echo(DIFF_FORMATS[fmt](results, base))
 
 
+def stack_monitor(cfg: StackConfig) -> dict:
+    """The environment's resource monitor, which the account stack declares from this stack's config."""
+    return cost.monitor_record(monitor_name(cfg.naming), cfg.resource_monitor)
+
+
 def cost_command(stack: str, fmt: str) -> None:
     if fmt not in ("text", "json"):
         raise typer.BadParameter("with --cost: text or json", param_hint="--format")
     resources = run_plan(stack)
-    cfg = stack_config(stack).cost
+    stack_cfg = stack_config(stack)
+    cfg = stack_cfg.cost
     try:
-        lines = cost.estimate(resources, cfg)
+        lines = cost.estimate(resources, cfg, monitors=[stack_monitor(stack_cfg)])
     except cost.EstimateError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None

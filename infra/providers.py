@@ -1,9 +1,14 @@
-"""Explicit Snowflake providers, one per administrative role.
+"""Explicit Snowflake providers, and who they log in as.
 
-Objects are owned by SYSADMIN, roles and grants are managed by SECURITYADMIN, and ACCOUNTADMIN is
-used only where Snowflake insists on it (resource monitors, integrations). Each provider enables
-exactly the preview features of the resource types it manages; tests/plan/test_preview_features.py
-checks the plans against the list the installed provider declares as preview.
+An environment stack logs in as its own deploy user with its own admin role, `RDP_<STACK>_ADMIN`, which
+the account stack declares with exactly the account privileges an environment needs: every object of the
+stack is owned by that role, and no environment stack uses a built-in administrative role. The three
+providers keep their released names (`sysadmin`: objects, `securityadmin`: roles, users and grants,
+`accountadmin`: integrations, the compute pool and the Postgres instance), so no resource changes
+provider, but all three log in with the same role. The account stack (`stacks/account.py`), applied by a
+human account administrator, is the one program that logs in with SYSADMIN, SECURITYADMIN and
+ACCOUNTADMIN. Each provider enables exactly the preview features of the resource types it manages;
+tests/plan/test_preview_features.py checks the plans against the list the installed provider declares.
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
         "snowflake_postgres_instance_resource",
     ],
 }
+# the account stack: its monitor procedures, and the account parameters it sets
+ACCOUNT_PREVIEW_FEATURES: dict[str, list[str]] = {
+    "sysadmin": [],
+    "securityadmin": [],
+    "accountadmin": ["snowflake_procedure_sql_resource", "snowflake_account_parameter_resource"],
+}
 
 ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}
 # `RDP_IDENTITY=preview`: CI's pull-request preview logs every provider in as the stack's read-only
@@ -43,13 +54,19 @@ IDENTITY_VARIABLE = "RDP_IDENTITY"
 
 @dataclass(frozen=True, kw_only=True)
 class Login:
-    """Who the Snowflake providers log in as, and with which role each: the deploy user with the three
-    administrative roles; in a review stack the review identity's one role; in a preview the read-only
-    preview user and role (a preview never applies, so it needs no write grant)."""
+    """Who the Snowflake providers log in as, and with which role each: the deploy user with the stack's
+    owner role; in a preview the read-only preview user and role (a preview never applies, so it needs no
+    write grant)."""
 
     user: str
     roles: dict[str, str]
     preview: bool = False
+
+
+def owner_role(naming: Naming, prefix: str, environment: str) -> str:
+    """The role that owns every object of the stack and that its roles roll up to: the environment's admin
+    role, or in a per-PR review stack the review identity's role (both declared by the account stack)."""
+    return (review_naming(prefix) if environment == "review" else naming).sf("ADMIN")
 
 
 def login_for(naming: Naming, prefix: str, environment: str, deploy_user: str, env: dict | None = None) -> Login:
@@ -58,9 +75,7 @@ def login_for(naming: Naming, prefix: str, environment: str, deploy_user: str, e
         return Login(user=naming.sf("PREVIEW"), roles=dict.fromkeys(ROLES, naming.sf("PREVIEWER")), preview=True)
     if identity != "deploy":
         raise ValueError(f"{IDENTITY_VARIABLE}={identity!r}: expected 'deploy' or 'preview'")
-    if environment == "review":
-        return Login(user=deploy_user, roles=dict.fromkeys(ROLES, review_naming(prefix).sf("ADMIN")))
-    return Login(user=deploy_user, roles=dict(ROLES))
+    return Login(user=deploy_user, roles=dict.fromkeys(ROLES, owner_role(naming, prefix, environment)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +87,7 @@ class Providers:
     accountadmin: snowflake.Provider
     aws: aws.Provider
     aws_account_id: pulumi.Output[str]
+    owner_role: str  # the stack's own admin role: owns its objects, its roles roll up to it
     login: Login = field(default_factory=lambda: Login(user="DEPLOYER", roles=dict(ROLES)))
 
     def on(self, role: str, parent: pulumi.Resource, **options: object) -> pulumi.ResourceOptions:
@@ -88,10 +104,11 @@ class SnowflakeProvidersArgs:
     # Optional: without it the provider reads SNOWFLAKE_PRIVATE_KEY from the environment (CI).
     private_key: pulumi.Input[str] | None = None
     roles: dict[str, str] = field(default_factory=lambda: dict(ROLES))
+    preview_features: dict[str, list[str]] = field(default_factory=lambda: PREVIEW_FEATURES)
 
 
 class SnowflakeProviders(pulumi.ComponentResource):
-    """The three role-scoped providers every Snowflake resource of the platform uses."""
+    """The three providers every Snowflake resource of a stack uses (see the module docstring)."""
 
     sysadmin: snowflake.Provider
     securityadmin: snowflake.Provider
@@ -108,7 +125,7 @@ class SnowflakeProviders(pulumi.ComponentResource):
                 role=args.roles[key],
                 authenticator="SNOWFLAKE_JWT",
                 private_key=args.private_key,
-                preview_features_enabled=PREVIEW_FEATURES[key] or None,
+                preview_features_enabled=args.preview_features[key] or None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             setattr(self, key, provider)

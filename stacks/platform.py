@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.account.catalog import attach_procedure
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api.component import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
 from infra.cdc.component import OrderChanges, OrderChangesArgs
@@ -24,7 +25,15 @@ from infra.iam import boundary_arn, boundary_name
 from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.naming import review_naming
-from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs, login_for
+from infra.providers import (
+    AwsAccount,
+    AwsAccountArgs,
+    Providers,
+    SnowflakeProviders,
+    SnowflakeProvidersArgs,
+    login_for,
+    owner_role,
+)
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
@@ -108,13 +117,15 @@ def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Prov
         accountadmin=snowflake.accountadmin,
         aws=aws.provider,
         aws_account_id=aws.account_id,
+        owner_role=owner_role(cfg.naming, cfg.prefix, cfg.environment),
         login=login,
     )
 
 
 def _base(cfg: StackConfig) -> Base:
     """The database, warehouses, roles and users, CI's identities (a review stack is CI's own creation and
-    has none: its roles carry the boundary dev hosts for the review identity) and the error topic."""
+    has none: its roles carry the boundary the account stack declares for the review identity) and the
+    error topic."""
     private_key = pulumi.Config().get_secret("snowflakePrivateKey")
     providers = _providers(cfg, private_key)
     common = {"naming": cfg.naming, "providers": providers}
@@ -123,10 +134,9 @@ def _base(cfg: StackConfig) -> Base:
         SnowflakeFoundationArgs(
             **common,
             warehouses=cfg.warehouses,
-            monitor=cfg.resource_monitor,
             data_retention_days=cfg.data_retention_days,
             protect=cfg.protect,
-            account_admin=cfg.environment != "review",
+            monitor_procedure=None if cfg.environment == "review" else attach_procedure(cfg.prefix, cfg.naming),
         ),
     )
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}
@@ -147,9 +157,7 @@ def _base(cfg: StackConfig) -> Base:
     else:
         ci = CiIdentities(
             "ci",
-            CiIdentitiesArgs(
-                **common, config=cfg.ci, prefix=cfg.prefix, database=foundation.database.name, warehouses=warehouses
-            ),
+            CiIdentitiesArgs(**common, config=cfg.ci, database=foundation.database.name, warehouses=warehouses),
         )
         boundary = ci.boundary.arn
     alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails, permissions_boundary=boundary))

@@ -18,7 +18,8 @@ from infra.recommendations.config import ScaleConfig
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's stand-ins live apart from a developer's `make local` ones.
 os.environ.setdefault("RDP_LOCAL_DIR", tempfile.mkdtemp(prefix="rdp-test-local-"))
-STACKS = ("dev", "prod")
+STACKS = ("dev", "prod")  # the environment stacks
+ACCOUNT = "account"
 
 
 def run_plan_json(stack: str) -> list[dict]:
@@ -36,6 +37,18 @@ def run_plan_json(stack: str) -> list[dict]:
 @pytest.fixture(scope="session")
 def plans() -> dict[str, list[dict]]:
     return {s: run_plan_json(s) for s in STACKS}
+
+
+@pytest.fixture(scope="session")
+def account_plan() -> list[dict]:
+    """The account stack's plan (Pulumi.account.yaml), applied by a human account administrator."""
+    return run_plan_json(ACCOUNT)
+
+
+@pytest.fixture(scope="session")
+def all_plans(plans, account_plan) -> dict[str, list[dict]]:
+    """Every stack's plan: the environments and the account stack."""
+    return {**plans, ACCOUNT: account_plan}
 
 
 @pytest.fixture(scope="session")

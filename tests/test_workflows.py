@@ -127,13 +127,14 @@ def _environments() -> set[str]:
     return names
 
 
-def test_the_environment_names_match_the_roles_trust(plans):
-    """The AWS roles trust exactly the environments the workflows run in."""
+def test_the_environment_names_match_the_roles_trust(all_plans):
+    """The AWS roles trust exactly the environments the workflows run in (the review identity's role is
+    the account stack's)."""
     import json
 
     subjects = set()
-    for stack in ("dev", "prod"):
-        for r in plans[stack]:
+    for stack in ("dev", "prod", "account"):
+        for r in all_plans[stack]:
             if r["type"] == "aws:iam/role:Role" and r["inputs"].get("path") == "/ci/":
                 st = json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0]
                 subjects.add(st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].split(":")[-1])

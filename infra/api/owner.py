@@ -4,7 +4,7 @@ A service's owner role is the role its containers connect to Snowflake as (the S
 owner is a dedicated role holding exactly what the two services need: the pool, the images, the
 model stage, the integration and its one secret, the serve warehouse, and SELECT on the two tables
 the warehouse fallback reads. Nothing else of the stack is visible from a container. The role rolls
-up to SYSADMIN (so the object owner still sees the services) and is granted to the deploy user, which
+up to the stack's admin role (so the object owner still sees the services) and is granted to the deploy user, which
 creates the services with the `owner` provider below.
 """
 
@@ -75,7 +75,7 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
             g.on_object(f"owner-{slug(table.lower())}", owner, ["SELECT"], "TABLE", quote_output(db, schema, table))
             for table in tables
         ]
-    grants.append(g.inherit("owner-to-sysadmin", owner, to_role="SYSADMIN"))
+    grants.append(g.inherit("owner-to-admin", owner, to_role=args.providers.owner_role))
     grants.append(g.inherit("owner-to-deployer", owner, to_user=args.connection.deploy_user))
     provider = snowflake.Provider(
         f"{name}-owner-provider",

@@ -136,7 +136,7 @@ class OrderChanges(PipelineComponent):
             "writer-role", args.naming.sf("CDC_WRITER"), "order change generator: INSERT into ORDER_CHANGES only"
         )
         writer = self.writer_role.name
-        g.inherit("writer-to-sysadmin", writer, to_role="SYSADMIN")
+        g.inherit("writer-to-admin", writer, to_role=args.providers.owner_role)
         g.inherit("writer-to-service-user", writer, to_user=args.service_user)
         g.grant("writer-db", writer, ["USAGE"], on_account_object=object_ref("DATABASE", db))
         g.grant("writer-wh", writer, ["USAGE"], on_account_object=object_ref("WAREHOUSE", args.load_warehouse))

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from infra.account.catalog import ACCOUNT_STACK
+from infra.account.config import AccountConfig
 from infra.config.base import PROJECT
 from infra.config.stack import StackConfig
 
@@ -42,7 +44,30 @@ def _error_message(err: ValidationError) -> str:
 
 def parse_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | None = None) -> StackConfig:
     """Validate raw config values (already stripped of the `project:` namespace)."""
-    secret_keys = secret_keys or set()
+    data = _data(values, stack, secret_keys or set())
+    if data.get("environment") == ACCOUNT_STACK:
+        raise ConfigError(f"{stack} is the account stack: read it with parse_account_config")
+    try:
+        return StackConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(_error_message(e)) from None
+
+
+def parse_account_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | None = None) -> AccountConfig:
+    """The account stack's config (Pulumi.account.yaml), validated like an environment's."""
+    try:
+        return AccountConfig.model_validate(_data(values, stack, secret_keys or set()))
+    except ValidationError as e:
+        raise ConfigError(_error_message(e)) from None
+
+
+def is_account(values: Mapping[str, Any]) -> bool:
+    """Whether raw config values are the account stack's (`environment: account`)."""
+    return _decode(values.get("environment")) == ACCOUNT_STACK
+
+
+def _data(values: Mapping[str, Any], stack: str, secret_keys: set[str]) -> dict[str, Any]:
+    """Raw values decoded, secrets refused in plain text, renamed keys read as the new ones."""
     plain_secrets = [k for k in values if (k in SECRET_KEYS or _SECRETISH.search(k)) and k not in secret_keys]
     if plain_secrets:
         raise ConfigError(
@@ -54,10 +79,7 @@ def parse_config(values: Mapping[str, Any], stack: str, secret_keys: set[str] | 
         )
     data = _renamed({k: _decode(v) for k, v in values.items() if k not in SECRET_KEYS})
     data["stack"] = stack
-    try:
-        return StackConfig.model_validate(data)
-    except ValidationError as e:
-        raise ConfigError(_error_message(e)) from None
+    return data
 
 
 def _renamed(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,3 +139,10 @@ def stack_config(stack: str) -> StackConfig:
     values, secret_keys = read_stack_file(stack)
     own, own_secret = own_keys(values, set(secret_keys))
     return parse_config(own, stack, own_secret)
+
+
+def account_config(stack: str) -> AccountConfig:
+    """The account stack's validated config read from its stack file."""
+    values, secret_keys = read_stack_file(stack)
+    own, own_secret = own_keys(values, set(secret_keys))
+    return parse_account_config(own, stack, own_secret)

@@ -150,8 +150,6 @@ class StackConfig(ConfigModel):
                 )
         self._deploy_user()
         self._network()
-        if self.ci.review_stacks and self.environment != "dev":
-            raise ValueError("ci.reviewStacks: only a dev stack may host the review identity")
         if self.environment == "review":  # the review identity cannot grant EXECUTE TASK: nothing could resume
             switches = {
                 "ingestion.taskEnabled": self.ingestion.task_enabled,

@@ -2,8 +2,8 @@
 
 Privileges are granted to access roles only; people and services get functional roles, which are
 granted access roles. Future grants are made at schema level only, because Snowflake lets schema
-future grants silently override database ones. Every functional role rolls up to SYSADMIN so the
-object owner can always see what the platform's roles can.
+future grants silently override database ones. Every functional role rolls up to the stack's admin role
+(its objects' owner), so the owner can always see what the platform's roles can.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class AccessControl(pulumi.ComponentResource):
             g.grant(f"ar-{s}-rw-future-tables", write, WRITE_TABLE_PRIVILEGES, on_schema_object=future_tables)
 
     def _functional_roles(self, args: AccessControlArgs) -> None:
-        """Functional roles made of access roles, each with its warehouse, rolled up to SYSADMIN."""
+        """Functional roles made of access roles, each with its warehouse, rolled up to the admin role."""
         g = self._g
         self.functional_roles = {}
         for fr, spec in FUNCTIONAL_ROLES.items():
@@ -125,7 +125,7 @@ class AccessControl(pulumi.ComponentResource):
                 g.inherit(f"fr-{f}-{slug(schema.lower())}-rw", self.access_roles[(schema, "RW")], to_role=role)
             warehouse = object_ref("WAREHOUSE", args.warehouses[spec["warehouse"]])
             g.grant(f"fr-{f}-wh", role, ["USAGE", "OPERATE"], on_account_object=warehouse)
-            g.inherit(f"fr-{f}-to-sysadmin", role, to_role="SYSADMIN")
+            g.inherit(f"fr-{f}-to-admin", role, to_role=args.providers.owner_role)
 
     def _service_users(self, args: AccessControlArgs) -> dict[str, snowflake.ServiceUser]:
         """A key-pair user per duty with only that duty's role, no secondary roles, and a network

@@ -13,9 +13,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
-from infra.grants import RoleGrants
 from infra.iam import policy, snowflake_trust_policy
-from infra.naming import Naming, object_ref
+from infra.naming import Naming
 from infra.providers import Providers
 
 
@@ -84,17 +83,8 @@ class ErrorAlerts(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"{name}-email-{i}", topic=self.topic.arn, protocol="email", endpoint=email, opts=on_aws
             )
-        # SYSADMIN owns the pipes and tasks that name the integration, and may only do so with USAGE on it
-        usage = RoleGrants(name, prov.on("securityadmin", self)).grant(
-            "sysadmin-integration-usage",
-            "SYSADMIN",
-            ["USAGE"],
-            on_account_object=object_ref("INTEGRATION", self.integration.name),
-        )
-        # what pipes and tasks reference: the integration's name, once SYSADMIN may use it
-        self.error_integration: pulumi.Output[str] = pulumi.Output.all(self.integration.name, usage.id).apply(
-            lambda a: a[0]
-        )
+        # what pipes and tasks reference: the integration's name (the stack's admin role owns both sides)
+        self.error_integration: pulumi.Output[str] = self.integration.name
         self.register_outputs({"topic_arn": self.topic.arn, "integration": self.integration.name})
 
 

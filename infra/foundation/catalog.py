@@ -3,6 +3,8 @@ database's layer schemas, the warehouses' purposes, and the statement timeout ev
 
 from __future__ import annotations
 
+from infra.naming import Naming
+
 # Medallion layer schemas plus the ML and orchestration schemas.
 SCHEMAS: dict[str, str] = {
     "BRONZE": "raw landing data, as loaded",
@@ -16,3 +18,9 @@ WAREHOUSE_PURPOSES = ("load", "transform", "serve")
 # A runaway statement is cancelled after an hour instead of Snowflake's default two days (the policy
 # pack caps it: 3600 s outside prod, 7200 s in prod).
 STATEMENT_TIMEOUT_SECONDS = 3600
+
+
+def warehouse_name(naming: Naming, purpose: str) -> str:
+    """`RDP_DEV_LOAD_WH`: a warehouse's name, for the foundation that declares it and the account stack
+    whose monitor procedure accepts exactly these."""
+    return naming.sf(purpose.upper(), "WH")

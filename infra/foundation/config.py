@@ -116,30 +116,31 @@ class ServiceUsers(ConfigModel):
 
 class CiConfig(ConfigModel):
     """Who CI runs as: the repository GitHub's OIDC tokens must name, and the key of the read-only
-    preview user; `reviewStacks` makes this stack host the identity per-PR review stacks deploy with."""
+    preview user. (The identity per-PR review stacks deploy with is the account stack's: Pulumi.account.yaml.)"""
 
     github_repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     # where CI's Snowflake users may log in from: the egress ranges of your runners
     runner_cidrs: list[str] = Field(min_length=1)
     preview_public_key: str
-    review_stacks: bool = False
-    review_public_key: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: object) -> object:
+        if isinstance(data, dict) and (moved := sorted({"reviewStacks", "reviewPublicKey"} & set(data))):
+            raise ValueError(
+                f"{', '.join(moved)}: the review identity moved to the account stack (Pulumi.account.yaml, key review)"
+            )
+        return data
 
     @field_validator("runner_cidrs")
     @classmethod
     def _runners(cls, v: list[str]) -> list[str]:
         return cidr_list(v)
 
-    @field_validator("preview_public_key", "review_public_key")
+    @field_validator("preview_public_key")
     @classmethod
-    def _keys(cls, v: str | None) -> str | None:
-        return None if v is None else rsa_public_key(v)
-
-    @model_validator(mode="after")
-    def _review_key(self) -> CiConfig:
-        if self.review_stacks and not self.review_public_key:
-            raise ValueError("reviewPublicKey is required when reviewStacks is true")
-        return self
+    def _keys(cls, v: str) -> str:
+        return rsa_public_key(v)
 
 
 class WarehouseConfig(ConfigModel):

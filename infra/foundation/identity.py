@@ -6,12 +6,8 @@
   only from the `preview-<stack>` environment, with Get/List/Describe on this stack's resources and no
   `secretsmanager:GetSecretValue`.
 - **Deploy**: an AWS role assumable only from the `<stack>` environment, allowed to manage resources
-  named after this stack (`rdp-<stack>-*`) and nothing else. The Snowflake deploy user is the one
-  account-admin bootstrap step (README, "Security model"); the config refuses another stack's.
-- **Review** (hosted by one stack, `ci.reviewStacks`): the identity per-PR review stacks deploy with,
-  able to create account objects but granted nothing of dev or prod (Snowflake cannot scope CREATE by
-  name, so it owns only what it creates and the policy pack holds it to `RDP_PR_*` names), and an AWS
-  role limited to `rdp-pr-*` resources.
+  named after this stack (`rdp-<stack>-*`) and nothing else. The Snowflake deploy user and its admin
+  role are the account stack's (infra/account/); the config refuses another stack's user.
 """
 
 from __future__ import annotations
@@ -22,24 +18,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
+from infra.ci_roles import boundary, github_role
 from infra.foundation.config import CiConfig
 from infra.grants import RoleGrants
-from infra.iam import boundary_name, boundary_policy, ci_policy, github_trust_policy
-from infra.naming import Naming, object_ref, review_naming
+from infra.naming import Naming, object_ref
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
-
-GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-# What the review identity may create in the account; it is granted nothing of dev's or prod's.
-REVIEW_ACCOUNT_PRIVILEGES = [
-    "CREATE DATABASE",
-    "CREATE WAREHOUSE",
-    "CREATE ROLE",
-    "CREATE USER",
-    "CREATE INTEGRATION",
-    "CREATE COMPUTE POOL",
-    "CREATE NETWORK POLICY",
-]
 
 
 @dataclass(kw_only=True)
@@ -47,13 +31,12 @@ class CiIdentitiesArgs:
     naming: Naming
     providers: Providers
     config: CiConfig
-    prefix: str
     database: pulumi.Input[str]
     warehouses: dict[str, pulumi.Input[str]]
 
 
 class CiIdentities(pulumi.ComponentResource):
-    """The preview and deploy identities of this stack, and (where hosted) the review identity."""
+    """The preview and deploy identities of this stack."""
 
     preview_role: snowflake.AccountRole
     roles: dict[str, aws.iam.Role]
@@ -86,70 +69,14 @@ class CiIdentities(pulumi.ComponentResource):
         self.preview_user = self._user(
             "preview-user", n.sf("PREVIEW"), args.config.preview_public_key, self.preview_role
         )
-        self.boundary = self._boundary("boundary", n, n.aws_prefix, acct)
+        aws_opts = args.providers.on("aws", self)
+        self.boundary = boundary(f"{name}-aws-boundary", n, n.aws_prefix, acct, aws_opts)
+        repo = args.config.github_repository
         self.roles = {
-            "preview": self._aws_role("preview", n, f"preview-{n.stack}", n.aws_prefix, acct, None),
-            "deploy": self._aws_role("deploy", n, n.stack, n.aws_prefix, acct, self.boundary),
+            "preview": github_role(f"{name}-aws-preview", n, repo, f"preview-{n.stack}", acct, aws_opts),
+            "deploy": github_role(f"{name}-aws-deploy", n, repo, n.stack, acct, aws_opts, self.boundary),
         }
-        if args.config.review_stacks:
-            self._review(review_naming(args.prefix), acct)
         self.register_outputs({"roles": {k: v.arn for k, v in self.roles.items()}, "boundary": self.boundary.arn})
-
-    def _review(self, r: Naming, acct: pulumi.Input[str]) -> None:
-        """Per-PR review stacks' identity: creates its own account objects, sees nothing of dev or prod."""
-        role = self._g.role("review-role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
-        self._g.grant("review-account", role, REVIEW_ACCOUNT_PRIVILEGES, on_account=True)
-        # a review stack's API owner role needs it from the review identity, which must be able to pass it on
-        self._g.grant("review-endpoint", role, ["BIND SERVICE ENDPOINT"], on_account=True, with_grant_option=True)
-        cfg = self._args.config
-        self._user("review-user", r.sf("DEPLOYER"), cfg.review_public_key or "", role)
-        review_prefix = Naming(self._args.prefix, "pr").aws_prefix  # rdp-pr: every review stack's names
-        boundary = self._boundary("review-boundary", r, review_prefix, acct)
-        self.roles["review"] = self._aws_role("review", r, "review", review_prefix, acct, boundary)
-
-    def _boundary(self, key: str, n: Naming, prefix: str, acct: pulumi.Input[str]) -> aws.iam.Policy:
-        """The permissions boundary every role of the stack (or of the review stacks) carries."""
-        return aws.iam.Policy(
-            f"{self._name}-aws-{key}",
-            name=boundary_name(n),
-            path="/ci/",
-            description=f"the most a role of {prefix}-* may do; CI creates roles only with it attached",
-            policy=pulumi.Output.from_input(acct).apply(lambda a: boundary_policy(a, prefix)),
-            opts=self._args.providers.on("aws", self),
-        )
-
-    def _aws_role(
-        self,
-        key: str,
-        n: Naming,
-        environment: str,
-        prefix: str,
-        acct: pulumi.Input[str],
-        boundary: aws.iam.Policy | None,
-    ) -> aws.iam.Role:
-        """A role GitHub's OIDC token assumes only from one environment of the repository; with a
-        `boundary` it manages the resources (roles only inside that boundary), without one it reads them."""
-        repo = self._args.config.github_repository
-        role = aws.iam.Role(
-            f"{self._name}-aws-{key}",
-            name=n.aws("ci", key),
-            description=f"GitHub Actions, environment {environment} of {repo}",
-            assume_role_policy=pulumi.Output.from_input(acct).apply(
-                lambda a: github_trust_policy(f"arn:aws:iam::{a}:oidc-provider/{GITHUB_OIDC_HOST}", repo, environment)
-            ),
-            path="/ci/",  # outside the stack's own `role/rdp-<stack>-*`: the deploy role cannot edit itself
-            max_session_duration=3600,
-            opts=self._args.providers.on("aws", self),
-        )
-        aws.iam.RolePolicy(
-            f"{self._name}-aws-{key}-policy",
-            role=role.id,
-            policy=pulumi.Output.all(acct, boundary.arn if boundary else "").apply(
-                lambda a: ci_policy(a[0], prefix, boundary is not None, a[1])
-            ),
-            opts=self._args.providers.on("aws", self),
-        )
-        return role
 
     def _user(self, suffix: str, physical: str, public_key: str, role: snowflake.AccountRole) -> snowflake.ServiceUser:
         user = snowflake.ServiceUser(

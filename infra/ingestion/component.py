@@ -42,8 +42,8 @@ class CustomerIngestion(PipelineComponent):
     def __init__(self, name: str, args: CustomerIngestionArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:ingestion:CustomerIngestion", name, args, opts)
         landing_url = pulumi.Output.concat("s3://", args.bucket_name, "/", args.config.landing_prefix)
-        grant_usage = self._integration(landing_url)
-        self._snowpipe(landing_url, grant_usage)
+        self._integration(landing_url)
+        self._snowpipe(landing_url)
         self._transform()
         self._grants()
         self.register_outputs(
@@ -54,7 +54,7 @@ class CustomerIngestion(PipelineComponent):
             }
         )
 
-    def _integration(self, landing_url: pulumi.Output[str]) -> snowflake.GrantPrivilegesToAccountRole:
+    def _integration(self, landing_url: pulumi.Output[str]) -> None:
         """The storage integration and the role it assumes (no cycle: the ARN is built from the name)."""
         name, args, prov = self._name, self._args, self._args.providers
         on_aws = args.on("aws", self)
@@ -88,15 +88,8 @@ class CustomerIngestion(PipelineComponent):
             policy=pulumi.Output.from_input(args.bucket_arn).apply(lambda arn: _read_prefix(arn, prefix)),
             opts=on_aws,
         )
-        # SYSADMIN owns the stage, so it needs USAGE on the ACCOUNTADMIN-owned integration.
-        return RoleGrants(name, args.on("securityadmin", self)).grant(
-            "integration-usage",
-            "SYSADMIN",
-            ["USAGE"],
-            on_account_object={"object_type": "INTEGRATION", "object_name": self.integration.name},
-        )
 
-    def _snowpipe(self, landing_url: pulumi.Output[str], grant_usage: pulumi.Resource) -> None:
+    def _snowpipe(self, landing_url: pulumi.Output[str]) -> None:
         """File format, stage, Bronze table and the auto-ingest pipe the bucket notifies."""
         name, args, db = self._name, self._args, self._db
         as_sys = args.on("sysadmin", self)
@@ -117,7 +110,7 @@ class CustomerIngestion(PipelineComponent):
             storage_integration=self.integration.name,
             file_format={"format_name": self.file_format.fully_qualified_name},
             comment="landing prefix of the customer feed",
-            opts=args.on("sysadmin", self, depends_on=[grant_usage, self.role]),
+            opts=args.on("sysadmin", self, depends_on=[self.role]),
         )
         self.bronze = catalog_table(
             f"{name}-bronze",

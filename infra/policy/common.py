@@ -29,10 +29,12 @@ from typing import Any
 
 from pulumi_policy import Secret
 
+from infra.account.catalog import monitor_name
 from infra.config.base import WAREHOUSE_SIZES, is_prod_stack
 from infra.config.cost import CostConfig
 from infra.config.reader import SECRET_MARK, ConfigError, stack_config
 from infra.config.stack import StackConfig
+from infra.cost import monitor_record
 from infra.naming import Naming
 
 Report = Callable[..., None]
@@ -81,6 +83,7 @@ class StackPolicy(PackLimits):
     environment: str | None  # what the stack's config says, None when it could not be read
     config_error: str | None
     cost: CostConfig  # the config's `cost` (its defaults, without a budget, when it could not be read)
+    monitors: tuple[dict, ...] = ()  # the account stack's monitor of this environment, as a plan record
 
 
 # Per-PR review stacks (review-stack.yml names them pr-<number>).
@@ -126,6 +129,7 @@ def policy_for(stack: str) -> StackPolicy:
         environment=cfg.environment if cfg else None,
         config_error=error,
         cost=cfg.cost if cfg else CostConfig(),
+        monitors=(monitor_record(monitor_name(cfg.naming), cfg.resource_monitor),) if cfg else (),
     )
 
 

@@ -26,7 +26,7 @@ def monthly_budget(args: Any, report: Report) -> None:
     for stack, plan in sorted(_as_plan(args.resources).items()):
         pol = policy_for(stack)
         try:
-            lines = estimate(plan, pol.cost)
+            lines = estimate(plan, pol.cost, monitors=pol.monitors)
         except EstimateError as e:
             report(f"stack {stack}: {e}; fix: rate the type in infra/cost_rates.yaml or list it as free")
             continue

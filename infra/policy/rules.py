@@ -23,9 +23,9 @@ from infra.policy.cost_rules import monthly_budget
 from infra.policy.general import physical_name_prefix, prod_stack_environment, prod_stateful_protected
 from infra.policy.secret_inputs import no_secret_literals, secret_inputs_are_secrets
 from infra.policy.snowflake_rules import (
-    accountadmin_allowed_types,
     compute_pool_caps,
     network_rule_cidr_width,
+    no_builtin_admin_roles,
     postgres_network_policy,
     warehouse_auto_suspend,
     warehouse_resource_monitor,
@@ -40,7 +40,7 @@ RESOURCE_RULES = {
     "compute-pool-caps": compute_pool_caps,
     "network-rule-cidr-width": network_rule_cidr_width,
     "postgres-network-policy": postgres_network_policy,
-    "accountadmin-allowed-types": accountadmin_allowed_types,
+    "no-builtin-admin-roles": no_builtin_admin_roles,
     "prod-stateful-protected": prod_stateful_protected,
     "physical-name-prefix": physical_name_prefix,
     "secret-inputs-are-secrets": secret_inputs_are_secrets,

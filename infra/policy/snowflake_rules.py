@@ -1,5 +1,5 @@
 """Snowflake rules: warehouse cost guard-rails, the compute pool, network exposure of the serving
-Postgres instance and what the ACCOUNTADMIN provider may manage."""
+Postgres instance, and no built-in administrative role in an environment stack."""
 
 from __future__ import annotations
 
@@ -15,21 +15,15 @@ COMPUTE_POOL = "snowflake:index/computePool:ComputePool"
 NETWORK_RULE = "snowflake:index/networkRule:NetworkRule"
 POSTGRES_INSTANCE = "snowflake:index/postgresInstance:PostgresInstance"
 
-# What the ACCOUNTADMIN provider may manage, and why Snowflake makes it ACCOUNTADMIN's (everything
-# else belongs to SYSADMIN, or to SECURITYADMIN for roles, grants, users and network policies).
-ACCOUNTADMIN_TYPES = {
-    "snowflake:index/resourceMonitor:ResourceMonitor": "only ACCOUNTADMIN creates resource monitors",
-    POSTGRES_INSTANCE: "CREATE POSTGRES INSTANCE is ACCOUNTADMIN's account privilege",
-    # Documented exemption: CREATE COMPUTE POOL is held only by ACCOUNTADMIN unless granted, and the
-    # project grants it to no other role; the services on the pool are SYSADMIN's (USAGE is granted).
-    COMPUTE_POOL: "CREATE COMPUTE POOL is ACCOUNTADMIN's account privilege",
-    "snowflake:index/networkPolicyAttachment:NetworkPolicyAttachment": "attaches a network policy to the account",
-}
-# CREATE INTEGRATION (storage, notification, external access, API, security) is ACCOUNTADMIN's.
-INTEGRATION = re.compile(r"^snowflake:index/\w*Integration\w*:")
-# Assigning a resource monitor to a warehouse is ACCOUNTADMIN's; the only SQL it may run.
-MONITOR_ATTACHMENT = re.compile(
-    r'^ALTER WAREHOUSE (IF EXISTS )?"[A-Z0-9_$]+" (SET RESOURCE_MONITOR = "[A-Z0-9_$]+"|UNSET RESOURCE_MONITOR)$'
+# Snowflake's built-in administrative roles: only the account stack (stacks/account.py, applied by a
+# human account administrator) uses them; an environment stack logs in with, and grants to, its own roles.
+BUILTIN_ROLES = {"ACCOUNTADMIN", "SECURITYADMIN", "SYSADMIN", "USERADMIN", "ORGADMIN"}
+ROLE_INPUTS = ("accountRoleName", "parentRoleName", "roleName")
+# How a warehouse is put under a resource monitor: directly by ACCOUNTADMIN, or through the account
+# stack's procedure for the environment (`CALL …"ATTACH_<monitor>"('<warehouse>')`).
+MONITOR_ATTACHMENTS = (
+    re.compile(r'ALTER WAREHOUSE "?([A-Z0-9_]+)"? SET RESOURCE_MONITOR'),
+    re.compile(r"\"ATTACH_[A-Z0-9_]+\"\('([A-Z0-9_]+)'\)"),
 )
 
 
@@ -79,18 +73,17 @@ def _within_cap(args: Any, report: Report, prop: str, cap: int) -> None:
 
 def warehouse_resource_monitor(args: Any, report: Report) -> None:
     """Stack rule, every stack but per-PR review stacks: every warehouse has a resource monitor, set
-    directly or attached by an ACCOUNTADMIN `ALTER WAREHOUSE … SET RESOURCE_MONITOR`. Review stacks
-    (`pr-<n>`) deploy as the review identity, which Snowflake does not let create or assign monitors;
-    their warehouses stay under the size, auto-suspend and statement-timeout caps of the other rules."""
+    directly or attached through the account stack's procedure (only ACCOUNTADMIN may assign one). Review
+    stacks (`pr-<n>`) have no monitor of their own; their warehouses stay under the size, auto-suspend and
+    statement-timeout caps of the other rules."""
     stacks = {stack_of(r.urn) for r in args.resources}
     if stacks and all(REVIEW_STACK.match(s) for s in stacks):
         return
     attached = set()
     for r in args.resources:
         if r.resource_type == EXECUTE:
-            m = re.search(r'ALTER WAREHOUSE "?([A-Z0-9_]+)"? SET RESOURCE_MONITOR', str(r.props.get("execute", "")))
-            if m:
-                attached.add(m.group(1))
+            sql = str(r.props.get("execute", ""))
+            attached |= {m.group(1) for pattern in MONITOR_ATTACHMENTS if (m := pattern.search(sql))}
     for r in args.resources:
         if r.resource_type != WAREHOUSE:
             continue
@@ -139,22 +132,15 @@ def postgres_network_policy(args: Any, report: Report) -> None:
         report(f"{label(args)}: no network policy is attached; fix: set networkPolicy to the instance's policy")
 
 
-def accountadmin_allowed_types(args: Any, report: Report) -> None:
-    """Every stack: ACCOUNTADMIN owns only what Snowflake requires it to: resource monitors,
-    integrations, the Postgres instance, the compute pool (CREATE COMPUTE POOL is not granted to
-    SYSADMIN), network policy attachments, and `Execute`s that only attach or detach a resource
-    monitor. Everything else is created by SYSADMIN (or SECURITYADMIN), so it is not owned by the most
-    powerful role."""
+def no_builtin_admin_roles(args: Any, report: Report) -> None:
+    """Every environment stack: its Snowflake resources are managed by providers that log in with the
+    stack's own role, never a built-in administrative one, and no grant gives to or takes from a built-in
+    role. Those belong to the account stack, which a human account administrator applies (and which this
+    pack does not run on): an environment's credentials can then never reach another environment."""
     provider = getattr(args, "provider", None)
-    if provider is None or str(provider.props.get("role", "")).upper() != "ACCOUNTADMIN":
-        return
-    typ = args.resource_type
-    if typ in ACCOUNTADMIN_TYPES or INTEGRATION.match(typ):
-        return
-    if typ == EXECUTE:
-        sql = [args.props.get("execute"), args.props.get("revert")]
-        if all(s is None or MONITOR_ATTACHMENT.match(str(s).strip()) for s in sql) and not args.props.get("query"):
-            return
-        report(f"{label(args)}: ACCOUNTADMIN runs SQL other than a monitor attachment; fix: run it as SYSADMIN")
-        return
-    report(f"{label(args)}: {typ} is managed by the ACCOUNTADMIN provider; fix: create it with the sysadmin provider")
+    role = str(provider.props.get("role", "")).upper() if provider is not None else ""
+    if args.resource_type.startswith("snowflake:") and role in BUILTIN_ROLES:
+        report(f"{label(args)}: managed by a provider logged in as {role}; fix: use the stack's own admin role")
+    for key in ROLE_INPUTS:
+        if str(args.props.get(key, "")).upper() in BUILTIN_ROLES:
+            report(f"{label(args)}: {key} is the built-in {args.props[key]}; fix: grant to the stack's own roles")

@@ -23,6 +23,7 @@ def providers() -> Providers:
         accountadmin=sf.accountadmin,
         aws=aws.provider,
         aws_account_id=aws.account_id,
+        owner_role="RDP_PROD_ADMIN",
     )
 
 
@@ -35,19 +36,18 @@ def test_foundation_names_and_outputs():
             naming=Naming("RDP", "prod"),
             providers=providers(),
             warehouses=cfg.warehouses,
-            monitor=cfg.resource_monitor,
+            monitor_procedure='"RDP_ACCOUNT_ADMIN"."MONITORS"."ATTACH_RDP_PROD_MONITOR"',
             data_retention_days=cfg.data_retention_days,
             protect=True,
         ),
     )
 
     def check(args):
-        db, wh, mon = args
+        db, wh = args
         assert db == "RDP_PROD_RETAIL"
         assert wh == "RDP_PROD_TRANSFORM_WH"
-        assert mon == "RDP_PROD_MONITOR"
 
-    return pulumi.Output.all(f.database.name, f.warehouses["transform"].name, f.monitor.name).apply(check)
+    return pulumi.Output.all(f.database.name, f.warehouses["transform"].name).apply(check)
 
 
 @pulumi.runtime.test

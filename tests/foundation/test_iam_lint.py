@@ -15,7 +15,7 @@ import yaml
 
 from infra.iam import ARN_PATTERNS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import Document, Finding, ResourceType, action_resource_types, documents, lint, lint_plan
-from tests.conftest import ROOT, STACKS
+from tests.conftest import ACCOUNT, ROOT, STACKS
 
 ALLOW_FILE = Path(__file__).with_name("iam_lint_allow.yaml")
 REVIEW_STACK = "pr-12"
@@ -40,7 +40,6 @@ def review_plan(tmp: Path) -> list[dict]:
     cfg, key = doc["config"], "retail-data-platform:{}".format
     cfg[key("environment")] = "review"
     cfg[key("snowflake")]["deployUser"] = "RDP_REVIEW_DEPLOYER"
-    cfg[key("ci")]["reviewStacks"] = False
     (tmp / f"Pulumi.{REVIEW_STACK}.yaml").write_text(yaml.safe_dump(doc))
     code = (
         "import pathlib, sys; import infra.config.reader as r; r.ROOT = pathlib.Path(sys.argv.pop(1)); "
@@ -51,8 +50,8 @@ def review_plan(tmp: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def stack_plans(plans, tmp_path_factory) -> dict[str, list[dict]]:
-    return {**plans, "review": review_plan(tmp_path_factory.mktemp("review-stack"))}
+def stack_plans(all_plans, tmp_path_factory) -> dict[str, list[dict]]:
+    return {**all_plans, "review": review_plan(tmp_path_factory.mktemp("review-stack"))}
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +64,21 @@ def _report(findings: list[Finding]) -> str:
 
 
 def test_every_policy_document_of_every_stack_is_linted(stack_plans, linted):
-    assert set(stack_plans) == {*STACKS, "review"}
+    assert set(stack_plans) == {*STACKS, ACCOUNT, "review"}
     for stack, plan in stack_plans.items():
         docs = documents(plan)
         unlinted = linted[stack][1]
         assert not unlinted, f"{stack}: " + "; ".join(f"{d.name} {d.why}" for d in unlinted)
-        assert {d.kind for d in docs} == KINDS, stack
+        assert {d.kind for d in docs} == KINDS if stack != ACCOUNT else docs, stack
+    account = {d.name for d in documents(stack_plans[ACCOUNT])}
+    assert {"review-aws-review-policy.policy", "review-aws-boundary.policy"} <= account  # the review identity
     names = {d.name for d in documents(stack_plans["dev"])}
     for expected in ("ci-aws-deploy-policy.policy", "ci-aws-boundary.policy", "landing-tls-only.policy"):
         assert expected in names  # an inline policy, a permissions boundary, a bucket policy
     assert {"alerts-topic-policy.policy", "ci-aws-deploy.assumeRolePolicy", "ingestion-s3-read.policy"} <= names
 
 
-@pytest.mark.parametrize("stack", [*STACKS, "review"])
+@pytest.mark.parametrize("stack", [*STACKS, ACCOUNT, "review"])
 def test_no_finding_outside_the_allow_list(linted, stack):
     allowed = allow_list()
     unexpected = [f for f in linted[stack][0] if f.key not in allowed]

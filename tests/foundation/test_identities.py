@@ -1,5 +1,5 @@
-"""Who CI runs as: a read-only preview identity and a deploy role per environment, the review
-identity hosted by dev, and the login the providers use in each case."""
+"""Who CI runs as: a read-only preview identity and a deploy role per environment, and the login the
+providers use in each case (the review identity is the account stack's: tests/account)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import pytest
 
 from infra.config.reader import ConfigError, parse_config
-from infra.foundation.identity import REVIEW_ACCOUNT_PRIVILEGES
 from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import action_resource_types
 from infra.naming import Naming
@@ -107,27 +106,11 @@ def test_ci_can_create_roles_only_inside_the_stacks_boundary(plans, stack):
             assert role["inputs"]["permissionsBoundary"] == arn, role["name"]
 
 
-def test_only_dev_hosts_the_review_identity_and_it_reaches_only_review_names(plans):
-    assert not [r for r in plans["prod"] if r["name"].startswith("ci-review") or r["name"] == "ci-aws-review"]
-    dev = plans["dev"]
-    grants = _grants_to(dev, "RDP_REVIEW_ADMIN")
-    assert all(g["onAccount"] is True for g in grants)  # account privileges only, nothing of dev or prod
-    assert sorted(p for g in grants for p in g["privileges"]) == sorted(
-        [*REVIEW_ACCOUNT_PRIVILEGES, "BIND SERVICE ENDPOINT"]
-    )
-    assert [g["privileges"] for g in grants if g.get("withGrantOption")] == [["BIND SERVICE ENDPOINT"]]
-    assert one(dev, "ci-review-user")["inputs"]["name"] == "RDP_REVIEW_DEPLOYER"
-    trust, statements = _role_policy(dev, "review")
-    assert trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].endswith(":environment:review")
-    allowed = [st for st in statements if st["Effect"] == "Allow"]
-    assert all(_reaches_only(st, "rdp-pr-") for st in allowed)
-    assert one(dev, "ci-aws-review-boundary")["inputs"]["name"] == "rdp-review-ci-boundary"
-
-
 def test_the_login_per_identity():
     n = Naming("RDP", "prod")
     deploy = login_for(n, "RDP", "prod", "RDP_PROD_DEPLOYER", env={})
-    assert deploy.user == "RDP_PROD_DEPLOYER" and deploy.roles == ROLES and not deploy.preview
+    assert deploy.user == "RDP_PROD_DEPLOYER" and not deploy.preview
+    assert deploy.roles == dict.fromkeys(ROLES, "RDP_PROD_ADMIN")  # its own admin role, no built-in one
     preview = login_for(n, "RDP", "prod", "RDP_PROD_DEPLOYER", env={"RDP_IDENTITY": "preview"})
     assert preview.user == "RDP_PROD_PREVIEW" and set(preview.roles.values()) == {"RDP_PROD_PREVIEWER"}
     review = login_for(Naming("RDP", "pr-12"), "RDP", "review", "RDP_REVIEW_DEPLOYER", env={})
@@ -157,8 +140,6 @@ def _review_config() -> dict:
     values["environment"] = "review"
     sf = json.loads(values["snowflake"])
     values["snowflake"] = json.dumps({**sf, "deployUser": "RDP_REVIEW_DEPLOYER"})
-    ci = json.loads(values["ci"])
-    values["ci"] = json.dumps({**ci, "reviewStacks": False})
     return values
 
 
@@ -174,9 +155,7 @@ def test_a_review_stack_deploys_as_the_review_identity_with_no_task_running():
         parse_config(values, "pr-12")
 
 
-def test_only_dev_may_host_the_review_identity():
-    values = _nested("prod", "ci", ["reviewStacks"], True)
-    values["ci"] = json.dumps({**json.loads(values["ci"]), "reviewPublicKey": json.loads(raw("dev")["ci"])[
-        "reviewPublicKey"]})  # fmt: skip
-    with pytest.raises(ConfigError, match="only a dev stack may host the review identity"):
-        parse_config(values, "prod")
+def test_the_review_identity_keys_moved_to_the_account_stack():
+    values = _nested("dev", "ci", ["reviewStacks"], True)
+    with pytest.raises(ConfigError, match=r"reviewStacks: the review identity moved to the account stack"):
+        parse_config(values, "dev")

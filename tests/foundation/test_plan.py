@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.foundation.access import FUNCTIONAL_ROLES, SERVICE_DUTY_ROLES
@@ -55,21 +57,17 @@ def test_layer_schemas_and_warehouses(plans):
     assert dev_whs["RDP_DEV_TRANSFORM_WH"]["warehouseSize"] == "XSMALL"
 
 
-def test_monitor_is_attached_to_each_warehouse_as_accountadmin(plans):
+def test_each_warehouse_is_attached_through_the_account_stacks_procedure(plans):
     prod = plans["prod"]
-    mon = one(prod, "foundation-monitor")
-    assert mon["inputs"]["creditQuota"] == 500 and mon["inputs"]["notifyTriggers"] == [50, 75, 90]
-    assert mon["inputs"]["suspendTrigger"] == 100 and mon["inputs"]["suspendImmediateTrigger"] == 110
-    assert mon["provider"].endswith("snowflake-accountadmin")
+    assert not by_type(prod, "/resourceMonitor:ResourceMonitor")  # the account stack's (tests/account)
     for purpose in ("load", "transform", "serve"):
         att = one(prod, f"foundation-wh-{purpose}-monitor")
         wh = one(prod, f"foundation-wh-{purpose}")
         assert att["inputs"]["execute"] == (
-            f'ALTER WAREHOUSE "{wh["inputs"]["name"]}" SET RESOURCE_MONITOR = "RDP_PROD_MONITOR"'
+            f"""CALL "RDP_ACCOUNT_ADMIN"."MONITORS"."ATTACH_RDP_PROD_MONITOR"('{wh["inputs"]["name"]}')"""
         )
-        assert wh["urn"] in att["dependencies"] and mon["urn"] in att["dependencies"]
-        assert att["provider"].endswith("snowflake-accountadmin")
-        assert wh["provider"].endswith("snowflake-sysadmin")
+        assert wh["urn"] in att["dependencies"]
+        assert att["provider"].endswith("snowflake-sysadmin") and wh["provider"].endswith("snowflake-sysadmin")
 
 
 def test_prod_protects_database_and_schemas_dev_does_not(plans):
@@ -104,7 +102,7 @@ def test_functional_roles_get_exactly_their_access_roles(plans):
         got = {child for child, parent in edges if parent == role}
         want = {f"RDP_PROD_AR_{s}_R" for s in spec["read"]} | {f"RDP_PROD_AR_{s}_RW" for s in spec["write"]}
         assert got == want, fr
-        assert (role, "SYSADMIN") in edges
+        assert (role, "RDP_PROD_ADMIN") in edges  # rolled up to the stack's own admin role
     assert ("RDP_PROD_AR_BRONZE_R", "RDP_PROD_AR_BRONZE_RW") in edges
     # the loader cannot write silver, the analyst cannot write anything
     assert ("RDP_PROD_AR_SILVER_RW", "RDP_PROD_LOADER") not in edges
@@ -196,26 +194,22 @@ def test_service_user_network_rules_come_from_the_config(plans):
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_providers_use_key_pair_auth_per_role(plans, stack):
     provs = {r["name"]: r["inputs"] for r in plans[stack] if r["type"] == "pulumi:providers:snowflake"}
-    assert {p["role"] for p in provs.values()} == {
-        "SYSADMIN",
-        "SECURITYADMIN",
-        "ACCOUNTADMIN",
-        f"RDP_{stack.upper()}_API_OWNER",
-    }
+    # the stack's own admin role (no built-in one), and the API's owner role for its services
+    assert {p["role"] for p in provs.values()} == {f"RDP_{stack.upper()}_ADMIN", f"RDP_{stack.upper()}_API_OWNER"}
     assert all(p["authenticator"] == "SNOWFLAKE_JWT" for p in provs.values())
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_tasks_run_as_sysadmin_with_execute_task_and_the_error_integration_usable(plans, stack):
-    plan = plans[stack]
-    execute = one(plan, "foundation-sysadmin-execute-task")
-    assert execute["inputs"]["privileges"] == ["EXECUTE TASK"] and execute["inputs"]["onAccount"] is True
-    assert execute["provider"].endswith("::snowflake-securityadmin")  # MANAGE GRANTS covers account privileges
-    usage = one(plan, "alerts-sysadmin-integration-usage")
-    assert usage["inputs"]["onAccountObject"]["objectType"] == "INTEGRATION"
+def test_tasks_run_as_the_stacks_admin_role_which_the_account_stack_lets_execute_tasks(plans, account_plan, stack):
+    plan, admin = plans[stack], f"RDP_{stack.upper()}_ADMIN"
+    roles = {r["urn"]: r["inputs"]["role"] for r in plan if r["type"] == "pulumi:providers:snowflake"}
     tasks = by_type(plan, "task:Task")
-    components = {r["urn"]: r for r in plan}
-    # each task's component is created after the foundation (depends_on), the grant included
-    assert tasks and all(execute["urn"] in components[t["parent"]]["dependencies"] for t in tasks)
-    users = [r for r in plan if "errorIntegration" in r["inputs"]]
-    assert len(users) >= 4 and all(usage["urn"] in r["dependencies"] for r in users)
+    assert tasks and {roles[t["provider"]] for t in tasks} == {admin}
+    execute = [
+        r["inputs"]
+        for r in by_type(account_plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+        if r["inputs"]["accountRoleName"] == admin and "EXECUTE TASK" in r["inputs"]["privileges"]
+    ]
+    assert len(execute) == 1 and execute[0]["onAccount"] is True
+    # the stack's admin role owns the integration and what names it: no grant to another role is needed
+    assert not [r for r in plan if "SYSADMIN" in json.dumps(r["inputs"])]

@@ -7,6 +7,7 @@ import pytest
 
 from infra import cost, cost_report, plandiff
 from infra.config.cost import CostConfig, UsageConfig
+from infra.foundation.config import ResourceMonitorConfig
 from tests.conftest import STACKS
 
 URN = "urn:pulumi:dev::retail-data-platform::"
@@ -142,7 +143,7 @@ def test_a_planted_warehouse_resize_shows_its_monthly_change():
     for plan in (old, new):
         plan[0].update(protect=False, provider=None)
     result = plandiff.diff_plans(old, new)
-    cost_report.annotate(result, old, new, CostConfig(), CostConfig())
+    cost_report.annotate(result, old, new, cost_report.Pricing(CostConfig()), cost_report.Pricing(CostConfig()))
     (change,) = result["changes"]
     assert change["monthly"] == {"min": 109.5, "max": 2190.0}
     assert result["cost"]["change"] == {"min": 109.5, "max": 2190.0}
@@ -150,3 +151,18 @@ def test_a_planted_warehouse_resize_shows_its_monthly_change():
     md = plandiff.render_markdown({"dev": result}, "main")
     assert "| monthly change |" in md and "+\\$109.50..+\\$2,190.00" in md
     assert "monthly: \\$109.50..\\$2,190.00 → \\$219.00..\\$4,380.00" in md
+
+
+def test_the_account_stacks_monitor_caps_the_warehouses_attached_through_its_procedure():
+    # the same plan, its monitor declared by the account stack and attached by calling its procedure
+    plan = [r for r in fixture_plan() if r["name"] not in ("foundation-monitor", "attach")]
+    call = """CALL "RDP_ACCOUNT_ADMIN"."MONITORS"."ATTACH_MON"('WH')"""
+    plan.append(res("snowflake:index/execute:Execute", "attach", {"execute": call}, "retail:foundation:X"))
+    mon = ResourceMonitorConfig(credit_quota=100, notify_at=[50], suspend_at=100, suspend_immediate_at=110)
+    lines = {ln.name: ln for ln in cost.estimate(plan, FIXTURE_CFG, monitors=[cost.monitor_record("MON", mon)])}
+    assert (lines["foundation-monitor"].min, lines["foundation-monitor"].max) == pytest.approx((-510.0, -2700.0))
+    assert lines["foundation-monitor"].capability == "foundation"
+    # without it nothing caps the warehouse; a monitor the plan declares itself is not counted twice
+    assert "foundation-monitor" not in {ln.name for ln in cost.estimate(plan, FIXTURE_CFG)}
+    twice = cost.estimate(fixture_plan(), FIXTURE_CFG, monitors=[cost.monitor_record("MON", mon)])
+    assert [ln.name for ln in twice].count("foundation-monitor") == 1

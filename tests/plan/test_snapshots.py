@@ -7,8 +7,9 @@ import pytest
 from infra.plan import SNAPSHOTS, snapshot_text, to_dot
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_snapshot_is_fresh(plans, stack):
+@pytest.mark.parametrize("stack", ["dev", "prod", "account"])
+def test_snapshot_is_fresh(all_plans, stack):
+    plans = all_plans
     committed = SNAPSHOTS / f"plan-{stack}.json"
     assert committed.is_file(), f"{committed} is missing: run `make snapshots`"
     assert committed.read_text() == snapshot_text(plans[stack]), (

@@ -13,8 +13,11 @@ from tests.policy.harness import PROD, check, provider, rargs, res
 WH = WAREHOUSE
 ADMIN = provider("ACCOUNTADMIN")
 SYS = provider("SYSADMIN")
+OWN = provider("RDP_DEV_ADMIN")
+GRANT_ROLE = "snowflake:index/grantAccountRole:GrantAccountRole"
+GRANT_PRIVILEGES = "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
+CALL = """CALL "RDP_ACCOUNT_ADMIN"."MONITORS"."ATTACH_RDP_DEV_MONITOR"('RDP_DEV_LOAD_WH')"""
 ATTACH = 'ALTER WAREHOUSE "RDP_DEV_LOAD_WH" SET RESOURCE_MONITOR = "RDP_DEV_MONITOR"'
-DETACH = 'ALTER WAREHOUSE IF EXISTS "RDP_DEV_LOAD_WH" UNSET RESOURCE_MONITOR'
 POOL = {"instanceFamily": "CPU_X64_XS", "minNodes": 1, "maxNodes": 1}
 
 
@@ -52,6 +55,8 @@ CASES = [
                 res(WH, {"name": "RDP_DEV_LOAD_WH"}, "wh"),
                 res(EXECUTE, {"execute": ATTACH}, "att"),
                 res(WH, {"name": "RDP_DEV_X_WH", "resourceMonitor": "M"}, "wh2"),
+                res(WH, {"name": "RDP_DEV_SERVE_WH"}, "wh4"),
+                res(EXECUTE, {"execute": CALL.replace("LOAD", "SERVE")}, "att4"),
             ],
             {},
         ),
@@ -102,33 +107,31 @@ CASES = [
     # the Postgres instance has a network policy
     ("postgres-network-policy", rargs(POSTGRES_INSTANCE, {"networkPolicy": "RDP_DEV_PG_POLICY"}), []),
     ("postgres-network-policy", rargs(POSTGRES_INSTANCE, {"name": "RDP_DEV_PG"}), ["no network policy is attached"]),
-    # what the ACCOUNTADMIN provider may manage
-    ("accountadmin-allowed-types", rargs("snowflake:index/resourceMonitor:ResourceMonitor", {}, prov=ADMIN), []),
+    # an environment stack uses no built-in administrative role: neither to log in nor in a grant
+    ("no-builtin-admin-roles", rargs("snowflake:index/database:Database", {}, prov=OWN), []),
+    ("no-builtin-admin-roles", rargs("snowflake:index/database:Database", {}), []),
+    ("no-builtin-admin-roles", rargs(EXECUTE, {"execute": CALL, "revert": "SELECT 1"}, prov=OWN), []),
     (
-        "accountadmin-allowed-types",
-        rargs("snowflake:index/storageIntegrationAws:StorageIntegrationAws", {}, prov=ADMIN),
-        [],
-    ),
-    ("accountadmin-allowed-types", rargs(POSTGRES_INSTANCE, {}, prov=ADMIN), []),
-    ("accountadmin-allowed-types", rargs(COMPUTE_POOL, POOL, prov=ADMIN), []),
-    ("accountadmin-allowed-types", rargs(EXECUTE, {"execute": ATTACH, "revert": DETACH}, prov=ADMIN), []),
-    ("accountadmin-allowed-types", rargs("snowflake:index/database:Database", {}, prov=SYS), []),
-    ("accountadmin-allowed-types", rargs("snowflake:index/database:Database", {}), []),
-    (
-        "accountadmin-allowed-types",
-        rargs("snowflake:index/database:Database", {}, prov=ADMIN),
-        ["Database is managed by the ACCOUNTADMIN provider"],
+        "no-builtin-admin-roles",
+        rargs("snowflake:index/resourceMonitor:ResourceMonitor", {}, prov=ADMIN),
+        ["ResourceMonitor r: managed by a provider logged in as ACCOUNTADMIN"],
     ),
     (
-        "accountadmin-allowed-types",
-        rargs(EXECUTE, {"execute": "GRANT ROLE ACCOUNTADMIN TO USER X", "revert": DETACH}, prov=ADMIN),
-        ["runs SQL other than a monitor attachment"],
+        "no-builtin-admin-roles",
+        rargs("snowflake:index/database:Database", {}, prov=SYS),
+        ["managed by a provider logged in as SYSADMIN"],
     ),
     (
-        "accountadmin-allowed-types",
-        rargs(EXECUTE, {"execute": ATTACH + "; DROP DATABASE X", "revert": DETACH}, prov=ADMIN),
-        ["runs SQL other than a monitor attachment"],
+        "no-builtin-admin-roles",
+        rargs(GRANT_ROLE, {"roleName": "RDP_DEV_LOADER", "parentRoleName": "SYSADMIN"}, prov=OWN),
+        ["parentRoleName is the built-in SYSADMIN"],
     ),
+    (
+        "no-builtin-admin-roles",
+        rargs(GRANT_PRIVILEGES, {"accountRoleName": "sysadmin", "privileges": ["EXECUTE TASK"]}, prov=OWN),
+        ["accountRoleName is the built-in sysadmin"],
+    ),
+    ("no-builtin-admin-roles", rargs(GRANT_ROLE, {"roleName": "X", "parentRoleName": "RDP_DEV_ADMIN"}, prov=OWN), []),
 ]
 
 

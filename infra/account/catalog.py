@@ -1,0 +1,61 @@
+"""The account stack's names and privileges, with no Pulumi import: the environment stacks read the
+names of their admin role, deploy user and monitor procedure from here."""
+
+from __future__ import annotations
+
+from infra.naming import Naming, quote
+
+ACCOUNT_STACK = "account"
+# The account's own database: the monitor procedures and the deployers' network rules live here.
+ADMIN_SCHEMAS = {"MONITORS": "one procedure per environment that attaches its resource monitor", "NETWORK": "rules"}
+MONITOR_SCHEMA, NETWORK_SCHEMA = "MONITORS", "NETWORK"
+# What an environment's admin role may create or run in the account. Everything else it owns, it made.
+ENVIRONMENT_PRIVILEGES = [
+    "CREATE DATABASE",
+    "CREATE WAREHOUSE",
+    "CREATE ROLE",
+    "CREATE USER",
+    "CREATE INTEGRATION",
+    "CREATE COMPUTE POOL",
+    "CREATE NETWORK POLICY",
+    "CREATE POSTGRES INSTANCE",
+    "EXECUTE TASK",  # the stack's tasks are owned by its admin role and run with it
+]
+# Held with the grant option: the API's owner role gets it from the admin role.
+GRANTABLE_PRIVILEGES = ["BIND SERVICE ENDPOINT"]
+# Review stacks run no task (their config refuses enabled ones) and have no Postgres instance quota here.
+REVIEW_PRIVILEGES = [p for p in ENVIRONMENT_PRIVILEGES if p not in ("EXECUTE TASK", "CREATE POSTGRES INSTANCE")]
+# A leaked service key cannot unload data to a URL or a stage of its own making: every stage and COPY
+# goes through an integration, and integrations are the environments' admin roles' to create.
+ACCOUNT_PARAMETERS = {
+    "PREVENT_UNLOAD_TO_INLINE_URL": "true",
+    "REQUIRE_STORAGE_INTEGRATION_FOR_STAGE_CREATION": "true",
+    "REQUIRE_STORAGE_INTEGRATION_FOR_STAGE_OPERATION": "true",
+}
+
+
+def account_naming(prefix: str) -> Naming:
+    return Naming(prefix, ACCOUNT_STACK)
+
+
+def admin_database(prefix: str) -> str:
+    """`RDP_ACCOUNT_ADMIN`: the account stack's own database."""
+    return account_naming(prefix).sf("ADMIN")
+
+
+def admin_role(naming: Naming) -> str:
+    """`RDP_DEV_ADMIN`: the environment's admin role, owner of everything the environment stack creates."""
+    return naming.sf("ADMIN")
+
+
+def deploy_user(naming: Naming) -> str:
+    return naming.sf("DEPLOYER")
+
+
+def monitor_name(naming: Naming) -> str:
+    return naming.sf("MONITOR")
+
+
+def attach_procedure(prefix: str, naming: Naming) -> str:
+    """The quoted procedure that attaches `naming`'s environment's monitor to one of its warehouses."""
+    return quote(admin_database(prefix), MONITOR_SCHEMA, f"ATTACH_{naming.sf_prefix}_MONITOR")
