@@ -3,7 +3,8 @@ tests/snapshots/released/) is reached by the current plan, by its own URN or by 
 
 The resolution follows the engine: an alias spec may change a resource's type, name or parent; a
 child is also reached under each URN its parent is reached by (children inherit their parent's
-aliases). A URN appended to the released lists never leaves them.
+aliases). A URN appended to the released lists never leaves them; one deliberately deleted (a grant
+no longer made, never a resource holding data) is listed in retired-<stack>.txt with its reason.
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ def released(stack: str) -> list[str]:
     return (RELEASED / f"urns-{stack}.txt").read_text().split()
 
 
+def retired(stack: str) -> list[str]:
+    """Released URNs deleted on purpose (`#` lines say why)."""
+    lines = (RELEASED / f"retired-{stack}.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_released_resource_is_reached(plans, stack):
     index = reached(plans[stack])
-    missing = [u for u in released(stack) if u not in index]
+    missing = [u for u in released(stack) if u not in index and u not in retired(stack)]
     assert not missing, f"{len(missing)} released resources would be replaced, e.g. {missing[:3]}"
 
 
@@ -45,9 +52,20 @@ def test_a_resource_is_reached_as_what_it_was(plans, stack):
     through a declared alias)."""
     by_urn = {r["urn"]: r for r in plans[stack]}
     index = reached(plans[stack])
-    for old in released(stack):
+    for old in set(released(stack)) - set(retired(stack)):
         now = by_urn[index[old]]
         assert old.rsplit("::", 1)[1] == now["name"], old
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_retired_urn_was_released_and_holds_no_data(plans, stack):
+    """Only what was released can retire, only grants retire, and a retired URN declared again (by its
+    URN or an alias) must leave the retired list."""
+    gone = retired(stack)
+    assert set(gone) <= set(released(stack))
+    assert all("$snowflake:index/grant" in u for u in gone), gone
+    index = reached(plans[stack])
+    assert [u for u in gone if u in index] == []
 
 
 def test_the_check_fails_without_the_aliases(plans):
