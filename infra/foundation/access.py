@@ -21,18 +21,29 @@ from infra.providers import Providers
 
 READ_FUTURE_OBJECTS = ("TABLES", "VIEWS", "DYNAMIC TABLES", "STREAMS")
 READ_OBJECT_PRIVILEGES = ["SELECT"]
-WRITE_SCHEMA_PRIVILEGES = [
-    "CREATE TABLE",
-    "CREATE VIEW",
-    "CREATE DYNAMIC TABLE",
-    "CREATE STAGE",
-    "CREATE FILE FORMAT",
-    "CREATE PIPE",
-    "CREATE STREAM",
-    "CREATE TASK",
-    "CREATE PROCEDURE",
-    "CREATE FUNCTION",
-]
+# The DDL each schema's writers use at run time, granted on the schema to its read/write access role
+# (no grant when there is none): CREATE privilege -> the post-deploy step that issues it. Every table,
+# view, dynamic table, stage, file format, pipe, stream, task, procedure and function is declared by
+# Pulumi and owned by SYSADMIN, and no step creates one where its role writes: the service users fill,
+# refresh and operate what exists (DML, PUT and COPY through declared stages, EXECUTE TASK, ALTER
+# DYNAMIC TABLE ... REFRESH), so a leaked key can create no stage to unload through and no task, pipe
+# or routine to run later. tests/foundation/test_service_ddl.py checks this against the steps' code.
+RUNTIME_DDL: dict[str, dict[str, str]] = {
+    # LOADER: Snowpipe's COPY runs as the pipe's owner; the change generator PUTs and COPYs through the
+    # change log's declared stage as CDC_WRITER. (analytics' write_pandas, run as TRANSFORMER, would
+    # create its temporary stage here: not granted, TRANSFORMER does not write BRONZE.)
+    "BRONZE": {},
+    # TRANSFORMER: REFRESH of the declared dynamic tables; the ingestion MERGE runs in the owner's procedure
+    "SILVER": {},
+    # TRANSFORMER: INSERT OVERWRITE of the recommendations and propensity, REFRESH of the dynamic tables
+    "GOLD": {},
+    # TRANSFORMER: reads the declared feature views (no snowflake-ml feature store)
+    "FEATURE_STORE": {},
+    # TRANSFORMER: PUT of the models to the declared MODEL_STAGE (no model registry, no log_model)
+    "ML_REGISTRY": {},
+    # TRANSFORMER: EXECUTE TASK on the declared task graph (its procedures run as their owner)
+    "STREAMS_TASKS": {},
+}
 WRITE_TABLE_PRIVILEGES = ["INSERT", "UPDATE", "DELETE", "TRUNCATE"]
 
 # Which functional role reads and writes which schema, and which warehouse it runs on.
@@ -107,7 +118,8 @@ class AccessControl(pulumi.ComponentResource):
             tables = _objects("all", "TABLES", in_schema)
             g.grant(f"ar-{s}-r-all-tables", read, READ_OBJECT_PRIVILEGES, on_schema_object=tables)
             g.inherit(f"ar-{s}-rw-inherits-r", read, to_role=write)
-            g.grant(f"ar-{s}-rw-schema", write, WRITE_SCHEMA_PRIVILEGES, on_schema={"schema_name": in_schema})
+            if ddl := RUNTIME_DDL[schema]:
+                g.grant(f"ar-{s}-rw-schema", write, list(ddl), on_schema={"schema_name": in_schema})
             future_tables = _objects("future", "TABLES", in_schema)
             g.grant(f"ar-{s}-rw-future-tables", write, WRITE_TABLE_PRIVILEGES, on_schema_object=future_tables)
 
