@@ -37,10 +37,18 @@ def policy(*statements: dict) -> str:
 ARN_PATTERNS = {
     "s3": ["arn:aws:s3:::{p}-*", "arn:aws:s3:::{p}-*/*"],
     "sns": ["arn:aws:sns:*:{a}:{p}-*"],
-    # SNS authorises its subscription actions on no resource type (IAM's service reference, as parliament
-    # ships it): granted on the topics they would authorise nothing, and refreshing or destroying the
-    # alerts' e-mail subscriptions would fail. No condition key narrows them.
-    "sns-subscription": ["*"],
+    # SNS's subscription actions (GetSubscriptionAttributes, Unsubscribe) take no resource type in IAM's
+    # service reference (parliament's copy), which reads as "grant them on `*`". But `*`, in the account
+    # dev and prod share, lets each stack's CI read and cancel the other's alert subscriptions: dev's
+    # deploy could silence prod's alerts (infra/aws_reach.py reports it). SNS authorises them on the
+    # subscription's topic ARN, as its AccessDenied says ("not authorized to perform: SNS:Unsubscribe on
+    # resource: arn:aws:sns:<region>:<account>:<topic>"), so they are granted on the stack's topics only;
+    # the pattern also covers the subscriptions' own ARNs (`<topic>:<id>`). Were SNS to authorise them on
+    # `*` only, this grant would authorise nothing: creating, refreshing or deleting a subscription would
+    # fail loudly, and still never reach another stack. No condition key narrows them, and no action
+    # can be dropped: the provider reads a subscription back after creating it and on every refresh,
+    # and unsubscribes when one is removed. parliament's RESOURCE_MISMATCH on them is allow-listed.
+    "sns-subscription": ["arn:aws:sns:*:{a}:{p}-*"],
     "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
     "iam": ["arn:aws:iam::{a}:role/{p}-*"],
     "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],

@@ -14,10 +14,11 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime.mocks import MockMonitor
 
+from infra import arns
+from infra.arns import ACCOUNT_ID
 from infra.config.reader import SECRET_MARK
 from infra.naming import quote
 
-ACCOUNT_ID = "123456789012"
 SNOWFLAKE_AWS_ACCOUNT = "210987654321"  # the AWS account Snowflake's own IAM users live in
 UNKNOWN_MARK = "[unknown]"
 _SIG = "4dabf18193072939515e22adb298388d"
@@ -138,35 +139,32 @@ class PlanMocks(pulumi.runtime.Mocks):
 
     def _aws(self, typ: str, logical: str, inputs: dict, outputs: dict) -> tuple[str, dict]:
         acct, region = ACCOUNT_ID, self.region
-        if typ.startswith("aws:s3/bucket"):
+        if typ.startswith("aws:s3/bucket"):  # a bucket or one of its settings, whose id is the bucket's name
             bucket = inputs.get("bucket") or logical
-            outputs.update(bucket=bucket, arn=f"arn:aws:s3:::{bucket}", region=region)
+            outputs.update(bucket=bucket, arn=arns.bucket(bucket), region=region)
             return bucket, outputs
+        name = inputs.get("name") or logical
+        rid = inputs.get("name") or f"{logical}-{_h(logical, n=8)}"
+        try:  # the ARN as AWS gives it (infra/arns.py); a setting of another resource has none of its own
+            arn = arns.arn(typ, logical, inputs, acct, region)
+        except arns.UnknownTypeError:
+            arn = f"arn:aws:{typ.split(':')[1].split('/')[0]}:{region}:{acct}:{rid}"
+        if arn is not None:
+            outputs["arn"] = arn
         if typ == "aws:iam/role:Role":
-            role = inputs.get("name") or logical
-            outputs.update(name=role, arn=f"arn:aws:iam::{acct}:role/{role}", uniqueId=f"AROA{_h(role, n=16).upper()}")
-            return role, outputs
-        if typ == "aws:iam/policy:Policy":
-            name = inputs.get("name") or logical
-            outputs.update(name=name, arn=f"arn:aws:iam::{acct}:policy{inputs.get('path') or '/'}{name}")
-            return outputs["arn"], outputs
-        if typ == "aws:sns/topic:Topic":
-            topic = inputs.get("name") or logical
-            outputs.update(name=topic, arn=f"arn:aws:sns:{region}:{acct}:{topic}")
+            outputs.update(name=name, uniqueId=f"AROA{_h(name, n=16).upper()}")
+            return name, outputs
+        if typ in ("aws:iam/policy:Policy", "aws:sns/topic:Topic"):
+            outputs.update(name=name)
             return outputs["arn"], outputs
         if typ == "aws:sqs/queue:Queue":
-            q = inputs.get("name") or logical
-            outputs.update(
-                name=q, arn=f"arn:aws:sqs:{region}:{acct}:{q}", url=f"https://sqs.{region}.amazonaws.com/{acct}/{q}"
-            )
+            outputs.update(name=name, url=f"https://sqs.{region}.amazonaws.com/{acct}/{name}")
             return outputs["url"], outputs
         if typ == "aws:dynamodb/table:Table":
-            t = inputs.get("name") or logical
-            outputs.update(name=t, arn=f"arn:aws:dynamodb:{region}:{acct}:table/{t}")
-            return t, outputs
-        service = typ.split(":")[1].split("/")[0]
-        rid = inputs.get("name") or f"{logical}-{_h(logical, n=8)}"
-        outputs.setdefault("arn", f"arn:aws:{service}:{region}:{acct}:{rid}")
+            outputs.update(name=name)
+            return name, outputs
+        if typ == "aws:sns/topicSubscription:TopicSubscription":
+            return outputs["arn"], outputs
         return rid, outputs
 
 

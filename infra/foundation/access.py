@@ -24,8 +24,8 @@ READ_OBJECT_PRIVILEGES = ["SELECT"]
 # The DDL each schema's writers use at run time, granted on the schema to its read/write access role
 # (no grant when there is none): CREATE privilege -> the post-deploy step that issues it. Every table,
 # view, dynamic table, stage, file format, pipe, stream, task, procedure and function is declared by
-# Pulumi and owned by SYSADMIN, and no step creates one where its role writes: the service users fill,
-# refresh and operate what exists (DML, PUT and COPY through declared stages, EXECUTE TASK, ALTER
+# Pulumi and owned by the stack's admin role, and no step creates one where its role writes: the
+# service users fill, refresh and operate what exists (DML, PUT and COPY through declared stages, EXECUTE TASK, ALTER
 # DYNAMIC TABLE ... REFRESH), so a leaked key can create no stage to unload through and no task, pipe
 # or routine to run later. tests/foundation/test_service_ddl.py checks this against the steps' code.
 RUNTIME_DDL: dict[str, dict[str, str]] = {
