@@ -6,6 +6,7 @@ python -m infra.plan --stack dev --write         # refresh tests/snapshots/plan-
 python -m infra.plan --stack prod --cost         # monthly estimate per capability (infra/cost.py); --format json
 python -m infra.plan --diff origin/main          # what this working tree changes, per stack (dev, prod)
 python -m infra.plan --diff HEAD~1 --stack prod --format markdown   # text (default), markdown or json
+python -m infra.plan --stack dev --handover v1.4.0   # moving a stack deployed at v1.4.0 to its own admin role
 
 --diff plans the working tree and <git-ref> (exported with `git archive` into a temporary directory
 and planned there by the same interpreter), then prints per resource create / update / replace /
@@ -34,8 +35,8 @@ from typing import Any
 
 import typer
 
-from infra import cost, cost_report, plandiff
-from infra.account.catalog import monitor_name
+from infra import cost, cost_report, handover, plandiff
+from infra.account.catalog import admin_role, monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
 from infra.config.stack import StackConfig
@@ -269,6 +270,21 @@ def stack_monitor(cfg: StackConfig) -> dict:
     return cost.monitor_record(monitor_name(cfg.naming), cfg.resource_monitor)
 
 
+def handover_command(stack: str, ref: str) -> None:
+    """infra/handover.py's steps from the plan deployed at `ref` to the working tree's."""
+    try:
+        with materialized(resolve_ref(ref)) as tree:
+            old = plan_in(tree, stack, ref) or []
+    except PlanDiffError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    new, account = run_plan(stack), run_plan("account")
+    for r in new:  # what the new plan answers to, aliases included
+        r["aliases"] = [{"urn": u} for u in plandiff.reachable_urns(new)[r["urn"]]]
+    admin = admin_role(stack_config(stack).naming)
+    typer.echo(handover.handover(old, new, account, stack, admin), nl=False)
+
+
 def cost_command(stack: str, fmt: str) -> None:
     if fmt not in ("text", "json"):
         raise typer.BadParameter("with --cost: text or json", param_hint="--format")
@@ -292,6 +308,9 @@ def plan(
     write: bool = typer.Option(False, help="write the committed snapshot and graph under tests/snapshots"),
     diff: str = typer.Option(None, "--diff", metavar="GIT-REF", help="diff against the plan at this git ref"),
     cost_table: bool = typer.Option(False, "--cost", help="the monthly estimate per capability (text or json)"),
+    handover_ref: str = typer.Option(
+        None, "--handover", metavar="GIT-REF", help="the steps moving a stack deployed at GIT-REF to its own role"
+    ),
 ) -> None:
     if diff is not None:
         return diff_command(diff, list(stacks or DIFF_STACKS), format or "text")
@@ -299,6 +318,8 @@ def plan(
         raise typer.BadParameter("give exactly one stack (several only with --diff)", param_hint="--stack")
     if cost_table:
         return cost_command(stacks[0], format or "text")
+    if handover_ref is not None:
+        return handover_command(stacks[0], handover_ref)
     stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")

@@ -78,7 +78,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])),
             )
             if args.monitor_procedure:
-                self._attach(f"{name}-wh-{purpose}-monitor", wh, args.monitor_procedure, as_sys)
+                self._attach(f"{name}-wh-{purpose}-attach", wh, args.monitor_procedure, as_sys)
             self.warehouses[purpose] = wh
         self.register_outputs(
             {

@@ -61,7 +61,7 @@ def test_each_warehouse_is_attached_through_the_account_stacks_procedure(plans):
     prod = plans["prod"]
     assert not by_type(prod, "/resourceMonitor:ResourceMonitor")  # the account stack's (tests/account)
     for purpose in ("load", "transform", "serve"):
-        att = one(prod, f"foundation-wh-{purpose}-monitor")
+        att = one(prod, f"foundation-wh-{purpose}-attach")
         wh = one(prod, f"foundation-wh-{purpose}")
         assert att["inputs"]["execute"] == (
             f"""CALL "RDP_ACCOUNT_ADMIN"."MONITORS"."ATTACH_RDP_PROD_MONITOR"('{wh["inputs"]["name"]}')"""
