@@ -161,7 +161,10 @@ def _alias_urns(r: dict) -> list[str]:
 
 
 def handover(old: list[dict], new: list[dict], account: list[dict], stack: str, admin: str) -> str:
-    """The whole procedure as text, in the order it runs."""
+    """The whole procedure as text, in the order it runs (nothing, for a stack that already deploys with its
+    own role)."""
+    if not set(_roles(old).values()) & BUILTIN_ROLES:
+        return f"# nothing to do: {stack} already deploys with its own roles at that commit\n"
     steps = released(old, new, account, stack)
     sql = [s for s in steps.drop if not s.startswith("aws ")]
     lines = [
