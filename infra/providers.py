@@ -39,11 +39,11 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
         "snowflake_postgres_instance_resource",
     ],
 }
-# the account stack: its monitor procedures, and the account parameters it sets
+# the account stack: its monitor procedures
 ACCOUNT_PREVIEW_FEATURES: dict[str, list[str]] = {
     "sysadmin": [],
     "securityadmin": [],
-    "accountadmin": ["snowflake_procedure_sql_resource", "snowflake_account_parameter_resource"],
+    "accountadmin": ["snowflake_procedure_sql_resource"],
 }
 
 ROLES = {"sysadmin": "SYSADMIN", "securityadmin": "SECURITYADMIN", "accountadmin": "ACCOUNTADMIN"}

@@ -39,7 +39,7 @@ def publish(
     stack: str = typer.Option("", help="a deployed stack whose outputs name the stage"),
     directory: str = typer.Option("app", help="the app's directory on the stage"),
 ) -> None:
-    """Upload the app's files to its stage as the deploy user (SYSADMIN)."""
+    """Upload the app's files to its stage as the deploy user (its admin role, the stage's owner)."""
     import snowflake.connector
 
     from scripts.core.connections import stack_outputs

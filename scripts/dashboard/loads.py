@@ -73,7 +73,7 @@ def deployer_connection(env: dict[str, str] | None = None, role: str | None = No
     return snowflake.connector.connect(
         account=f"{env['SNOWFLAKE_ORGANIZATION_NAME']}-{env['SNOWFLAKE_ACCOUNT_NAME']}",
         user=env["SNOWFLAKE_USER"],
-        role=role or env.get("SNOWFLAKE_ROLE") or "SYSADMIN",
+        role=role or env.get("SNOWFLAKE_ROLE") or None,  # else the deploy user's default: its admin role
         authenticator="SNOWFLAKE_JWT",
         private_key=key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -79,7 +79,7 @@ def test_the_generator_role_may_only_insert_into_the_change_log(plans):
     assert not any("SELECT" in g["privileges"] for g in grants)
     members = [r["inputs"] for r in by_type(plans["dev"], "grantAccountRole:GrantAccountRole")
                if r["inputs"]["roleName"] == "RDP_DEV_CDC_WRITER"]  # fmt: skip
-    assert {m.get("userName") or m.get("parentRoleName") for m in members} == {"RDP_DEV_SVC_LOADER", "SYSADMIN"}
+    assert {m.get("userName") or m.get("parentRoleName") for m in members} == {"RDP_DEV_SVC_LOADER", "RDP_DEV_ADMIN"}
 
 
 def test_transformer_operates_and_analyst_monitors(plans):

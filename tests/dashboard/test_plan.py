@@ -32,7 +32,7 @@ def test_streamlit_points_at_the_published_files_on_its_stage(plans, stack):
     assert publish["inputs"]["triggers"] == [bundle.digest()]
     assert bundle.digest() in app["inputs"]["comment"]
     assert f'publish --stage \'{db}."GOLD"."DASHBOARD_STAGE"\' --directory app' in publish["inputs"]["create"]
-    assert publish["inputs"]["environment"]["SNOWFLAKE_ROLE"] == "SYSADMIN"
+    assert publish["inputs"]["environment"]["SNOWFLAKE_ROLE"] == f"RDP_{stack.upper()}_ADMIN"  # the stage's owner
     for r in (stage, app):
         assert r["provider"].endswith("snowflake-sysadmin")
     # stateless: `pulumi destroy` removes the app and its stage in every stack

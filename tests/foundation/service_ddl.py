@@ -44,7 +44,7 @@ SHARED_MODULES = ("scripts/core/connections.py",)
 LOCAL_FUNCTIONS = {"scripts/core/connections.py": ("ensure_foundation",)}  # what `pulumi up` does, locally
 # Modules that issue SQL but never as a service user.
 OTHER_SQL_MODULES: dict[str, str] = {
-    "scripts/dashboard/loads.py": "the deploy user as SYSADMIN publishes the dashboard's files",
+    "scripts/dashboard/loads.py": "the deploy user, with its admin role, publishes the dashboard's files",
     "services/api/orchestrator/orchestrator/backends.py": "the API's containers, as the API owner role",
     "services/dashboard/queries.py": "the dashboard in Snowflake, as its owner (locally, the stand-in)",
     "scripts/serving/postgres.py": "Postgres",

@@ -19,9 +19,16 @@ def test_feature_list_is_read_from_the_installed_provider():
     )
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_plans_enable_every_preview_feature_they_use(plans, stack):
-    assert missing_preview_flags(plans[stack]) == []
+@pytest.mark.parametrize("stack", ["dev", "prod", "account"])
+def test_plans_enable_every_preview_feature_they_use(all_plans, stack):
+    assert missing_preview_flags(all_plans[stack]) == []
+
+
+def test_the_account_stack_enables_only_preview_features_the_provider_has():
+    from infra.providers import ACCOUNT_PREVIEW_FEATURES
+
+    enabled = {f for features in ACCOUNT_PREVIEW_FEATURES.values() for f in features}
+    assert enabled <= set(preview_features())
 
 
 def test_a_missing_flag_is_reported():
