@@ -63,7 +63,7 @@ def test_the_teardown_commands_name_what_the_prod_plan_declares(plans):
     assert lines[0] == ".venv/bin/python -m scripts.serving write-ca --stack prod"
     assert lines[1] == "pulumi destroy --stack prod --exclude-protected" and lines[-1] == "pulumi destroy --stack prod"
     assert "pulumi state unprotect --stack prod --all --yes" in lines
-    (urn,) = re.findall(r"state delete --stack prod --target-dependents '([^']+)'", "\n".join(lines))
+    (urn,) = re.findall(r"state delete --stack prod --yes --target-dependents '([^']+)'", "\n".join(lines))
     provider = one(plans["prod"], "serving-provider")
     assert provider["urn"] == urn
     # every Postgres-side resource goes with it (they all use this provider), and nothing else does
