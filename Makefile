@@ -8,14 +8,14 @@ STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
 .PHONY: setup system-deps local stop status test lint plan snapshots bench clean lock
 
-setup: $(STAMP) system-deps ## idempotent: venv, pinned Python deps, PostgreSQL and Graphviz
+setup: $(STAMP) system-deps ## idempotent: venv, pinned Python deps, PostgreSQL (required), Graphviz, Chromium, wrk (optional)
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-system-deps:
+system-deps: ## apt-get as root, else `sudo -n apt-get` (hosted runners); without either only a missing PostgreSQL fails
 	@bash scripts/system-deps.sh
 
 local: setup ## start the stand-ins and run the data path locally

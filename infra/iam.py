@@ -51,6 +51,10 @@ ARN_PATTERNS = {
     "sns-subscription": ["arn:aws:sns:*:{a}:{p}-*"],
     "dynamodb": ["arn:aws:dynamodb:*:{a}:table/{p}-*"],
     "iam": ["arn:aws:iam::{a}:role/{p}-*"],
+    # CI's own roles and the stack's boundary sit under /ci/, outside role/{p}-*, so no CI role can write
+    # them (the deploy role cannot edit itself); the stack declares them, so `refresh` reads them back.
+    "iam-ci-role": ["arn:aws:iam::{a}:role/ci/{p}-ci-*"],
+    "iam-ci-boundary": ["arn:aws:iam::{a}:policy/ci/{p}-ci-boundary"],
     "secretsmanager": ["arn:aws:secretsmanager:*:{a}:secret:{p}-*"],
 }
 READ_ACTIONS = {
@@ -81,6 +85,15 @@ READ_ACTIONS = {
         "iam:ListAttachedRolePolicies",
         "iam:ListInstanceProfilesForRole",
     ],
+    # read only, never written: the same reads as on the stack's other roles, and the boundary's document
+    "iam-ci-role": [
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListRolePolicies",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListInstanceProfilesForRole",
+    ],
+    "iam-ci-boundary": ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"],
     "secretsmanager": ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"],
 }
 WRITE_ACTIONS = {

@@ -1,21 +1,50 @@
 #!/usr/bin/env bash
-# Debian packages the suite, `make local` and `make bench` need: PostgreSQL server binaries, Graphviz's
-# dot, Chromium and chromedriver, and wrk (the API's load generator: compiled, so the client does not
-# eat the CPU the server is measured on).
+# Debian/Ubuntu packages the suite, `make local` and `make bench` need. Required: the PostgreSQL server
+# binaries (the stand-ins). Wanted, never required: Graphviz's dot (the snapshots' SVGs), Chromium and
+# chromedriver (the browser tests skip without them) and wrk (the API's load generator; only `make bench`
+# uses it, and it says so when it is missing).
+# As root it installs with apt-get; otherwise with `sudo -n apt-get` when sudo works without a password
+# (GitHub's hosted runners); otherwise it installs nothing and fails only if a required package is missing.
+# RDP_PG_LIB (default /usr/lib/postgresql) is where the PostgreSQL server binaries are looked for.
 set -euo pipefail
-need=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
-command -v dot >/dev/null 2>&1 || need+=(graphviz)
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
-# headless Chromium and its driver for the recommendation test page's browser test
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
-[ ${#need[@]} -eq 0 ] && exit 0
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
-  echo "missing system packages: ${need[*]} (install them with apt-get as root)" >&2
+pg_lib="${RDP_PG_LIB:-/usr/lib/postgresql}"
+
+has_postgres() { compgen -G "$pg_lib/*/bin/initdb" >/dev/null; }
+missing() { # the packages of "$@" (package:command pairs) whose command is not found
+  local pair
+  for pair in "$@"; do command -v "${pair#*:}" >/dev/null 2>&1 || echo "${pair%%:*}"; done
+}
+
+required=()
+has_postgres || required+=(postgresql)
+mapfile -t wanted < <(missing graphviz:dot chromium:chromium chromium-driver:chromedriver wrk:wrk)
+[ ${#required[@]} -eq 0 ] && [ ${#wanted[@]} -eq 0 ] && exit 0
+
+apt=()
+if [ "$(id -u)" -eq 0 ]; then
+  apt=(apt-get)
+elif command -v sudo >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+  apt=(sudo -n apt-get)
+fi
+if [ ${#apt[@]} -eq 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  if [ ${#required[@]} -gt 0 ]; then
+    echo "missing system packages: ${required[*]} (install them with apt-get as root, or give this user sudo)" >&2
+    exit 1
+  fi
+  echo "not installed (optional: the tests that need them skip; wrk only serves make bench): ${wanted[*]}" >&2
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "installing ${required[*]} ${wanted[*]} with ${apt[*]}…" >&2
+"${apt[@]}" update -qq >/dev/null
+if [ ${#required[@]} -gt 0 ]; then
+  "${apt[@]}" install -y -qq "${required[@]}" >/dev/null
+fi
+for pkg in "${wanted[@]}"; do # one at a time: a package the distribution lacks must not block the others
+  "${apt[@]}" install -y -qq "$pkg" >/dev/null 2>&1 || echo "could not install $pkg (optional): skipped" >&2
+done
+if ! has_postgres; then
+  echo "postgresql is installed but no initdb under $pg_lib/*/bin" >&2
   exit 1
 fi
-echo "installing ${need[*]} from Debian…" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq "${need[@]}" >/dev/null

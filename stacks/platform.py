@@ -259,7 +259,7 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
             protect=cfg.protect,
             postgres=cfg.postgres,
             dynamodb=cfg.dynamodb,
-            ingress_cidrs=cfg.allowed_cidrs,
+            ingress_cidrs=cfg.postgres_ingress_cidrs,
             connection=cfg.snowflake,
             private_key=b.private_key,
             database=b.database,
@@ -329,6 +329,10 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "apiService": serving.api.services["orchestrator"].fully_qualified_name,
         "customer360": pipes.recommendations.customer_360.fully_qualified_name,
         "postgresHost": serving.stores.postgres.host,
+        # what `python -m scripts.serving write-ca` writes before a refresh or destroy (not a secret)
+        "postgresRootCa": pulumi.Output.unsecret(
+            pulumi.Output.all(path=serving.stores.access.root_ca_file, pem=serving.stores.postgres.ca_certificate)
+        ),
         "postgresIntegration": serving.stores.postgres.integration.name,
         "postgresAdminSecret": serving.stores.postgres.admin_secret.fully_qualified_name,
         "postgresAppSecret": serving.stores.postgres.app_secret.fully_qualified_name,

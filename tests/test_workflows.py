@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 WF = Path(__file__).resolve().parent.parent / ".github" / "workflows"
@@ -139,3 +140,125 @@ def test_the_environment_names_match_the_roles_trust(all_plans):
                 st = json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0]
                 subjects.add(st["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"].split(":")[-1])
     assert subjects == _environments() == {"dev", "prod", "preview-dev", "preview-prod", "review"}
+
+
+ROOT = WF.parent.parent
+STUBS = {
+    "id": 'echo "$FAKE_UID"',
+    "sudo": '[ "$1" = -n ] && shift; [ "$SUDO_OK" = 1 ] || exit 1; [ "$1" = true ] && exit 0\n'
+    'echo "sudo" >> "$LOG"; exec "$@"',
+    "apt-get": 'echo "apt-get $*" >> "$LOG"; for p in $APT_FAIL; do [[ " $* " == *" $p "* ]] && exit 100; done\n'
+    '[[ " $* " == *" postgresql "* ]] && /bin/mkdir -p "$RDP_PG_LIB/17/bin" && : > "$RDP_PG_LIB/17/bin/initdb"; exit 0',
+}
+
+
+def _system_deps(tmp_path: Path, uid: int, sudo: bool, present: tuple[str, ...], pg: bool, fail: str = ""):
+    """scripts/system-deps.sh with `id`, `sudo` and `apt-get` stubbed and only `present` commands on PATH."""
+    bin_, lib, log = tmp_path / "bin", tmp_path / "pglib", tmp_path / "log"
+    bin_.mkdir(parents=True)
+    log.write_text("")
+    for name, body in {**STUBS, **dict.fromkeys(present, "exit 0")}.items():
+        (bin_ / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    if pg:
+        (lib / "16" / "bin").mkdir(parents=True)
+        (lib / "16" / "bin" / "initdb").write_text("")
+    env = {"PATH": str(bin_), "FAKE_UID": str(uid), "SUDO_OK": str(int(sudo)), "LOG": str(log), "APT_FAIL": fail}
+    env["RDP_PG_LIB"] = str(lib)
+    out = subprocess.run(
+        ["/bin/bash", str(ROOT / "scripts/system-deps.sh")], env=env, capture_output=True, text=True, timeout=30
+    )
+    return out, log.read_text().splitlines()
+
+
+def test_setup_installs_with_sudo_when_not_root_and_wrk_is_never_required(tmp_path):
+    # a hosted runner: not root, password-less sudo, PostgreSQL there, wrk and Chromium not installable
+    out, log = _system_deps(tmp_path / "a", 1001, sudo=True, present=("dot",), pg=True, fail="wrk chromium")
+    assert out.returncode == 0, out.stderr
+    assert "sudo" in log and any(line.startswith("apt-get install") and " wrk" in line for line in log)
+    assert "could not install wrk (optional)" in out.stderr
+    # root installs with apt-get itself, never through sudo
+    out, log = _system_deps(tmp_path / "b", 0, sudo=False, present=(), pg=False)
+    assert out.returncode == 0 and "sudo" not in log and "apt-get install -y -qq postgresql" in log
+    # not root and no sudo: only a missing PostgreSQL (the stand-ins) fails, naming it
+    out, log = _system_deps(tmp_path / "c", 1001, sudo=False, present=(), pg=True)
+    assert out.returncode == 0 and not log and "wrk" in out.stderr
+    out, log = _system_deps(tmp_path / "d", 1001, sudo=False, present=("dot", "wrk"), pg=False)
+    assert out.returncode == 1 and "postgresql" in out.stderr and not log
+
+
+def test_setup_is_the_script_and_no_test_needs_wrk():
+    assert "bash scripts/system-deps.sh" in (ROOT / "Makefile").read_text()
+    assert "make test" in (ROOT / ".ci/run").read_text()
+    for path in (ROOT / "tests").rglob("*.py"):
+        text = path.read_text()
+        for i, line in enumerate(text.splitlines()):
+            if "wrk(" in line and "def wrk" not in line:  # a test driving wrk is skipped without it
+                assert 'skipif(not shutil.which("wrk")' in text, f"{path}:{i + 1} needs wrk"
+
+
+WRITE_CA = "python -m scripts.serving write-ca --stack"
+
+
+def _refresh_or_destroy(step: dict) -> int | None:
+    """Where in the step the engine configures providers from the state without running the program
+    (refresh, `up --refresh`, destroy): the index in its `run` text, 0 for an action; None if it never does."""
+    if "pulumi/actions" in str(step.get("uses", "")):
+        inputs = step.get("with", {})
+        runs = inputs.get("command") in ("refresh", "destroy") or str(inputs.get("refresh")).lower() == "true"
+        return 0 if runs else None
+    run = str(step.get("run", ""))
+    found = [i for i in (run.find("pulumi destroy"), run.find("pulumi refresh"), run.find("--refresh")) if i >= 0]
+    return min(found) if found else None
+
+
+def _ca_steps_missing(doc: dict) -> list[str]:
+    """The steps of a workflow that refresh or destroy with no `write-ca` before them in their job (an
+    earlier step after the Pulumi login and CLI, or earlier in the same script)."""
+    missing = []
+    for job_name, job in doc["jobs"].items():
+        steps = job.get("steps", [])
+        for i, step in enumerate(steps):
+            at = _refresh_or_destroy(step)
+            if at is None or WRITE_CA in str(step.get("run", ""))[:at]:
+                continue
+            before = [str(s) for s in steps[:i]]
+            ca = [k for k, s in enumerate(before) if WRITE_CA in s]
+            login = [k for k, s in enumerate(before) if "pulumi/auth-actions" in s]
+            cli = [k for k, s in enumerate(before) if "pulumi/setup-pulumi" in s]
+            if not (ca and login and cli and ca[-1] > max(login[-1], cli[-1])):
+                missing.append(f"{job_name} step {i + 1} ({step.get('name') or step.get('uses')})")
+    return missing
+
+
+WORKFLOWS = {"review-stack.yml", "preview.yml", "plan-diff-comment.yml", "deploy.yml"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *sorted(WORKFLOWS - {"deploy.yml"}),
+        # deploy.yml is edited by another change: once its jobs run write-ca before `up --refresh` (as
+        # test_the_ca_check_sees_a_destroy_or_refresh_without_it plants it), this passes and the strict
+        # mark fails the test until the mark goes
+        pytest.param("deploy.yml", marks=pytest.mark.xfail(strict=True, reason="deploy.yml lacks write-ca")),
+    ],
+)
+def test_every_refresh_and_destroy_is_preceded_by_the_postgres_ca(name):
+    assert {f.name for f in WF.glob("*.yml")} == WORKFLOWS  # a new workflow joins the list
+    assert not _ca_steps_missing(_load(name))
+
+
+def test_the_ca_check_sees_a_destroy_or_refresh_without_it():
+    doc = _load("review-stack.yml")
+    assert not _ca_steps_missing(doc)
+    for step in doc["jobs"]["destroy"]["steps"]:
+        if WRITE_CA in str(step.get("run", "")):
+            step["run"] = step["run"].replace(WRITE_CA, "echo")
+    assert _ca_steps_missing(doc) == ["destroy step 7 (Destroy the review stack and remove it)"]
+    deploy = _load("deploy.yml")
+    assert _ca_steps_missing(deploy) == ["dev step 6 (pulumi/actions@v6)", "prod step 6 (pulumi/actions@v6)"]
+    # the steps to add to each deploy job, after the Pulumi login and before `up --refresh`, make it pass
+    for job in deploy["jobs"].values():
+        job["steps"][-1:-1] = [{"uses": "pulumi/setup-pulumi@v2"}, {"run": f".venv/bin/{WRITE_CA} x/dev"}]
+    assert not _ca_steps_missing(deploy)

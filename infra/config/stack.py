@@ -97,11 +97,27 @@ class StackConfig(ConfigModel):
 
     def network_ranges(self) -> dict[str, list[str]]:
         """Every list of ranges the stack lets in, by config key."""
-        ranges = {"allowedCidrs": self.allowed_cidrs, "ci.runnerCidrs": self.ci.runner_cidrs}
+        ranges = {
+            "allowedCidrs": self.allowed_cidrs,
+            "ci.runnerCidrs": self.ci.runner_cidrs,
+            "postgres.spcsEgressCidrs": self.postgres.spcs_egress_cidrs,
+        }
         for duty in SERVICE_DUTIES:
             if own := getattr(self.service_users, duty).allowed_cidrs:
                 ranges[f"serviceUsers.{duty}.allowedCidrs"] = own
         return ranges
+
+    @property
+    def postgres_ingress_cidrs(self) -> list[str]:
+        """Who may reach the Postgres instance: `allowedCidrs`, then each range of `ci.runnerCidrs` (the
+        postgresql provider connects from CI's runners during `up`, `refresh` and `destroy`) and of
+        `postgres.spcsEgressCidrs` (the API's containers) that no range before it covers already."""
+        out: list[str] = []
+        for cidr in [*self.allowed_cidrs, *self.ci.runner_cidrs, *self.postgres.spcs_egress_cidrs]:
+            net = ipaddress.ip_network(cidr)
+            if not any(net.version == o.version and net.subnet_of(o) for o in map(ipaddress.ip_network, out)):
+                out.append(cidr)
+        return out
 
     def _network(self) -> None:
         """The union of every range is checked, not each range alone: together they never open the stack
@@ -117,6 +133,26 @@ class StackConfig(ConfigModel):
                 net = ipaddress.ip_network(cidr)
                 if is_public(cidr) and not any(net.version == r.version and net.subnet_of(r) for r in reviewed):
                     raise ValueError(f"{key}: {cidr} is a public range; prod takes it only from reviewedPublicCidrs")
+
+    def _teardown(self) -> None:
+        """`protect: false` says the stack is torn down with `pulumi destroy`: then nothing may stop it
+        halfway (a non-empty bucket without forceDestroy, a table with deletion protection). A protected
+        stack (prod always) is torn down by the steps in README "Teardown", which lift each on purpose."""
+        if self.protect:
+            return
+        blocking = [
+            key
+            for key, blocks in (
+                ("forceDestroyBucket", not self.force_destroy_bucket),
+                ("dynamodb.deletionProtection", self.dynamodb.deletion_protection),
+            )
+            if blocks
+        ]
+        if blocking:
+            raise ValueError(
+                f"protect is false but {' and '.join(blocking)} would stop `pulumi destroy` halfway: set "
+                "forceDestroyBucket true and dynamodb.deletionProtection false, or protect true"
+            )
 
     def _deploy_user(self) -> None:
         """A deploy user per environment: dev's key can never change prod, and review stacks deploy as
@@ -169,4 +205,5 @@ class StackConfig(ConfigModel):
                 raise ValueError("dynamodb.pointInTimeRecovery and dynamodb.deletionProtection must be true in prod")
             if not self.postgres.high_availability:
                 raise ValueError("postgres.highAvailability must be true in prod")
+        self._teardown()
         return self

@@ -40,6 +40,9 @@ class PostgresServingAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: PostgresServingAccessArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("retail:serving:PostgresServingAccess", name, None, opts)
         cfg = args.config
+        # the file the provider reads; `refresh`/`destroy` run no program, so the stack exports it
+        # (output postgresRootCa) and `python -m scripts.serving write-ca` puts it back before them
+        self.root_ca_file = root_certificate_file(args.naming.pg("root_ca"), args.ca_certificate)
         self.provider = postgresql.Provider(
             f"{name}-provider",
             host=args.host,
@@ -49,7 +52,7 @@ class PostgresServingAccess(pulumi.ComponentResource):
             password=pulumi.Output.secret(args.admin_password),
             # the server's certificate is checked against the account's root CA and the host name
             sslmode="verify-full",
-            sslrootcert=root_certificate_file(args.naming.pg("root_ca"), args.ca_certificate),
+            sslrootcert=self.root_ca_file,
             superuser=False,  # snowflake_admin is not a full superuser
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from infra.config.base import ConfigModel
+from infra.foundation.config import cidr_list
 
 PgComputeFamily = Literal[
     "STANDARD_M",
@@ -59,7 +60,9 @@ class SyncGuardConfig(ConfigModel):
 
 
 class PostgresConfig(ConfigModel):
-    """The Snowflake Postgres instance and its serving schema. Ingress CIDRs are `allowedCidrs`."""
+    """The Snowflake Postgres instance and its serving schema. Who may connect (the instance's ingress
+    rule) is `allowedCidrs`, `ci.runnerCidrs` (the postgresql provider runs on CI's runners) and
+    `spcsEgressCidrs` (StackConfig.postgres_ingress_cidrs)."""
 
     compute_family: PgComputeFamily
     storage_gb: int = Field(ge=10, le=65_535)
@@ -68,7 +71,16 @@ class PostgresConfig(ConfigModel):
     database: str = Field(default="postgres", pattern=r"^[a-z_][a-z0-9_]*$")
     serving_schema: str = Field(default="serving", pattern=r"^[a-z_][a-z0-9_]*$")
     credential_rotation: int = Field(default=1, ge=1)
+    # Where the API's containers reach the instance from: Snowflake's egress ranges for Snowpark Container
+    # Services external access in the account's region, which `SELECT SYSTEM$GET_SNOWFLAKE_EGRESS_IP_RANGES()`
+    # lists with an expiry for each (refresh them before it; see the README). Required: the API always runs.
+    spcs_egress_cidrs: list[str] = Field(min_length=1)
     sync: SyncGuardConfig = SyncGuardConfig()
+
+    @field_validator("spcs_egress_cidrs")
+    @classmethod
+    def _spcs(cls, value: list[str]) -> list[str]:
+        return cidr_list(value)
 
 
 class DynamoDbConfig(ConfigModel):

@@ -157,7 +157,7 @@ SLASH_8S = [f"{i}.0.0.0/8" for i in range(256)]
         (  # half the internet here, the other half for CI's runners: the union is what counts
             "dev",
             lambda: _nested(_with("dev", "allowedCidrs", ["0.0.0.0/1"]), "ci", ["runnerCidrs"], ["128.0.0.0/1"]),
-            "together allowedCidrs, ci.runnerCidrs open access to the whole IPv4",
+            "together allowedCidrs, ci.runnerCidrs, postgres.spcsEgressCidrs open access to the whole IPv4",
         ),
         ("prod", lambda: _with("prod", "allowedCidrs", ["10.10.0.0/16", "8.0.0.0/8"]), "8.0.0.0/8 is a public range"),
         (
@@ -184,3 +184,46 @@ def test_a_reviewed_public_range_is_accepted_in_prod():
         {"8.8.8.0/24": "partner egress, reviewed by security 2026-11"},
     )
     assert "8.8.8.0/24" in parse_config(values, "prod").allowed_cidrs
+
+
+def _spcs(stack: str, cidrs) -> dict:
+    return _nested(stack, "postgres", ["spcsEgressCidrs"], cidrs)
+
+
+@pytest.mark.parametrize(
+    ("stack", "values", "needle"),
+    [
+        ("dev", lambda: _spcs("dev", []), ":postgres.spcsEgressCidrs: List should have at least 1 item"),
+        ("dev", lambda: _spcs("dev", ["153.45.150.0/33"]), ":postgres.spcsEgressCidrs: Value error, '153.45.150.0/33'"),
+        ("dev", lambda: _spcs("dev", ["0.0.0.0/0"]), ":postgres.spcsEgressCidrs: Value error, 0.0.0.0/0 opens"),
+        ("prod", lambda: _spcs("prod", ["153.45.150.0/24"]), "postgres.spcsEgressCidrs: 153.45.150.0/24 is a public"),
+        (  # the union again: the API's containers' ranges count with everything else
+            "dev",
+            lambda: _spcs(_with("dev", "allowedCidrs", ["0.0.0.0/1"]), ["128.0.0.0/1"]),
+            "together allowedCidrs, ci.runnerCidrs, postgres.spcsEgressCidrs open access to the whole IPv4",
+        ),
+    ],
+)
+def test_spcs_egress_ranges_are_checked_and_named(stack, values, needle):
+    with pytest.raises(ConfigError) as e:
+        parse_config(values(), stack)
+    assert needle in str(e.value), str(e.value)
+
+
+def test_spcs_egress_ranges_are_required():
+    values = raw("dev")
+    pg = json.loads(values["postgres"])
+    del pg["spcsEgressCidrs"]
+    values["postgres"] = json.dumps(pg)
+    with pytest.raises(ConfigError, match=r"retail-data-platform:postgres.spcsEgressCidrs: Field required"):
+        parse_config(values, "dev")
+
+
+def test_postgres_ingress_takes_the_runners_and_spcs_without_repeating_a_covered_range():
+    prod, dev = stack_config("prod"), stack_config("dev")
+    assert prod.postgres_ingress_cidrs == [*prod.allowed_cidrs, *prod.ci.runner_cidrs, *prod.postgres.spcs_egress_cidrs]
+    assert "10.20.0.0/16" in prod.postgres_ingress_cidrs and "10.20.0.0/16" not in prod.allowed_cidrs
+    # dev's allowedCidrs (10.0.0.0/8) already covers its runners: not listed twice
+    assert dev.postgres_ingress_cidrs == [*dev.allowed_cidrs, *dev.postgres.spcs_egress_cidrs]
+    reviewed = _with(_spcs("prod", ["153.45.150.0/24"]), "reviewedPublicCidrs", {"153.45.150.0/24": "SPCS egress"})
+    assert parse_config(reviewed, "prod").postgres_ingress_cidrs[-1] == "153.45.150.0/24"

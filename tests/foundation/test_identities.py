@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from infra.arns import ACCOUNT_ID, arn
 from infra.config.reader import ConfigError, parse_config
 from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import action_resource_types
@@ -159,3 +161,53 @@ def test_the_review_identity_keys_moved_to_the_account_stack():
     values = _nested("dev", "ci", ["reviewStacks"], True)
     with pytest.raises(ConfigError, match=r"reviewStacks: the review identity moved to the account stack"):
         parse_config(values, "dev")
+
+
+# What `pulumi refresh` calls to read back a role (with its inline policy) and a managed policy, and what
+# would let a CI role change one: evaluated by moto's IAM evaluator, as tests/foundation/test_aws_isolation.py does.
+REFRESH_READS = {
+    "aws:iam/role:Role": ["iam:GetRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetRolePolicy"],
+    "aws:iam/policy:Policy": ["iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions"],
+}
+SELF_EDITS = {
+    "aws:iam/role:Role": [
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:AttachRolePolicy",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:UpdateRole",
+        "iam:DeleteRole",
+        "iam:TagRole",
+    ],
+    "aws:iam/policy:Policy": ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy"],
+}
+
+
+def _ci_iam_arns(plan: list[dict]) -> dict[str, str]:
+    """ARN → type of the roles and policies under /ci/ the stack declares (its CI roles and boundary)."""
+    return {
+        arn(r["type"], r["name"], r["inputs"], ACCOUNT_ID, "us-east-1"): r["type"]
+        for r in plan
+        if r["type"] in REFRESH_READS and r["inputs"].get("path") == "/ci/"
+    }
+
+
+@pytest.mark.parametrize(("stack", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_the_deploy_role_reads_back_its_own_ci_roles_and_boundary_but_cannot_change_them(plans, stack, other):
+    def verdict(doc: str, action: str, target: str) -> PermissionResult:
+        return IAMPolicy(doc).is_action_permitted(action, target)
+
+    own, theirs = _ci_iam_arns(plans[stack]), _ci_iam_arns(plans[other])
+    assert sorted(own.values()) == ["aws:iam/policy:Policy", "aws:iam/role:Role", "aws:iam/role:Role"]
+    for key in ("deploy", "preview"):
+        doc = one(plans[stack], f"ci-aws-{key}-policy")["inputs"]["policy"]
+        for target, typ in own.items():
+            for action in REFRESH_READS[typ]:
+                assert verdict(doc, action, target) is PermissionResult.PERMITTED, (key, action, target)
+            for action in SELF_EDITS[typ]:
+                assert verdict(doc, action, target) is not PermissionResult.PERMITTED, (key, action, target)
+        for target, typ in theirs.items():  # and nothing of the other environment's
+            for action in REFRESH_READS[typ] + SELF_EDITS[typ]:
+                assert verdict(doc, action, target) is not PermissionResult.PERMITTED, (key, action, target)

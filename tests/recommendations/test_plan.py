@@ -34,7 +34,9 @@ def test_egress_rule_value_is_the_instance_host_output(plans, stack):
 def test_ingress_cidrs_come_from_config(plans, stack):
     rule = one(plans[stack], "postgres-ingress-rule")["inputs"]
     assert rule["mode"] == "POSTGRES_INGRESS" and rule["type"] == "IPV4"
-    assert rule["valueLists"] == stack_config(stack).allowed_cidrs
+    cfg = stack_config(stack)  # allowedCidrs, CI's runners (the postgresql provider) and SPCS (the API)
+    assert rule["valueLists"] == cfg.postgres_ingress_cidrs
+    assert set(cfg.allowed_cidrs) | set(cfg.postgres.spcs_egress_cidrs) <= set(rule["valueLists"])
     policy = one(plans[stack], "postgres-policy")["inputs"]
     assert policy["allowedNetworkRuleLists"] == [
         f'"RDP_{stack.upper()}_RETAIL"."BRONZE"."RDP_{stack.upper()}_PG_INGRESS"'
