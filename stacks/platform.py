@@ -12,6 +12,7 @@ import pulumi
 
 from infra.account.catalog import attach_procedure
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
+from infra.api.catalog import SERVED_TABLE_KEYS
 from infra.api.component import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
 from infra.cdc.component import OrderChanges, OrderChangesArgs
 from infra.config.engine import load_stack_config
@@ -278,6 +279,8 @@ def _api(
         user=b.access.service_users["registry"].name,
         role=b.access.image_pusher.name,
         token=pulumi.Config().get_secret("registryToken"),
+        # the user and its IMAGE_PUSHER grant: a token is minted for them before the push
+        ready=[b.access],
     )
     backends = ApiBackends(
         pg_host=postgres.host,
@@ -286,6 +289,7 @@ def _api(
         external_access_integration=postgres.integration.name,
         model_stage=recommendations.model_stage.fully_qualified_name,
         warehouse=b.warehouses["serve"],
+        tables={key: recommendations.tables[key] for keys in SERVED_TABLE_KEYS.values() for key in keys},
     )
     return RecommendationApi(
         "api",
@@ -327,6 +331,7 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "apiPool": serving.api.pool.name,
         "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in serving.api.images.items()}),
         "apiService": serving.api.services["orchestrator"].fully_qualified_name,
+        "apiEndpoint": serving.api.endpoint_url,
         "customer360": pipes.recommendations.customer_360.fully_qualified_name,
         "postgresHost": serving.stores.postgres.host,
         # what `python -m scripts.serving write-ca` writes before a refresh or destroy (not a secret)

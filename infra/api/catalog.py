@@ -4,11 +4,15 @@ and the image and DNS forms SPCS uses."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from infra.naming import Catalog
 from infra.recommendations.catalog import CATALOG as RECOMMENDATIONS
 
 SERVICES = ("ranker", "orchestrator")  # in creation order: the orchestrator calls the ranker
 PORTS = {"orchestrator": 8000, "ranker": 8080}
+PUBLIC_ENDPOINT = "api"  # the orchestrator's public endpoint (its spec.yaml.tmpl)
 SERVICE_SCHEMA = "ML_REGISTRY"
 CATALOG = Catalog(
     {
@@ -21,11 +25,10 @@ CATALOG = Catalog(
 # do not embed a checkout path. The orchestrator's context is services/ because its image also
 # carries services/features, the pair features it shares with the ranker's training.
 BUILD_CONTEXTS = {"ranker": "services/api/ranker", "orchestrator": "services"}
-# What the warehouse fallback reads (services/api/orchestrator/orchestrator/backends.py): schema → tables.
-SERVED_TABLES = {
-    schema: [RECOMMENDATIONS.name(k) for k in keys]
-    for schema, keys in (("GOLD", ["USER_PRODUCT_RECOMMENDATIONS"]), ("BRONZE", ["PRODUCT_CATALOG", "INVENTORY"]))
-}
+# What the warehouse fallback reads (services/api/orchestrator/orchestrator/backends.py): schema → the
+# recommendations catalog's keys of its tables (the component's `tables` are keyed the same), and names.
+SERVED_TABLE_KEYS = {"GOLD": ["USER_PRODUCT_RECOMMENDATIONS"], "BRONZE": ["PRODUCT_CATALOG", "INVENTORY"]}
+SERVED_TABLES = {schema: [RECOMMENDATIONS.name(k) for k in keys] for schema, keys in SERVED_TABLE_KEYS.items()}
 
 
 def spcs_image_path(repo_digest: str) -> str:
@@ -41,3 +44,14 @@ def internal_dns(service: str, schema: str, database: str) -> str:
         + f".{schema.lower()}.{database.lower()}".replace("_", "-")
         + (".snowflakecomputing.internal")
     )
+
+
+def public_url(rows: Iterable[Mapping[str, Any]] | None, endpoint: str = PUBLIC_ENDPOINT) -> str:
+    """`https://<ingress_url>` of `endpoint` from SHOW ENDPOINTS IN SERVICE, or "" while it has none: SPCS
+    reports "Endpoints provisioning in progress..." there for a minute or so after the service is created
+    (a `pulumi refresh` or the next `up` reads it again)."""
+    for row in rows or []:
+        host = str(row.get("ingress_url") or "")
+        if row.get("name") == endpoint and host and " " not in host and "." in host:
+            return "https://" + host.removeprefix("https://")
+    return ""

@@ -2,20 +2,33 @@
 the orchestrator and ranker images (built and pushed with pulumi-docker), their services from the
 spec templates in services/, and the grant that lets the app role call the API's endpoint.
 
-Images are referenced by digest, so pushing a new image changes the spec and updates the service;
-services depend on the pool, so `pulumi destroy` drops them before it.
+Images are tagged with the digest of what they are built from (infra/api/build.py) and referenced by
+digest, so a change to service code rebuilds the image, changes the spec and updates the service;
+services depend on the pool, so `pulumi destroy` drops them before it. The images are pushed with the
+registry user's short-lived token only once that user, its role and the push grant exist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
-from infra.api.catalog import BUILD_CONTEXTS, CATALOG, PORTS, SERVICES, internal_dns, spcs_image_path
+from infra.api import build
+from infra.api.catalog import (
+    BUILD_CONTEXTS,
+    CATALOG,
+    PORTS,
+    PUBLIC_ENDPOINT,
+    SERVICES,
+    internal_dns,
+    public_url,
+    spcs_image_path,
+)
 from infra.api.config import ApiConfig, ServiceSizing
 from infra.api.owner import ServiceOwnerArgs, service_owner
 from infra.foundation.config import SnowflakeConnection
@@ -26,6 +39,9 @@ from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services" / "api"
+# A registry token is a Snowflake session token: Docker logs in with this user name and the token as
+# password (`snow spcs image-registry token … | docker login … -u 0sessiontoken --password-stdin`).
+TOKEN_USER = "0sessiontoken"
 
 
 @dataclass(kw_only=True)
@@ -38,15 +54,19 @@ class ApiBackends:
     external_access_integration: pulumi.Input[str]
     model_stage: pulumi.Input[str]
     warehouse: pulumi.Input[str]
+    # the tables the warehouse fallback reads, by catalog key (SERVED_TABLE_KEYS), as resources
+    tables: Mapping[str, pulumi.Resource]
 
 
 @dataclass(kw_only=True)
 class RegistryLogin:
-    """Who pushes the images: the registry service user (IMAGE_PUSHER) and its short-lived token."""
+    """Who pushes the images: the registry service user (IMAGE_PUSHER) and its short-lived token, and
+    what must exist before a token can be minted and used (the user and its role grant)."""
 
     user: pulumi.Input[str]
     role: pulumi.Input[str]
     token: pulumi.Input[str] | None
+    ready: list[pulumi.Resource] = field(default_factory=list)
 
 
 @dataclass(kw_only=True)
@@ -103,6 +123,7 @@ class RecommendationApi(pulumi.ComponentResource):
                 integration=be.external_access_integration,
                 secrets=[be.pg_secret, be.pg_ca_secret],
                 warehouse=be.warehouse,
+                tables=be.tables,
             ),
         )
         self._images(pusher)
@@ -114,6 +135,7 @@ class RecommendationApi(pulumi.ComponentResource):
                 "repository_url": self.repository_url,
                 "orchestrator": self.services["orchestrator"].fully_qualified_name,
                 "images": {k: v.repo_digest for k, v in self.images.items()},
+                "endpoint": self.endpoint_url,
             }
         )
 
@@ -146,7 +168,8 @@ class RecommendationApi(pulumi.ComponentResource):
         )
 
     def _images(self, pusher: pulumi.Resource) -> None:
-        """Both images, built for SPCS's platform and pushed by the registry user."""
+        """Both images, built for SPCS's platform and pushed by the registry user (its session token):
+        after the user, its role grant and the push grant exist, tagged with their build context's digest."""
         name, args = self._name, self._args
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
         server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
@@ -154,16 +177,18 @@ class RecommendationApi(pulumi.ComponentResource):
         self.images = {
             svc: docker.Image(
                 f"{name}-{svc}-image",
-                image_name=self.repository_url.apply(lambda u, s=svc: f"{u}/{s}:{args.config.image_tag}"),
+                image_name=self.repository_url.apply(
+                    lambda u, s=svc, tag=build.image_tag(args.config.image_tag, svc): f"{u}/{s}:{tag}"
+                ),
                 build=docker.DockerBuildArgs(
                     context=BUILD_CONTEXTS[svc], dockerfile=f"services/api/{svc}/Dockerfile", platform="linux/amd64"
                 ),
                 registry=docker.RegistryArgs(
                     server=server,
-                    username=args.registry.user,
+                    username=TOKEN_USER,
                     password=pulumi.Output.secret(token) if token else None,
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[pusher]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[pusher, *args.registry.ready]),
             )
             for svc in SERVICES
         }
@@ -238,6 +263,9 @@ class RecommendationApi(pulumi.ComponentResource):
             f"{self._name}-endpoint-usage",
             execute=grant.apply(lambda a: f"GRANT SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE TO ROLE {quote(a[1])}"),
             revert=grant.apply(lambda a: f"REVOKE SERVICE ROLE {a[0]}!ALL_ENDPOINTS_USAGE FROM ROLE {quote(a[1])}"),
+            # read back on create and on every refresh: the public endpoint's host once SPCS has provisioned it
+            query=svc_fq.apply(lambda s: f"SHOW ENDPOINTS IN SERVICE {s}"),
             # the old REVOKE must not undo the new GRANT
             opts=pulumi.ResourceOptions(parent=self, provider=self.owner.provider, delete_before_replace=True),
         )
+        self.endpoint_url = self.endpoint_grant.query_results.apply(lambda rows: public_url(rows, PUBLIC_ENDPOINT))

@@ -10,12 +10,13 @@ creates the services with the `owner` provider below.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.api.catalog import SERVED_TABLES, SERVICE_SCHEMA
+from infra.api.catalog import SERVED_TABLE_KEYS, SERVED_TABLES, SERVICE_SCHEMA
 from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants, quote_output
 from infra.naming import Naming, object_ref, slug
@@ -35,6 +36,9 @@ class ServiceOwnerArgs:
     integration: pulumi.Input[str]
     secrets: list[pulumi.Input[str]]  # fully qualified: the app password and the root CA
     warehouse: pulumi.Input[str]
+    # the tables the warehouse fallback reads, by their catalog key (SERVED_TABLE_KEYS): each SELECT grant
+    # depends on its table, so `up` creates the table first and `destroy` revokes before the drop
+    tables: Mapping[str, pulumi.Resource]
 
 
 @dataclass(kw_only=True)
@@ -70,10 +74,12 @@ def service_owner(name: str, parent: pulumi.Resource, args: ServiceOwnerArgs) ->
     for schema, privileges in schemas.items():
         label = "owner-schema" if schema == SERVICE_SCHEMA else f"owner-{schema.lower()}"
         grants.append(g.grant(label, owner, privileges, on_schema={"schema_name": quote_output(db, schema)}))
-    for schema, tables in SERVED_TABLES.items():
+    missing = sorted({k for keys in SERVED_TABLE_KEYS.values() for k in keys} - set(args.tables))
+    if missing:
+        raise ValueError(f"the API's owner needs the table resources {missing} (the recommendations component's)")
+    for keys in SERVED_TABLE_KEYS.values():
         grants += [
-            g.on_object(f"owner-{slug(table.lower())}", owner, ["SELECT"], "TABLE", quote_output(db, schema, table))
-            for table in tables
+            g.on_object(f"owner-{slug(key.lower())}", owner, ["SELECT"], "TABLE", args.tables[key]) for key in keys
         ]
     grants.append(g.inherit("owner-to-admin", owner, to_role=args.providers.owner_role))
     grants.append(g.inherit("owner-to-deployer", owner, to_user=args.connection.deploy_user))

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
-from services.api.orchestrator.orchestrator.backends import Ranker, Settings
+from services.api.orchestrator.orchestrator.backends import Settings
 from services.api.orchestrator.orchestrator.contributions import TreeContributions, UnsupportedModelError
+from services.api.orchestrator.orchestrator.ranking import Ranker
 
 
 def train(objective: str, depth: int, seed: int = 0) -> xgb.Booster:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from infra.api.catalog import BUILD_CONTEXTS, spcs_image_path
+from infra.api import build
+from infra.api.catalog import BUILD_CONTEXTS, SERVED_TABLE_KEYS, public_url, spcs_image_path
 from infra.config.reader import stack_config
 from tests.conftest import ROOT, one
 
@@ -30,15 +31,17 @@ def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
     for svc in ("orchestrator", "ranker"):
         img = one(plans[stack], f"api-{svc}-image")["inputs"]
         url = f"retailorg-retail-data.registry.snowflakecomputing.com/rdp_{stack}_retail/ml_registry/retail_images"
-        assert img["imageName"] == f"{url}/{svc}:1.0.0"
+        assert img["imageName"] == f"{url}/{svc}:1.0.0-{build.context_digest(svc)}"
         assert img["build"]["platform"] == "linux/amd64"
         assert img["build"]["dockerfile"] == f"services/api/{svc}/Dockerfile"
         assert img["build"]["context"] == BUILD_CONTEXTS[svc]
-        assert (
-            img["registry"]["server"] == url.split("/")[0]
-            and img["registry"]["username"] == f"RDP_{stack.upper()}_SVC_REGISTRY"
-        )
-        assert one(plans[stack], "api-images")["urn"] in one(plans[stack], f"api-{svc}-image")["dependencies"]
+        # a registry token is a session token: Docker logs in as 0sessiontoken with it
+        assert img["registry"]["server"] == url.split("/")[0] and img["registry"]["username"] == "0sessiontoken"
+        deps = one(plans[stack], f"api-{svc}-image")["dependencies"]
+        assert one(plans[stack], "api-images")["urn"] in deps
+        # pushed only once the registry user, its IMAGE_PUSHER grant and the push grant exist
+        for before in ("access-service-user-registry", "access-svc-registry", "api-images-push"):
+            assert one(plans[stack], before)["urn"] in deps, (svc, before)
     # the orchestrator's image carries the pair features it shares with the ranker's training
     dockerfile = (ROOT / "services" / "api" / "orchestrator" / "Dockerfile").read_text()
     assert "COPY features/ ./services/features/" in dockerfile and BUILD_CONTEXTS["orchestrator"] == "services"
@@ -112,3 +115,50 @@ def test_dockerfiles_are_slim_pinned_nonroot_amd64_with_healthcheck():
         assert "USER 10001" in text and "HEALTHCHECK" in text
         reqs = (SERVICES_DIR / svc / "requirements.txt").read_text().split()
         assert reqs and all("==" in r for r in reqs), reqs
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_model_stage_is_mounted_with_stage_mount_v2_and_exists_before_the_services(plans, stack):
+    plan, db = plans[stack], f"RDP_{stack.upper()}_RETAIL"
+    stage = one(plan, "recommendations-model-stage")
+    for svc in ("api-orchestrator", "api-ranker"):
+        volumes = spec(plan, svc)["spec"]["volumes"]
+        assert volumes == [
+            {"name": "models", "source": "stage", "stageConfig": {"name": f"@{db}.ML_REGISTRY.MODEL_STAGE"}}
+        ]
+        assert stage["urn"] in one(plan, svc)["dependencies"], svc
+    # the owner may read the stage before the provider that creates the services logs in as the owner
+    assert one(plan, "api-owner-models")["urn"] in one(plan, "api-owner-provider")["dependencies"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_served_table_grant_depends_on_its_table(plans, stack):
+    """On `up` the grant waits for the table; on `destroy` it is revoked before the table is dropped."""
+    plan = plans[stack]
+    for keys in SERVED_TABLE_KEYS.values():
+        for key in keys:
+            grant = one(plan, f"api-owner-{key.lower().replace('_', '-')}")
+            table = one(plan, f"recommendations-{key.lower().replace('_', '-')}")
+            assert table["urn"] in grant["dependencies"], key
+            assert grant["inputs"]["onSchemaObject"]["objectName"].endswith(f'."{key}"')
+
+
+def test_the_endpoint_url_is_read_back_from_show_endpoints(plans):
+    g = one(plans["prod"], "api-endpoint-usage")["inputs"]
+    assert g["query"] == 'SHOW ENDPOINTS IN SERVICE "RDP_PROD_RETAIL"."ML_REGISTRY"."ORCHESTRATOR_SERVICE"'
+    rows = [
+        {
+            "name": "api",
+            "port": 8000,
+            "is_public": "true",
+            "ingress_url": "abc-retailorg-retail-data.snowflakecomputing.app",
+        }
+    ]
+    assert public_url(rows) == "https://abc-retailorg-retail-data.snowflakecomputing.app"
+    assert (
+        public_url(
+            [{"name": "api", "ingress_url": "Endpoints provisioning in progress... check back in a few minutes"}]
+        )
+        == ""
+    )
+    assert public_url(None) == public_url([]) == ""

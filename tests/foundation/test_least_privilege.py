@@ -75,7 +75,10 @@ def test_the_registry_user_pushes_images_and_nothing_else(plans):
     assert len(pusher) == 1 and pusher[0]["privileges"] == ["READ", "WRITE"]
     assert pusher[0]["onSchemaObject"]["objectType"] == "IMAGE REPOSITORY"
     for image in by_type(plan, "docker:index/image:Image"):
-        assert image["inputs"]["registry"]["username"] == "RDP_PROD_SVC_REGISTRY"
+        # the password is the registry user's session token (minted as RDP_PROD_SVC_REGISTRY by the deploy
+        # workflow), which Docker presents under the fixed user name 0sessiontoken
+        assert image["inputs"]["registry"]["username"] == "0sessiontoken"
+        assert one(plan, "access-service-user-registry")["urn"] in image["dependencies"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from services.features.pair import History, pair_matrix, region_for_zip, top_categories
 
-from .backends import BackendUnavailableError, DynamoRecs, Postgres, Ranker, Settings, UnknownCustomerError, Warehouse
+from .backends import BackendUnavailableError, DynamoRecs, Postgres, Settings, UnknownCustomerError, Warehouse
 from .inputs import (
     MAX_CUSTOMER_ID,
     ApiError,
@@ -44,6 +44,7 @@ from .inputs import (
     single_request,
 )
 from .items import item, reasons
+from .ranking import Ranker
 from .shelf import UNKNOWN, Shelf, Shelves
 from .tracing import RequestId, request_id
 
@@ -125,6 +126,7 @@ class Recommender:
         fallback can serve (or ranking is off), down (503) when nothing can. The warehouse, the costly last
         resort, is asked only when Postgres and DynamoDB both fail."""
         pg, dynamo = await asyncio.gather(self.pg.ping(), run_in_threadpool(self.dynamo.ping))
+        await run_in_threadpool(self.ranker.refresh)  # a model published since start-up
         wh = "not checked" if (pg or dynamo) else await run_in_threadpool(self.warehouse.ping)
         self.pg_ok = pg
         backends = {

@@ -1,5 +1,5 @@
-"""Where the orchestrator reads from: Postgres (primary), DynamoDB and the warehouse (fallbacks),
-and the ranking model (in-process or the ranker service over HTTP)."""
+"""Where the orchestrator reads from: Postgres (primary), DynamoDB and the warehouse (fallbacks); the
+ranking model is ranking.py's."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-
-import numpy as np
-
-from .contributions import TreeContributions, UnsupportedModelError
 
 log = logging.getLogger("orchestrator")
 
@@ -41,6 +37,7 @@ class Settings:
     ranker_mode: str = "inprocess"  # inprocess | http | off
     ranker_url: str = ""
     ranker_model_path: str = ""
+    ranker_model_check_seconds: float = 30.0  # how often the model file is looked at for a new one
     dynamodb_table: str = ""
     aws_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
@@ -328,65 +325,3 @@ class Warehouse:
                 return cur.fetchall()
         except Exception as e:
             raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
-
-
-class Ranker:
-    """The ranking model: in-process (saves a network hop) or the ranker service's /predict and
-    /explain."""
-
-    def __init__(self, s: Settings) -> None:
-        self.mode = s.ranker_mode
-        self.booster = None
-        self.names: list[str] = []
-        self.contributions: TreeContributions | None = None  # the same numbers as pred_contribs, faster
-        self.url = s.ranker_url.rstrip("/")
-        self.http = None
-        if self.mode == "inprocess" and s.ranker_model_path:
-            import xgboost as xgb
-
-            self.booster = xgb.Booster()
-            self.booster.load_model(s.ranker_model_path)
-            self.booster.set_param({"nthread": 1})
-            self.names = list(self.booster.feature_names or [])
-            try:
-                self.contributions = TreeContributions.of(self.booster)
-            except UnsupportedModelError as e:
-                log.warning("ranking model explained by XGBoost's TreeSHAP (slower): %s", e)
-        elif self.mode == "http" and self.url:
-            import httpx
-
-            self.http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5))
-
-    @property
-    def loaded(self) -> bool:
-        return self.booster is not None or self.http is not None
-
-    def score(self, x: np.ndarray) -> np.ndarray:
-        if self.booster is not None:
-            return self.booster.inplace_predict(x)
-        return np.array([row[1] for row in self._post("/predict", x)["data"]], dtype=np.float32)
-
-    def explain(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """(feature names, each row's per-feature contributions to its score): XGBoost's own
-        decomposition (pred_contribs, path-dependent TreeSHAP; the bias column dropped), so they add up
-        to the score's margin; in process, from contributions.py's tables."""
-        if self.contributions is not None:
-            return self.names, self.contributions(x)
-        if self.booster is not None:
-            import xgboost as xgb
-
-            contribs = self.booster.predict(xgb.DMatrix(x, feature_names=self.names or None), pred_contribs=True)
-            return self.names, np.asarray(contribs)[:, :-1]
-        body = self._post("/explain", x)
-        return list(body["features"]), np.array([row[1] for row in body["data"]], dtype=np.float32)
-
-    def _post(self, path: str, x: np.ndarray) -> dict:
-        if self.http is None:
-            raise BackendUnavailableError("ranker: not configured")
-        try:
-            rows = [[None if v != v else v for v in row] for row in x.tolist()]  # NaN (missing) as null
-            r = self.http.post(f"{self.url}{path}", json={"data": [[i, *row] for i, row in enumerate(rows)]})
-            r.raise_for_status()
-            return r.json()
-        except Exception as e:
-            raise BackendUnavailableError(f"ranker: {type(e).__name__}: {e}") from e

@@ -3,11 +3,17 @@ POST /predict {"data": [[row_index, f1, f2, …], …]} → {"data": [[row_index
 POST /explain (same input) → {"features": [names], "data": [[row_index, [contribution per feature]], …]},
 each feature's share of the row's score from XGBoost's own decomposition (pred_contribs), so a client
 can show why an item ranks where it does.
-The model file is the `train` step's ranking_model.json (mounted from the model stage in SPCS)."""
+The model file is the `train` step's ranking_model.json (mounted from the model stage in SPCS). It need
+not exist at start-up (a fresh stack starts the service before the first `train`): until it appears,
+/predict and /explain answer 503 (the orchestrator then ranks by propensity) and /health says
+`model_loaded: false`; the file is looked at again at most every RANKER_MODEL_CHECK_SECONDS (30) and
+loaded when it appears or changes."""
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,6 +21,46 @@ import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+log = logging.getLogger("ranker")
+NO_MODEL = {"error": "no ranking model published yet", "field": None}
+
+
+class ModelFile:
+    """The model file, loaded when it appears or changes (looked at at most every `check_seconds`)."""
+
+    def __init__(self, path: str, check_seconds: float, clock=time.monotonic) -> None:
+        self.path, self.check_seconds, self._clock = path, check_seconds, clock
+        self.booster: Any = None
+        self._seen: tuple[int, int] | None = None
+        self._next = 0.0
+
+    def current(self, force: bool = False) -> Any:
+        now = self._clock()
+        if force or now >= self._next:
+            self._next = now + self.check_seconds
+            self._reload()
+        return self.booster
+
+    def _reload(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            if self.booster is None:
+                log.warning("no ranking model at %s yet", self.path)
+            return
+        if (st.st_mtime_ns, st.st_size) == self._seen:
+            return
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        try:
+            booster.load_model(self.path)
+        except Exception as e:  # a half-written file: keep the loaded model, try again later
+            log.warning("ranking model at %s did not load (%s); keeping the current one", self.path, e)
+            return
+        booster.set_param({"nthread": 1})
+        self.booster, self._seen = booster, (st.st_mtime_ns, st.st_size)
 
 
 class PredictRequest(BaseModel):
@@ -35,16 +81,13 @@ def _matrix(booster: Any, data: list[list[Any]]) -> np.ndarray | JSONResponse:
 
 
 def create_app(model_path: str | None = None) -> FastAPI:
-    state: dict[str, Any] = {}
+    state: dict[str, ModelFile] = {}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        import xgboost as xgb
-
-        booster = xgb.Booster()
-        booster.load_model(model_path or os.environ["RANKER_MODEL_PATH"])
-        booster.set_param({"nthread": 1})
-        state["booster"] = booster
+        check = float(os.environ.get("RANKER_MODEL_CHECK_SECONDS") or 30)
+        state["model"] = ModelFile(model_path or os.environ["RANKER_MODEL_PATH"], check)
+        state["model"].current(force=True)
         yield
 
     app = FastAPI(title="retail ranker", version="1.0.0", lifespan=lifespan)
@@ -55,7 +98,9 @@ def create_app(model_path: str | None = None) -> FastAPI:
 
     @app.post("/predict")
     def predict(req: PredictRequest):
-        booster = state["booster"]
+        booster = state["model"].current()
+        if booster is None:
+            return JSONResponse(status_code=503, content=NO_MODEL)
         if not req.data:
             return {"data": []}
         x = _matrix(booster, req.data)
@@ -68,7 +113,9 @@ def create_app(model_path: str | None = None) -> FastAPI:
     def explain(req: PredictRequest):
         import xgboost as xgb
 
-        booster = state["booster"]
+        booster = state["model"].current()
+        if booster is None:
+            return JSONResponse(status_code=503, content=NO_MODEL)
         names = list(booster.feature_names or [f"f{i}" for i in range(booster.num_features())])
         if not req.data:
             return {"features": names, "data": []}
@@ -81,7 +128,7 @@ def create_app(model_path: str | None = None) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        b = state.get("booster")
+        b = state["model"].current()
         return {"status": "ok", "model_loaded": b is not None, "features": b.num_features() if b else 0}
 
     return app
