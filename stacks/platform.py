@@ -38,6 +38,7 @@ from infra.providers import (
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
+from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
 
 
@@ -83,10 +84,12 @@ class Pipelines:
 
 @dataclass(frozen=True, kw_only=True)
 class Serving:
-    """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front."""
+    """Where the recommendations are served from: Snowflake Postgres, DynamoDB, and the API in front.
+    A review stack has the DynamoDB table only (see `_serving`)."""
 
-    stores: ServingStores
-    api: RecommendationApi
+    dynamodb: RecommendationsTable
+    stores: ServingStores | None
+    api: RecommendationApi | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,8 +254,17 @@ def _pipelines(b: Base) -> Pipelines:
 
 
 def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
-    """Snowflake Postgres with its serving schema and secrets, the DynamoDB table, and the API in front."""
+    """Snowflake Postgres with its serving schema and secrets, the DynamoDB table, and the API in front.
+
+    A per-PR review stack deploys neither the Postgres instance nor the compute pool and its services:
+    they are the slow, costly, account-level parts (one instance and one pool per open PR), the review
+    identity holds no CREATE POSTGRES INSTANCE, COMPUTE POOL or BIND SERVICE ENDPOINT, and no image is
+    pushed, so no registry token is needed. dev runs them; a review stack tears down completely."""
     cfg = b.config
+    if cfg.environment == "review":
+        kept = {"naming": cfg.naming, "providers": b.providers, "protect": cfg.protect}
+        table = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
+        return Serving(dynamodb=table, stores=None, api=None)
     stores = serving_stores(
         ServingStoresArgs(
             naming=cfg.naming,
@@ -267,7 +279,8 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
         ),
         opts=b.after_foundation,
     )
-    return Serving(stores=stores, api=_api(b, recommendations, stores.postgres, stores.access))
+    api = _api(b, recommendations, stores.postgres, stores.access)
+    return Serving(dynamodb=stores.dynamodb, stores=stores, api=api)
 
 
 def _api(
@@ -320,19 +333,46 @@ def build(cfg: StackConfig) -> Platform:
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
     """The stack outputs the post-deploy loads, the services and people read."""
     base, pipes, serving = p.base, p.pipelines, p.serving
-    pg_roles = {k: pulumi.Output.from_input(cfg.naming.pg(k)) for k in ("app", "loader", "bi")}
     ci = {}
     if base.ci:
         ci = {
             "ciRoles": pulumi.Output.all(**{k: v.arn for k, v in base.ci.roles.items()}),
             "ciPreviewUser": base.ci.preview_user.name,
         }
-    return ci | {
+    return (
+        ci
+        | _serving_outputs(cfg, serving)
+        | {
+            "dynamodbTable": serving.dynamodb.table.name,
+            "customer360": pipes.recommendations.customer_360.fully_qualified_name,
+            "landingBucket": pipes.landing.bucket.bucket,
+            "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
+            "errorTopicArn": base.alerts.topic.arn,
+            "pipeNotificationChannel": pipes.ingestion.pipe.notification_channel,
+            "analyticsRootTask": pipes.analytics.tasks["dimensions_task"].fully_qualified_name,
+            "factSales": pipes.analytics.tables["facts"].fully_qualified_name,
+            "cdcWriterRole": pipes.cdc.writer_role.name,
+            "ordersAggregated": pipes.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
+            "dashboardApp": pipes.dashboard.app.fully_qualified_name,
+            "dashboardStage": pipes.dashboard.stage.fully_qualified_name,
+            "database": base.database,
+            "warehouses": pulumi.Output.all(**base.warehouses),
+            "functionalRoles": pulumi.Output.all(**base.roles),
+            "serviceUsers": pulumi.Output.all(**{k: v.name for k, v in base.access.service_users.items()}),
+        }
+    )
+
+
+def _serving_outputs(cfg: StackConfig, serving: Serving) -> dict[str, pulumi.Output]:
+    """The API's and Postgres' outputs (none in a review stack, which has neither)."""
+    if serving.stores is None or serving.api is None:
+        return {}
+    pg_roles = {k: pulumi.Output.from_input(cfg.naming.pg(k)) for k in ("app", "loader", "bi")}
+    return {
         "apiPool": serving.api.pool.name,
         "apiImages": pulumi.Output.all(**{k: v.repo_digest for k, v in serving.api.images.items()}),
         "apiService": serving.api.services["orchestrator"].fully_qualified_name,
         "apiEndpoint": serving.api.endpoint_url,
-        "customer360": pipes.recommendations.customer_360.fully_qualified_name,
         "postgresHost": serving.stores.postgres.host,
         # what `python -m scripts.serving write-ca` writes before a refresh or destroy (not a secret)
         "postgresRootCa": pulumi.Output.unsecret(
@@ -347,21 +387,6 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         "postgresBiUser": pg_roles["bi"],
         "postgresBiSecret": serving.stores.secrets.secrets["bi"].arn,
         "servingSchema": serving.stores.access.schema.name,
-        "dynamodbTable": serving.stores.dynamodb.table.name,
-        "landingBucket": pipes.landing.bucket.bucket,
-        "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),
-        "errorTopicArn": base.alerts.topic.arn,
-        "pipeNotificationChannel": pipes.ingestion.pipe.notification_channel,
-        "analyticsRootTask": pipes.analytics.tasks["dimensions_task"].fully_qualified_name,
-        "factSales": pipes.analytics.tables["facts"].fully_qualified_name,
-        "cdcWriterRole": pipes.cdc.writer_role.name,
-        "ordersAggregated": pipes.cdc.dynamic_tables["orders_aggregated"].fully_qualified_name,
-        "dashboardApp": pipes.dashboard.app.fully_qualified_name,
-        "dashboardStage": pipes.dashboard.stage.fully_qualified_name,
-        "database": base.database,
-        "warehouses": pulumi.Output.all(**base.warehouses),
-        "functionalRoles": pulumi.Output.all(**base.roles),
-        "serviceUsers": pulumi.Output.all(**{k: v.name for k, v in base.access.service_users.items()}),
     }
 
 

@@ -23,8 +23,11 @@ ENVIRONMENT_PRIVILEGES = [
 ]
 # Held with the grant option: the API's owner role gets it from the admin role.
 GRANTABLE_PRIVILEGES = ["BIND SERVICE ENDPOINT"]
-# Review stacks run no task (their config refuses enabled ones) and have no Postgres instance quota here.
-REVIEW_PRIVILEGES = [p for p in ENVIRONMENT_PRIVILEGES if p not in ("EXECUTE TASK", "CREATE POSTGRES INSTANCE")]
+# Review stacks run no task (their config refuses enabled ones) and have no Postgres instance, compute pool
+# or services (stacks/platform.py `_serving`): their identity may create nothing else.
+REVIEW_PRIVILEGES = [
+    p for p in ENVIRONMENT_PRIVILEGES if p not in ("EXECUTE TASK", "CREATE POSTGRES INSTANCE", "CREATE COMPUTE POOL")
+]
 # A leaked service key cannot unload data to a URL or a stage of its own making: every stage and COPY
 # goes through an integration, and integrations are the environments' admin roles' to create.
 ACCOUNT_PARAMETERS = {

@@ -205,8 +205,6 @@ class ReviewIdentity(pulumi.ComponentResource):
         g = RoleGrants(name, prov.on("securityadmin", self))
         role = g.role("role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
         g.grant("account", role, REVIEW_PRIVILEGES, on_account=True)
-        # a review stack's API owner role needs it from the review identity, which must be able to pass it on
-        g.grant("endpoint", role, GRANTABLE_PRIVILEGES, on_account=True, with_grant_option=True)
         login = DeployUser(name=r.sf("DEPLOYER"), role=r.sf("ADMIN"), public_key=cfg.public_key, cidrs=cfg.runner_cidrs)
         user = deployer(name, self, args.base, prov, login)
         g.inherit("user-role", role, to_user=user.name)

@@ -92,8 +92,11 @@ def test_the_account_parameters_stop_unloads_to_urls_and_stages_without_an_integ
 def test_the_review_identity_may_create_but_is_granted_nothing_of_an_environment(account_plan):
     grants = _grants_to(account_plan, "RDP_REVIEW_ADMIN")
     assert all(g["onAccount"] is True for g in grants)
-    assert sorted(p for g in grants for p in g["privileges"]) == sorted([*REVIEW_PRIVILEGES, "BIND SERVICE ENDPOINT"])
-    assert "EXECUTE TASK" not in REVIEW_PRIVILEGES
+    assert sorted(p for g in grants for p in g["privileges"]) == sorted(REVIEW_PRIVILEGES)
+    # no task, Postgres instance, compute pool or service in a review stack: none of their privileges
+    assert not {"EXECUTE TASK", "CREATE POSTGRES INSTANCE", "CREATE COMPUTE POOL", "BIND SERVICE ENDPOINT"} & set(
+        REVIEW_PRIVILEGES
+    )
     assert one(account_plan, "review-deployer")["inputs"]["name"] == "RDP_REVIEW_DEPLOYER"
     role = one(account_plan, "review-aws-review")["inputs"]
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
@@ -150,3 +153,46 @@ def test_an_environment_in_another_account_is_refused_naming_both_keys():
     # one account per environment: an account stack of its own lists only that environment
     own = cfg.model_copy(update={"snowflake": cfg.snowflake.model_copy(update={"account": "RETAIL_PROD"})})
     check_hosted(own, {"prod": moved})
+
+
+CREATES = {
+    "DATABASE": "CREATE DATABASE",
+    "WAREHOUSE": "CREATE WAREHOUSE",
+    "ROLE": "CREATE ROLE",
+    "USER": "CREATE USER",
+    "INTEGRATION": "CREATE INTEGRATION",
+    "NETWORK POLICY": "CREATE NETWORK POLICY",
+    "COMPUTE POOL": "CREATE COMPUTE POOL",
+    "POSTGRES INSTANCE": "CREATE POSTGRES INSTANCE",
+}
+
+
+def _account_privileges_used(plan: list[dict]) -> set[str]:
+    """The account privileges a plan's deployment needs: CREATE per account-level object it makes, EXECUTE
+    TASK for a started task, BIND SERVICE ENDPOINT to hand on to the API's owner role."""
+    from infra.isolation import object_key
+
+    kinds = {key[0] for r in plan if (key := object_key(r))}
+    used = {CREATES[k] for k in kinds if k in CREATES}
+    if any(r["type"].endswith("/task:Task") and r["inputs"].get("started") for r in plan):
+        used.add("EXECUTE TASK")
+    return used
+
+
+def test_the_admin_roles_hold_exactly_the_account_privileges_the_environments_use(plans):
+    used = _account_privileges_used(plans["dev"]) | _account_privileges_used(plans["prod"])
+    assert used == set(ENVIRONMENT_PRIVILEGES)  # nothing missing for a first `up`, nothing unused
+
+
+def test_a_review_stack_has_no_postgres_pool_or_services_and_its_identity_may_create_what_it_makes():
+    import tempfile
+    from pathlib import Path
+
+    from tests.foundation.test_iam_lint import review_plan
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = review_plan(Path(tmp))
+    types = {r["type"].split(":")[-1] for r in plan}
+    assert not types & {"PostgresInstance", "ComputePool", "Service", "Image", "ExternalAccessIntegration"}
+    assert "Table" in types and any(r["type"] == "aws:dynamodb/table:Table" for r in plan)
+    assert _account_privileges_used(plan) <= set(REVIEW_PRIVILEGES)
