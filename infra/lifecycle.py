@@ -9,7 +9,7 @@
   program (rule `provider-needs-program`), and reads every resource back (read privileges);
 - **update**: a second `up` with no change;
 - **destroy**: reverse dependency order; protected or guarded resources make the teardown runbook
-  (infra/lifecycle_rules.py `runbook`), which is printed, not counted as a finding.
+  (infra/lifecycle_teardown.py `runbook`), which is printed, not counted as a finding.
 Every rule works on the JSON records `python -m infra.plan --format json` prints; none imports Pulumi.
 """
 
@@ -77,7 +77,10 @@ def provider_needs_program(plan: Plan, tracked: Iterable[str] | None = None) -> 
         deps = r.get("propertyDependencies") or {}
         for key, value in sorted(r["inputs"].items()):
             if isinstance(value, str) and _PATH.match(value) and value.lstrip("./") not in tracked:
-                why = f"input {key} is the file {value}, which no clean checkout has (not tracked in git)"
+                why = (
+                    f"input {key} is the file {value}, which no clean checkout has (not tracked in git; "
+                    "refresh and destroy need --run-program)"
+                )
                 findings.append(Finding("refresh", r["name"], "provider-needs-program", why))
             sources = [by_urn[u] for u in deps.get(key, ()) if u in by_urn]
             computed = [s["name"] for s in sources if not (isinstance(value, str) and _echoes(value, s))]

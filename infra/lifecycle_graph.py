@@ -66,10 +66,6 @@ class Graph:
         self._closure[urn] = frozenset(seen)
         return self._closure[urn]
 
-    def order(self) -> list[str]:
-        """A creation order: every resource after all it waits for (destroy is its reverse)."""
-        return sorted(self.by_urn, key=lambda u: (len(self.waits_for(u)), u))
-
 
 # ---------------------------------------------------------------------------- physical names
 def _unquoted(name: str) -> str:

@@ -1,8 +1,8 @@
-"""The lifecycle rules that read what runs (service specs, images, network rules) and the teardown runbook.
+"""The lifecycle rules that read what runs: service specs, images, network rules.
 
 Why: a service that loads a file at start-up, an image pushed with a token of a user the same `up`
 creates, a Postgres instance whose ingress leaves out CI or the containers, each passes every mock and
-fails on the first real `up`; and prod's teardown is a sequence of deliberate steps no plan shows.
+fails on the first real `up`.
 """
 
 from __future__ import annotations
@@ -98,8 +98,16 @@ def _rule_values(objects: dict[str, dict], names: Iterable[str], mode: str) -> l
 
 
 def _within(cidr: str, allowed: Iterable[str]) -> bool:
+    """Whether the range `cidr` lies inside one of the `allowed` ranges (a value that is no range never holds it)."""
     net = ipaddress.ip_network(cidr, strict=False)
-    return any(net.subnet_of(ipaddress.ip_network(a, strict=False)) for a in allowed if "/" in a or "." in a)
+    for a in allowed:
+        try:
+            other = ipaddress.ip_network(a, strict=False)
+        except ValueError:
+            continue
+        if other.version == net.version and net.subnet_of(other):
+            return True
+    return False
 
 
 def network_paths(
@@ -160,60 +168,3 @@ def _service_paths(svc: dict, objects: dict[str, dict]) -> list[Finding]:
                 why = f"mounts secret {name}, which is not among its external access integrations' allowed secrets"
                 findings.append(Finding("create", svc["name"], "network-path", why))
     return findings
-
-
-# ------------------------------------------------------------------------------------- teardown
-def destroy_blockers(plan: Plan) -> list[Finding]:
-    """Rule 6: what stops `pulumi destroy` (or the cloud's delete) until someone lifts it on purpose."""
-    found = [Finding("destroy", r["name"], "destroy-blocker", "protected (protect=True)") for r in plan if r["protect"]]
-    versioned = {
-        r["inputs"].get("bucket")
-        for r in plan
-        if r["type"].startswith("aws:s3/bucketVersioning")
-        and (r["inputs"].get("versioningConfiguration") or {}).get("status") == "Enabled"
-    }
-    for r in plan:
-        i = r["inputs"]
-        if r["type"] == "aws:dynamodb/table:Table" and i.get("deletionProtectionEnabled"):
-            found.append(
-                Finding("destroy", r["name"], "destroy-blocker", f"DynamoDB deletion protection on {i['name']}")
-            )
-        if r["type"].startswith("aws:s3/bucket:") and not i.get("forceDestroy"):
-            kind = "versioned bucket" if i.get("bucket") in versioned else "bucket"
-            why = f"{kind} {i.get('bucket')} without forceDestroy: S3 deletes it only empty"
-            found.append(Finding("destroy", r["name"], "destroy-blocker", why))
-    return found
-
-
-def runbook(stack: str, plan: Plan) -> str:
-    """The ordered steps that tear the stack down, from its plan (README "Tearing down prod" holds prod's)."""
-    blockers = destroy_blockers(plan)
-    protected = sorted(f.resource for f in blockers if f.reason.startswith("protected"))
-    by_name = {r["name"]: r for r in plan}
-    steps = [
-        "Export what you keep first: the protected resources hold the environment's data and go with it.",
-        f"`pulumi destroy --stack {stack} --exclude-protected`: everything but the protected resources "
-        "and what they depend on, in reverse dependency order.",
-    ]
-    for f in blockers:
-        i = by_name[f.resource]["inputs"]
-        if f.reason.startswith("DynamoDB"):
-            steps.append(f"`aws dynamodb update-table --table-name {i['name']} --no-deletion-protection-enabled`")
-        elif "bucket" in f.reason:
-            steps.append(
-                f"""`python -c "import boto3; boto3.resource('s3').Bucket('{i["bucket"]}').object_versions.delete()"`"""
-                " (every object version: the bucket is deleted only empty)"
-            )
-    if protected:
-        steps.append(f"`pulumi state unprotect --stack {stack} --all`: lifts protect from {len(protected)} resources.")
-    steps += [
-        f"`pulumi destroy --stack {stack}` with an administrator's credentials: the rest, CI's own identities "
-        "included (its deploy role neither reads nor removes itself).",
-        f"`pulumi stack rm {stack}`; then drop `{stack}` from the account stack's `environments` and "
-        "`pulumi up --stack account`.",
-    ]
-    lines = [f"{n}. {s}" for n, s in enumerate(steps, 1)]
-    if protected:
-        lines.append("")
-        lines.append(f"Protected in {stack}: " + ", ".join(f"`{p}`" for p in protected) + ".")
-    return "\n".join(lines) + "\n"

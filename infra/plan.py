@@ -36,7 +36,7 @@ from typing import Any
 
 import typer
 
-from infra import cost, cost_report, handover, lifecycle, lifecycle_rules, plandiff
+from infra import cost, cost_report, handover, lifecycle, lifecycle_teardown, plandiff
 from infra.account.catalog import admin_role, monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
@@ -296,7 +296,7 @@ def lifecycle_command(stack: str) -> None:
     findings = lifecycle.check(stack, resources, account, runner_cidrs=ci.get("runnerCidrs", []))
     typer.echo(lifecycle.render(stack, findings), nl=False)
     typer.echo(f"\nlifecycle {stack}: {len(findings)} findings; tearing it down:\n")
-    typer.echo(lifecycle_rules.runbook(stack, resources), nl=False)
+    typer.echo(lifecycle_teardown.runbook(stack, resources), nl=False)
     if findings:
         raise typer.Exit(1)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import lifecycle, lifecycle_privileges, lifecycle_rules
+from infra import lifecycle, lifecycle_privileges, lifecycle_rules, lifecycle_teardown
 from infra.config.reader import read_stack_file
 from tests.conftest import ROOT, one
 
@@ -228,22 +228,22 @@ def test_a_service_without_an_egress_rule_or_an_allowed_secret_is_found(dev) -> 
 
 # --------------------------------------------------------------------------- 6 destroy blockers
 def test_protection_and_guards_make_the_runbook(dev) -> None:
-    assert lifecycle_rules.destroy_blockers(dev) == []
+    assert lifecycle_teardown.destroy_blockers(dev) == []
     one(dev, "api-pool")["protect"] = True
     one(dev, "dynamodb-table")["inputs"]["deletionProtectionEnabled"] = True
     one(dev, "landing-bucket")["inputs"]["forceDestroy"] = False
-    found = lines(lifecycle_rules.destroy_blockers(dev))
+    found = lines(lifecycle_teardown.destroy_blockers(dev))
     assert "destroy api-pool: destroy-blocker: protected" in found
     assert (
         "destroy dynamodb-table: destroy-blocker: DynamoDB deletion protection on rdp-dev-product-recommendations"
         in found
     )
     assert "destroy landing-bucket: destroy-blocker: bucket rdp-dev-landing-123456789012 without forceDestroy" in found
-    book = lifecycle_rules.runbook("dev", dev)
-    assert "`pulumi destroy --stack dev --exclude-protected`" in book and "`api-pool`" in book
+    book = lifecycle_teardown.runbook("dev", dev)
+    assert "`pulumi destroy --stack dev --exclude-protected --run-program`" in book and "`api-pool`" in book
     assert "--table-name rdp-dev-product-recommendations --no-deletion-protection-enabled" in book
     assert (
-        book.index("--exclude-protected") < book.index("state unprotect") < book.index("`pulumi destroy --stack dev` ")
+        book.index("--exclude-protected") < book.index("state unprotect") < book.rindex("`pulumi destroy --stack dev")
     )
 
 
@@ -251,7 +251,7 @@ def test_the_readme_holds_the_prod_runbook_as_generated(plans) -> None:
     text = README.read_text()
     assert RUNBOOK_START in text and RUNBOOK_END in text, "README: the Tearing down prod markers are missing"
     inside = text.split(RUNBOOK_START, 1)[1].split(RUNBOOK_END, 1)[0]
-    expected = lifecycle_rules.runbook("prod", plans["prod"])
+    expected = lifecycle_teardown.runbook("prod", plans["prod"])
     assert inside.strip() == expected.strip(), f"README 'Tearing down prod' is stale; put there:\n{expected}"
 
 
@@ -288,4 +288,4 @@ def test_the_command_prints_findings_and_the_runbook_and_fails(tmp_path: Path) -
     )
     assert out.returncode == 1, out.stderr
     assert re.search(r"^lifecycle dev: refresh ci-aws-deploy: missing-privilege: ", out.stdout, re.M)
-    assert "`pulumi destroy --stack dev --exclude-protected`" in out.stdout
+    assert "`pulumi destroy --stack dev --exclude-protected" in out.stdout
