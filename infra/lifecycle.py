@@ -4,10 +4,12 @@
 - **create**: `pulumi up` creates in dependency order; an input naming another resource's object must
   wait for it (rule `undeclared-dependency`), every identity must hold the privilege of what it does,
   what a resource needs at start must exist before it, the network must let the engine and services in;
-- **post-deploy**: the capabilities' steps (train, sync) run after `up`;
+- **post-deploy**: the capabilities' steps (train, sync) run after `up`, so nothing `up` starts may need
+  what only they make (rule `needed-before-made`, reported at create);
 - **refresh**: `pulumi refresh` configures providers from state alone, on a clean checkout, without the
   program (rule `provider-needs-program`), and reads every resource back (read privileges);
-- **update**: a second `up` with no change;
+- **update**: a second `up` with no change runs no operation of its own; CI's `up` refreshes first
+  (.github/workflows/deploy.yml, `refresh: true`), so it fails wherever refresh does (no rule reports this phase alone);
 - **destroy**: reverse dependency order; protected or guarded resources make the teardown runbook
   (infra/lifecycle_teardown.py `runbook`), which is printed, not counted as a finding.
 Every rule works on the JSON records `python -m infra.plan --format json` prints; none imports Pulumi.

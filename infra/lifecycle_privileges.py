@@ -7,7 +7,9 @@ leaves out (the refresh of a resource it may create but not read is the classic)
 Snowflake: the privilege model of infra/isolation.py (roles held, objects owned by the role whose
 provider created them, grants) over the stack's plan and the account stack's (which grants each
 environment's admin role its account privileges). A privilege granted by the stack's own plan counts
-for a resource only if the resource waits for that grant. AWS: moto's evaluator (infra/aws_reach.py) for
+for a resource only if the resource waits for that grant, and so does a login role the plan grants its
+user. Drops and alters run with the provider that created the object, whose role owns it (OWNERSHIP);
+a revoke needs what its grant needed. AWS: moto's evaluator (infra/aws_reach.py) for
 the stack's deploy role over every managed resource's ARN and the actions each operation needs.
 """
 
@@ -130,13 +132,31 @@ def snowflake_privileges(stack: str, plan: Plan, account: Plan) -> list[Finding]
             why = f"logs in as {user} with role {role}, which {user} is not granted"
             findings.append(Finding("create", p["name"], "missing-privilege", why))
     for r in (r for r in plan if r.get("provider") in logins):
-        role = str(logins[r["provider"]]["inputs"].get("role", "")).upper()
+        login = logins[r["provider"]]["inputs"]
+        role = str(login.get("role", "")).upper()
+        findings += _login_in_time(r, str(login.get("user", "")).upper(), role, plan, graph)
         held = Holdings(m, role, grants, graph.waits_for(r["urn"]))
         missing = [f"{p} on {t[0]} {t[1]}".rstrip() for p, t, g in needs(r) if not held.has(p, t, g)]
         if missing:
             why = f"{role} lacks {', '.join(sorted(set(missing)))} when it runs"
             findings.append(Finding("create", r["name"], "missing-privilege", why))
     return findings
+
+
+def _login_in_time(r: dict, user: str, role: str, plan: Plan, graph: Graph) -> list[Finding]:
+    """A login role that the stack itself grants its user: the resource must wait for that grant, or it may
+    run before the user holds the role (and at destroy, after the grant is revoked)."""
+    given = [
+        g
+        for g in plan
+        if g["type"].endswith("grantAccountRole:GrantAccountRole")
+        and str(g["inputs"].get("userName", "")).upper() == user
+        and str(g["inputs"].get("roleName", "")).upper() == role
+    ]
+    if not given or any(g["urn"] in graph.waits_for(r["urn"]) for g in given):
+        return []
+    why = f"runs as {user} with role {role}, granted by {given[0]['name']}, which it does not wait for"
+    return [Finding("create", r["name"], "missing-privilege", why)]
 
 
 # ------------------------------------------------------------------------------------------- AWS

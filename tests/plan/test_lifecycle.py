@@ -153,6 +153,17 @@ def test_a_privilege_granted_after_the_resource_that_needs_it_does_not_count(dev
     assert "create api-ranker: missing-privilege: RDP_DEV_API_OWNER lacks CREATE SERVICE on SCHEMA" in found
 
 
+def test_a_resource_running_before_its_login_role_is_granted_is_found(dev, account_plan) -> None:
+    grant = one(dev, "api-owner-to-deployer")
+    for r in dev:
+        r["dependencies"] = [u for u in r["dependencies"] if u != grant["urn"]]
+    found = lines(lifecycle_privileges.snowflake_privileges("dev", dev, account_plan))
+    assert (
+        "create api-ranker: missing-privilege: runs as RDP_DEV_DEPLOYER with role RDP_DEV_API_OWNER, granted by "
+        in found
+    )
+
+
 def test_a_role_grant_by_a_role_that_does_not_own_the_role_is_found(dev, account_plan) -> None:
     like = next(r["name"] for r in dev if r["type"].endswith("grantAccountRole:GrantAccountRole"))
     planted(dev, "planted-role-grant", like, provider=one(dev, "api-owner-provider")["urn"])
