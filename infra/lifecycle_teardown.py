@@ -7,6 +7,7 @@ no plan shows. README "Tearing down prod" holds prod's runbook as `runbook` gene
 
 from __future__ import annotations
 
+from infra.isolation import ACCOUNT_STACK
 from infra.lifecycle import provider_needs_program
 from infra.lifecycle_graph import Finding, Plan
 
@@ -40,36 +41,45 @@ def runbook(stack: str, plan: Plan) -> str:
     run = " --run-program" if files else ""
     protected = sorted(f.resource for f in blockers if f.reason.startswith("protected"))
     by_name = {r["name"]: r for r in plan}
-    steps = [
-        "Export what you keep first: the protected resources hold the environment's data and go with it.",
-        f"`pulumi destroy --stack {stack} --exclude-protected{run}`: everything but the protected resources "
-        "and what they depend on, in reverse dependency order.",
-    ]
-    for f in blockers:
-        i = by_name[f.resource]["inputs"]
-        if f.reason.startswith("DynamoDB"):
-            steps.append(f"`aws dynamodb update-table --table-name {i['name']} --no-deletion-protection-enabled`")
-        elif "bucket" in f.reason:
-            steps.append(
-                f"""`python -c "import boto3; boto3.resource('s3').Bucket('{i["bucket"]}').object_versions.delete()"`"""
-                " (every object version: the bucket is deleted only empty)"
-            )
+    steps = []
+    if files:
+        steps.append(
+            f"Destroy with `--run-program`: {', '.join(files)} reads a file the program writes, which a clean "
+            "checkout lacks (refresh likewise: `pulumi refresh --run-program`)."
+        )
+    if protected:
+        steps += [
+            "Export what you keep first: the protected resources hold the environment's data and go with it.",
+            f"`pulumi destroy --stack {stack} --exclude-protected{run}`: everything but the protected resources "
+            "and what they depend on, in reverse dependency order.",
+        ]
+    steps += [_lift(f, by_name[f.resource]["inputs"]) for f in blockers if not f.reason.startswith("protected")]
     if protected:
         steps.append(f"`pulumi state unprotect --stack {stack} --all`: lifts protect from {len(protected)} resources.")
-    steps += [
-        f"`pulumi destroy --stack {stack}{run}` with an administrator's credentials: the rest, CI's own identities "
-        "included (its deploy role neither reads nor removes itself).",
-        f"`pulumi stack rm {stack}`; then drop `{stack}` from the account stack's `environments` and "
-        "`pulumi up --stack account`.",
-    ]
-    if files:
-        steps.insert(
-            1,
-            f"Destroy with `--run-program`: {', '.join(files)} reads a file the program writes, which a clean "
-            "checkout lacks (refresh likewise: `pulumi refresh --run-program`).",
+    ci = any(r["type"] == "aws:iam/role:Role" and "/ci/" in str(r["inputs"].get("path")) for r in plan)
+    who = " with an administrator's credentials" if ci else ""
+    rest = "the rest" if protected else "everything"
+    rest += ", CI's own roles included (its deploy role neither reads nor removes them)" if ci else ""
+    steps.append(f"`pulumi destroy --stack {stack}{run}`{who}: {rest}, in reverse dependency order.")
+    if stack == ACCOUNT_STACK:
+        steps.append(f"`pulumi stack rm {stack}`, after every environment it hosts is torn down.")
+    else:
+        steps.append(
+            f"`pulumi stack rm {stack}`; then drop `{stack}` from the account stack's `environments` and "
+            "`pulumi up --stack account`."
         )
     lines = [f"{n}. {s}" for n, s in enumerate(steps, 1)]
     if protected:
-        lines.append("")
-        lines.append(f"Protected in {stack}: " + ", ".join(f"`{p}`" for p in protected) + ".")
+        lines += ["", f"Protected in {stack}: " + ", ".join(f"`{p}`" for p in protected) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _lift(blocker: Finding, inputs: dict) -> str:
+    """The command that lifts a cloud-side guard before the final destroy."""
+    if blocker.reason.startswith("DynamoDB"):
+        return f"`aws dynamodb update-table --table-name {inputs['name']} --no-deletion-protection-enabled`"
+    bucket = inputs["bucket"]
+    return (
+        f"""`python -c "import boto3; boto3.resource('s3').Bucket('{bucket}').object_versions.delete()"`"""
+        " (every object version: the bucket is deleted only empty)"
+    )
