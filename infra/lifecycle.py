@@ -58,8 +58,11 @@ def undeclared_dependencies(plan: Plan, graph: Graph | None = None) -> list[Find
 # ----------------------------------------------------------------------------------- providers
 @cache
 def tracked_files(root: Path = ROOT) -> frozenset[str]:
-    """The files a clean checkout has (`git ls-files`)."""
-    out = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True)
+    """The files a clean checkout has (`git ls-files`); none outside a git checkout, so every path counts."""
+    try:
+        out = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return frozenset()
     return frozenset(out.stdout.splitlines())
 
 

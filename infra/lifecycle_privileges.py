@@ -254,14 +254,17 @@ def aws_privileges(stack: str, plan: Plan) -> list[Finding]:
     if deploy is None or not region:
         return []
     name = deploy["inputs"].get("name") or deploy["name"]
-    principal = next(p for p in aws_reach.principals_of(plan, stack, region) if p.name == name)
+    principal = next((p for p in aws_reach.principals_of(plan, stack, region) if p.name == name), None)
+    if principal is None:
+        return []
     findings = [Finding("create", deploy["name"], "missing-privilege", why) for why in principal.unreadable]
     graph = Graph(plan)
     own = [deploy["urn"], *(x["urn"] for x in plan if x["inputs"].get("role") in (name, deploy["urn"]))]
     # what the role itself is made of: created (and at last removed) with an administrator's credentials
     bootstrap = set(own) | {u for o in own for u in graph.waits_for(o)}
     for r in (r for r in plan if r["type"].startswith("aws:")):
-        table, arn = AWS_ACTIONS.get(r["type"]), _arn(r, plan, region)
+        table = AWS_ACTIONS.get(r["type"])
+        arn = _arn(r, plan, region) if table is not None else None
         if table is None or not arn:
             why = f"no action table or ARN for {r['type']}: teach infra/lifecycle_privileges.py AWS_ACTIONS"
             findings.append(Finding("create", r["name"], "missing-privilege", why))

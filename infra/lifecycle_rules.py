@@ -22,6 +22,7 @@ REQUIRED_AT_START = {"RANKER_MODEL_PATH": "the model the service loads at start-
 # Resource types that can put a file on a stage during `up` (a local command, SQL run by the provider).
 FILE_WRITERS = ("command:local:Command", "snowflake:index/execute:Execute")
 POSTGRES_PORT = 5432
+# A Postgres host as the mocks give it, for a plan that records no provider connecting to the instance.
 _PG_HOST = re.compile(r"[\w-]+\.postgres\.[\w-]+\.snowflake\.app")
 
 
@@ -141,11 +142,21 @@ def network_paths(
                     why = f"the container services' egress ({cidr}) is not in its ingress {ingress}"
                     findings.append(Finding("create", pg["name"], "network-path", why))
     for svc in (r for r in plan if r["type"].endswith("/service:Service")):
-        findings += _service_paths(svc, objects)
+        findings += _service_paths(svc, objects, _instance_hosts(plan))
     return findings
 
 
-def _service_paths(svc: dict, objects: dict[str, dict]) -> list[Finding]:
+def _instance_hosts(plan: Plan) -> set[str]:
+    """The Postgres instances' hosts: a `host` input whose value came from an instance (propertyDependencies)."""
+    instances = {r["urn"] for r in plan if r["type"].endswith("/postgresInstance:PostgresInstance")}
+    return {
+        str(r["inputs"]["host"])
+        for r in plan
+        if set((r.get("propertyDependencies") or {}).get("host", ())) & instances and "host" in r["inputs"]
+    }
+
+
+def _service_paths(svc: dict, objects: dict[str, dict], hosts: set[str]) -> list[Finding]:
     """A service's Postgres hosts need an egress rule of its integrations; its mounted secrets their allowance."""
     integrations = [objects.get(_unquoted(n)) for n in svc["inputs"].get("externalAccessIntegrations") or []]
     integrations = [i["inputs"] for i in integrations if i]
@@ -155,7 +166,7 @@ def _service_paths(svc: dict, objects: dict[str, dict]) -> list[Finding]:
     }
     text = (svc["inputs"].get("fromSpecification") or {}).get("text") or ""
     findings = []
-    for host in sorted(set(_PG_HOST.findall(text))):
+    for host in sorted({h for h in hosts if h in text} or set(_PG_HOST.findall(text))):
         if f"{host}:{POSTGRES_PORT}" not in egress:
             why = f"connects to {host}:{POSTGRES_PORT}, which no egress rule of its external access integrations allows"
             findings.append(Finding("create", svc["name"], "network-path", why))
