@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Providers, and resources of another database system (Postgres names are not Snowflake's), name no
 # Snowflake object of the plan.
 OTHER_NAMESPACES = ("pulumi:providers:", "postgresql:")
+MASKED = re.compile(r"\[(secret|unknown)\]")  # what infra/mocks.py records for a secret or an unknown
 _PATH = re.compile(r"^(\.{0,2}/)?[\w.-]+(/[\w.-]+)*\.(pem|crt|key|p8|json|ya?ml|txt)$")
 
 
@@ -67,8 +68,9 @@ def tracked_files(root: Path = ROOT) -> frozenset[str]:
 
 
 def _echoes(value: str, source: dict) -> bool:
-    """Whether `value` is one of the source resource's own inputs (a name the program knows, not an output)."""
-    return value in set(strings(source.get("inputs", {})))
+    """Whether `value` is one of the source resource's own inputs (a name the program knows, not an output);
+    a masked value (`[secret]`, `[unknown]`) never is."""
+    return not MASKED.fullmatch(value) and value in set(strings(source.get("inputs", {})))
 
 
 def provider_needs_program(plan: Plan, tracked: Iterable[str] | None = None) -> list[Finding]:

@@ -35,7 +35,7 @@ KNOWN = {
     },
     **{
         (s, "refresh", "serving-provider", "provider-needs-program"): "2: sslrootcert is .tls/*.pem, written "
-        "while the program runs; host and CA are outputs of the instance and the credential (infra/serving)"
+        "while the program runs; host, password and CA are outputs of the instance and the credential (infra/serving)"
         for s in ("dev", "prod")
     },
     **{
