@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -287,7 +286,7 @@ def test_the_check_on_one_plan_runs_in_seconds(all_plans) -> None:
     assert time.perf_counter() - start < 5
 
 
-def test_the_command_prints_findings_and_the_runbook_and_fails(tmp_path: Path) -> None:
+def test_the_command_prints_findings_and_the_runbook_and_fails() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "infra.plan", "--stack", "dev", "--lifecycle"], cwd=ROOT, capture_output=True, text=True
     )
