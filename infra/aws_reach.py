@@ -354,3 +354,22 @@ def _reach_of(p: Principal, targets: list[str], guards: dict[str, list[str]]) ->
             if bounded or by_any is PERMITTED:
                 via = "" if mine is PERMITTED else " (granted by the resource's own policy)"
                 yield f"{p} may {action} on {arn}{via}"
+
+
+# ------------------------------------------------------------------------------ one stack's own
+def principals_of(plan: list[dict], stack: str, region: str) -> list[Principal]:
+    """Every role and user one plan declares, with the documents it declares for them."""
+    return _principals(plan, stack, _managed_policies(plan, region), region)
+
+
+def permits(p: Principal, action: str, arn: str, plan: list[dict]) -> bool:
+    """Whether IAM lets `p` do `action` on `arn` of its own account: its identity documents within its
+    boundary, or a resource policy of `plan` naming it; no explicit deny (infra/lifecycle_privileges.py)."""
+    low = action.lower()
+    docs = [d for d in _resource_policies(plan).get(_guarded_by(arn), []) if _readable(d)]
+    mine = _verdict([_policy(d) for d in p.identity], low, arn)
+    by_name = _verdict([_policy(d, p.arn, "\0", True) for d in docs], low, arn)
+    if DENIED in (mine, by_name):
+        return False
+    bounded = p.boundary is None or _verdict([_policy(p.boundary)], low, arn) is PERMITTED
+    return PERMITTED in (mine, by_name) and bounded

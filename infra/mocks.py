@@ -194,6 +194,11 @@ class RecordingMonitor(MockMonitor):
                 "parent": request.parent or None,
                 "inputs": normalize(raw),
                 "dependencies": sorted(set(request.dependencies)),
+                # per input, the resources its value came from: a provider configured from another
+                # resource's output cannot be configured from state alone (infra/lifecycle_rules.py)
+                "propertyDependencies": {
+                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+                },
                 "protect": bool(request.protect) if request.HasField("protect") else False,
                 "provider": provider,
                 "replaceWith": sorted(request.replace_with),

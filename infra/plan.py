@@ -7,6 +7,7 @@ python -m infra.plan --stack prod --cost         # monthly estimate per capabili
 python -m infra.plan --diff origin/main          # what this working tree changes, per stack (dev, prod)
 python -m infra.plan --diff HEAD~1 --stack prod --format markdown   # text (default), markdown or json
 python -m infra.plan --stack dev --handover v1.4.0   # moving a stack deployed at v1.4.0 to its own admin role
+python -m infra.plan --stack prod --lifecycle    # create, refresh, destroy replayed: what a real engine refuses
 
 --diff plans the working tree and <git-ref> (exported with `git archive` into a temporary directory
 and planned there by the same interpreter), then prints per resource create / update / replace /
@@ -35,11 +36,12 @@ from typing import Any
 
 import typer
 
-from infra import cost, cost_report, handover, plandiff
+from infra import cost, cost_report, handover, lifecycle, lifecycle_teardown, plandiff
 from infra.account.catalog import admin_role, monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
 from infra.config.stack import StackConfig
+from infra.isolation import ACCOUNT_STACK
 from infra.mocks import PlanMocks, RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +93,7 @@ def run_plan(stack: str) -> list[dict[str, Any]]:
             "parent": r["parent"],
             "inputs": r["inputs"],
             "dependencies": r["dependencies"],
+            **({"propertyDependencies": r["propertyDependencies"]} if r["propertyDependencies"] else {}),
             "protect": r["protect"],
             "provider": r["provider"],
             **({"replaceWith": r["replaceWith"]} if r["replaceWith"] else {}),
@@ -285,6 +288,19 @@ def handover_command(stack: str, ref: str) -> None:
     typer.echo(handover.handover(old, new, account, stack, admin), nl=False)
 
 
+def lifecycle_command(stack: str) -> None:
+    """infra/lifecycle.py's findings on the stack's plan, then its teardown runbook; exit 1 on a finding."""
+    resources = run_plan(stack)
+    account = resources if stack == ACCOUNT_STACK else run_plan(ACCOUNT_STACK)
+    runners, spcs = lifecycle.network_inputs(read_stack_file(stack)[0])
+    findings = lifecycle.check(stack, resources, account, runner_cidrs=runners, spcs_egress=spcs)
+    typer.echo(lifecycle.render(stack, findings), nl=False)
+    typer.echo(f"\nlifecycle {stack}: {len(findings)} findings; tearing it down:\n")
+    typer.echo(lifecycle_teardown.runbook(stack, resources), nl=False)
+    if findings:
+        raise typer.Exit(1)
+
+
 def cost_command(stack: str, fmt: str) -> None:
     if fmt not in ("text", "json"):
         raise typer.BadParameter("with --cost: text or json", param_hint="--format")
@@ -311,6 +327,9 @@ def plan(
     handover_ref: str = typer.Option(
         None, "--handover", metavar="GIT-REF", help="the steps moving a stack deployed at GIT-REF to its own role"
     ),
+    lifecycle_check: bool = typer.Option(
+        False, "--lifecycle", help="replay create, refresh and destroy from the plan; exit 1 on a finding"
+    ),
 ) -> None:
     if diff is not None:
         return diff_command(diff, list(stacks or DIFF_STACKS), format or "text")
@@ -320,6 +339,8 @@ def plan(
         return cost_command(stacks[0], format or "text")
     if handover_ref is not None:
         return handover_command(stacks[0], handover_ref)
+    if lifecycle_check:
+        return lifecycle_command(stacks[0])
     stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")

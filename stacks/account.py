@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.account.catalog import admin_role
 from infra.account.component import (
     AccountBase,
     AccountBaseArgs,
@@ -91,7 +90,6 @@ def build(cfg: AccountConfig) -> Account:
         n = env.naming
         user = DeployUser(
             name=env.snowflake.deploy_user,
-            role=admin_role(n),
             public_key=cfg.environments[stack].public_key,
             cidrs=env.ci.runner_cidrs,
         )

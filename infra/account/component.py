@@ -39,10 +39,9 @@ from infra.sqlfiles import render_sql
 
 @dataclass(frozen=True, kw_only=True)
 class DeployUser:
-    """A deploy user: its name, its one role, its key and the ranges it may log in from."""
+    """A deploy user: its name, its key and the ranges it may log in from (its one role is passed apart)."""
 
     name: str
-    role: str
     public_key: str
     cidrs: list[str]
 
@@ -111,7 +110,7 @@ class EnvironmentAccess(pulumi.ComponentResource):
         g.grant("admin-grantable", self.role, GRANTABLE_PRIVILEGES, on_account=True, with_grant_option=True)
         g.inherit("admin-to-sysadmin", self.role, to_role="SYSADMIN")
         self._monitor(name, args, g)
-        self.user = deployer(name, self, args.base, prov, args.deployer)
+        self.user = deployer(name, self, args.base, prov, args.deployer, self.role)
         g.inherit("admin-to-deployer", self.role, to_user=self.user.name)
         self.register_outputs({"role": self.role.name, "user": self.user.name})
 
@@ -153,7 +152,12 @@ class EnvironmentAccess(pulumi.ComponentResource):
 
 
 def deployer(
-    name: str, parent: pulumi.Resource, base: AccountBase, providers: Providers, user: DeployUser
+    name: str,
+    parent: pulumi.Resource,
+    base: AccountBase,
+    providers: Providers,
+    user: DeployUser,
+    role: snowflake.AccountRole,
 ) -> snowflake.ServiceUser:
     """A key-pair deploy user that may log in only from the runners' ranges, with no secondary roles."""
     rule = snowflake.NetworkRule(
@@ -179,7 +183,7 @@ def deployer(
         name=user.name,
         comment="deploys one environment (key pair in its GitHub environment)",
         rsa_public_key=user.public_key,
-        default_role=user.role,
+        default_role=role.name,  # the role's output: the user is made after its role
         default_secondary_roles_option="NONE",
         network_policy=policy.name,
         opts=providers.on("securityadmin", parent),
@@ -205,8 +209,8 @@ class ReviewIdentity(pulumi.ComponentResource):
         g = RoleGrants(name, prov.on("securityadmin", self))
         role = g.role("role", r.sf("ADMIN"), "deploys per-PR review stacks (RDP_PR_*) only")
         g.grant("account", role, REVIEW_PRIVILEGES, on_account=True)
-        login = DeployUser(name=r.sf("DEPLOYER"), role=r.sf("ADMIN"), public_key=cfg.public_key, cidrs=cfg.runner_cidrs)
-        user = deployer(name, self, args.base, prov, login)
+        login = DeployUser(name=r.sf("DEPLOYER"), public_key=cfg.public_key, cidrs=cfg.runner_cidrs)
+        user = deployer(name, self, args.base, prov, login, role)
         g.inherit("user-role", role, to_user=user.name)
         scope = Naming(args.prefix, "pr").aws_prefix  # rdp-pr: every review stack's names
         aws_opts = prov.on("aws", self)

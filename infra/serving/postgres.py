@@ -150,7 +150,10 @@ class SnowflakePostgres(pulumi.ComponentResource):
             f"{name}-external-access",
             name=args.naming.sf("PG_ACCESS_INTEGRATION"),
             allowed_network_rules=[self.egress_rule.fully_qualified_name],
-            allowed_authentication_secrets={"secrets": [self.app_secret.fully_qualified_name]},
+            # every secret the API mounts: the app's password, and the root CA it verifies the server with
+            allowed_authentication_secrets={
+                "secrets": [self.app_secret.fully_qualified_name, self.ca_secret.fully_qualified_name]
+            },
             enabled=True,
             comment="lets the container services reach the serving Postgres instance",
             opts=prov.on("accountadmin", self),

@@ -68,8 +68,8 @@ def test_external_access_integration_lists_egress_rule_and_secrets(plans, stack)
     eai = one(plans[stack], "postgres-external-access")
     db = f'"RDP_{stack.upper()}_RETAIL"."BRONZE"'
     assert eai["inputs"]["allowedNetworkRules"] == [f'{db}."RDP_{stack.upper()}_PG_EGRESS_RULE"']
-    # the API's secret only: the Postgres admin's stays out of reach of the containers
-    assert eai["inputs"]["allowedAuthenticationSecrets"]["secrets"] == [f'{db}."PG_APP_PASSWORD"']
+    # what the API mounts only (its password, the public root CA): the Postgres admin's stays out of reach
+    assert eai["inputs"]["allowedAuthenticationSecrets"]["secrets"] == [f'{db}."PG_APP_PASSWORD"', f'{db}."PG_ROOT_CA"']
     assert eai["inputs"]["enabled"] is True
     assert eai["provider"].endswith("snowflake-accountadmin")
 
