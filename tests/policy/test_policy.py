@@ -74,6 +74,9 @@ def tampered_prod(tmp_path, monkeypatch):
         cfg[key(section)][flag] = False  # fmt: skip
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not
+    # (a review stack has no Postgres instance: the service users' ingress carries the range to a rule)
+    for duty in cfg[key("serviceUsers")].values():
+        duty.pop("allowedCidrs", None)
     cfg[key("dynamodb")] = {"pointInTimeRecovery": False, "deletionProtection": False}
     cfg[key("maxWarehouseSize")] = "X6LARGE"
     cfg[key("maxAutoSuspendSeconds")] = 86400
@@ -109,7 +112,7 @@ def test_a_prod_stack_configured_as_review_is_refused_and_keeps_prod_limits(tamp
         "stack prod: prod stack whose config says environment: review",
         "Database foundation-database: stateful resource is not protected in a prod stack",
         "Table ingestion-silver: stateful resource is not protected in a prod stack",
-        "NetworkRule postgres-ingress-rule: 0.0.0.0/1 is wider than /8",
+        "NetworkRule access-svc-loader-ingress: 0.0.0.0/1 is wider than /8",
         "Warehouse foundation-wh-transform: size XLARGE exceeds the cap LARGE",
         "Warehouse foundation-wh-transform: autoSuspend 3600s is outside 1..600s",
         "Bucket landing-bucket: versioning is off in a prod stack",
