@@ -263,7 +263,7 @@ def aws_privileges(stack: str, plan: Plan) -> list[Finding]:
     # what the role itself is made of, and CI's other identities (IAM path /ci/, which the deploy role may
     # read but never write, so it cannot widen itself): created, changed and at last removed with an
     # administrator's credentials (README "Security model")
-    bootstrap = set(own) | {u for o in own for u in graph.waits_for(o)} | _ci_identities(plan)
+    bootstrap = set(own) | {u for o in own for u in graph.waits_for(o)} | ci_identities(plan)
     for r in (r for r in plan if r["type"].startswith("aws:")):
         table = AWS_ACTIONS.get(r["type"])
         arn = _arn(r, plan, region) if table is not None else None
@@ -281,7 +281,7 @@ def aws_privileges(stack: str, plan: Plan) -> list[Finding]:
     return findings
 
 
-def _ci_identities(plan: Plan) -> set[str]:
+def ci_identities(plan: Plan) -> set[str]:
     """URNs of CI's identities: IAM roles and policies under /ci/, and the inline policies of those roles."""
     ci = {r["urn"]: r for r in plan if r["type"].startswith("aws:iam/") and r["inputs"].get("path") == "/ci/"}
     names = {r["inputs"].get("name") for r in ci.values()} | set(ci)

@@ -36,7 +36,7 @@ from typing import Any
 
 import typer
 
-from infra import cost, cost_report, handover, lifecycle, lifecycle_teardown, plandiff
+from infra import cost, cost_report, handover, lifecycle, lifecycle_deploy, lifecycle_teardown, plandiff
 from infra.account.catalog import admin_role, monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
@@ -295,6 +295,9 @@ def lifecycle_command(stack: str) -> None:
     runners, spcs = lifecycle.network_inputs(read_stack_file(stack)[0])
     findings = lifecycle.check(stack, resources, account, runner_cidrs=runners, spcs_egress=spcs)
     typer.echo(lifecycle.render(stack, findings), nl=False)
+    if stack != ACCOUNT_STACK:
+        typer.echo(f"\nlifecycle {stack}: its first deploy from an empty account:\n")
+        typer.echo(lifecycle_deploy.first_deploy(stack, resources, account), nl=False)
     typer.echo(f"\nlifecycle {stack}: {len(findings)} findings; tearing it down:\n")
     typer.echo(lifecycle_teardown.runbook(stack, resources), nl=False)
     if findings:

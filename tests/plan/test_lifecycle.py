@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from infra import lifecycle, lifecycle_privileges, lifecycle_rules, lifecycle_teardown
+from infra import lifecycle, lifecycle_deploy, lifecycle_privileges, lifecycle_rules, lifecycle_teardown
 from infra.config.reader import read_stack_file
 from tests.conftest import ROOT, one
 
@@ -269,3 +269,29 @@ def test_the_command_prints_the_findings_and_the_runbook(monkeypatch, capsys, al
     with pytest.raises(typer.Exit):
         cli.lifecycle_command("dev")
     assert "lifecycle dev: create api-owner-inventory: undeclared-dependency: " in capsys.readouterr().out
+
+
+def test_the_readme_holds_dev_s_first_deploy_as_generated(plans, account_plan) -> None:
+    start, end = "<!-- lifecycle-first-deploy:dev -->", "<!-- /lifecycle-first-deploy:dev -->"
+    text = README.read_text()
+    inside = text.split(start, 1)[1].split(end, 1)[0]
+    expected = lifecycle_deploy.first_deploy("dev", plans["dev"], account_plan)
+    assert inside.strip() == expected.strip(), (
+        f"README 'First deploy from an empty account' is stale; put there:\n{expected}"
+    )
+
+
+def test_the_first_deploy_runs_what_only_an_administrator_may_do_first(plans, account_plan) -> None:
+    steps = lifecycle_deploy.first_deploy("prod", plans["prod"], account_plan)
+    order = ["pulumi up --stack account", "--target-dependencies", "registry-token", "`pulumi up --stack prod`", "call"]
+    assert [steps.index(s) for s in order] == sorted(steps.index(s) for s in order)
+    assert (
+        "scripts.analytics all" not in steps and "upload --stack prod <your files>" in steps
+    )  # prod: no synthetic data
+    # CI's identities are exactly the /ci/ resources the deploy role may not create
+    targets = re.findall(r"--target '([^']+)'", steps)
+    assert targets and all("CiIdentities" in t for t in targets)
+    review = lifecycle_deploy.first_deploy(
+        "pr-12", [r for r in plans["dev"] if "CiIdentities" not in r["urn"]], account_plan
+    )
+    assert "--stack account" not in review and "--target" not in review  # not hosted: made by the review identity
