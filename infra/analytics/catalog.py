@@ -255,6 +255,8 @@ TASKS: dict[str, tuple[str, str, str | None]] = {
 CATALOG = Catalog(
     {
         **{k: (schema, name) for k, (schema, name, _) in TABLES.items()},
+        # the loader's bulk loads of the sources: Parquet PUT here, COPY'd into the tables and purged
+        "load_stage": ("BRONZE", "SHOP_LOAD_STAGE"),
         **{k: ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM") for k, s in STREAMS.items()},
         **{k: ("SILVER", k.upper()) for k in DYNAMIC_TABLES},
         **{f"{k}_procedure": ("STREAMS_TASKS", name) for k, (name, _) in PROCEDURES.items()},

@@ -26,6 +26,7 @@ SOURCES = ("customers", "products", "orders", "order_items", "movements")
 @dataclass(kw_only=True)
 class CommerceAnalyticsArgs(PipelineArgs):
     config: AnalyticsConfig
+    loader_role: pulumi.Input[str]  # writes the sources (generate, changes) through the load stage
 
 
 class CommerceAnalytics(PipelineComponent):
@@ -41,6 +42,7 @@ class CommerceAnalytics(PipelineComponent):
         self._tables_and_streams()
         self._dynamic_tables()
         self._task_graph()
+        self._load_stage()
         g = RoleGrants(f"{name}-transformer", args.on("securityadmin", self))
         role = args.transformer_role
         for key, task in self.tasks.items():
@@ -87,6 +89,22 @@ class CommerceAnalytics(PipelineComponent):
             )
             for key, s in STREAMS.items()
         }
+
+    def _load_stage(self) -> None:
+        """The internal stage the loader bulk-loads the sources through (PUT, then COPY … PURGE), so no
+        step creates a temporary stage; LOADER may read and write it, its DML on the sources comes with
+        BRONZE's read/write access role."""
+        name, args = self._name, self._args
+        self.load_stage = snowflake.StageInternal(
+            f"{name}-load-stage",
+            database=self._db,
+            schema=CATALOG.schema("load_stage"),
+            name=CATALOG.name("load_stage"),
+            comment="Parquet batches of the sources, COPY'd into the SHOP_* tables and purged",
+            opts=args.on("sysadmin", self),  # holds files only until they are loaded
+        )
+        g = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
+        g.on_object("stage", args.loader_role, ["READ", "WRITE"], "STAGE", self.load_stage)
 
     def _dynamic_tables(self) -> None:
         """The SILVER dynamic tables the dashboard reads, each after what it reads."""
