@@ -171,6 +171,16 @@ TABLES: dict[str, tuple[str, str, Cols]] = {
         ],
     ),
 }
+# What the loader's steps do to each source (generate appends, or empties first with --replace; changes
+# appends and updates customers, products and orders): granted on each table, so it holds from the moment
+# the table exists (a schema's future grant made beside the table may come after it).
+LOADER_WRITES: dict[str, list[str]] = {
+    "customers": ["INSERT", "UPDATE", "DELETE"],
+    "products": ["INSERT", "UPDATE", "DELETE"],
+    "orders": ["INSERT", "UPDATE", "DELETE"],
+    "order_items": ["INSERT", "DELETE"],
+    "movements": ["INSERT", "DELETE"],
+}
 # Tables keyed for MERGE and for the SCD2 surrogate keys.
 PRIMARY_KEYS = {"facts": "ORDER_ITEM_ID", "dim_date": "DATE_KEY", "summary": "DATE_KEY"}
 

@@ -13,7 +13,16 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.analytics import catalog
-from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
+from infra.analytics.catalog import (
+    CATALOG,
+    DYNAMIC_TABLES,
+    LOADER_WRITES,
+    PRIMARY_KEYS,
+    PROCEDURES,
+    STREAMS,
+    TABLES,
+    TASKS,
+)
 from infra.analytics.config import AnalyticsConfig
 from infra.grants import RoleGrants
 from infra.naming import slug
@@ -92,8 +101,7 @@ class CommerceAnalytics(PipelineComponent):
 
     def _load_stage(self) -> None:
         """The internal stage the loader bulk-loads the sources through (PUT, then COPY … PURGE), so no
-        step creates a temporary stage; LOADER may read and write it, its DML on the sources comes with
-        BRONZE's read/write access role."""
+        step creates a temporary stage: LOADER may read and write it, and write the sources."""
         name, args = self._name, self._args
         self.load_stage = snowflake.StageInternal(
             f"{name}-load-stage",
@@ -105,6 +113,8 @@ class CommerceAnalytics(PipelineComponent):
         )
         g = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
         g.on_object("stage", args.loader_role, ["READ", "WRITE"], "STAGE", self.load_stage)
+        for key, privileges in LOADER_WRITES.items():
+            g.on_object(slug(key), args.loader_role, privileges, "TABLE", self.tables[key])
 
     def _dynamic_tables(self) -> None:
         """The SILVER dynamic tables the dashboard reads, each after what it reads."""

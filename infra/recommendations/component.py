@@ -55,6 +55,9 @@ class RecommendationsData(PipelineComponent):
         loader = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
         for key, udtf in self.udtfs.items():
             loader.on_object(slug(key.lower()), args.loader_role, ["USAGE"], "FUNCTION", udtf)
+        for duty, g, grantee in (("LOADER", loader, args.loader_role), ("TRANSFORMER", grants, role)):
+            for key, privileges in catalog.WRITES[duty].items():
+                g.on_object(f"table-{slug(key.lower())}", grantee, privileges, "TABLE", self.tables[key])
         self.register_outputs(
             {
                 "customer_360": self.customer_360.fully_qualified_name,

@@ -485,23 +485,35 @@ def qualified(name: str) -> tuple[str, ...]:
     return tuple(q or u.strip().upper() for q, u in parts if q or u.strip())
 
 
-def declared_objects(plan: list[dict]) -> dict[tuple[str, ...], tuple[str, str]]:
-    """(database, schema, name) → (object type, plural) of every schema object the plan declares."""
+def declared_objects(plan: list[dict]) -> dict[tuple[str, ...], tuple[str, str, str]]:
+    """(database, schema, name) → (object type, plural, URN) of every schema object the plan declares."""
     out = {}
     for r in plan:
         kind = KINDS.get(r["type"].split("/", 1)[-1])
         i = r["inputs"]
         if kind and {"database", "schema", "name"} <= i.keys():
-            out[(i["database"], i["schema"], i["name"])] = kind
+            out[(i["database"], i["schema"], i["name"])] = (*kind, r["urn"])
     return out
 
 
-def statement_needs(sql: str, objects: Mapping[tuple[str, ...], tuple[str, str]]) -> list[tuple[tuple, str]]:
+def after(plan: list[dict], urn: str) -> set[str]:
+    """Every URN that `urn` depends on, directly or through others: what exists before it is created."""
+    deps = {r["urn"]: r.get("dependencies", []) for r in plan}
+    seen, todo = set(), [urn]
+    while todo:
+        for d in deps.get(todo.pop(), ()):
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def statement_needs(sql: str, objects: Mapping[tuple[str, ...], tuple[str, ...]]) -> list[tuple[tuple, str]]:
     """(object, privilege) pairs a statement needs; an object it writes that the plan does not declare is
     ((…), "UNDECLARED")."""
     needs = [(qualified(m.group(1)), p) for rx, privs in STATEMENT_NEEDS for m in rx.finditer(sql) for p in privs]
     needs += [(qualified(m.group(1)), "WRITE") for m in PURGE.finditer(sql)]
-    for obj, (kind, _) in objects.items():
+    for obj, (kind, *_) in objects.items():
         if kind == "FUNCTION" and re.search(rf'(?<![\w"]){_fq_pattern(obj)}\s*\(', sql, re.I):
             needs.append((obj, "USAGE"))
     return [(o, p) if o in objects else (o, "UNDECLARED") for o, p in dict.fromkeys(needs)]
@@ -511,19 +523,24 @@ def _fq_pattern(obj: tuple[str, ...]) -> str:
     return r"\.".join(rf'(?:"{re.escape(p)}"|{re.escape(p)}\b)' for p in obj)
 
 
-def object_privileges(plan: list[dict], role: str, obj: tuple[str, ...], plural: str) -> set[str]:
-    """What `role` holds on one object through every role it inherits: grants on the object itself and
-    all/future grants of its kind in its schema (ALL and OWNERSHIP hold everything)."""
-    roles, held = roles_of(plan, role), set()
+def object_privileges(plan: list[dict], role: str, obj: tuple[str, ...], declared: tuple[str, ...]) -> set[str]:
+    """What `role` holds on one declared object through every role it inherits: grants on the object
+    itself, a future grant of its kind in its schema only if the object is created after it (Snowflake
+    applies future grants at creation; made beside the object, it may come too late), an all-grant only
+    if made after the object (ALL and OWNERSHIP hold everything)."""
+    _, plural, urn = declared
+    roles, held, before = roles_of(plan, role), set(), after(plan, urn)
     for r in plan:
         i = r["inputs"]
         if not r["type"].endswith(GRANT) or i.get("accountRoleName") not in roles or "onSchemaObject" not in i:
             continue
         on = i["onSchemaObject"]
-        scoped = on.get("all") or on.get("future") or {}
-        if (on.get("objectName") and qualified(on["objectName"]) == obj) or (
-            scoped.get("objectTypePlural") == plural and qualified(scoped.get("inSchema", "")) == obj[:2]
-        ):
+        scope = "future" if "future" in on else "all" if "all" in on else None
+        ordered = r["urn"] in before if scope == "future" else urn in after(plan, r["urn"])
+        in_schema = (
+            scope and on[scope].get("objectTypePlural") == plural and qualified(on[scope]["inSchema"]) == obj[:2]
+        )
+        if (on.get("objectName") and qualified(on["objectName"]) == obj) or (in_schema and ordered):
             held |= set(i.get("privileges", []))
     return held
 
@@ -538,7 +555,7 @@ def unheld_needs(plan: list[dict], statements: Iterable[Statement]) -> list[str]
             name = ".".join(obj)
             if priv == "UNDECLARED":
                 problems.append(f"{s.step}: names {name}, which the plan does not declare")
-            elif not ({priv, *WHOLE} & object_privileges(plan, s.role, obj, objects[obj][1])):
+            elif not ({priv, *WHOLE} & object_privileges(plan, s.role, obj, objects[obj])):
                 problems.append(f"{s.step} as {s.role} ({s.user}) needs {priv} on {name}, which it does not hold")
     return list(dict.fromkeys(problems))
 
