@@ -109,7 +109,9 @@ class CommerceAnalytics(PipelineComponent):
             schema=CATALOG.schema("load_stage"),
             name=CATALOG.name("load_stage"),
             comment="Parquet batches of the sources, COPY'd into the SHOP_* tables and purged",
-            opts=args.on("sysadmin", self),  # holds files only until they are loaded
+            # files live here only until COPY purges them; protected where the stack protects all the same,
+            # as the policy pack asks of every internal stage it does not exempt (ORDER_CHANGES_STAGE is)
+            opts=args.kept(self),
         )
         g = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
         g.on_object("stage", args.loader_role, ["READ", "WRITE"], "STAGE", self.load_stage)

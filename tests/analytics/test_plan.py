@@ -97,15 +97,13 @@ def test_a_bad_lag_or_schedule_names_the_config_key():
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_loader_writes_the_sources_through_a_declared_stage(plans, stack):
-    """The bulk loads' stage is the admin's, in BRONZE, not protected (files live until COPY purges them);
-    LOADER's grants on it and on each source name the resources, so they are made after them."""
+    """The bulk loads' stage is the admin's, in BRONZE, protected where the stack protects (the policy
+    pack's rule for internal stages); LOADER's grants on it and on each source name the resources, so
+    they are made after them."""
     plan, loader = plans[stack], f"RDP_{stack.upper()}_LOADER"
     stage = one(plan, "analytics-load-stage")
-    assert (stage["inputs"]["schema"], stage["inputs"]["name"], stage["protect"]) == (
-        "BRONZE",
-        "SHOP_LOAD_STAGE",
-        False,
-    )
+    assert (stage["inputs"]["schema"], stage["inputs"]["name"]) == ("BRONZE", "SHOP_LOAD_STAGE")
+    assert stage["protect"] is (stack == "prod")
     assert stage["provider"].endswith("snowflake-sysadmin")
     grant = one(plan, "analytics-loader-stage")
     assert grant["inputs"]["accountRoleName"] == loader and grant["inputs"]["privileges"] == ["READ", "WRITE"]
