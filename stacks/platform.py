@@ -213,8 +213,9 @@ def _pipelines(b: Base) -> Pipelines:
         ),
         opts=b.after_foundation,
     )
+    loading = {**shared, "loader_role": b.roles["LOADER"]}  # their post-deploy steps also write BRONZE
     analytics = CommerceAnalytics(
-        "analytics", CommerceAnalyticsArgs(**shared, config=cfg.analytics), b.after_foundation
+        "analytics", CommerceAnalyticsArgs(**loading, config=cfg.analytics), b.after_foundation
     )
     cdc = OrderChanges(
         "cdc",
@@ -241,7 +242,7 @@ def _pipelines(b: Base) -> Pipelines:
         pulumi.ResourceOptions(depends_on=[analytics, cdc]),
     )
     recommendations = RecommendationsData(
-        "recommendations", RecommendationsDataArgs(**shared, config=cfg.recommendations), b.after_foundation
+        "recommendations", RecommendationsDataArgs(**loading, config=cfg.recommendations), b.after_foundation
     )
     return Pipelines(
         landing=landing,

@@ -171,6 +171,16 @@ TABLES: dict[str, tuple[str, str, Cols]] = {
         ],
     ),
 }
+# What the loader's steps do to each source (generate appends, or empties first with --replace; changes
+# appends and updates customers, products and orders): granted on each table, so it holds from the moment
+# the table exists (a schema's future grant made beside the table may come after it).
+LOADER_WRITES: dict[str, list[str]] = {
+    "customers": ["INSERT", "UPDATE", "DELETE"],
+    "products": ["INSERT", "UPDATE", "DELETE"],
+    "orders": ["INSERT", "UPDATE", "DELETE"],
+    "order_items": ["INSERT", "DELETE"],
+    "movements": ["INSERT", "DELETE"],
+}
 # Tables keyed for MERGE and for the SCD2 surrogate keys.
 PRIMARY_KEYS = {"facts": "ORDER_ITEM_ID", "dim_date": "DATE_KEY", "summary": "DATE_KEY"}
 
@@ -255,6 +265,8 @@ TASKS: dict[str, tuple[str, str, str | None]] = {
 CATALOG = Catalog(
     {
         **{k: (schema, name) for k, (schema, name, _) in TABLES.items()},
+        # the loader's bulk loads of the sources: Parquet PUT here, COPY'd into the tables and purged
+        "load_stage": ("BRONZE", "SHOP_LOAD_STAGE"),
         **{k: ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM") for k, s in STREAMS.items()},
         **{k: ("SILVER", k.upper()) for k in DYNAMIC_TABLES},
         **{f"{k}_procedure": ("STREAMS_TASKS", name) for k, (name, _) in PROCEDURES.items()},

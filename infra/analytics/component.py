@@ -13,7 +13,16 @@ import pulumi
 import pulumi_snowflake as snowflake
 
 from infra.analytics import catalog
-from infra.analytics.catalog import CATALOG, DYNAMIC_TABLES, PRIMARY_KEYS, PROCEDURES, STREAMS, TABLES, TASKS
+from infra.analytics.catalog import (
+    CATALOG,
+    DYNAMIC_TABLES,
+    LOADER_WRITES,
+    PRIMARY_KEYS,
+    PROCEDURES,
+    STREAMS,
+    TABLES,
+    TASKS,
+)
 from infra.analytics.config import AnalyticsConfig
 from infra.grants import RoleGrants
 from infra.naming import slug
@@ -26,6 +35,7 @@ SOURCES = ("customers", "products", "orders", "order_items", "movements")
 @dataclass(kw_only=True)
 class CommerceAnalyticsArgs(PipelineArgs):
     config: AnalyticsConfig
+    loader_role: pulumi.Input[str]  # writes the sources (generate, changes) through the load stage
 
 
 class CommerceAnalytics(PipelineComponent):
@@ -41,6 +51,7 @@ class CommerceAnalytics(PipelineComponent):
         self._tables_and_streams()
         self._dynamic_tables()
         self._task_graph()
+        self._load_stage()
         g = RoleGrants(f"{name}-transformer", args.on("securityadmin", self))
         role = args.transformer_role
         for key, task in self.tasks.items():
@@ -87,6 +98,25 @@ class CommerceAnalytics(PipelineComponent):
             )
             for key, s in STREAMS.items()
         }
+
+    def _load_stage(self) -> None:
+        """The internal stage the loader bulk-loads the sources through (PUT, then COPY … PURGE), so no
+        step creates a temporary stage: LOADER may read and write it, and write the sources."""
+        name, args = self._name, self._args
+        self.load_stage = snowflake.StageInternal(
+            f"{name}-load-stage",
+            database=self._db,
+            schema=CATALOG.schema("load_stage"),
+            name=CATALOG.name("load_stage"),
+            comment="Parquet batches of the sources, COPY'd into the SHOP_* tables and purged",
+            # files live here only until COPY purges them; protected where the stack protects all the same,
+            # as the policy pack asks of every internal stage it does not exempt (ORDER_CHANGES_STAGE is)
+            opts=args.kept(self),
+        )
+        g = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
+        g.on_object("stage", args.loader_role, ["READ", "WRITE"], "STAGE", self.load_stage)
+        for key, privileges in LOADER_WRITES.items():
+            g.on_object(slug(key), args.loader_role, privileges, "TABLE", self.tables[key])
 
     def _dynamic_tables(self) -> None:
         """The SILVER dynamic tables the dashboard reads, each after what it reads."""

@@ -30,8 +30,9 @@ READ_OBJECT_PRIVILEGES = ["SELECT"]
 # or routine to run later. tests/foundation/test_service_ddl.py checks this against the steps' code.
 RUNTIME_DDL: dict[str, dict[str, str]] = {
     # LOADER: Snowpipe's COPY runs as the pipe's owner; the change generator PUTs and COPYs through the
-    # change log's declared stage as CDC_WRITER. (analytics' write_pandas, run as TRANSFORMER, would
-    # create its temporary stage here: not granted, TRANSFORMER does not write BRONZE.)
+    # change log's declared stage as CDC_WRITER; analytics' generate/changes PUT and COPY through the
+    # declared SHOP_LOAD_STAGE (no write_pandas: its temporary stage would need CREATE STAGE here), and
+    # the recommendations' generate INSERTs from the declared GENERATE_* functions.
     "BRONZE": {},
     # TRANSFORMER: REFRESH of the declared dynamic tables; the ingestion MERGE runs in the owner's procedure
     "SILVER": {},

@@ -125,6 +125,13 @@ TABLES: dict[str, tuple[str, Cols]] = {
     "USER_PRODUCT_RECOMMENDATIONS": ("GOLD", USER_PRODUCT_RECOMMENDATIONS),
     "CUSTOMER_PROPENSITY": ("GOLD", CUSTOMER_PROPENSITY),
 }
+# What each duty's steps write, granted on each table (so it holds from the moment the table exists; a
+# schema's future grant made beside the table may come after it): `generate` replaces the BRONZE inputs
+# as LOADER; `build` and `train` INSERT OVERWRITE the GOLD outputs as TRANSFORMER.
+WRITES: dict[str, dict[str, list[str]]] = {
+    "LOADER": {k: ["INSERT", "DELETE"] for k, (schema, _) in TABLES.items() if schema == "BRONZE"},
+    "TRANSFORMER": {"USER_PRODUCT_RECOMMENDATIONS": ["INSERT"], "CUSTOMER_PROPENSITY": ["INSERT"]},
+}
 # FEATURE_STORE views of what the ranking model reads about products and customers' histories.
 PAIR_SIGNALS = ("PRODUCT_POPULARITY", "CUSTOMER_PRODUCT_INTERACTIONS")
 # Every object of the capability; the key is the object's name.

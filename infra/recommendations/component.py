@@ -28,6 +28,7 @@ PYTHON_RUNTIME = "3.11"
 @dataclass(kw_only=True)
 class RecommendationsDataArgs(PipelineArgs):
     config: RecommendationsConfig
+    loader_role: pulumi.Input[str]  # writes the BRONZE inputs through the GENERATE_* UDTFs (generate)
 
 
 class RecommendationsData(PipelineComponent):
@@ -48,6 +49,15 @@ class RecommendationsData(PipelineComponent):
         grants.on_object("task-propensity", role, ["OPERATE", "MONITOR"], "TASK", self.refresh_propensity)
         grants.on_object("stage", role, ["READ", "WRITE"], "STAGE", self.model_stage)
         grants.on_object("dynamic-table", role, ["OPERATE", "MONITOR", "SELECT"], "DYNAMIC TABLE", self.customer_360)
+        # `train` scores CUSTOMER_PROPENSITY through the UDF as TRANSFORMER (the task runs as its owner)
+        grants.on_object("predict-propensity", role, ["USAGE"], "FUNCTION", self.predict)
+        # `generate` fills BRONZE as LOADER, calling the generators
+        loader = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
+        for key, udtf in self.udtfs.items():
+            loader.on_object(slug(key.lower()), args.loader_role, ["USAGE"], "FUNCTION", udtf)
+        for duty, g, grantee in (("LOADER", loader, args.loader_role), ("TRANSFORMER", grants, role)):
+            for key, privileges in catalog.WRITES[duty].items():
+                g.on_object(f"table-{slug(key.lower())}", grantee, privileges, "TABLE", self.tables[key])
         self.register_outputs(
             {
                 "customer_360": self.customer_360.fully_qualified_name,

@@ -2,12 +2,17 @@
 `changes`, and `run` the pipeline. Against a deployed stack the task graph and the dynamic tables are
 Snowflake's (`run` executes the root task and refreshes the dynamic tables now); `--local` runs the
 same SQL on the stand-in through the rehearsal.
+
+On a stack each step runs as the duty that owns its writes: `generate` and `changes` write the BRONZE
+sources as LOADER (bulk rows PUT to the declared load stage and COPY'd in, no temporary stage); `run`
+operates the task graph and the dynamic tables as TRANSFORMER.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +27,7 @@ from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.analytics.generate import Batch, day_of_changes, history
 from scripts.analytics.rehearsal import LocalAnalytics, TaskRun
-from scripts.core.connections import connect_standin, count, stack_outputs, transformer_session
+from scripts.core.connections import connect_standin, count, loader_session, stack_outputs, transformer_session
 from scripts.core.errors import LoadError
 from scripts.core.guard import guard_synthetic
 
@@ -40,9 +45,14 @@ class AnalyticsTarget:
     stack: str
     local: bool
     database: str
-    connect: Callable[[], Any]
+    connect: Callable[[], Any]  # who operates the pipeline (`run`): TRANSFORMER on a stack
     config: AnalyticsConfig
+    connect_loader: Callable[[], Any] | None = None  # who writes the sources: LOADER (default: `connect`)
     timings: dict[str, float] = field(default_factory=dict)
+
+    def writer(self) -> Any:
+        """A session of the duty that writes the BRONZE sources."""
+        return (self.connect_loader or self.connect)()
 
 
 def local_target(
@@ -55,36 +65,51 @@ def local_target(
 
 
 def stack_target(stack: str) -> AnalyticsTarget:
-    """A deployed stack, as its transformer service user."""
+    """A deployed stack: the loader service user writes the sources, the transformer runs the pipeline."""
     cfg = stack_config(stack)
     out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
-    return AnalyticsTarget(stack, False, out["database"], lambda: transformer_session(cfg, out), cfg.analytics)
+    return AnalyticsTarget(
+        stack,
+        False,
+        out["database"],
+        lambda: transformer_session(cfg, out),
+        cfg.analytics,
+        connect_loader=lambda: loader_session(cfg, out),
+    )
 
 
-def _load(t: AnalyticsTarget, cur: Any, conn: Any, batch: Batch) -> dict[str, int]:
-    """Append a batch's rows to the source tables: bulk from Parquet on the stand-in, write_pandas
-    (PUT + COPY) in Snowflake."""
+def _load(t: AnalyticsTarget, cur: Any, batch: Batch) -> dict[str, int]:
+    """Append a batch's rows to the source tables from Parquet: one INSERT of the file on the stand-in;
+    in Snowflake PUT to the declared load stage, in a folder of this load's own, and COPY'd by column
+    name, the files purged once loaded."""
     counts = {}
+    run = uuid.uuid4().hex[:12]
     with tempfile.TemporaryDirectory(prefix="rdp-analytics-") as tmp:
         for key, table in batch.tables.items():
+            path = Path(tmp) / f"{key}.parquet"
+            pq.write_table(table, path)
+            q = load_queries(t.database, key, path.as_posix(), f"{key}-{run}")
             if t.local:
-                path = Path(tmp) / f"{key}.parquet"
-                pq.write_table(table, path)
-                cur.execute(f"INSERT INTO {fq(t.database, key)} SELECT * FROM read_parquet(%s)", (str(path),))
+                cur.execute(q["insert_file"], (str(path),))
             else:
-                from snowflake.connector.pandas_tools import write_pandas
-
-                schema, name, _ = TABLES[key]
-                write_pandas(conn, table.to_pandas(), name, database=t.database, schema=schema, quote_identifiers=False)
+                cur.execute(q["put"])
+                cur.execute(q["copy"])
             counts[TABLES[key][1]] = table.num_rows
     return counts
+
+
+def load_queries(database: str, key: str, path: str = "", folder: str = "") -> dict[str, str]:
+    """sql/analytics/load.sql for one source table: PUT, COPY (Snowflake) and the stand-in's INSERT."""
+    return named_queries(
+        "analytics/load.sql", table=fq(database, key), stage=fq(database, "load_stage"), path=path, folder=folder
+    )
 
 
 def generate(t: AnalyticsTarget, replace: bool = False, first_fill: bool = False) -> dict[str, int]:
     """The sources' history. Refuses to add it twice: sources that hold rows stay as they are unless
     `replace` (which empties them first; the streams then carry the deletions too). Never into a prod
     stack, but as the --first-fill of empty sources."""
-    with t.connect() as conn:
+    with t.writer() as conn:
         cur = conn.cursor()
         filled = {key: count(cur, fq(t.database, key)) for key in SOURCES}
         guard_synthetic(t.stack, t.local, "generate", first_fill, lambda: not any(filled.values()))
@@ -94,7 +119,7 @@ def generate(t: AnalyticsTarget, replace: bool = False, first_fill: bool = False
         if replace:
             for key in SOURCES:
                 cur.execute(f"DELETE FROM {fq(t.database, key)}")
-        return _load(t, cur, conn, history(t.config.scale))
+        return _load(t, cur, history(t.config.scale))
 
 
 def changes(t: AnalyticsTarget, day: date | None = None) -> dict[str, int]:
@@ -107,9 +132,9 @@ def changes(t: AnalyticsTarget, day: date | None = None) -> dict[str, int]:
         customers=fq(t.database, "customers"),
         products=fq(t.database, "products"),
     )
-    with t.connect() as conn:
+    with t.writer() as conn:
         cur = conn.cursor()
-        counts = _load(t, cur, conn, batch)
+        counts = _load(t, cur, batch)
         for name, rows in (
             ("order_status", batch.status_changes),
             ("customer_segment", batch.customer_changes),

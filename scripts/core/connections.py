@@ -91,16 +91,27 @@ def stack_outputs(stack: str, required: Iterable[str] = ("database",)) -> dict[s
     return out
 
 
-def transformer_session(cfg: StackConfig, out: dict[str, Any]):
-    """The transformer service user as TRANSFORMER on the transform warehouse of a deployed stack."""
+def duty_session(cfg: StackConfig, out: dict[str, Any], duty: str, role: str, warehouse: str):
+    """One duty's service user with its functional role and warehouse, from a deployed stack's outputs."""
     return connect_stack(
         f"{cfg.snowflake.organization}-{cfg.snowflake.account}",
-        out["serviceUsers"]["transformer"],
-        out["functionalRoles"]["TRANSFORMER"],
-        out["warehouses"]["transform"],
+        out["serviceUsers"][duty],
+        out["functionalRoles"][role],
+        out["warehouses"][warehouse],
         out["database"],
-        "transformer",
+        duty,
     )
+
+
+def transformer_session(cfg: StackConfig, out: dict[str, Any]):
+    """The transformer service user as TRANSFORMER on the transform warehouse of a deployed stack."""
+    return duty_session(cfg, out, "transformer", "TRANSFORMER", "transform")
+
+
+def loader_session(cfg: StackConfig, out: dict[str, Any]):
+    """The loader service user as LOADER on the load warehouse: the BRONZE writes (key in
+    SNOWFLAKE_LOADER_KEY_PATH)."""
+    return duty_session(cfg, out, "loader", "LOADER", "load")
 
 
 def count(cur: Any, table: str) -> int:

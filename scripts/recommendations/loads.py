@@ -39,10 +39,11 @@ def prepare_local(t: RecommendationsTarget) -> None:
 
 
 def generate(t: RecommendationsTarget) -> dict[str, int]:
-    """Step 1: synthetic data, deterministic by seed and AS_OF, with the UDTFs' handler code."""
+    """Step 1: synthetic data, deterministic by seed and AS_OF, with the UDTFs' handler code; on a stack
+    as LOADER, the duty that writes BRONZE (it may call the GENERATE_* functions)."""
     counts: dict[str, int] = {}
     with step("generate"):
-        with t.connect_snowflake() as conn:
+        with t.writer() as conn:
             cur = conn.cursor()
             guard_synthetic(t.stack, t.local, "generate", t.first_fill, lambda: _empty(cur, t))
             for stmt in split_statements(

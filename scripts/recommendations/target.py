@@ -3,11 +3,14 @@ workers), and the recommendations catalog's names."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from infra.config.reader import stack_config
 from infra.recommendations import catalog
 from infra.recommendations.config import ScaleConfig
+from scripts.core import connections
 from scripts.core import target as core
 from scripts.core.target import SERVING_OUTPUTS, Target, extended
 
@@ -26,6 +29,12 @@ class RecommendationsTarget(Target):
 
     scale: ScaleConfig | None = None
     workers: int = 2
+    # who writes the BRONZE inputs (`generate`): LOADER on a stack; the shared session on the stand-ins
+    connect_loader: Callable[[], Any] | None = None
+
+    def writer(self) -> Any:
+        """A session of the duty that writes the generated BRONZE tables."""
+        return (self.connect_loader or self.connect_snowflake)()
 
     def q(self, obj: str) -> str:
         return catalog.q(self.database, obj)
@@ -52,6 +61,15 @@ def local_target(
 
 
 def stack_target(stack: str, scale: ScaleConfig | None = None) -> RecommendationsTarget:
-    """A deployed stack at its configured scale (or `scale`)."""
+    """A deployed stack at its configured scale (or `scale`): TRANSFORMER builds and trains, the loader
+    service user (as LOADER) generates."""
+    cfg = stack_config(stack)
     base = core.stack_target(stack, SERVING_OUTPUTS)
-    return extended(base, RecommendationsTarget, scale=scale or stack_config(stack).recommendations.scale)
+
+    def connect_loader() -> Any:
+        out = connections.stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
+        return connections.loader_session(cfg, out)
+
+    return extended(
+        base, RecommendationsTarget, scale=scale or cfg.recommendations.scale, connect_loader=connect_loader
+    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.analytics.catalog import DYNAMIC_TABLES, STREAMS, TABLES
+from infra.analytics.catalog import DYNAMIC_TABLES, LOADER_WRITES, STREAMS, TABLES
 from infra.config.reader import ConfigError, own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
@@ -93,3 +93,25 @@ def test_a_bad_lag_or_schedule_names_the_config_key():
         parse_config({**own, "analytics": json.dumps(bad)}, "dev", own_secret)
     assert "retail-data-platform:analytics.lags.enrichedOrders" in str(e.value)
     assert "retail-data-platform:analytics.taskSchedule" in str(e.value)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_loader_writes_the_sources_through_a_declared_stage(plans, stack):
+    """The bulk loads' stage is the admin's, in BRONZE, protected where the stack protects (the policy
+    pack's rule for internal stages); LOADER's grants on it and on each source name the resources, so
+    they are made after them."""
+    plan, loader = plans[stack], f"RDP_{stack.upper()}_LOADER"
+    stage = one(plan, "analytics-load-stage")
+    assert (stage["inputs"]["schema"], stage["inputs"]["name"]) == ("BRONZE", "SHOP_LOAD_STAGE")
+    assert stage["protect"] is (stack == "prod")
+    assert stage["provider"].endswith("snowflake-sysadmin")
+    grant = one(plan, "analytics-loader-stage")
+    assert grant["inputs"]["accountRoleName"] == loader and grant["inputs"]["privileges"] == ["READ", "WRITE"]
+    assert stage["urn"] in grant["dependencies"]
+    for key, privileges in LOADER_WRITES.items():
+        g, table = (
+            one(plan, f"analytics-loader-{key.replace('_', '-')}"),
+            one(plan, f"analytics-{key.replace('_', '-')}"),
+        )
+        assert (g["inputs"]["accountRoleName"], g["inputs"]["privileges"]) == (loader, privileges)
+        assert table["urn"] in g["dependencies"] and table["inputs"]["schema"] == "BRONZE"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +24,17 @@ INHERIT = "grantAccountRole:GrantAccountRole"
 # Every module of scripts/ and services/ that issues SQL, by who runs it and where. The service users'
 # modules are scanned; a new module that issues SQL must be placed here (test_every_sql_module_is_placed).
 RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
-    # the change generator as CDC_WRITER: NEXTVAL, PUT and COPY through the change log's stage
-    "loader": ("scripts/cdc/writer.py",),
+    "loader": (
+        "scripts/cdc/writer.py",  # the change generator as CDC_WRITER: NEXTVAL, PUT and COPY through its stage
+        "scripts/analytics/loads.py",  # generate, changes: PUT + COPY through the load stage, UPDATE
+        "scripts/recommendations/loads.py",  # generate: the reference rows, the counts
+        "scripts/recommendations/warehouse.py",  # generate: DELETE + INSERT … FROM TABLE(GENERATE_*(…))
+    ),
     "transformer": (
-        "scripts/analytics/loads.py",  # write_pandas into the sources, EXECUTE TASK, dynamic tables' REFRESH
+        "scripts/analytics/loads.py",  # run: EXECUTE TASK, the dynamic tables' REFRESH
         "scripts/cdc/loads.py",  # the refresh task's statement, the aggregated table and monitoring view
-        "scripts/recommendations/loads.py",  # reference rows, counts, the training reads
-        "scripts/recommendations/warehouse.py",  # the generator UDTFs, REFRESH, INSERT OVERWRITE, PUT model
+        "scripts/recommendations/loads.py",  # build, train: counts, the training reads
+        "scripts/recommendations/warehouse.py",  # REFRESH, INSERT OVERWRITE through PREDICT_PROPENSITY, PUT model
         "scripts/recommendations/snapshot.py",  # the ranking model's reads
         "scripts/recommendations/evaluation.py",  # the evaluation's reads
         "scripts/serving/loads.py",  # the sync and export reads (their Postgres side is scripts/serving/postgres.py)
@@ -431,3 +435,178 @@ def by_role(plan: list[dict]) -> dict[str, list[dict]]:
         if r["type"].endswith(GRANT):
             out[r["inputs"]["accountRoleName"]].append(r["inputs"])
     return out
+
+
+# ------------------------------------------------------------------ the privileges the steps' statements need
+# What a statement of a post-deploy step needs on the objects it names: DML on the tables it writes, READ
+# and WRITE on the stage it PUTs to (READ to COPY from it, WRITE to PURGE it), USAGE on the functions it
+# calls, OPERATE on the tasks and dynamic tables it runs. Reads are not checked here (SELECT comes with the
+# schema access roles).
+_IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)'
+_QNAME = rf"({_IDENT}\.{_IDENT}\.{_IDENT})"
+STATEMENT_NEEDS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
+    (re.compile(rf"\bINSERT\s+(?:OVERWRITE\s+)?INTO\s+{_QNAME}", re.I), ("INSERT",)),
+    (re.compile(rf"\bCOPY\s+INTO\s+{_QNAME}", re.I), ("INSERT",)),
+    (re.compile(rf"\bDELETE\s+FROM\s+{_QNAME}", re.I), ("DELETE",)),
+    (re.compile(rf"\bUPDATE\s+{_QNAME}\s+SET\b", re.I), ("UPDATE",)),
+    (re.compile(rf"\bMERGE\s+INTO\s+{_QNAME}", re.I), ("INSERT", "UPDATE")),
+    (re.compile(rf"\bPUT\s+'[^']*'\s+@{_QNAME}", re.I), ("READ", "WRITE")),
+    (re.compile(rf"\bFROM\s+@{_QNAME}", re.I), ("READ",)),
+    (re.compile(rf"\bEXECUTE\s+TASK\s+{_QNAME}", re.I), ("OPERATE",)),
+    (re.compile(rf"\bALTER\s+DYNAMIC\s+TABLE\s+{_QNAME}\s+REFRESH\b", re.I), ("OPERATE",)),
+)
+PURGE = re.compile(rf"\bFROM\s+@{_QNAME}.*\bPURGE\s*=\s*TRUE\b", re.I | re.S)
+# plan resource type → the object type a grant names, and its plural in all/future grants
+KINDS = {
+    "table:Table": ("TABLE", "TABLES"),
+    "dynamicTable:DynamicTable": ("DYNAMIC TABLE", "DYNAMIC TABLES"),
+    "view:View": ("VIEW", "VIEWS"),
+    "stageInternal:StageInternal": ("STAGE", "STAGES"),
+    "functionPython:FunctionPython": ("FUNCTION", "FUNCTIONS"),
+    "procedureSql:ProcedureSql": ("PROCEDURE", "PROCEDURES"),
+    "task:Task": ("TASK", "TASKS"),
+    "sequence:Sequence": ("SEQUENCE", "SEQUENCES"),
+}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement a step sent, and the session it sent it on (service user and role)."""
+
+    step: str
+    user: str
+    role: str
+    sql: str
+
+
+def qualified(name: str) -> tuple[str, ...]:
+    """`"DB"."S".t(NUMBER)` → ("DB", "S", "T"): quoted parts as written, unquoted ones upper-cased."""
+    parts = re.findall(r'"([^"]+)"|([^".(]+)', name.split("(", 1)[0])
+    return tuple(q or u.strip().upper() for q, u in parts if q or u.strip())
+
+
+def declared_objects(plan: list[dict]) -> dict[tuple[str, ...], tuple[str, str, str]]:
+    """(database, schema, name) → (object type, plural, URN) of every schema object the plan declares."""
+    out = {}
+    for r in plan:
+        kind = KINDS.get(r["type"].split("/", 1)[-1])
+        i = r["inputs"]
+        if kind and {"database", "schema", "name"} <= i.keys():
+            out[(i["database"], i["schema"], i["name"])] = (*kind, r["urn"])
+    return out
+
+
+def after(plan: list[dict], urn: str) -> set[str]:
+    """Every URN that `urn` depends on, directly or through others: what exists before it is created."""
+    deps = {r["urn"]: r.get("dependencies", []) for r in plan}
+    seen, todo = set(), [urn]
+    while todo:
+        for d in deps.get(todo.pop(), ()):
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def statement_needs(sql: str, objects: Mapping[tuple[str, ...], tuple[str, ...]]) -> list[tuple[tuple, str]]:
+    """(object, privilege) pairs a statement needs; an object it writes that the plan does not declare is
+    ((…), "UNDECLARED")."""
+    needs = [(qualified(m.group(1)), p) for rx, privs in STATEMENT_NEEDS for m in rx.finditer(sql) for p in privs]
+    needs += [(qualified(m.group(1)), "WRITE") for m in PURGE.finditer(sql)]
+    for obj, (kind, *_) in objects.items():
+        if kind == "FUNCTION" and re.search(rf'(?<![\w"]){_fq_pattern(obj)}\s*\(', sql, re.I):
+            needs.append((obj, "USAGE"))
+    return [(o, p) if o in objects else (o, "UNDECLARED") for o, p in dict.fromkeys(needs)]
+
+
+def _fq_pattern(obj: tuple[str, ...]) -> str:
+    return r"\.".join(rf'(?:"{re.escape(p)}"|{re.escape(p)}\b)' for p in obj)
+
+
+def object_privileges(plan: list[dict], role: str, obj: tuple[str, ...], declared: tuple[str, ...]) -> set[str]:
+    """What `role` holds on one declared object through every role it inherits: grants on the object
+    itself, a future grant of its kind in its schema only if the object is created after it (Snowflake
+    applies future grants at creation; made beside the object, it may come too late), an all-grant only
+    if made after the object (ALL and OWNERSHIP hold everything)."""
+    _, plural, urn = declared
+    roles, held, before = roles_of(plan, role), set(), after(plan, urn)
+    for r in plan:
+        i = r["inputs"]
+        if not r["type"].endswith(GRANT) or i.get("accountRoleName") not in roles or "onSchemaObject" not in i:
+            continue
+        on = i["onSchemaObject"]
+        scope = "future" if "future" in on else "all" if "all" in on else None
+        ordered = r["urn"] in before if scope == "future" else urn in after(plan, r["urn"])
+        in_schema = (
+            scope and on[scope].get("objectTypePlural") == plural and qualified(on[scope]["inSchema"]) == obj[:2]
+        )
+        if (on.get("objectName") and qualified(on["objectName"]) == obj) or (in_schema and ordered):
+            held |= set(i.get("privileges", []))
+    return held
+
+
+def unheld_needs(plan: list[dict], statements: Iterable[Statement]) -> list[str]:
+    """Each statement's session role is granted to its user and holds what the statement needs."""
+    objects, problems = declared_objects(plan), []
+    for s in statements:
+        if s.role not in roles_of(plan, f"user:{s.user}"):
+            problems.append(f"{s.step}: {s.user} runs as {s.role}, which the plan does not grant it")
+        for obj, priv in statement_needs(s.sql, objects):
+            name = ".".join(obj)
+            if priv == "UNDECLARED":
+                problems.append(f"{s.step}: names {name}, which the plan does not declare")
+            elif not ({priv, *WHOLE} & object_privileges(plan, s.role, obj, objects[obj])):
+                problems.append(f"{s.step} as {s.role} ({s.user}) needs {priv} on {name}, which it does not hold")
+    return list(dict.fromkeys(problems))
+
+
+class Recording:
+    """A connection and its cursor in one, on a deployed stack as one service user and role: it keeps
+    every statement and answers each query with a zero (empty tables, nothing to fetch)."""
+
+    def __init__(self, log: list[Statement], step: Callable[[], str], user: str, role: str) -> None:
+        self.log, self.step, self.user, self.role = log, step, user, role
+        self.description = [("N",)]
+
+    def cursor(self) -> Recording:
+        return self
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def execute(self, sql: str, params: object = None) -> Recording:
+        self.log.append(Statement(self.step(), self.user, self.role, sql))
+        return self
+
+    def executemany(self, sql: str, rows: object) -> Recording:
+        return self.execute(sql)
+
+    def fetchone(self) -> tuple[int]:
+        return (0,)
+
+    def fetchall(self) -> list:
+        return []
+
+    def commit(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def stack_outputs_of(plan: list[dict]) -> dict:
+    """What `pulumi stack output` of a deployed stack holds for the steps' sessions, from its plan."""
+    by_name = {r["name"]: r["inputs"] for r in plan}
+    roles = {r["inputs"]["name"] for r in plan if r["type"].endswith("accountRole:AccountRole")}
+    database = next(r["inputs"]["name"] for r in plan if r["type"].endswith("database:Database"))
+    return {
+        "database": database,
+        "serviceUsers": service_users(plan),
+        "functionalRoles": {n.split("_", 2)[2]: n for n in roles if n.count("_") >= 2},
+        "warehouses": {k: by_name[f"foundation-wh-{k}"]["name"] for k in ("load", "transform", "serve")},
+        "postgresLoaderSecret": "arn:planned",
+        "dynamodbTable": "planned",
+    }

@@ -199,3 +199,24 @@ def test_postgres_roles_bound_their_queries_and_idle_transactions(plans, stack):
         "serving-loader-role": (0, 600_000),
         "serving-bi-role": (60_000, 60_000),
     }
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_each_step_may_call_the_functions_and_write_the_tables_it_uses(plans, stack):
+    """LOADER (generate) calls the GENERATE_* functions and writes BRONZE; TRANSFORMER (train) calls
+    PREDICT_PROPENSITY; every grant names its resource, so it is made after it."""
+    plan, role = plans[stack], lambda fr: f"RDP_{stack.upper()}_{fr}"
+    for key in catalog.UDTFS:
+        g = one(plan, f"recommendations-loader-{key.lower().replace('_', '-')}")
+        assert (g["inputs"]["accountRoleName"], g["inputs"]["privileges"]) == (role("LOADER"), ["USAGE"])
+        assert g["inputs"]["onSchemaObject"]["objectType"] == "FUNCTION"
+        assert one(plan, f"recommendations-{key.lower().replace('_', '-')}")["urn"] in g["dependencies"]
+    g = one(plan, "recommendations-transformer-predict-propensity")
+    assert (g["inputs"]["accountRoleName"], g["inputs"]["privileges"]) == (role("TRANSFORMER"), ["USAGE"])
+    assert one(plan, "recommendations-predict-propensity")["urn"] in g["dependencies"]
+    for duty, tables in catalog.WRITES.items():
+        prefix = "loader" if duty == "LOADER" else "transformer"
+        for key, privileges in tables.items():
+            g = one(plan, f"recommendations-{prefix}-table-{key.lower().replace('_', '-')}")
+            assert (g["inputs"]["accountRoleName"], g["inputs"]["privileges"]) == (role(duty), privileges)
+            assert one(plan, f"recommendations-{key.lower().replace('_', '-')}")["urn"] in g["dependencies"]
