@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian/Ubuntu packages the suite, `make local` and `make bench` need. Required: the PostgreSQL server
 # binaries (the stand-ins). Wanted, never required: Graphviz's dot (the snapshots' SVGs), Chromium and
-# chromedriver (the browser tests skip without them) and wrk (the API's load generator; only `make bench`
-# uses it, and it says so when it is missing).
+# chromedriver (the browser tests skip without them), wrk (the API's load generator; only `make bench`
+# uses it, and it says so when it is missing) and shellcheck (the drift workflow's script check skips without it).
 # As root it installs with apt-get; otherwise with `sudo -n apt-get` when sudo works without a password
 # (GitHub's hosted runners); otherwise it installs nothing and fails only if a required package is missing.
 # RDP_PG_LIB (default /usr/lib/postgresql) is where the PostgreSQL server binaries are looked for.
@@ -17,7 +17,7 @@ missing() { # the packages of "$@" (package:command pairs) whose command is not 
 
 required=()
 has_postgres || required+=(postgresql)
-mapfile -t wanted < <(missing graphviz:dot chromium:chromium chromium-driver:chromedriver wrk:wrk)
+mapfile -t wanted < <(missing graphviz:dot chromium:chromium chromium-driver:chromedriver wrk:wrk shellcheck:shellcheck)
 [ ${#required[@]} -eq 0 ] && [ ${#wanted[@]} -eq 0 ] && exit 0
 
 apt=()

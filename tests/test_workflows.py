@@ -34,6 +34,22 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     assert out.returncode != 0
 
 
+SHELLCHECKED = {"drift.yml"}  # the `run:` scripts actionlint also passes through shellcheck
+
+
+@pytest.mark.skipif(not shutil.which("shellcheck"), reason="shellcheck not installed (scripts/system-deps.sh)")
+def test_the_drift_scripts_pass_shellcheck(tmp_path):
+    exe = shutil.which("actionlint") or str(Path(__import__("sys").executable).with_name("actionlint"))
+    args = [exe, "-pyflakes=", "-config-file", str(WF.parent / "actionlint.yaml")]
+    for name in sorted(SHELLCHECKED):
+        out = subprocess.run([*args, str(WF / name)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout + out.stderr
+    bad = tmp_path / "drift.yml"  # an unquoted expansion in the drift workflow is caught
+    bad.write_text((WF / "drift.yml").read_text().replace("cat preview.log", "cat $GITHUB_WORKSPACE/preview.log", 1))
+    out = subprocess.run([*args, str(bad)], capture_output=True, text=True)
+    assert out.returncode != 0 and "SC2086" in out.stdout
+
+
 def _load(name: str) -> dict:
     doc = yaml.safe_load((WF / name).read_text())
     doc["on"] = doc.pop(True, doc.get("on"))
@@ -231,7 +247,7 @@ def _ca_steps_missing(doc: dict) -> list[str]:
     return missing
 
 
-WORKFLOWS = {"review-stack.yml", "preview.yml", "plan-diff-comment.yml", "deploy.yml"}
+WORKFLOWS = {"review-stack.yml", "preview.yml", "plan-diff-comment.yml", "deploy.yml", "drift.yml"}
 
 
 @pytest.mark.parametrize(
@@ -259,3 +275,145 @@ def test_the_ca_check_sees_a_destroy_or_refresh_without_it():
     for job in deploy["jobs"].values():
         job["steps"][-1:-1] = [{"uses": "pulumi/setup-pulumi@v2"}, {"run": f".venv/bin/{WRITE_CA} x/dev"}]
     assert not _ca_steps_missing(deploy)
+
+
+# Identities a scheduled or manually dispatched run may use: the read-only preview identities (and a
+# loader identity's environment, if one is ever declared). Nobody reviews such a run, so it never gets
+# the identity that may change a stack.
+READ_ONLY_ENVIRONMENTS = ("preview-",)
+LOADER_ENVIRONMENTS: set[str] = set()
+DEPLOY_CREDENTIALS = ("SNOWFLAKE_DEPLOY_KEY", "AWS_DEPLOY_ROLE_ARN", "PULUMI_DEPLOY_TEAM", "SNOWFLAKE_REGISTRY_KEY")
+
+
+def _unattended(doc: dict) -> bool:
+    """Triggered by `schedule`, or by `workflow_dispatch` only."""
+    on = doc["on"]
+    triggers = set(on) if isinstance(on, dict) else set(on if isinstance(on, list) else [on])
+    return "schedule" in triggers or triggers == {"workflow_dispatch"}
+
+
+PULUMI_COMMAND = __import__("re").compile(r"(^|[\s;&|(])pulumi (preview|up|refresh|destroy|import|stack)\b", 8)
+
+
+def _runs_pulumi(step: dict) -> bool:
+    """The step runs the engine: the Pulumi action, or the CLI as a command (not quoted in a message)."""
+    return "pulumi/actions" in str(step.get("uses", "")) or bool(PULUMI_COMMAND.search(str(step.get("run", ""))))
+
+
+def _deploy_identity_faults(doc: dict) -> list[str]:
+    """Where an unattended workflow could act as a deploy identity: a job in an environment that is not a
+    preview (or loader) one, a deploy credential named anywhere, a Pulumi step without RDP_IDENTITY=preview."""
+    if not _unattended(doc):
+        return []
+    faults = [f"workflow names {c}" for c in DEPLOY_CREDENTIALS if c in str(doc.get("env", {}))]
+    for name, job in doc["jobs"].items():
+        env = job.get("environment")
+        env_name = (env["name"] if isinstance(env, dict) else env) if env else None
+        if env_name is not None and not (
+            env_name.startswith(READ_ONLY_ENVIRONMENTS) or env_name in LOADER_ENVIRONMENTS
+        ):
+            faults.append(f"{name}: environment {env_name}")
+        faults += [f"{name}: names {c}" for c in DEPLOY_CREDENTIALS if c in str(job)]
+        for i, step in enumerate(job.get("steps", [])):
+            identity = {**doc.get("env", {}), **job.get("env", {}), **step.get("env", {})}.get("RDP_IDENTITY")
+            if _runs_pulumi(step) and identity != "preview":
+                faults.append(f"{name} step {i + 1}: pulumi without RDP_IDENTITY=preview")
+    return faults
+
+
+def test_unattended_workflows_never_get_a_deploy_identity():
+    unattended = [f.name for f in WF.glob("*.yml") if _unattended(_load(f.name))]
+    assert "drift.yml" in unattended and "deploy.yml" not in unattended  # deploy also runs on push to main
+    for name in unattended:
+        assert not _deploy_identity_faults(_load(name)), name
+    drift = _load("drift.yml")["jobs"]["drift"]
+    assert drift["environment"]["name"] == "preview-${{ matrix.stack }}" and drift["runs-on"] == [
+        "self-hosted",
+        "rdp-ci",
+    ]
+    assert "SNOWFLAKE_PREVIEW_KEY" in drift["env"]["SNOWFLAKE_PRIVATE_KEY"] and "AWS_PREVIEW_ROLE_ARN" in str(drift)
+    assert _load("drift.yml")["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+
+
+def test_the_identity_check_sees_a_deploy_identity_in_a_scheduled_job():
+    doc = _load("drift.yml")
+    doc["jobs"]["drift"]["environment"] = {"name": "dev"}
+    assert _deploy_identity_faults(doc) == ["drift: environment dev"]
+    doc = _load("drift.yml")
+    doc["jobs"]["drift"]["env"]["SNOWFLAKE_PRIVATE_KEY"] = "${{ secrets.SNOWFLAKE_DEPLOY_KEY }}"
+    assert _deploy_identity_faults(doc) == ["drift: names SNOWFLAKE_DEPLOY_KEY"]
+    doc = _load("drift.yml")
+    del doc["jobs"]["drift"]["env"]["RDP_IDENTITY"]
+    assert _deploy_identity_faults(doc) == ["drift step 8: pulumi without RDP_IDENTITY=preview"]
+    # a manually dispatched deploy of its own is unattended too; deploy.yml (push to main) is not
+    deploy = _load("deploy.yml")
+    assert not _deploy_identity_faults(deploy)
+    deploy["on"] = {"workflow_dispatch": None}
+    assert "dev: environment dev" in _deploy_identity_faults(deploy)
+    assert "prod: names SNOWFLAKE_DEPLOY_KEY" in _deploy_identity_faults(deploy)
+
+
+def _drift_steps() -> tuple[dict, dict, int, int]:
+    steps = _load("drift.yml")["jobs"]["drift"]["steps"]
+    [pi] = [i for i, s in enumerate(steps) if _runs_pulumi(s) and "--expect-no-changes" in s["run"]]
+    [ii] = [i for i, s in enumerate(steps) if "gh issue" in str(s.get("run", ""))]
+    return steps[pi], steps[ii], pi, ii
+
+
+def test_the_drift_issue_is_opened_only_when_the_preview_proposed_changes():
+    preview, issue, pi, ii = _drift_steps()
+    assert pi < ii and "--refresh" in preview["run"] and "continue-on-error" not in preview
+    sid = preview["id"]
+    # runs only after the preview step succeeded (the default `success()`) and said it drifted, exit non-zero
+    assert issue["if"] == f"steps.{sid}.outputs.drifted == 'true' && steps.{sid}.outputs.exit != '0'"
+    assert "gh issue list --state open --search" in issue["run"] and "gh issue comment" in issue["run"]
+    assert "gh issue create" in issue["run"] and issue["env"]["TITLE"] == "Drift in ${{ matrix.stack }}"
+
+
+STACK_EXPR = "${{ matrix.stack }}"
+
+
+def _run(script: str, tmp_path: Path, stubs: dict[str, str], env: dict[str, str]) -> tuple[int, dict, str]:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir(exist_ok=True)
+    for name, body in stubs.items():
+        (bin_ / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_ / name).chmod(0o755)
+    out_file = tmp_path / "out"
+    out_file.write_text("")
+    full = {"PATH": f"{bin_}:/usr/bin:/bin", "GITHUB_OUTPUT": str(out_file), "LOG": str(tmp_path / "log"), **env}
+    out = subprocess.run(["/bin/bash", "-e", "-c", script], cwd=tmp_path, env=full, capture_output=True, text=True)
+    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
+    return out.returncode, outputs, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize(
+    ("pulumi", "rc", "drifted"),
+    [
+        ("echo 'Resources: 353 unchanged'; exit 0", 0, "false"),
+        (
+            "echo '~ update bucket'; echo 'error: no changes were expected but changes were proposed' >&2; exit 255",
+            0,
+            "true",
+        ),
+        ("echo 'error: 403 AccessDenied reading bucket' >&2; exit 255", 255, "false"),  # an error is no drift
+    ],
+)
+def test_the_preview_step_tells_a_drift_from_an_error(tmp_path, pulumi, rc, drifted):
+    preview, _, _, _ = _drift_steps()
+    got, outputs, _ = _run(preview["run"], tmp_path, {"pulumi": pulumi}, {"STACK": "org/dev"})
+    assert got == rc and outputs["drifted"] == drifted
+    assert (outputs["exit"] == "0") == (pulumi.endswith("exit 0"))
+
+
+@pytest.mark.parametrize(("listed", "action"), [("", "create --title Drift in dev"), ("7", "comment 7")])
+def test_the_issue_step_updates_the_open_issue_or_creates_one(tmp_path, listed, action):
+    _, issue, _, _ = _drift_steps()
+    (tmp_path / "preview.log").write_text("~ update bucket\n")
+    gh = f'echo "gh $*" >> "$LOG"; [ "$2" = list ] && echo "{listed}"; exit 0'
+    env = {"TITLE": "Drift in dev", "RUN_URL": "https://example.invalid/run/1"}
+    got, _, out = _run(issue["run"].replace(STACK_EXPR, "dev"), tmp_path, {"gh": gh}, env)
+    log = (tmp_path / "log").read_text()
+    assert got == 0, out
+    assert f"gh issue {action}" in log and "--body-file body.md" in log
+    assert "~ update bucket" in (tmp_path / "body.md").read_text()
