@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -292,7 +293,7 @@ def _unattended(doc: dict) -> bool:
     return "schedule" in triggers or triggers == {"workflow_dispatch"}
 
 
-PULUMI_COMMAND = __import__("re").compile(r"(^|[\s;&|(])pulumi (preview|up|refresh|destroy|import|stack)\b", 8)
+PULUMI_COMMAND = re.compile(r"(^|[\s;&|(])pulumi (preview|up|refresh|destroy|import|stack)\b", re.MULTILINE)
 
 
 def _runs_pulumi(step: dict) -> bool:
