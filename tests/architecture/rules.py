@@ -53,7 +53,7 @@ SHAPE: dict[str, TreeShape] = {
     "scripts": TreeShape(
         _but("foundation", "account"),
         ("__init__.py", "__main__.py", "loads.py", "rehearsal.py", "bench.py"),
-        ("standins", "bench", "core"),
+        ("standins", "bench", "core", "monitor"),
     ),
     "sql": TreeShape(_but("foundation", "api"), (), (), python=False),
     "tests": TreeShape(CAPABILITIES, (), ("architecture", "plan", "policy", "standins")),
