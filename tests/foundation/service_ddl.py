@@ -39,6 +39,7 @@ RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
         "scripts/recommendations/evaluation.py",  # the evaluation's reads
         "scripts/serving/loads.py",  # the sync and export reads (their Postgres side is scripts/serving/postgres.py)
         "scripts/api/loads.py",  # a customer to ask the API for, the SPCS service's status
+        "scripts/monitor/signals.py",  # the monitor's reads: task and refresh history, pipe status, streams
     ),
     "app": (),  # an application calling the API's endpoint: no code of this repository logs in as it
     "registry": (),  # docker push to the image repository
