@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 Plan = list[dict]
@@ -194,7 +194,7 @@ def _login_role(record: dict, logins: Mapping[str, dict]) -> str:
 def _add(m: Model, r: dict, plan: str, stack: str, owner: str) -> None:
     """One record into the model: `plan` declares it, `stack` is whose it is."""
     typ, inputs = r["type"], r["inputs"]
-    m.references[plan].update(_strings(inputs))
+    m.references[plan].update(_name(v) for v in strings(inputs))
     if typ.endswith("grantAccountRole:GrantAccountRole"):
         grantee = _name(inputs.get("parentRoleName") or inputs.get("userName"))
         m.holds[grantee].add(_name(inputs["roleName"]))
@@ -214,15 +214,16 @@ def _add(m: Model, r: dict, plan: str, stack: str, owner: str) -> None:
             m.users[stack].add(key[1])
 
 
-def _strings(value: object) -> Iterable[str]:
+def strings(value: object) -> Iterator[str]:
+    """Every string leaf of a (nested) input, as recorded."""
     if isinstance(value, str):
-        yield _name(value)
+        yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _strings(v)
+            yield from strings(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _strings(v)
+            yield from strings(v)
 
 
 def cross_stack_reach(m: Model) -> list[str]:

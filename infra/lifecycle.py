@@ -26,8 +26,8 @@ from pathlib import Path
 
 from infra import lifecycle_privileges, lifecycle_rules
 from infra.config.base import PROJECT
-from infra.isolation import object_key
-from infra.lifecycle_graph import PHASES, Finding, Graph, Plan, declared_names, named_objects, strings
+from infra.isolation import object_key, strings
+from infra.lifecycle_graph import PHASES, Finding, Graph, Plan, declared_names, named_objects
 
 ROOT = Path(__file__).resolve().parent.parent
 # Providers, and resources of another database system (Postgres names are not Snowflake's), name no

@@ -83,17 +83,6 @@ def declared_names(plan: Plan) -> dict[str, str]:
     return found
 
 
-def strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from strings(v)
-
-
 def named_objects(text: str, names: Mapping[str, str]) -> set[str]:
     """The declared objects a text names: all of it an object's name, or a qualified name inside it."""
     found = {names[n]} if (n := _unquoted(text.strip())) in names else set()

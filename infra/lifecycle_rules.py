@@ -13,8 +13,8 @@ from collections.abc import Iterable
 
 import yaml
 
-from infra.isolation import object_key
-from infra.lifecycle_graph import Finding, Graph, Plan, declared_names, named_objects, strings
+from infra.isolation import object_key, strings
+from infra.lifecycle_graph import Finding, Graph, Plan, declared_names, named_objects
 
 # What a service's code needs at start-up, named by the spec's environment variable giving its path, and
 # the variable that says the service waits for it instead (services/api/ranker and orchestrator start

@@ -156,3 +156,21 @@ class AwsAccount(pulumi.ComponentResource):
             opts=pulumi.InvokeOutputOptions(provider=self.provider)
         ).account_id
         self.register_outputs({"account_id": self.account_id})
+
+
+def stack_providers(
+    snowflake: SnowflakeProvidersArgs, aws: AwsAccountArgs, *, owner_role: str, login: Login
+) -> Providers:
+    """What a stack deploys with (an environment's or the account stack's): the three Snowflake providers
+    logging in as `login`, and the AWS account, under the logical names `snowflake` and `aws`."""
+    sf = SnowflakeProviders("snowflake", snowflake)
+    account = AwsAccount("aws", aws)
+    return Providers(
+        sysadmin=sf.sysadmin,
+        securityadmin=sf.securityadmin,
+        accountadmin=sf.accountadmin,
+        aws=account.provider,
+        aws_account_id=account.account_id,
+        owner_role=owner_role,
+        login=login,
+    )

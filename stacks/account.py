@@ -28,12 +28,11 @@ from infra.config.stack import StackConfig
 from infra.providers import (
     ACCOUNT_PREVIEW_FEATURES,
     ROLES,
-    AwsAccount,
     AwsAccountArgs,
     Login,
     Providers,
-    SnowflakeProviders,
     SnowflakeProvidersArgs,
+    stack_providers,
 )
 
 
@@ -49,8 +48,7 @@ class Account:
 def _providers(cfg: AccountConfig) -> Providers:
     """The account administrator's own login, with the built-in roles (the only stack that uses them)."""
     login = Login(user=cfg.snowflake.admin_user, roles=dict(ROLES))
-    snowflake = SnowflakeProviders(
-        "snowflake",
+    return stack_providers(
         SnowflakeProvidersArgs(
             organization=cfg.snowflake.organization,
             account=cfg.snowflake.account,
@@ -59,14 +57,7 @@ def _providers(cfg: AccountConfig) -> Providers:
             roles=login.roles,
             preview_features=ACCOUNT_PREVIEW_FEATURES,
         ),
-    )
-    aws = AwsAccount("aws", AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack))
-    return Providers(
-        sysadmin=snowflake.sysadmin,
-        securityadmin=snowflake.securityadmin,
-        accountadmin=snowflake.accountadmin,
-        aws=aws.provider,
-        aws_account_id=aws.account_id,
+        AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack),
         owner_role="ACCOUNTADMIN",
         login=login,
     )

@@ -27,13 +27,12 @@ from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
 from infra.ingestion.landing import LandingBucket, LandingBucketArgs
 from infra.naming import review_naming
 from infra.providers import (
-    AwsAccount,
     AwsAccountArgs,
     Providers,
-    SnowflakeProviders,
     SnowflakeProvidersArgs,
     login_for,
     owner_role,
+    stack_providers,
 )
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
 from infra.serving.access import PostgresServingAccess
@@ -104,8 +103,7 @@ class Platform:
 def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Providers:
     sf = cfg.snowflake
     login = login_for(cfg.naming, cfg.prefix, cfg.environment, sf.deploy_user)
-    snowflake = SnowflakeProviders(
-        "snowflake",
+    return stack_providers(
         SnowflakeProvidersArgs(
             organization=sf.organization,
             account=sf.account,
@@ -113,14 +111,7 @@ def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Prov
             private_key=private_key,
             roles=login.roles,
         ),
-    )
-    aws = AwsAccount("aws", AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack))
-    return Providers(
-        sysadmin=snowflake.sysadmin,
-        securityadmin=snowflake.securityadmin,
-        accountadmin=snowflake.accountadmin,
-        aws=aws.provider,
-        aws_account_id=aws.account_id,
+        AwsAccountArgs(region=cfg.aws_region, stack=cfg.stack),
         owner_role=owner_role(cfg.naming, cfg.prefix, cfg.environment),
         login=login,
     )

@@ -34,6 +34,8 @@ SERVING_TABLES = (
     "product_popularity",
     "customer_product_interactions",
 )
+# What the sync writes warehouse → Postgres (customer_profiles is the export's), live together.
+SYNCED_TABLES = tuple(t for t in SERVING_TABLES if t != "customer_profiles")
 Share = Annotated[float, Field(ge=0, le=1)]
 # A serving table not named in `postgres.sync.minRows` may not go live with fewer rows than this.
 DEFAULT_MIN_ROWS = 1

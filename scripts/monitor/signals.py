@@ -15,19 +15,12 @@ from infra.cdc import catalog as cdc
 from infra.config.stack import StackConfig
 from infra.ingestion import catalog as ingestion
 from infra.naming import quote
+from infra.serving.config import SYNCED_TABLES
 from infra.sqlfiles import named_queries
 from scripts.core.target import Target
 from scripts.monitor import checks
 from scripts.monitor.checks import Signal
 
-SERVING_TABLES = (
-    "customer_features",
-    "customer_propensity",
-    "inventory",
-    "products",
-    "product_popularity",
-    "customer_product_interactions",
-)
 NOT_REHEARSED = "not rehearsed on the stand-in yet"
 
 
@@ -164,9 +157,9 @@ def serving_signals(t: Target, max_age: float) -> list[Signal]:
     no time of its own)."""
     sql = named_queries("serving/monitor.sql")["serving_age"]
     with psycopg.connect(t.pg_dsn) as conn:
-        ages = dict(conn.execute(sql, (t.pg_schema, list(SERVING_TABLES))).fetchall())
+        ages = dict(conn.execute(sql, (t.pg_schema, list(SYNCED_TABLES))).fetchall())
     found = []
-    for table in SERVING_TABLES:
+    for table in SYNCED_TABLES:
         if table not in ages and t.local:
             found.append(checks.unavailable("serving", f"{t.pg_schema}.{table}", NOT_REHEARSED))
         else:

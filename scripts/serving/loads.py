@@ -11,7 +11,7 @@ import psycopg
 
 from infra.config.reader import stack_config
 from infra.recommendations import catalog as recommendations
-from infra.serving.config import SyncGuardConfig
+from infra.serving.config import SYNCED_TABLES, SyncGuardConfig
 from infra.sqlfiles import read_sql, render_sql
 from scripts.core.console import console, print_counts, progress_bar, step
 from scripts.core.target import Target, local_target, stack_target
@@ -20,14 +20,7 @@ from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, with
 
 __all__ = ["export", "local_target", "prepare_local", "rollback", "stack_target", "sync"]  # with the runner's
 
-SYNCED = (
-    "customer_features",
-    "customer_propensity",
-    "inventory",
-    "products",
-    "product_popularity",
-    "customer_product_interactions",
-)
+SYNCED = SYNCED_TABLES  # the sync's tables, named in infra/serving/config.py
 # sync file placeholder → the warehouse table it reads
 SOURCES = {
     "customer_360": "CUSTOMER_360",

@@ -11,19 +11,15 @@ pulumi.runtime.set_mocks(PlanMocks(), project="retail-data-platform", stack="pro
 from infra.config.reader import stack_config  # noqa: E402
 from infra.foundation.component import SnowflakeFoundation, SnowflakeFoundationArgs  # noqa: E402
 from infra.naming import Naming  # noqa: E402
-from infra.providers import AwsAccount, AwsAccountArgs, Providers, SnowflakeProviders, SnowflakeProvidersArgs  # noqa: E402
+from infra.providers import ROLES, AwsAccountArgs, Login, Providers, SnowflakeProvidersArgs, stack_providers  # noqa: E402
 
 
 def providers() -> Providers:
-    sf = SnowflakeProviders("p", SnowflakeProvidersArgs(organization="ORG", account="ACC", user="DEPLOYER"))
-    aws = AwsAccount("aws", AwsAccountArgs(region="us-east-1", stack="prod"))
-    return Providers(
-        sysadmin=sf.sysadmin,
-        securityadmin=sf.securityadmin,
-        accountadmin=sf.accountadmin,
-        aws=aws.provider,
-        aws_account_id=aws.account_id,
+    return stack_providers(
+        SnowflakeProvidersArgs(organization="ORG", account="ACC", user="DEPLOYER"),
+        AwsAccountArgs(region="us-east-1", stack="prod"),
         owner_role="RDP_PROD_ADMIN",
+        login=Login(user="DEPLOYER", roles=dict(ROLES)),
     )
 
 
