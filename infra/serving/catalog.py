@@ -14,5 +14,8 @@ CATALOG = Catalog(
         "admin_secret": (NETWORK_SCHEMA, "PG_ADMIN_PASSWORD"),
         "app_secret": (NETWORK_SCHEMA, "PG_APP_PASSWORD"),
         "ca_secret": (NETWORK_SCHEMA, "PG_ROOT_CA"),
+        # the scheduled refresh of the serving stores (train when due, sync to Postgres, export to
+        # DynamoDB); the operations alerts judge the stores' freshness by its last successful run
+        "refresh_task": ("STREAMS_TASKS", "REFRESH_SERVING"),
     }
 )
