@@ -55,6 +55,7 @@ lock: ## re-resolve both lock files (every package pinned, with its hashes) from
 	$(LOCK) --extra dev -o tests/requirements.txt pyproject.toml
 	cp tests/requirements.txt requirements.txt  # the deploy set keeps the very pins the tests ran with
 	$(LOCK) -o requirements.txt pyproject.toml
+	$(LOCK) -o .github/requirements/snowcli.txt .github/requirements/snowcli.in
 
 clean: ## stop the stand-ins and remove their state (PostgreSQL's data included)
 	$(BIN)/python -m scripts.standins clean

@@ -73,7 +73,8 @@ def test_deploy_rules():
     for f in WF.glob("*.yml"):
         wf, text = _load(f.name), f.read_text()
         if "aws-actions/" in text or "pulumi/auth-actions" in text:
-            assert "id-token" in str(wf.get("permissions", {})), f"{f.name} must use OIDC"
+            jobs = [str(j.get("permissions", {})) for j in wf["jobs"].values()]
+            assert any("id-token" in p for p in jobs), f"{f.name} must use OIDC"
         assert "AWS_SECRET_ACCESS_KEY" not in text
         assert "pull_request_target" not in wf["on"], f"{f.name}: never run pull-request code with base-branch rights"
 
@@ -112,7 +113,8 @@ def test_every_credential_comes_from_a_github_environment():
 def test_pull_requests_never_get_a_deploy_identity():
     pr = _load("preview.yml")["jobs"]["preview"]
     assert pr["environment"]["name"] == "preview-${{ matrix.stack }}"
-    assert pr["env"]["RDP_IDENTITY"] == "preview" and "SNOWFLAKE_PREVIEW_KEY" in pr["env"]["SNOWFLAKE_PRIVATE_KEY"]
+    keys = [st["env"]["SNOWFLAKE_PRIVATE_KEY"] for st in pr["steps"] if "SNOWFLAKE_PRIVATE_KEY" in st.get("env", {})]
+    assert pr["env"]["RDP_IDENTITY"] == "preview" and keys == ["${{ secrets.SNOWFLAKE_PREVIEW_KEY }}"]
     text = str(pr)
     assert "AWS_PREVIEW_ROLE_ARN" in text and "DEPLOY" not in text and "organization" not in text.split("token-type")[1]
     assert "'refresh': False" in text  # the preview identity reads no object
@@ -229,6 +231,14 @@ def _refresh_or_destroy(step: dict) -> int | None:
     return min(found) if found else None
 
 
+def _installs_the_cli(step: dict) -> bool:
+    """setup-pulumi, or pulumi/actions with no command (install-only)."""
+    uses = str(step.get("uses", ""))
+    return "pulumi/setup-pulumi" in uses or (
+        uses.startswith("pulumi/actions") and not (step.get("with") or {}).get("command")
+    )
+
+
 def _ca_steps_missing(doc: dict) -> list[str]:
     """The steps of a workflow that refresh or destroy with no `write-ca` before them in their job (an
     earlier step after the Pulumi login and CLI, or earlier in the same script)."""
@@ -242,7 +252,7 @@ def _ca_steps_missing(doc: dict) -> list[str]:
             before = [str(s) for s in steps[:i]]
             ca = [k for k, s in enumerate(before) if WRITE_CA in s]
             login = [k for k, s in enumerate(before) if "pulumi/auth-actions" in s]
-            cli = [k for k, s in enumerate(before) if "pulumi/setup-pulumi" in s]
+            cli = [k for k, s in enumerate(steps[:i]) if _installs_the_cli(s)]
             if not (ca and login and cli and ca[-1] > max(login[-1], cli[-1])):
                 missing.append(f"{job_name} step {i + 1} ({step.get('name') or step.get('uses')})")
     return missing
@@ -271,7 +281,8 @@ def test_the_ca_check_sees_a_destroy_or_refresh_without_it():
     assert not _ca_steps_missing(deploy)
     for job in deploy["jobs"].values():
         job["steps"] = [st for st in job["steps"] if WRITE_CA not in str(st.get("run", ""))]
-    assert _ca_steps_missing(deploy) == ["dev step 8 (pulumi/actions@v6)", "prod step 8 (pulumi/actions@v6)"]
+    up = next(st["uses"] for st in deploy["jobs"]["dev"]["steps"] if (st.get("with") or {}).get("command") == "up")
+    assert _ca_steps_missing(deploy) == [f"dev step 9 ({up})", f"prod step 9 ({up})"]
     # the steps to add to each deploy job, after the Pulumi login and before `up --refresh`, make it pass
     for job in deploy["jobs"].values():
         job["steps"][-1:-1] = [{"uses": "pulumi/setup-pulumi@v2"}, {"run": f".venv/bin/{WRITE_CA} x/dev"}]
