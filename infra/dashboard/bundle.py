@@ -36,7 +36,7 @@ class AppFile:
 
 def files() -> list[AppFile]:
     """The app's modules, environment.yml and monitor.json at the root, its queries in sql/ and the
-    monitor's in sql/monitor/ (where queries.py looks), the shared judgement under services/."""
+    monitor's in a monitor/ folder under it (where queries.py looks), the shared judgement under services/."""
     app = [p for p in sorted(APP_DIR.glob("*.py")) if p.name != "__init__.py"]
     app += [APP_DIR / "environment.yml", APP_DIR / "monitor.json"]
     found = [AppFile(p, p.name) for p in app] + [AppFile(p, f"sql/{p.name}") for p in sorted(SQL_DIR.glob("*.sql"))]

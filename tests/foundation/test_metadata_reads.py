@@ -111,3 +111,42 @@ def test_the_dashboard_runs_as_its_owner_which_owns_every_object_the_tab_reads(p
     m = build({"stack": bare})
     m.objects["stack"][object_key(task)] = f"RDP_{stack.upper()}_SOMEONE_ELSE"
     assert unreadable(bare, owner, m) == [f"{owner} cannot see {name} in analytics.stack_tasks: lacks MONITOR/OPERATE"]
+
+
+# ------------------------------------------------------------------------------- drift: the AWS preview role
+def preview_cannot_refresh(plan: list[dict], stack: str) -> list[str]:
+    """Each declared AWS resource whose refresh (`pulumi preview --refresh`, drift.yml) the stack's preview
+    role may not read, by the actions lifecycle_privileges.AWS_ACTIONS lists for that phase."""
+    from infra import aws_reach
+    from infra.lifecycle_privileges import AWS_ACTIONS, _arn  # the ARN AWS authorises each action on
+
+    region = next(r["inputs"]["region"] for r in plan if r["type"] == "pulumi:providers:aws")
+    name = f"rdp-{stack}-ci-preview"
+    principal = next(p for p in aws_reach.principals_of(plan, stack, region) if p.name == name)
+    found = []
+    for r in (r for r in plan if r["type"].startswith("aws:")):
+        actions = AWS_ACTIONS.get(r["type"], {}).get("refresh")
+        arn = _arn(r, plan, region) if actions else None
+        if not actions or not arn:
+            found.append(f"{r['name']}: no refresh actions or ARN known for {r['type']}")
+            continue
+        missing = [a for a in actions if not aws_reach.permits(principal, a, arn, plan)]
+        if missing:
+            found.append(f"{r['name']}: {name} may not {', '.join(missing)} on {arn}")
+    return found
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_preview_role_can_refresh_every_declared_aws_resource(plans, stack):
+    # The one read it is refused on purpose: a secret's value (the preview identity never reads secrets);
+    # refreshing the Postgres secret's version needs it, so drift of that value is not detectable by preview.
+    found = [f for f in preview_cannot_refresh(plans[stack], stack) if "GetSecretValue" not in f]
+    assert found == []
+
+
+def test_a_read_the_preview_role_lacks_is_reported(plans):
+    plan = [dict(r, inputs=dict(r["inputs"])) for r in plans["dev"]]
+    policy = next(r for r in plan if r["name"] == "ci-aws-preview-policy")
+    policy["inputs"]["policy"] = policy["inputs"]["policy"].replace('"dynamodb:DescribeTable", ', "")
+    found = [f for f in preview_cannot_refresh(plan, "dev") if "GetSecretValue" not in f]
+    assert len(found) == 1 and "rdp-dev-ci-preview may not dynamodb:DescribeTable on arn:aws:dynamodb:" in found[0]
