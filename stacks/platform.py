@@ -135,12 +135,13 @@ def _base(cfg: StackConfig) -> Base:
         ),
     )
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}
+    schemas = {k: v.name for k, v in foundation.schemas.items()}
     access = AccessControl(
         "access",
         AccessControlArgs(
             **common,
             database=foundation.database.name,
-            schemas={k: v.name for k, v in foundation.schemas.items()},
+            schemas=schemas,
             warehouses=warehouses,
             service_users=cfg.service_users,
             allowed_cidrs=cfg.allowed_cidrs,
@@ -152,7 +153,9 @@ def _base(cfg: StackConfig) -> Base:
     else:
         ci = CiIdentities(
             "ci",
-            CiIdentitiesArgs(**common, config=cfg.ci, database=foundation.database.name, warehouses=warehouses),
+            CiIdentitiesArgs(
+                **common, config=cfg.ci, database=foundation.database.name, warehouses=warehouses, schemas=schemas
+            ),
         )
         boundary = ci.boundary.arn
     alerts = ErrorAlerts("alerts", ErrorAlertsArgs(**common, emails=cfg.alert_emails, permissions_boundary=boundary))

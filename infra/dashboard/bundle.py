@@ -10,9 +10,16 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra import monitoring
+
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = ROOT / "services" / "dashboard"
 SQL_DIR = ROOT / "sql" / "dashboard"
+SERVICES_DIR = ROOT / "services"
+# The monitor's queries the Operations tab runs (sql/<cap>/monitor.sql → sql/monitor/<cap>.sql), and the
+# shared judgement it imports as `services.features.health`, as the orchestrator's image carries it.
+MONITOR_SQL = {cap: ROOT / "sql" / path for cap, path in monitoring.FILES.items()}
+SHARED = ("__init__.py", "features/__init__.py", "features/health.py")
 MAIN_FILE = "streamlit_app.py"
 DIRECTORY = "app"  # the app's directory on its stage
 
@@ -28,10 +35,13 @@ class AppFile:
 
 
 def files() -> list[AppFile]:
-    """The app's modules and environment.yml at the root, its queries in sql/ (where queries.py looks)."""
+    """The app's modules, environment.yml and monitor.json at the root, its queries in sql/ and the
+    monitor's in a monitor/ folder under it (where queries.py looks), the shared judgement under services/."""
     app = [p for p in sorted(APP_DIR.glob("*.py")) if p.name != "__init__.py"]
-    app.append(APP_DIR / "environment.yml")
+    app += [APP_DIR / "environment.yml", APP_DIR / "monitor.json"]
     found = [AppFile(p, p.name) for p in app] + [AppFile(p, f"sql/{p.name}") for p in sorted(SQL_DIR.glob("*.sql"))]
+    found += [AppFile(p, f"sql/monitor/{cap}.sql") for cap, p in MONITOR_SQL.items()]
+    found += [AppFile(SERVICES_DIR / rel, f"services/{rel}") for rel in SHARED]
     missing = [str(f.source) for f in found if not f.source.is_file()]
     if missing or not any(f.path == MAIN_FILE for f in found):
         raise FileNotFoundError(f"dashboard bundle incomplete: missing {missing or [MAIN_FILE]}")

@@ -1,10 +1,12 @@
 """Who CI runs as, per environment, declared with the stack so every grant is reviewed in a PR.
 
-- **Preview** (pull requests of this repository): a Snowflake user and role that can log in and see
-  the database and warehouses, nothing else (`pulumi preview` without `--refresh` diffs the program
-  against the recorded state, so it reads no object), and an AWS role GitHub's OIDC token may assume
-  only from the `preview-<stack>` environment, with Get/List/Describe on this stack's resources and no
-  `secretsmanager:GetSecretValue`.
+- **Preview** (pull requests of this repository, and drift.yml's `pulumi preview --refresh`): a Snowflake
+  user and role that can log in and see the stack's objects by the least privilege that shows each and
+  reads no data (`PREVIEW_READS`: USAGE on the database and schemas, MONITOR on warehouses, dynamic
+  tables, tasks and pipes, REFERENCES on tables and views, USAGE on file formats and functions; on what exists and on
+  what will), never a privilege that writes, reads rows or runs code as the owner; and an AWS role
+  GitHub's OIDC token may assume only from the `preview-<stack>` environment, with Get/List/Describe on
+  this stack's resources and no `secretsmanager:GetSecretValue`.
 - **Deploy**: an AWS role assumable only from the `<stack>` environment, allowed to manage resources
   named after this stack (`rdp-<stack>-*`) and nothing else. The Snowflake deploy user and its admin
   role are the account stack's (infra/account/); the config refuses another stack's user.
@@ -20,8 +22,8 @@ import pulumi_snowflake as snowflake
 
 from infra.ci_roles import boundary, github_role
 from infra.foundation.config import CiConfig
-from infra.grants import RoleGrants
-from infra.naming import Naming, object_ref
+from infra.grants import RoleGrants, quote_output
+from infra.naming import Naming, object_ref, slug
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
@@ -33,6 +35,23 @@ class CiIdentitiesArgs:
     config: CiConfig
     database: pulumi.Input[str]
     warehouses: dict[str, pulumi.Input[str]]
+    schemas: dict[str, pulumi.Input[str]]
+
+
+# What a refresh reads (SHOW/DESCRIBE) in each schema, by the least privilege that shows the object: none
+# of these reads a row (REFERENCES shows a table's or view's structure only) or runs anything. Left out on
+# purpose: procedures and the Streamlit app (USAGE would run them with the owner's rights), internal and
+# external stages (READ/USAGE reads their files), streams (SELECT reads change rows), sequences (USAGE
+# takes values), secrets; tests/foundation/test_metadata_reads.py lists what the role therefore cannot see.
+PREVIEW_READS = {
+    "TABLES": "REFERENCES",
+    "VIEWS": "REFERENCES",
+    "DYNAMIC TABLES": "MONITOR",
+    "TASKS": "MONITOR",
+    "PIPES": "MONITOR",
+    "FILE FORMATS": "USAGE",
+    "FUNCTIONS": "USAGE",  # the UDFs run as their caller, and the role has no warehouse to run them on
+}
 
 
 class CiIdentities(pulumi.ComponentResource):
@@ -66,6 +85,7 @@ class CiIdentities(pulumi.ComponentResource):
         )
         for key, wh in args.warehouses.items():
             g.grant(f"preview-wh-{key}", self.preview_role, ["MONITOR"], on_account_object=object_ref("WAREHOUSE", wh))
+        self._preview_reads(args)
         self.preview_user = self._user(
             "preview-user", n.sf("PREVIEW"), args.config.preview_public_key, self.preview_role
         )
@@ -77,6 +97,17 @@ class CiIdentities(pulumi.ComponentResource):
             "deploy": github_role(f"{name}-aws-deploy", n, repo, n.stack, acct, aws_opts, self.boundary),
         }
         self.register_outputs({"roles": {k: v.arn for k, v in self.roles.items()}, "boundary": self.boundary.arn})
+
+    def _preview_reads(self, args: CiIdentitiesArgs) -> None:
+        """USAGE on each schema, and PREVIEW_READS on every object of it that exists and that will."""
+        for schema, schema_name in args.schemas.items():
+            s, in_schema = slug(schema.lower()), quote_output(args.database, schema_name)
+            self._g.grant(f"preview-{s}-schema", self.preview_role, ["USAGE"], on_schema={"schema_name": in_schema})
+            for plural, privilege in PREVIEW_READS.items():
+                for scope in ("all", "future"):
+                    on = {scope: {"object_type_plural": plural, "in_schema": in_schema}}
+                    label = f"preview-{s}-{scope}-{plural.lower().replace(' ', '-')}"
+                    self._g.grant(label, self.preview_role, [privilege], on_schema_object=on)
 
     def _user(self, suffix: str, physical: str, public_key: str, role: snowflake.AccountRole) -> snowflake.ServiceUser:
         user = snowflake.ServiceUser(

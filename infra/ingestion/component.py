@@ -213,6 +213,8 @@ class CustomerIngestion(PipelineComponent):
         grants.on_object("loader-pipe", loader, ["OPERATE", "MONITOR"], "PIPE", self.pipe)
         grants.on_object("transformer-proc", transformer, ["USAGE"], "PROCEDURE", self.procedure)
         grants.on_object("transformer-task", transformer, ["OPERATE", "MONITOR"], "TASK", self.task)
+        # the monitor (python -m scripts.monitor, as TRANSFORMER) reads SYSTEM$PIPE_STATUS: owner or MONITOR only
+        grants.on_object("transformer-pipe", transformer, ["MONITOR"], "PIPE", self.pipe)
 
 
 def _read_prefix(bucket_arn: str, prefix: str) -> str:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from infra.dashboard import bundle
@@ -31,10 +34,13 @@ def publish(cur: Any, stage: str, directory: str = bundle.DIRECTORY) -> Publishe
     if not stage or "'" in stage or not directory.replace("-", "").replace("_", "").isalnum():
         raise PublishError(f"invalid stage {stage!r} or directory {directory!r}")
     done = Published()
-    for f in bundle.files():
-        target = "/".join(p for p in (directory, f.folder) if p)
-        cur.execute(f"PUT 'file://{f.source}' '@{stage}/{target}' AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
-        done.uploaded.append(f.path)
+    with tempfile.TemporaryDirectory() as tmp:
+        for f in bundle.files():
+            target = "/".join(p for p in (directory, f.folder) if p)
+            cur.execute(
+                f"PUT 'file://{_named(f, Path(tmp))}' '@{stage}/{target}' AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+            )
+            done.uploaded.append(f.path)
     cur.execute(f"LIST '@{stage}/{directory}/'")
     wanted = set(done.uploaded)
     for row in cur.fetchall():
@@ -46,6 +52,18 @@ def publish(cur: Any, stage: str, directory: str = bundle.DIRECTORY) -> Publishe
             cur.execute(f"REMOVE '@{stage}/{directory}/{rel}' PATTERN = '.*/{re.escape(rel)}'")
             done.removed.append(rel)
     return done
+
+
+def _named(f: bundle.AppFile, tmp: Path) -> Path:
+    """The file to PUT: PUT keeps a file's own name, so one that has another on the stage (the monitor's
+    sql/<cap>/monitor.sql as sql/monitor/<cap>.sql) is copied under that name first."""
+    name = f.path.rpartition("/")[2]
+    if f.source.name == name:
+        return f.source
+    copy = tmp / f.folder / name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(f.source, copy)
+    return copy
 
 
 def deployer_connection(env: dict[str, str] | None = None, role: str | None = None) -> Any:

@@ -15,12 +15,13 @@ from infra.config.reader import stack_config
 from scripts.core.console import console
 from scripts.core.runner import LOCAL, STACK, failures_in_one_line
 from scripts.core.target import Target, local_target, stack_target
-from scripts.monitor import checks, signals
-from scripts.monitor.checks import Signal
+from scripts.monitor import signals
+from services.features import health
+from services.features.health import Signal
 
 app = typer.Typer(add_completion=False, help=__doc__)
 MAX_AGE = typer.Option(26.0, "--serving-max-age-hours", help="serving older than this is red")
-STYLE = {checks.OK: "[green]ok[/green]", checks.RED: "[bold red]RED[/bold red]", checks.NA: "[dim]n/a[/dim]"}
+STYLE = {health.OK: "[green]ok[/green]", health.RED: "[bold red]RED[/bold red]", health.NA: "[dim]n/a[/dim]"}
 
 
 def collect(t: Target, max_age_hours: float) -> list[Signal]:
@@ -33,8 +34,8 @@ def collect(t: Target, max_age_hours: float) -> list[Signal]:
         else:
             found = signals.stack_signals(cur, t.database, cfg, datetime.now(UTC))
     found += signals.serving_signals(t, max_age_hours * 3600)
-    api = checks.STANDIN if t.local else f"not read here: python -m scripts.api call --stack {t.stack}"
-    return [*found, checks.unavailable("api", "/health", api)]
+    api = health.STANDIN if t.local else f"not read here: python -m scripts.api call --stack {t.stack}"
+    return [*found, health.unavailable("api", "/health", api)]
 
 
 def render(found: Iterable[Signal]) -> None:
@@ -58,9 +59,9 @@ def main(stack: str = STACK, local: bool = LOCAL, serving_max_age_hours: float =
         target = local_target(stack) if local else stack_target(stack)
         found = collect(target, serving_max_age_hours)
     render(found)
-    red = [s for s in found if s.status == checks.RED]
+    red = [s for s in found if s.status == health.RED]
     console.print(f"[bold red]{len(red)} red[/bold red]" if red else "[green]all green[/green]")
-    raise typer.Exit(checks.exit_code(found))
+    raise typer.Exit(health.exit_code(found))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 LOCAL_ENV = ("RDP_DASHBOARD_SNOWFLAKE_HOST", "RDP_DASHBOARD_SNOWFLAKE_PORT", "RDP_DASHBOARD_DATABASE")
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+_NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$", re.M)
 
 
 class DataError(RuntimeError):
@@ -71,6 +72,26 @@ def render(name: str, database: str, start: date | None = None, end: date | None
     return _PLACEHOLDER.sub(lambda m: params[m.group(1)], text)
 
 
+def monitor_text(capability: str) -> str:
+    """The monitor's queries of a capability: deployed, sql/monitor/<cap>.sql beside the app; in the
+    repository, sql/<cap>/monitor.sql (the file `python -m scripts.monitor` runs)."""
+    places = [HERE / "sql" / "monitor" / f"{capability}.sql", HERE.parents[1] / "sql" / capability / "monitor.sql"]
+    for path in places:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise DataError(f"no monitor queries for {capability}: looked in {', '.join(str(p) for p in places)}")
+
+
+def monitor_queries(capability: str, params: dict[str, str]) -> dict[str, str]:
+    """A monitor file's statements by name (each after a `-- name: <key>` line), placeholders filled."""
+    text = monitor_text(capability)
+    missing = sorted(set(_PLACEHOLDER.findall(text)) - params.keys())
+    if missing:
+        raise DataError(f"monitor queries of {capability}: needs {', '.join(missing)}")
+    parts = _NAME.split(_PLACEHOLDER.sub(lambda m: params[m.group(1)], text))
+    return {key: body.strip().rstrip(";").strip() for key, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
 def tidy(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
     """Upper-case names, and floats for decimal columns (the charts and the sums need numbers)."""
     df = pd.DataFrame.from_records(rows, columns=[c.upper() for c in columns])
@@ -82,11 +103,13 @@ def tidy(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
 
 @dataclass
 class Source:
-    """Where queries run: `run(sql)` returns rows and column names; `database` is the stack's."""
+    """Where queries run: `run(sql)` returns rows and column names; `database` is the stack's; `local`
+    when it is the stand-in (which records only some of what Snowflake's metadata tells)."""
 
     database: str
     run: Callable[[str], tuple[list[tuple], list[str]]]
     where: str
+    local: bool = False
 
     def frame(self, name: str, start: date | None = None, end: date | None = None) -> pd.DataFrame:
         sql = render(name, self.database, start, end)
@@ -127,7 +150,7 @@ def local_source(env: dict[str, str] | None = None) -> Source:
             cur.execute(sql)
             return cur.fetchall(), [d[0] for d in cur.description]
 
-    return Source(database, run, f"the stand-in at {host}:{port}")
+    return Source(database, run, f"the stand-in at {host}:{port}", local=True)
 
 
 def snowflake_source() -> Source:

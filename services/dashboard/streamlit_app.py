@@ -1,4 +1,5 @@
-"""Retail analytics dashboard: the e-commerce star schema and the order CDC pipeline, in eight tabs.
+"""Retail analytics dashboard: the e-commerce star schema and the order CDC pipeline, in eight tabs, and
+the platform's operations (the monitor's signals) in a ninth.
 
 Deployed as a Streamlit in Snowflake app (the stack uploads this directory and sql/dashboard/ to the
 app's stage); locally `python -m scripts.dashboard serve` runs it against the stand-in.
@@ -6,8 +7,9 @@ app's stage); locally `python -m scripts.dashboard serve` runs it against the st
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import operations
 import pandas as pd
 import queries
 import streamlit as st
@@ -39,6 +41,20 @@ def fetch(name: str, start: date | None = None, end: date | None = None) -> pd.D
     return df.copy()
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner="Reading the platform's health…")
+def signals() -> list:
+    return operations.signals(source(), datetime.now(UTC))
+
+
+def operations_tab() -> None:
+    try:
+        found = signals()
+    except queries.DataError as e:
+        st.warning(f"Cannot show the platform's health: {e}")
+        return
+    views.operations(found)
+
+
 def date_range(first: date, last: date) -> tuple[date, date]:
     """The sidebar's range, 30 days up to the newest day with sales by default."""
     default = (max(first, last - timedelta(days=29)), last)
@@ -65,9 +81,12 @@ def main() -> None:
         return
     start, end = date_range(pd.Timestamp(first).date(), pd.Timestamp(last).date())
     st.sidebar.caption(f"Sales from {first} to {last}; data from {source().where}.")
-    for tab, view in zip(st.tabs(list(views.TABS)), views.TABS.values(), strict=True):
+    *tabs, ops = st.tabs([*views.TABS, views.OPERATIONS])
+    for tab, view in zip(tabs, views.TABS.values(), strict=True):
         with tab:
             view(fetch, start, end)
+    with ops:
+        operations_tab()
 
 
 main()

@@ -12,6 +12,12 @@ import streamlit as st
 
 Fetch = Callable[..., "pd.DataFrame | None"]
 STATUS_COLORS = {"LOW": "#d62728", "MEDIUM": "#ff7f0e", "HEALTHY": "#2ca02c"}
+OPERATIONS = "🩺 Operations"
+SIGNAL_STYLES = {
+    "red": "background-color: #fde2e2; color: #d62728; font-weight: bold",
+    "ok": "color: #2ca02c",
+    "n/a": "color: #7f7f7f",
+}
 
 
 def money(v: float) -> str:
@@ -209,3 +215,20 @@ TABS: dict[str, Callable[[Fetch, date, date], None]] = {
     "🌍 Geography": geography,
     "🔄 CDC": cdc,
 }
+
+
+def operations(found: list) -> None:
+    """The monitor's signals, one table per capability; every red one also as an alert on top."""
+    red = [s for s in found if s.status == "red"]
+    for s in red:
+        st.error(f"{s.capability}: {s.name} — {s.detail}")
+    if not red:
+        st.success("All green: nothing the dashboard can read is failing or behind.")
+    st.caption("The same queries and rules as `python -m scripts.monitor`; n/a is what this session cannot read.")
+    by_cap: dict[str, list] = {}
+    for s in found:
+        by_cap.setdefault(s.capability, []).append(s)
+    for cap, rows in by_cap.items():
+        st.subheader(cap)
+        df = pd.DataFrame([{"OBJECT": s.name, "READING": s.detail, "STATUS": s.status} for s in rows])
+        st.dataframe(df.style.map(lambda v: SIGNAL_STYLES.get(v, ""), subset=["STATUS"]), hide_index=True)

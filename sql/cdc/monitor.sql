@@ -18,7 +18,7 @@ ORDER BY NAME;
 -- On the stand-in: how far each CDC table is behind the change log, as CDC_MONITORING computes it, and
 -- the local refresh's last run.
 SELECT
-    (SELECT MAX(ORDERS_CURRENT_LAG_SECONDS) FROM {{ monitoring }}),
-    (SELECT MAX(ORDERS_DERIVED_LAG_SECONDS) FROM {{ monitoring }}),
-    (SELECT MAX(ORDERS_AGGREGATED_LAG_SECONDS) FROM {{ monitoring }}),
-    (SELECT MAX(REFRESHED_AT) FROM {{ refreshes }});
+    (SELECT MAX(ORDERS_CURRENT_LAG_SECONDS) FROM {{ monitoring }}) AS ORDERS_CURRENT_LAG_SECONDS,
+    (SELECT MAX(ORDERS_DERIVED_LAG_SECONDS) FROM {{ monitoring }}) AS ORDERS_DERIVED_LAG_SECONDS,
+    (SELECT MAX(ORDERS_AGGREGATED_LAG_SECONDS) FROM {{ monitoring }}) AS ORDERS_AGGREGATED_LAG_SECONDS,
+    (SELECT MAX(REFRESHED_AT) FROM {{ refreshes }}) AS REFRESHED_AT;

@@ -35,6 +35,7 @@ def _services_copy(tmp_path: Path) -> Path:
         ("services/api/ranker/ranker/app.py", {"ranker"}),
         ("services/api/orchestrator/orchestrator/shelf.py", {"orchestrator"}),
         ("services/features/pair.py", {"orchestrator"}),  # shared with training, copied into the orchestrator
+        ("services/features/health.py", set()),  # the monitor's and the dashboard's judgement, not copied
         ("services/api/orchestrator/requirements.txt", {"orchestrator"}),
         ("services/api/ranker/Dockerfile", {"ranker"}),
         ("services/dashboard/streamlit_app.py", set()),  # in the orchestrator's context, never copied

@@ -57,7 +57,7 @@ def app_env(stand_ins, monkeypatch):
     yield monkeypatch
     st.cache_data.clear()
     st.cache_resource.clear()
-    for name in ("queries", "views"):
+    for name in ("queries", "views", "operations"):
         sys.modules.pop(name, None)
 
 

@@ -13,7 +13,7 @@ from scripts.core.connections import connect_local, ensure_foundation
 from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
 
 TABS = ["📊 Overview", "👥 Customers", "🛍️ Products", "📈 Sales Trends", "📦 Inventory", "💳 Payments",
-        "🌍 Geography", "🔄 CDC"]  # fmt: skip
+        "🌍 Geography", "🔄 CDC", "🩺 Operations"]  # fmt: skip
 # charts, metrics and tables each tab shows on the rehearsal's data
 EXPECTED = {
     "📊 Overview": (4, 4, 0),
@@ -24,6 +24,7 @@ EXPECTED = {
     "💳 Payments": (2, 0, 1),
     "🌍 Geography": (1, 0, 1),
     "🔄 CDC": (1, 3, 0),
+    "🩺 Operations": (0, 0, 5),  # one table per capability: analytics, cdc, ingestion, serving, api
 }
 
 

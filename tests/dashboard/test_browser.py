@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not HAS_CHROMIUM, reason="needs Debian chromium"
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "dashboard"
 # what each tab must draw before its screenshot: visible plotly charts, visible metrics
 WANTED = {"Overview": (4, 4), "Customers": (1, 0), "Products": (2, 0), "Sales Trends": (1, 0), "Inventory": (1, 3),
-          "Payments": (2, 0), "Geography": (1, 0), "CDC": (1, 3)}  # fmt: skip
+          "Payments": (2, 0), "Geography": (1, 0), "CDC": (1, 3), "Operations": (0, 0)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import ast
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -70,9 +71,12 @@ class Recorder:
     def __init__(self, listed: list[str]):
         self.sql: list[str] = []
         self.listed = listed
+        self.put: dict[str, str] = {}
 
     def execute(self, sql: str) -> None:
         self.sql.append(sql)
+        if sql.startswith("PUT 'file://"):  # what the file holds when it is PUT (a renamed copy is gone after)
+            self.put[sql] = Path(sql.split("'")[1].removeprefix("file://")).read_text()
 
     def fetchall(self) -> list[tuple]:
         return [(name, 1, "md5", "date") for name in self.listed]
@@ -92,6 +96,12 @@ def test_publish_puts_every_file_then_removes_what_is_no_longer_in_the_app():
     )
     assert main.startswith(f"PUT 'file://{bundle.APP_DIR}/")
     assert any(s.endswith(f"daily.sql' '@{stage}/app/sql' AUTO_COMPRESS = FALSE OVERWRITE = TRUE") for s in puts)
+    # PUT keeps a file's own name: the monitor's sql/<cap>/monitor.sql goes up as sql/monitor/<cap>.sql
+    monitor = [s for s in puts if f"'@{stage}/app/sql/monitor'" in s]
+    assert sorted(s.split("'")[1].rsplit("/", 1)[1] for s in monitor) == ["analytics.sql", "cdc.sql", "ingestion.sql"]
+    for s in monitor:
+        cap = s.split("'")[1].rsplit("/", 1)[1].removesuffix(".sql")
+        assert cur.put[s] == (bundle.ROOT / "sql" / cap / "monitor.sql").read_text()
     assert cur.sql[len(puts)] == f"LIST '@{stage}/app/'"
     assert cur.sql[len(puts) + 1 :] == [
         f"REMOVE '@{stage}/app/sql/old.sql' PATTERN = '.*/sql/old\\.sql'"

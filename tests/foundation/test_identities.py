@@ -10,6 +10,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from infra.arns import ACCOUNT_ID, arn
 from infra.config.reader import ConfigError, parse_config
+from infra.foundation.identity import PREVIEW_READS
 from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import action_resource_types
 from infra.naming import Naming
@@ -28,12 +29,27 @@ def _grants_to(plan: list[dict], role: str) -> list[dict]:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_the_preview_role_can_look_but_not_touch(plans, stack):
     grants = _grants_to(plans[stack], f"RDP_{stack.upper()}_PREVIEWER")
-    assert sorted((g["privileges"][0], next(iter(g.get("onAccountObject", {}).values()), "")) for g in grants)
     for g in grants:
-        assert g["privileges"] in (["USAGE"], ["MONITOR"]), g
-        assert not set(g["privileges"]) & WRITES and "onAccount" not in g and "onSchemaObject" not in g
-    kinds = sorted(g["onAccountObject"]["objectType"] for g in grants)
+        assert g["privileges"] in (["USAGE"], ["MONITOR"], ["REFERENCES"]), g
+        assert not set(g["privileges"]) & WRITES and "onAccount" not in g, g
+    kinds = sorted(g["onAccountObject"]["objectType"] for g in grants if "onAccountObject" in g)
     assert kinds == ["DATABASE", "WAREHOUSE", "WAREHOUSE", "WAREHOUSE"]
+    # on every schema: USAGE, and PREVIEW_READS on what exists and what will (tests/foundation/test_metadata_reads.py
+    # derives from the plan that this shows every object a refresh reads)
+    schemas = {g["onSchema"]["schemaName"] for g in grants if "onSchema" in g}
+    assert len(schemas) == 6 and all(g["privileges"] == ["USAGE"] for g in grants if "onSchema" in g)
+    bulk = {
+        (scope, on[scope]["inSchema"], on[scope]["objectTypePlural"], g["privileges"][0])
+        for g in grants
+        if (on := g.get("onSchemaObject"))
+        for scope in on
+    }
+    assert bulk == {
+        (scope, schema, plural, privilege)
+        for scope in ("all", "future")
+        for schema in schemas
+        for plural, privilege in PREVIEW_READS.items()
+    }
     user = one(plans[stack], "ci-preview-user")["inputs"]
     assert user["name"] == f"RDP_{stack.upper()}_PREVIEW" and user["defaultSecondaryRolesOption"] == "NONE"
     assert user["networkPolicy"] == f"RDP_{stack.upper()}_CI_POLICY"

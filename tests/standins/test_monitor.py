@@ -15,7 +15,8 @@ from infra.analytics import catalog as analytics
 from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.monitor import __main__ as cli
-from scripts.monitor import checks, signals
+from scripts.monitor import signals
+from services.features import health as checks
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 
