@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pulumi
 
 from infra.operations.catalog import lag_targets
 from infra.operations.component import OperationsAlerts, OperationsAlertsArgs
 
-if TYPE_CHECKING:
-    from stacks.platform import Base, Pipelines
 
-
-def operations(b: Base, pipelines: Pipelines, serving_refresh: pulumi.Resource | None) -> OperationsAlerts:
+# `b` and `pipelines` are stacks/platform.py's Base and Pipelines (platform imports this module, not back).
+def operations(b: Any, pipelines: Any, serving_refresh: pulumi.Resource | None) -> OperationsAlerts:
     """The alerts on the transform warehouse, notifying the stack's error integration; each waits for the
     objects its condition names (the pipe, the dynamic tables with a target lag, the serving refresh task,
     where the stack has one)."""

@@ -121,3 +121,16 @@ def test_the_thresholds_are_the_monitor_ones():
     assert catalog.LAG_FACTOR == checks.LAG_FACTOR
     assert catalog.STALE_WITHIN_HOURS * 3600 == checks.STALE_WITHIN_SECONDS
     assert catalog.lag_seconds("5 minutes") == checks.lag_seconds("5 minutes") == 300
+
+
+def test_enabled_alerts_keep_their_warehouse_awake_in_the_cost_model(plans):
+    from infra.cost import Pricing
+
+    plan, cfg = copy.deepcopy(plans["prod"]), stack_config("prod")
+    share = Pricing(plan, cfg.cost).schedule_share("RDP_PROD_TRANSFORM_WH", 60)
+    alerts = by_type(plan, "alert:Alert")
+    for alert in alerts:
+        alert["inputs"]["enabled"] = False
+    without = Pricing(plan, cfg.cost).schedule_share("RDP_PROD_TRANSFORM_WH", 60)
+    per_alert = (max(60, cfg.cost.run_seconds) + 60) / (cfg.operations.schedule_minutes * 60)  # run, then suspend
+    assert share == pytest.approx(without + len(alerts) * per_alert)
