@@ -173,7 +173,8 @@ CREATES = {
 
 def _account_privileges_used(plan: list[dict]) -> set[str]:
     """The account privileges a plan's deployment needs: CREATE per account-level object it makes, EXECUTE
-    TASK for a started task, EXECUTE ALERT for an enabled alert, BIND SERVICE ENDPOINT to hand on to the API's owner role."""
+    TASK for a started task, EXECUTE ALERT for an enabled alert, BIND SERVICE ENDPOINT to hand on to the API's
+    owner role."""
     from infra.isolation import object_key
 
     kinds = {key[0] for r in plan if (key := object_key(r))}
