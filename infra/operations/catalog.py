@@ -105,10 +105,10 @@ def stack_sources(database: str) -> Sources:
     bronze = ".".join((database, *ingestion.CATALOG.objects["bronze"]))
     return Sources(
         task_history=f"TABLE({db}.INFORMATION_SCHEMA.TASK_HISTORY(SCHEDULED_TIME_RANGE_START => "
-        "DATEADD('day', -7, CURRENT_TIMESTAMP()), RESULT_LIMIT => 10000))",
+        "DATEADD('hour', -167, CURRENT_TIMESTAMP()), RESULT_LIMIT => 10000))",  # under its 7 days
         refresh_history=f"TABLE({db}.INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY(RESULT_LIMIT => 10000))",
         copy_history=f"TABLE({db}.INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => '{bronze}', "
-        "START_TIME => DATEADD('day', -14, CURRENT_TIMESTAMP())))",
+        "START_TIME => DATEADD('hour', -335, CURRENT_TIMESTAMP())))",  # under COPY_HISTORY's 14 days
         streams=f"TABLE({CATALOG.fq(database, 'stream_states')}())",
         this_run="SNOWFLAKE.ALERT.SCHEDULED_TIME()",
         last_run="SNOWFLAKE.ALERT.LAST_SUCCESSFUL_SCHEDULED_TIME()",

@@ -31,7 +31,7 @@ def test_the_stack_files_set_every_key():
     [
         ("scheduleMinutes", 0, "operations.scheduleMinutes: Input should be greater than or equal to 1"),
         ("scheduleMinutes", 1440, "operations.scheduleMinutes: Input should be less than or equal to 1439"),
-        ("pipeSilenceHours", 400, "operations.pipeSilenceHours: Input should be less than or equal to 312"),
+        ("pipeSilenceHours", 289, "operations.pipeSilenceHours: Input should be less than or equal to 288"),
         ("servingMaxAgeHours", 0, "operations.servingMaxAgeHours: Input should be greater than or equal to 1"),
         ("enabled", "sometimes", "operations.enabled: Input should be a valid boolean"),
         ("scheduleMinute", 5, "operations.scheduleMinute: Extra inputs are not permitted"),
