@@ -4,16 +4,23 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STACK ?= dev
-STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt | sha1sum | cut -c1-12)
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile -q --generate-hashes --allow-unsafe \
+  --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: setup system-deps local stop status test lint plan snapshots bench clean lock
+.PHONY: setup setup-deploy system-deps local stop status test lint plan snapshots bench clean lock
 
 setup: $(STAMP) system-deps ## idempotent: venv, pinned Python deps, PostgreSQL (required), Graphviz, Chromium, wrk (optional)
 
-$(STAMP): requirements.txt
+# tests/requirements.txt is requirements.txt plus what only the tests and the stand-ins need, same pins
+$(STAMP): requirements.txt tests/requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --require-hashes -r tests/requirements.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+setup-deploy: ## a deploy job's venv: requirements.txt alone, hash-checked (no test tool beside its credentials)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements.txt
-	rm -f $(VENV)/.installed-* && touch $@
 
 system-deps: ## apt-get as root, else `sudo -n apt-get` (hosted runners); without either only a missing PostgreSQL fails
 	@bash scripts/system-deps.sh
@@ -43,10 +50,12 @@ snapshots: setup ## refresh the committed plan snapshots and graphs of every sta
 bench: setup ## benchmarks that print figures
 	$(BIN)/python -m scripts.bench
 
-lock: ## re-resolve requirements.txt (every package pinned, with its hashes) from pyproject.toml's direct pins
+lock: ## re-resolve both lock files (every package pinned, with its hashes) from pyproject.toml's direct pins
 	test -x .venv-lock/bin/pip-compile || ($(PY) -m venv .venv-lock && .venv-lock/bin/pip install -q pip-tools==7.6.2)
-	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
-	  --no-emit-index-url --no-emit-find-links -o requirements.txt pyproject.toml
+	$(LOCK) --extra dev -o tests/requirements.txt pyproject.toml
+	cp tests/requirements.txt requirements.txt  # the deploy set keeps the very pins the tests ran with
+	$(LOCK) -o requirements.txt pyproject.toml
+	$(LOCK) -o .github/requirements/snowcli.txt .github/requirements/snowcli.in
 
 clean: ## stop the stand-ins and remove their state (PostgreSQL's data included)
 	$(BIN)/python -m scripts.standins clean

@@ -71,6 +71,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             import json
 
             return {"json": json.dumps(args.args, sort_keys=True), "id": "doc"}, []
+        if args.token in ("github:index/getTeam:getTeam", "github:index/getUser:getUser"):
+            # GitHub's numeric ids, stable per slug or login (the plan shows which reviewer is which)
+            key = str(args.args.get("slug") or args.args.get("username"))
+            return {"id": str(int(hashlib.sha256(key.encode()).hexdigest()[:6], 16)), "slug": key, "login": key}, []
         return {}, []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:

@@ -22,6 +22,7 @@ from infra.account.component import (
     ReviewIdentityArgs,
 )
 from infra.account.config import AccountConfig, check_hosted
+from infra.account.github import RepositoryEnvironments, RepositoryEnvironmentsArgs
 from infra.config.engine import load_account_config
 from infra.config.reader import ConfigError, stack_config
 from infra.config.stack import StackConfig
@@ -43,6 +44,7 @@ class Account:
     base: AccountBase
     environments: dict[str, EnvironmentAccess]
     review: ReviewIdentity | None
+    github: RepositoryEnvironments | None
 
 
 def _providers(cfg: AccountConfig) -> Providers:
@@ -100,7 +102,11 @@ def build(cfg: AccountConfig) -> Account:
         review = ReviewIdentity(
             "review", ReviewIdentityArgs(prefix=cfg.prefix, providers=providers, base=base, config=cfg.review)
         )
-    return Account(base=base, environments=environments, review=review)
+    github = None
+    if cfg.github is not None:
+        stacks = cfg.github.stacks or list(cfg.environments)
+        github = RepositoryEnvironments("github", RepositoryEnvironmentsArgs(config=cfg.github, stacks=stacks))
+    return Account(base=base, environments=environments, review=review, github=github)
 
 
 def outputs(account: Account) -> dict[str, object]:
@@ -109,6 +115,7 @@ def outputs(account: Account) -> dict[str, object]:
         "adminRoles": {k: v.role.name for k, v in account.environments.items()},
         "deployUsers": {k: v.user.name for k, v in account.environments.items()},
         **({"reviewAwsRole": account.review.role.arn} if account.review else {}),
+        **({"githubEnvironments": sorted(account.github.environments)} if account.github else {}),
     }
 
 

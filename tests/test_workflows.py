@@ -73,7 +73,8 @@ def test_deploy_rules():
     for f in WF.glob("*.yml"):
         wf, text = _load(f.name), f.read_text()
         if "aws-actions/" in text or "pulumi/auth-actions" in text:
-            assert "id-token" in str(wf.get("permissions", {})), f"{f.name} must use OIDC"
+            jobs = [str(j.get("permissions", {})) for j in wf["jobs"].values()]
+            assert any("id-token" in p for p in jobs), f"{f.name} must use OIDC"
         assert "AWS_SECRET_ACCESS_KEY" not in text
         assert "pull_request_target" not in wf["on"], f"{f.name}: never run pull-request code with base-branch rights"
 
@@ -112,7 +113,8 @@ def test_every_credential_comes_from_a_github_environment():
 def test_pull_requests_never_get_a_deploy_identity():
     pr = _load("preview.yml")["jobs"]["preview"]
     assert pr["environment"]["name"] == "preview-${{ matrix.stack }}"
-    assert pr["env"]["RDP_IDENTITY"] == "preview" and "SNOWFLAKE_PREVIEW_KEY" in pr["env"]["SNOWFLAKE_PRIVATE_KEY"]
+    keys = [st["env"]["SNOWFLAKE_PRIVATE_KEY"] for st in pr["steps"] if "SNOWFLAKE_PRIVATE_KEY" in st.get("env", {})]
+    assert pr["env"]["RDP_IDENTITY"] == "preview" and keys == ["${{ secrets.SNOWFLAKE_PREVIEW_KEY }}"]
     text = str(pr)
     assert "AWS_PREVIEW_ROLE_ARN" in text and "DEPLOY" not in text and "organization" not in text.split("token-type")[1]
     assert "'refresh': False" in text  # the preview identity reads no object
@@ -229,6 +231,14 @@ def _refresh_or_destroy(step: dict) -> int | None:
     return min(found) if found else None
 
 
+def _installs_the_cli(step: dict) -> bool:
+    """setup-pulumi, or pulumi/actions with no command (install-only)."""
+    uses = str(step.get("uses", ""))
+    return "pulumi/setup-pulumi" in uses or (
+        uses.startswith("pulumi/actions") and not (step.get("with") or {}).get("command")
+    )
+
+
 def _ca_steps_missing(doc: dict) -> list[str]:
     """The steps of a workflow that refresh or destroy with no `write-ca` before them in their job (an
     earlier step after the Pulumi login and CLI, or earlier in the same script)."""
@@ -242,7 +252,7 @@ def _ca_steps_missing(doc: dict) -> list[str]:
             before = [str(s) for s in steps[:i]]
             ca = [k for k, s in enumerate(before) if WRITE_CA in s]
             login = [k for k, s in enumerate(before) if "pulumi/auth-actions" in s]
-            cli = [k for k, s in enumerate(before) if "pulumi/setup-pulumi" in s]
+            cli = [k for k, s in enumerate(steps[:i]) if _installs_the_cli(s)]
             if not (ca and login and cli and ca[-1] > max(login[-1], cli[-1])):
                 missing.append(f"{job_name} step {i + 1} ({step.get('name') or step.get('uses')})")
     return missing
@@ -271,7 +281,8 @@ def test_the_ca_check_sees_a_destroy_or_refresh_without_it():
     assert not _ca_steps_missing(deploy)
     for job in deploy["jobs"].values():
         job["steps"] = [st for st in job["steps"] if WRITE_CA not in str(st.get("run", ""))]
-    assert _ca_steps_missing(deploy) == ["dev step 8 (pulumi/actions@v6)", "prod step 8 (pulumi/actions@v6)"]
+    up = next(st["uses"] for st in deploy["jobs"]["dev"]["steps"] if (st.get("with") or {}).get("command") == "up")
+    assert _ca_steps_missing(deploy) == [f"dev step 9 ({up})", f"prod step 9 ({up})"]
     # the steps to add to each deploy job, after the Pulumi login and before `up --refresh`, make it pass
     for job in deploy["jobs"].values():
         job["steps"][-1:-1] = [{"uses": "pulumi/setup-pulumi@v2"}, {"run": f".venv/bin/{WRITE_CA} x/dev"}]
@@ -298,6 +309,8 @@ PULUMI_COMMAND = re.compile(r"(^|[\s;&|(])pulumi (preview|up|refresh|destroy|imp
 
 def _runs_pulumi(step: dict) -> bool:
     """The step runs the engine: the Pulumi action, or the CLI as a command (not quoted in a message)."""
+    if _installs_the_cli(step):
+        return False
     return "pulumi/actions" in str(step.get("uses", "")) or bool(PULUMI_COMMAND.search(str(step.get("run", ""))))
 
 
@@ -330,10 +343,11 @@ def test_unattended_workflows_never_get_a_deploy_identity():
     drift = _load("drift.yml")["jobs"]["drift"]
     assert drift["environment"]["name"] == "preview-${{ matrix.stack }}" and drift["runs-on"] == [
         "self-hosted",
-        "rdp-ci",
+        "rdp-pr",
     ]
-    assert "SNOWFLAKE_PREVIEW_KEY" in drift["env"]["SNOWFLAKE_PRIVATE_KEY"] and "AWS_PREVIEW_ROLE_ARN" in str(drift)
-    assert _load("drift.yml")["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    keys = [s["env"]["SNOWFLAKE_PRIVATE_KEY"] for s in drift["steps"] if "SNOWFLAKE_PRIVATE_KEY" in s.get("env", {})]
+    assert keys == ["${{ secrets.SNOWFLAKE_PREVIEW_KEY }}"] and "AWS_PREVIEW_ROLE_ARN" in str(drift)
+    assert drift["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
 
 
 def test_the_identity_check_sees_a_deploy_identity_in_a_scheduled_job():
@@ -345,7 +359,8 @@ def test_the_identity_check_sees_a_deploy_identity_in_a_scheduled_job():
     assert _deploy_identity_faults(doc) == ["drift: names SNOWFLAKE_DEPLOY_KEY"]
     doc = _load("drift.yml")
     del doc["jobs"]["drift"]["env"]["RDP_IDENTITY"]
-    assert _deploy_identity_faults(doc) == ["drift step 8: pulumi without RDP_IDENTITY=preview"]
+    preview_step = next(i for i, s in enumerate(doc["jobs"]["drift"]["steps"]) if "--expect-no" in s.get("run", ""))
+    assert _deploy_identity_faults(doc) == [f"drift step {preview_step + 1}: pulumi without RDP_IDENTITY=preview"]
     # a manually dispatched deploy of its own is unattended too; deploy.yml (push to main) is not
     deploy = _load("deploy.yml")
     assert not _deploy_identity_faults(deploy)
@@ -356,7 +371,7 @@ def test_the_identity_check_sees_a_deploy_identity_in_a_scheduled_job():
 
 def _drift_steps() -> tuple[dict, dict, int, int]:
     steps = _load("drift.yml")["jobs"]["drift"]["steps"]
-    [pi] = [i for i, s in enumerate(steps) if _runs_pulumi(s) and "--expect-no-changes" in s["run"]]
+    [pi] = [i for i, s in enumerate(steps) if _runs_pulumi(s) and "--expect-no-changes" in s.get("run", "")]
     [ii] = [i for i, s in enumerate(steps) if "gh issue" in str(s.get("run", ""))]
     return steps[pi], steps[ii], pi, ii
 

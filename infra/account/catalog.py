@@ -3,6 +3,8 @@ names of their admin role, deploy user and monitor procedure from here."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from infra.naming import Naming, quote
 
 ACCOUNT_STACK = "account"
@@ -68,3 +70,55 @@ def monitor_name(naming: Naming) -> str:
 def attach_procedure(prefix: str, naming: Naming) -> str:
     """The quoted procedure that attaches `naming`'s environment's monitor to one of its warehouses."""
     return quote(admin_database(prefix), MONITOR_SCHEMA, f"ATTACH_{naming.sf_prefix}_MONITOR")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GithubEnvironment:
+    """A GitHub deployment environment of the repository: the protections the security model relies on,
+    and the names of the secrets and variables its jobs may read (their values are set by hand)."""
+
+    reviewers: bool  # a required reviewer approves every job that uses it
+    main_only: bool  # only runs from `main` may use it
+    secrets: tuple[str, ...]
+    variables: tuple[str, ...]
+
+
+# The repository-level variables every workflow may read (no secret in them).
+REPOSITORY_VARIABLES = ("PULUMI_ORG", "PULUMI_DEPLOY_TEAM", "PULUMI_PREVIEW_TEAM", "PULUMI_REVIEW_TEAM")
+REVIEW_ENVIRONMENT = "review"
+
+
+def github_environments(stacks: list[str], prod: str = "prod") -> dict[str, GithubEnvironment]:
+    """Per environment stack a deploy environment (main only; prod reviewed) and a preview environment
+    (any branch: it previews PR code; prod's reviewed, as its token may decrypt prod's state), and the one
+    review environment (PR code with an identity that may create integrations: always reviewed)."""
+    found: dict[str, GithubEnvironment] = {}
+    for stack in stacks:
+        found[stack] = GithubEnvironment(
+            reviewers=stack == prod,
+            main_only=True,
+            secrets=("SNOWFLAKE_DEPLOY_KEY", "SNOWFLAKE_REGISTRY_KEY"),
+            variables=("AWS_DEPLOY_ROLE_ARN",),
+        )
+        found[f"preview-{stack}"] = GithubEnvironment(
+            reviewers=stack == prod,
+            main_only=False,
+            secrets=("SNOWFLAKE_PREVIEW_KEY",),
+            variables=("AWS_PREVIEW_ROLE_ARN",),
+        )
+    found[REVIEW_ENVIRONMENT] = GithubEnvironment(
+        reviewers=True, main_only=False, secrets=("SNOWFLAKE_REVIEW_KEY",), variables=("AWS_REVIEW_ROLE_ARN",)
+    )
+    return found
+
+
+def github_environments_table(stacks: list[str]) -> str:
+    """The README's table of the repository's environments, from the same rules the account stack declares."""
+    rows = ["| environment | required reviewers | runs from | secrets | variables |", "|---|---|---|---|---|"]
+    for env, r in github_environments(stacks).items():
+        who = "yes (not the run's author)" if r.reviewers else "no"
+        rows.append(
+            f"| `{env}` | {who} | {'`main` only' if r.main_only else 'any branch'} | "
+            f"{', '.join(f'`{s}`' for s in r.secrets)} | {', '.join(f'`{v}`' for v in r.variables)} |"
+        )
+    return "\n".join(rows)

@@ -53,6 +53,30 @@ class ReviewIdentityConfig(ConfigModel):
         return rsa_public_key(v)
 
 
+class GithubReviewers(ConfigModel):
+    """Who approves a job in a reviewed environment: team slugs and user logins of the repository's owner."""
+
+    teams: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+
+
+class GithubConfig(ConfigModel):
+    """The repository whose deployment environments this account stack declares (one account stack only,
+    when there are several: the environments belong to the repository, not to an account)."""
+
+    repository: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    # the environment stacks the repository deploys (default: the ones this account hosts)
+    stacks: list[str] = Field(default_factory=list)
+    reviewers: GithubReviewers
+
+    @field_validator("reviewers")
+    @classmethod
+    def _someone(cls, v: GithubReviewers) -> GithubReviewers:
+        if not (v.teams or v.users):
+            raise ValueError("name at least one team or user: prod, preview-prod and review need a reviewer")
+        return v
+
+
 class AccountConfig(ConfigModel):
     """Everything the account stack may vary. Field aliases are the keys in Pulumi.account.yaml."""
 
@@ -64,6 +88,7 @@ class AccountConfig(ConfigModel):
     # the environment stacks this account hosts (their Pulumi.<stack>.yaml), each with its deployer's key
     environments: dict[str, Deployer] = Field(min_length=1)
     review: ReviewIdentityConfig | None = None
+    github: GithubConfig | None = None
 
     @field_validator("environments")
     @classmethod

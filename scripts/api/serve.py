@@ -29,7 +29,7 @@ def api_env(target: Target, ranker_mode: str = "inprocess", ranker_url: str = ""
         "PG_PORT": str(pg.port),
         "PG_DB": pg.path.lstrip("/"),
         "PG_USER": pg.username or "postgres",
-        "PG_PASSWORD": "",
+        "PG_PASSWORD": pg.password or "",
         "PG_SCHEMA": target.pg_schema,
         "PG_SSLMODE": "disable",
         "RANKER_MODE": ranker_mode,

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts.standins.errors import StandInError, exits_in_one_line, last_cause, log_size, with_cause
+from scripts.standins.postgres import dsn as pg_dsn
 from scripts.standins.postgres import (
-    PG_DB,
-    PG_USER,
     find_pg,
     pg_bindir,
     pg_data_dir,
@@ -157,7 +156,7 @@ def endpoints(state: dict | None = None) -> Endpoints:
             f"not running: {', '.join(missing)}", fix="run `make local` (or `python -m scripts.standins start`)"
         )
     return Endpoints(
-        postgres_dsn=f"postgresql://{PG_USER}@127.0.0.1:{state['postgres']['port']}/{PG_DB}",
+        postgres_dsn=pg_dsn(STATE_DIR, state["postgres"]["port"]),
         moto_url=f"http://127.0.0.1:{state['moto']['port']}",
         snowflake_host="127.0.0.1",
         snowflake_port=state["fakesnow"]["port"],

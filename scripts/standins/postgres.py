@@ -6,6 +6,10 @@ data directory is not under the state dir but in a per-checkout directory under 
 the state dir's path so `stop` and `status` find it again. As anyone else, the server runs as the invoking
 user with its data in the state dir. The server listens on 127.0.0.1 only, with no Unix socket (so no
 socket directory either), and its output goes to the state dir's postgres.log, which we open ourselves.
+
+Other users of the machine reach 127.0.0.1 too (a shared CI runner), so the server asks for a SCRAM
+password, kept in the 0700 state dir, and it starts from a scrubbed environment: a superuser's
+`COPY … FROM PROGRAM 'printenv'` finds no credential of the job that started it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import glob
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import stat
 import subprocess
@@ -21,10 +26,11 @@ import sys
 from pathlib import Path
 
 from scripts.standins.errors import StandInError, log_size, with_cause
-from scripts.standins.processes import AGAIN, Record, kill, wait_port, wanted_port
+from scripts.standins.processes import AGAIN, Record, kill, scrubbed_env, wait_port, wanted_port
 
 PG_DB = "retail"
 PG_USER = "postgres"
+PASSWORD_FILE = "postgres.password"
 SHARED_DATA_BASE = Path("/var/tmp")
 INSTALL = "install PostgreSQL's server (`apt-get install postgresql` as root, or `make setup`), then " + AGAIN
 
@@ -103,25 +109,69 @@ def server_cwd(data: Path) -> str | None:
 
 
 def run_logged(cmd: list[str], log: Path, data: Path) -> int:
-    """Run a server tool with its output (and the postmaster's, which inherits it) appended to the log."""
+    """Run a server tool with its output (and the postmaster's, which inherits it) appended to the log, in a
+    scrubbed environment (the postmaster inherits that too)."""
     with open(log, "ab") as out:
         return subprocess.run(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=server_cwd(data)
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=server_cwd(data),
+            env=scrubbed_env(),
         ).returncode
+
+
+def password(state_dir: Path) -> str | None:
+    """The superuser's password of this state dir's server (None before its first initdb)."""
+    f = state_dir / PASSWORD_FILE
+    return f.read_text().strip() if f.is_file() else None
+
+
+def dsn(state_dir: Path, port: int, database: str = PG_DB) -> str:
+    """How the scripts and tests connect: the superuser, its password, the loopback port."""
+    return f"postgresql://{PG_USER}:{password(state_dir)}@127.0.0.1:{port}/{database}"
+
+
+def _initdb(bindir: Path, data: Path, state_dir: Path, log: Path) -> int:
+    """initdb with SCRAM for every connection and a new random password, written to the state dir (0600)
+    and handed to initdb through a 0600 file only the server's user can read, removed right after."""
+    secret = secrets.token_urlsafe(24)
+    pw_file = data.parent / f".{data.name}.pw"
+    fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secret + "\n")
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam(PG_USER)
+            os.chown(pw_file, owner.pw_uid, owner.pw_gid)
+        cmd = [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=scram-sha-256"]
+        done = run_logged(as_server_user([*cmd, f"--pwfile={pw_file}", "-E", "UTF8", "--no-sync"]), log, data)
+    finally:
+        pw_file.unlink(missing_ok=True)
+    if done == 0:
+        keep = state_dir / PASSWORD_FILE
+        keep.unlink(missing_ok=True)
+        os.close(os.open(keep, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        keep.write_text(secret + "\n")
+    return done
 
 
 def start_postgres(state_dir: Path, record: Record) -> dict:
     """initdb on first use, pg_ctl start on 127.0.0.1, the `retail` database; stopped again on failure."""
     state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.chmod(0o700)
     log = state_dir / "postgres.log"
     offset = log_size(log)
     bindir = pg_bindir(log)
     data = pg_data_dir(state_dir)
     damaged = f"if the log says {data} is damaged or incompatible, remove it (`make local` reloads it); then {AGAIN}"
+    if (data / "PG_VERSION").exists() and password(state_dir) is None:
+        print(f"postgres: {data} is an older stand-in without a password (trust auth): re-created", file=sys.stderr)
+        remove_data(state_dir)
     if not (data / "PG_VERSION").exists():
         prepare_data_dir(data)
-        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", PG_USER, "--auth=trust", "-E", "UTF8", "--no-sync"]
-        if run_logged(as_server_user(initdb), log, data) != 0:
+        if _initdb(bindir, data, state_dir, log) != 0:
             raise StandInError(with_cause("postgres: initdb failed", log, offset), log, damaged)
     port = wanted_port("postgres")
     info = {"pid": None, "port": port, "bindir": str(bindir), "data": str(data)}
@@ -136,19 +186,19 @@ def start_postgres(state_dir: Path, record: Record) -> dict:
         info["pid"] = int((data / "postmaster.pid").read_text().split()[0])
         record(info)
         wait_port("postgres", port, info["pid"], log, offset, damaged)
-        create_database(port, log)
+        create_database(dsn(state_dir, port, "postgres"), log)
     except BaseException:
         stop_postgres(info)
         raise
     return info
 
 
-def create_database(port: int, log: Path) -> None:
+def create_database(admin_dsn: str, log: Path) -> None:
     """The platform's database, created once."""
     import psycopg
 
     try:
-        with psycopg.connect(f"postgresql://{PG_USER}@127.0.0.1:{port}/postgres", autocommit=True) as conn:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
             if not conn.execute("select 1 from pg_database where datname = %s", (PG_DB,)).fetchone():
                 conn.execute(f'create database "{PG_DB}"')
     except psycopg.Error as e:

@@ -95,8 +95,20 @@ def wait_port(service: str, port: int, pid: int | None, log: Path, offset: int, 
     raise StandInError(with_cause(what, log, offset), log, fix)
 
 
+# What a stand-in never inherits: the job's cloud, CI and Postgres credentials (a stand-in is reachable by
+# other users of the machine, and PostgreSQL's COPY … FROM PROGRAM runs commands in its environment).
+SCRUBBED_PREFIXES = ("SNOWFLAKE_", "AWS_", "PULUMI_", "GITHUB_", "ACTIONS_", "ARM_", "GOOGLE_", "PG", "RDP_PG_")
+
+
+def scrubbed_env(extra: dict | None = None) -> dict[str, str]:
+    """The environment a stand-in starts with: ours, minus every credential-bearing variable, plus `extra`."""
+    kept = {k: v for k, v in os.environ.items() if not k.upper().startswith(SCRUBBED_PREFIXES)}
+    return {**kept, **(extra or {})}
+
+
 def spawn(cmd: list[str], log: Path, env: dict | None = None) -> int:
-    """Start a stand-in in its own session (and process group), its output appended to its log."""
+    """Start a stand-in in its own session (and process group), its output appended to its log, in a
+    scrubbed environment plus `env`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -105,7 +117,7 @@ def spawn(cmd: list[str], log: Path, env: dict | None = None) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, **(env or {})},
+            env=scrubbed_env(env),
         )
     return proc.pid
 
