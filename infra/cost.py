@@ -6,7 +6,7 @@ from the plan alone, so the offline plan, its diff and the policy pack price the
 - max is the month at the caps: warehouses always on (times `maxClusterCount`), pools at `maxNodes`;
 - a resource monitor (the account stack's: `monitor_record`) caps the warehouses attached to it at its
   suspend-immediate level, a (negative) line of its own, so a warehouse's line shows its own inputs' cost;
-- tasks and dynamic tables that name a warehouse run on it and are charged there (their line is 0); a
+- tasks, alerts and dynamic tables that name a warehouse run on it and are charged there (line 0); a
   serverless task is priced per run from its schedule.
 
 Rates come from infra/cost_rates.yaml (each with its source and date), the credit price and volumes
@@ -36,7 +36,7 @@ MONITOR_PERIODS = {"MONTHLY": 1.0, "DAILY": 30.4, "WEEKLY": 4.35, "YEARLY": 1 / 
 FOLDED = {"alerts": "foundation", "access": "foundation", "identity": "foundation", "providers": "foundation"}
 _P = "snowflake:index/"
 WAREHOUSE, MONITOR, TASK = f"{_P}warehouse:Warehouse", f"{_P}resourceMonitor:ResourceMonitor", f"{_P}task:Task"
-EXECUTE = f"{_P}execute:Execute"
+EXECUTE, ALERT = f"{_P}execute:Execute", f"{_P}alert:Alert"
 _ATTACH = re.compile(r'ALTER WAREHOUSE "?([A-Za-z0-9_]+)"? SET RESOURCE_MONITOR = "?([A-Za-z0-9_]+)"?')
 # the account stack's procedure ATTACH_<monitor>(warehouse), as an environment stack calls it
 _ATTACH_CALL = re.compile(r"\"ATTACH_([A-Za-z0-9_]+)\"\('([A-Za-z0-9_]+)'\)")
@@ -53,7 +53,7 @@ FREE_TYPES: dict[str, str] = {
         "externalAccessIntegration:ExternalAccessIntegration fileFormatCsv:FileFormatCsv "
         "secretWithGenericString:SecretWithGenericString serviceUser:ServiceUser streamOnTable:StreamOnTable "
         "stageExternalS3:StageExternalS3 storageIntegrationAws:StorageIntegrationAws "
-        "functionPython:FunctionPython procedureSql:ProcedureSql"
+        "functionPython:FunctionPython procedureSql:ProcedureSql grantDatabaseRole:GrantDatabaseRole"
     ).split()
 } | {
     f"{_P}resourceMonitor:ResourceMonitor": "no charge; its cap on warehouses is a line of its own",
@@ -148,12 +148,12 @@ def is_free(typ: str) -> bool:
 
 
 def runs_per_day(schedule: Any) -> float | None:
-    """Runs a day of a task's schedule (`{"minutes": n}` or `{"usingCron": "m h dom mon dow [tz]"}`),
+    """Runs a day of a task's schedule (`{"minutes": n}`, an alert's `{"interval": n}`, or `{"usingCron": "..."}`),
     counting only the minute and hour fields (every day); None without a schedule."""
     if not schedule:
         return None
-    if schedule.get("minutes"):
-        return 1440 / float(schedule["minutes"])
+    if minutes := schedule.get("minutes") or schedule.get("interval"):
+        return 1440 / float(minutes)
     fields = str(schedule.get("usingCron", "")).split()
     if len(fields) < 5:
         raise EstimateError(f"schedule {schedule!r} is not one the model reads")
@@ -196,14 +196,15 @@ class Pricing:
         return n * self.cfg.credit_price
 
     def schedule_share(self, warehouse: str, auto_suspend: float) -> float:
-        """Share of the month the warehouse's started, ungated, scheduled tasks keep it awake: each run
-        bills max(60 s, cost.runSeconds) and then idles `autoSuspend` seconds before it suspends."""
+        """Share of the month the warehouse's started, ungated, scheduled tasks and enabled alerts keep it awake:
+        each run bills max(60 s, cost.runSeconds) and then idles `autoSuspend` seconds before it suspends."""
         share = 0.0
         for r in self.plan:
-            i = r["inputs"]
-            if r["type"] != TASK or i.get("warehouse") != warehouse or not i.get("started") or i.get("when"):
+            i, alert = r["inputs"], r["type"] == ALERT
+            on = i.get("enabled") if alert else r["type"] == TASK and i.get("started")
+            if not on or i.get("warehouse") != warehouse or i.get("when"):
                 continue
-            per_day = runs_per_day(i.get("schedule"))
+            per_day = runs_per_day(i.get("alertSchedule") if alert else i.get("schedule"))
             if per_day:
                 period = 86_400 / per_day
                 share += min(period, max(60, self.cfg.run_seconds) + auto_suspend) / period
@@ -309,7 +310,7 @@ PRICERS: dict[str, Pricer] = {
     WAREHOUSE: _warehouse,
     f"{_P}computePool:ComputePool": _compute_pool,
     f"{_P}postgresInstance:PostgresInstance": _postgres,
-    TASK: _task,
+    **dict.fromkeys((TASK, ALERT), _task),  # an alert names its warehouse: charged there
     f"{_P}pipe:Pipe": _pipe,
     "aws:s3/bucket:Bucket": _bucket,
     "aws:s3/bucketV2:BucketV2": _bucket,

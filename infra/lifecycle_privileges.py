@@ -44,6 +44,8 @@ SCHEMA_KINDS = {
 }
 DEPLOY_ROLE = "ci-aws-deploy"  # the logical name of a stack's AWS deploy role (infra/foundation/identity.py)
 _WORDS = re.compile(r"(?<!^)(?=[A-Z])")
+# the integration an alert's action sends its notification through (sql/operations/notify.sql)
+_NOTIFIES = re.compile(r"SNOWFLAKE\.NOTIFICATION\.INTEGRATION\('([A-Za-z0-9_]+)'\)")
 
 
 # ------------------------------------------------------------------------------------- Snowflake
@@ -111,6 +113,9 @@ def needs(record: dict) -> list[tuple[str, Key, bool]]:
         out += [("USAGE", ("DATABASE", db), False), (f"CREATE {_kind(record)}", ("SCHEMA", f"{db}.{schema}"), False)]
     if i.get("started"):
         out.append(("EXECUTE TASK", ACCOUNT, False))
+    if record["type"].endswith("/alert:Alert") and i.get("enabled"):  # resuming an alert
+        out.append(("EXECUTE ALERT", ACCOUNT, False))
+    out += [("USAGE", ("INTEGRATION", n.upper()), False) for n in _NOTIFIES.findall(str(i.get("action") or ""))]
     if "public: true" in str((i.get("fromSpecification") or {}).get("text", "")):
         out.append(("BIND SERVICE ENDPOINT", ACCOUNT, False))
     for ref, kind_of in (("warehouse", "WAREHOUSE"), ("computePool", "COMPUTE POOL")):

@@ -37,14 +37,14 @@ _RANDOM = tuple(
     "length special upper lower numeric keepers overrideSpecial minLower minUpper minNumeric minSpecial".split()
 )
 
-# Inputs whose change replaces the resource (Pulumi input names). Sources: the ForceNew fields of the
-# Terraform providers pulumi-snowflake, pulumi-aws and pulumi-postgresql bridge, the notes in
-# pulumi-snowflake's docs ("a change on these fields means recreation of the resource": views and
-# streams are re-created by CREATE OR REPLACE although the engine shows an update), pulumi-random
-# (every input), pulumi-command (`triggers`) and infra/serving/credential.py's own diff. An empty
-# entry means every input is changed in place (renames included: ALTER … RENAME TO).
+# Inputs whose change replaces the resource (Pulumi input names). Sources: the ForceNew fields of the Terraform
+# providers pulumi-snowflake, pulumi-aws and pulumi-postgresql bridge, the notes in pulumi-snowflake's docs ("a change
+# on these fields means recreation of the resource": views and streams are re-created by CREATE OR REPLACE although the
+# engine shows an update), pulumi-random (every input), pulumi-command (`triggers`) and infra/serving/credential.py's
+# own diff. An empty entry means every input is changed in place (renames included: ALTER … RENAME TO).
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/accountRole:AccountRole": (),
+    "snowflake:index/alert:Alert": (*_SCHEMA_OBJECT, "name"),
     "snowflake:index/computePool:ComputePool": ("instanceFamily", "forApplication"),
     "snowflake:index/database:Database": (),
     "snowflake:index/dynamicTable:DynamicTable": (*_SCHEMA_OBJECT, "name", "query", "refreshMode", "initialize"),

@@ -31,6 +31,7 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
         "snowflake_dynamic_table_resource",
         "snowflake_function_python_resource",
         "snowflake_sequence_resource",
+        "snowflake_alert_resource",
     ],
     "securityadmin": [],
     "accountadmin": [

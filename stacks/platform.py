@@ -39,6 +39,7 @@ from infra.serving.access import PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
+from stacks.operations import operations
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,7 +323,9 @@ def build(cfg: StackConfig) -> Platform:
     """Compose the platform's capabilities for one stack."""
     base = _base(cfg)
     pipelines = _pipelines(base)
-    return Platform(base=base, pipelines=pipelines, serving=_serving(base, pipelines.recommendations))
+    serving = _serving(base, pipelines.recommendations)
+    operations(base, pipelines, serving_refresh=None)  # the serving refresh task goes here once declared
+    return Platform(base=base, pipelines=pipelines, serving=serving)
 
 
 def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:

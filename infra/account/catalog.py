@@ -22,16 +22,22 @@ ENVIRONMENT_PRIVILEGES = [
     "CREATE NETWORK POLICY",
     "CREATE POSTGRES INSTANCE",
     "EXECUTE TASK",  # the stack's tasks are owned by its admin role and run with it
+    "EXECUTE ALERT",  # so are its operations alerts (infra/operations)
 ]
 # Held with the grant option: the API's owner role gets it from the admin role.
 GRANTABLE_PRIVILEGES = ["BIND SERVICE ENDPOINT"]
-# Review stacks run no task (their config refuses enabled ones) and have no Postgres instance, compute pool
+# Review stacks run no task or alert (their config refuses enabled ones) and have no Postgres instance, compute pool
 # or services (stacks/platform.py `_serving`): their identity may create nothing else.
 REVIEW_PRIVILEGES = [
-    p for p in ENVIRONMENT_PRIVILEGES if p not in ("EXECUTE TASK", "CREATE POSTGRES INSTANCE", "CREATE COMPUTE POOL")
+    p
+    for p in ENVIRONMENT_PRIVILEGES
+    if p not in ("EXECUTE TASK", "EXECUTE ALERT", "CREATE POSTGRES INSTANCE", "CREATE COMPUTE POOL")
 ]
 # A leaked service key cannot unload data to a URL or a stage of its own making: every stage and COPY
 # goes through an integration, and integrations are the environments' admin roles' to create.
+# SNOWFLAKE database roles each admin role holds: ALERT_VIEWER lets its alerts call
+# SNOWFLAKE.ALERT.LAST_SUCCESSFUL_SCHEDULED_TIME() (and SCHEDULED_TIME()).
+SNOWFLAKE_DATABASE_ROLES = ["ALERT_VIEWER"]
 ACCOUNT_PARAMETERS = {
     "PREVENT_UNLOAD_TO_INLINE_URL": "true",
     "REQUIRE_STORAGE_INTEGRATION_FOR_STAGE_CREATION": "true",

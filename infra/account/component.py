@@ -22,6 +22,7 @@ from infra.account.catalog import (
     MONITOR_SCHEMA,
     NETWORK_SCHEMA,
     REVIEW_PRIVILEGES,
+    SNOWFLAKE_DATABASE_ROLES,
     admin_database,
     admin_role,
     attach_procedure,
@@ -108,6 +109,13 @@ class EnvironmentAccess(pulumi.ComponentResource):
         self.role = g.role("admin-role", admin_role(n), f"owns everything the {n.stack} stack creates")
         g.grant("admin-account", self.role, ENVIRONMENT_PRIVILEGES, on_account=True)
         g.grant("admin-grantable", self.role, GRANTABLE_PRIVILEGES, on_account=True, with_grant_option=True)
+        for db_role in SNOWFLAKE_DATABASE_ROLES:  # SNOWFLAKE's own roles: ACCOUNTADMIN grants them
+            snowflake.GrantDatabaseRole(
+                f"{name}-{db_role.lower().replace('_', '-')}",
+                database_role_name=f'"SNOWFLAKE"."{db_role}"',
+                parent_role_name=self.role.name,
+                opts=prov.on("accountadmin", self),
+            )
         g.inherit("admin-to-sysadmin", self.role, to_role="SYSADMIN")
         self._monitor(name, args, g)
         self.user = deployer(name, self, args.base, prov, args.deployer, self.role)

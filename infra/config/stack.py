@@ -32,6 +32,7 @@ from infra.foundation.config import (
 )
 from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming, review_naming
+from infra.operations.config import OperationsConfig
 from infra.recommendations.config import RecommendationsConfig
 from infra.serving.config import DynamoDbConfig, PostgresConfig
 
@@ -61,6 +62,7 @@ class StackConfig(ConfigModel):
     ci: CiConfig
     ingestion: IngestionConfig
     recommendations: RecommendationsConfig
+    operations: OperationsConfig = Field(default_factory=OperationsConfig)
     analytics: AnalyticsConfig
     cdc: CdcConfig
     dashboard: DashboardConfig
@@ -192,10 +194,11 @@ class StackConfig(ConfigModel):
                 "recommendations.tasksEnabled": self.recommendations.tasks_enabled,
                 "analytics.tasksEnabled": self.analytics.tasks_enabled,
                 "cdc.taskEnabled": self.cdc.task_enabled,
+                "operations.enabled": self.operations.enabled,
             }
             started = [k for k, on in switches.items() if on]
             if started:
-                raise ValueError(f"{', '.join(started)} must be false in a review stack (no EXECUTE TASK there)")
+                raise ValueError(f"{', '.join(started)} must be false in a review stack (no EXECUTE TASK, ALERT there)")
         if self.environment == "prod":
             if not self.protect:
                 raise ValueError("protect must be true in prod")

@@ -93,10 +93,14 @@ def test_the_review_identity_may_create_but_is_granted_nothing_of_an_environment
     grants = _grants_to(account_plan, "RDP_REVIEW_ADMIN")
     assert all(g["onAccount"] is True for g in grants)
     assert sorted(p for g in grants for p in g["privileges"]) == sorted(REVIEW_PRIVILEGES)
-    # no task, Postgres instance, compute pool or service in a review stack: none of their privileges
-    assert not {"EXECUTE TASK", "CREATE POSTGRES INSTANCE", "CREATE COMPUTE POOL", "BIND SERVICE ENDPOINT"} & set(
-        REVIEW_PRIVILEGES
-    )
+    # no task, running alert, Postgres instance, compute pool or service in a review stack: none of their privileges
+    assert not {
+        "EXECUTE TASK",
+        "EXECUTE ALERT",
+        "CREATE POSTGRES INSTANCE",
+        "CREATE COMPUTE POOL",
+        "BIND SERVICE ENDPOINT",
+    } & set(REVIEW_PRIVILEGES)
     assert one(account_plan, "review-deployer")["inputs"]["name"] == "RDP_REVIEW_DEPLOYER"
     role = one(account_plan, "review-aws-review")["inputs"]
     trust = json.loads(role["assumeRolePolicy"])["Statement"][0]
@@ -169,13 +173,16 @@ CREATES = {
 
 def _account_privileges_used(plan: list[dict]) -> set[str]:
     """The account privileges a plan's deployment needs: CREATE per account-level object it makes, EXECUTE
-    TASK for a started task, BIND SERVICE ENDPOINT to hand on to the API's owner role."""
+    TASK for a started task, EXECUTE ALERT for an enabled alert, BIND SERVICE ENDPOINT to hand on to the API's
+    owner role."""
     from infra.isolation import object_key
 
     kinds = {key[0] for r in plan if (key := object_key(r))}
     used = {CREATES[k] for k in kinds if k in CREATES}
     if any(r["type"].endswith("/task:Task") and r["inputs"].get("started") for r in plan):
         used.add("EXECUTE TASK")
+    if any(r["type"].endswith("/alert:Alert") and r["inputs"].get("enabled") for r in plan):
+        used.add("EXECUTE ALERT")
     return used
 
 

@@ -30,6 +30,7 @@ CAPABILITIES = (
     "serving",
     "api",
     "account",
+    "operations",
 )
 
 
@@ -51,7 +52,7 @@ def _but(*left_out: str) -> tuple[str, ...]:
 SHAPE: dict[str, TreeShape] = {
     "infra": TreeShape(CAPABILITIES, ("__init__.py", "config.py", "catalog.py", "component.py"), ("config", "policy")),
     "scripts": TreeShape(
-        _but("foundation", "account"),
+        _but("foundation", "account", "operations"),
         ("__init__.py", "__main__.py", "loads.py", "rehearsal.py", "bench.py"),
         ("standins", "bench", "core", "monitor"),
     ),

@@ -42,6 +42,7 @@ def test_every_type_in_the_plans_is_priced_or_listed_as_free(plans, stack):
         "cdc",
         "recommendations",
         "dashboard",
+        "operations",
     }
 
 

@@ -70,7 +70,8 @@ def tampered_prod(tmp_path, monkeypatch):
         ("recommendations", "tasksEnabled"),
         ("analytics", "tasksEnabled"),
         ("cdc", "taskEnabled"),
-    ):  # review stacks run no task
+        ("operations", "enabled"),
+    ):  # review stacks run no task or alert
         cfg[key(section)][flag] = False  # fmt: skip
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not
