@@ -39,6 +39,8 @@ from infra.serving.access import PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
+from infra.serving.refresh import ServingRefresh
+from stacks.refresh import serving_refresh
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,6 +91,7 @@ class Serving:
     dynamodb: RecommendationsTable
     stores: ServingStores | None
     api: RecommendationApi | None
+    refresh: ServingRefresh | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -272,7 +275,8 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
         opts=b.after_foundation,
     )
     api = _api(b, recommendations, stores.postgres, stores.access)
-    return Serving(dynamodb=stores.dynamodb, stores=stores, api=api)
+    refresh = serving_refresh(cfg, b.providers, b.foundation, b.alerts, recommendations, stores, api)
+    return Serving(dynamodb=stores.dynamodb, stores=stores, api=api, refresh=refresh)
 
 
 def _api(
