@@ -1,5 +1,6 @@
-"""What a container image is built from, its digest, and the image resource pushed to a stack's image
-repository: shared by the capabilities that run containers (the API's services, the serving refresh's job).
+"""What a container image is built from, its digest and its name in SPCS, with no Pulumi import: shared by
+the capabilities that run containers (the API's services, the serving refresh's job; infra/registry.py
+pushes them).
 
 The image's identity in the plan is a digest of every file its Dockerfile copies from the build context
 (the `COPY` sources) and of the Dockerfile itself. It is part of the image's tag, so a change to the code
@@ -12,20 +13,13 @@ from __future__ import annotations
 import hashlib
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import pulumi
-import pulumi_docker as docker
 
 ROOT = Path(__file__).resolve().parents[1]
 IGNORED_PARTS = {"__pycache__", ".pytest_cache"}
 IGNORED_SUFFIXES = {".pyc", ".pyo"}
 DIGEST_LENGTH = 12
-# A registry token is a Snowflake session token: Docker logs in with this user name and the token as
-# password (`snow spcs image-registry token … | docker login … -u 0sessiontoken --password-stdin`).
-TOKEN_USER = "0sessiontoken"
-PLATFORM = "linux/amd64"  # what Snowpark Container Services runs
 
 
 def copy_sources(text: str) -> list[str]:
@@ -90,27 +84,7 @@ class ImageBuild:
         return f"{self.version}-{context_digest(self.dockerfile, self.context)}"
 
 
-@dataclass(kw_only=True)
-class Registry:
-    """Where images are pushed and who pushes them: the repository URL (from its `show_outputs`), the
-    registry user's short-lived token, and what must exist before a token can be minted and used."""
-
-    repository_url: pulumi.Output[str]
-    token: pulumi.Input[str] | None
-    ready: list[pulumi.Resource] = field(default_factory=list)
-
-
-def pushed_image(resource_name: str, image: ImageBuild, registry: Registry, parent: pulumi.Resource) -> docker.Image:
-    """The image built for SPCS's platform and pushed as the registry user, after `registry.ready`."""
-    server = registry.repository_url.apply(lambda u: u.split("/", 1)[0])
-    return docker.Image(
-        resource_name,
-        image_name=registry.repository_url.apply(lambda u, n=image.name, tag=image.tag: f"{u}/{n}:{tag}"),
-        build=docker.DockerBuildArgs(context=image.context, dockerfile=image.dockerfile, platform=PLATFORM),
-        registry=docker.RegistryArgs(
-            server=server,
-            username=TOKEN_USER,
-            password=pulumi.Output.secret(registry.token) if registry.token else None,
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=registry.ready),
-    )
+def spcs_image_path(repo_digest: str) -> str:
+    """`<registry host>/db/schema/repo/name@sha256:…` → `/db/schema/repo/name@sha256:…` (SPCS form)."""
+    _, _, path = repo_digest.partition("/")
+    return "/" + path

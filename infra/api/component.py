@@ -32,9 +32,10 @@ from infra.api.config import ApiConfig, ServiceSizing
 from infra.api.owner import ServiceOwnerArgs, service_owner
 from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants
-from infra.images import ImageBuild, Registry, pushed_image
+from infra.images import ImageBuild
 from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
+from infra.registry import Registry, pushed_image
 from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 

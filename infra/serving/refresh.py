@@ -16,10 +16,10 @@ from pathlib import Path
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.api.catalog import spcs_image_path
-from infra.images import ImageBuild, Registry, pushed_image
+from infra.images import ImageBuild, spcs_image_path
 from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
+from infra.registry import Registry, pushed_image
 from infra.serving.catalog import CATALOG, REFRESH_CONTEXT, REFRESH_DOCKERFILE, REFRESH_IMAGE
 from infra.serving.config import PostgresConfig, RefreshConfig
 from infra.serving.postgres import SnowflakePostgres
