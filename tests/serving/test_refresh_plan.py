@@ -102,7 +102,8 @@ def test_a_review_stack_declares_no_refresh(tmp_path):
     from tests.foundation.test_iam_lint import review_plan
 
     plan = review_plan(tmp_path)
-    assert [r["name"] for r in plan if "refresh" in r["name"] or "REFRESH_SERVING" in str(r["inputs"])] == []
+    assert [r["name"] for r in plan if "serving-refresh" in r["name"] or "REFRESH_SERVING" in str(r["inputs"])] == []
+    assert [r["name"] for r in plan if "EXECUTE JOB SERVICE" in str(r["inputs"])] == []
 
 
 def test_the_image_carries_the_steps_and_the_stack_files_but_no_tests():
