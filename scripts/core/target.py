@@ -1,5 +1,6 @@
 """Where the post-deploy loads read and write: a deployed stack (names from its outputs, credentials
-from its secrets) or the local stand-ins (fakesnow, moto, PostgreSQL) with the stack's names."""
+from its secrets), the local stand-ins (fakesnow, moto, PostgreSQL) with the stack's names, or a job
+service of the stack (`--in-service`: the scheduled refresh, with SPCS's token and the spec's env)."""
 
 from __future__ import annotations
 
