@@ -23,6 +23,8 @@ from infra.arns import ACCOUNT_ID
 from infra.isolation import ACCOUNT_STACK, EVERYTHING, Key, Model, build, grant_targets, object_key
 from infra.lifecycle_graph import Finding, Graph, Plan
 
+TASK = "snowflake:index/task:Task"
+
 ACCOUNT: Key = ("ACCOUNT", "")
 # What the built-in roles hold on the account (ACCOUNTADMIN holds everything).
 BUILTIN_ACCOUNT = {
@@ -42,6 +44,12 @@ SCHEMA_KINDS = {
     "fileFormatCsv": "FILE FORMAT",
     "secretWithGenericString": "SECRET",
 }
+# A task whose statement runs a job service (the serving refresh): what its owner must hold when it runs.
+_JOB_POOL = re.compile(r"EXECUTE JOB SERVICE\s+IN COMPUTE POOL\s+(\S+)", re.I)
+_JOB_INTEGRATIONS = re.compile(r"^\s*EXTERNAL_ACCESS_INTEGRATIONS\s*=\s*\(([^)]*)\)", re.I | re.M)
+_JOB_WAREHOUSE = re.compile(r"^\s*QUERY_WAREHOUSE\s*=\s*(\S+)", re.I | re.M)
+_SPEC_IMAGE = re.compile(r"^\s*image:\s*/([^/\s]+)/([^/\s]+)/([^/\s]+)/", re.M)
+_SPEC_SECRET = re.compile(r"^\s*objectName:\s*(\S+)", re.M)
 DEPLOY_ROLE = "ci-aws-deploy"  # the logical name of a stack's AWS deploy role (infra/foundation/identity.py)
 _WORDS = re.compile(r"(?<!^)(?=[A-Z])")
 # the integration an alert's action sends its notification through (sql/operations/notify.sql)
@@ -122,7 +130,31 @@ def needs(record: dict) -> list[tuple[str, Key, bool]]:
         if i.get(ref):
             out.append(("USAGE", (kind_of, str(i[ref]).replace('"', "").upper()), False))
     out += [("USAGE", ("INTEGRATION", str(n).upper()), False) for n in i.get("externalAccessIntegrations") or []]
-    return out
+    return out + job_needs(record)
+
+
+def _clean(name: str) -> str:
+    return name.replace('"', "").upper()
+
+
+def job_needs(record: dict) -> list[tuple[str, Key, bool]]:
+    """What a task's `EXECUTE JOB SERVICE` takes of the task's owner each run (the job runs as it): USAGE on
+    the pool, the integrations and the query warehouse; CREATE SERVICE in the task's schema, where the job
+    is created; READ on the image repository of each image and on each secret the spec mounts."""
+    i = record["inputs"]
+    text = str(i.get("sqlStatement") or "") if record["type"] == TASK else ""
+    pool = _JOB_POOL.search(text)
+    if not pool:
+        return []
+    out = [
+        ("USAGE", ("COMPUTE POOL", _clean(pool.group(1))), False),
+        ("CREATE SERVICE", ("SCHEMA", _clean(f"{i['database']}.{i['schema']}")), False),
+    ]
+    for found in _JOB_INTEGRATIONS.findall(text):
+        out += [("USAGE", ("INTEGRATION", _clean(n.strip())), False) for n in found.split(",") if n.strip()]
+    out += [("USAGE", ("WAREHOUSE", _clean(w)), False) for w in _JOB_WAREHOUSE.findall(text)]
+    out += [("READ", ("SCHEMA OBJECT", _clean(".".join(m))), False) for m in _SPEC_IMAGE.findall(text)]
+    return out + [("READ", ("SCHEMA OBJECT", _clean(name)), False) for name in _SPEC_SECRET.findall(text)]
 
 
 def snowflake_privileges(stack: str, plan: Plan, account: Plan) -> list[Finding]:

@@ -39,7 +39,9 @@ from infra.serving.access import PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
+from infra.serving.refresh import ServingRefresh
 from stacks.operations import operations
+from stacks.refresh import serving_refresh
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +92,7 @@ class Serving:
     dynamodb: RecommendationsTable
     stores: ServingStores | None
     api: RecommendationApi | None
+    refresh: ServingRefresh | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -276,7 +279,8 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
         opts=b.after_foundation,
     )
     api = _api(b, recommendations, stores.postgres, stores.access)
-    return Serving(dynamodb=stores.dynamodb, stores=stores, api=api)
+    refresh = serving_refresh(cfg, b.providers, b.foundation, b.alerts, recommendations, stores, api)
+    return Serving(dynamodb=stores.dynamodb, stores=stores, api=api, refresh=refresh)
 
 
 def _api(
@@ -324,7 +328,7 @@ def build(cfg: StackConfig) -> Platform:
     base = _base(cfg)
     pipelines = _pipelines(base)
     serving = _serving(base, pipelines.recommendations)
-    operations(base, pipelines, serving_refresh=None)  # the serving refresh task goes here once declared
+    operations(base, pipelines, serving_refresh=serving.refresh.task if serving.refresh else None)
     return Platform(base=base, pipelines=pipelines, serving=serving)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from infra.images import spcs_image_path
 from infra.naming import Catalog
 from infra.recommendations.catalog import CATALOG as RECOMMENDATIONS
 
+__all__ = ["spcs_image_path"]  # the SPCS form of an image, as the API's callers know it from here
 SERVICES = ("ranker", "orchestrator")  # in creation order: the orchestrator calls the ranker
 PORTS = {"orchestrator": 8000, "ranker": 8080}
 PUBLIC_ENDPOINT = "api"  # the orchestrator's public endpoint (its spec.yaml.tmpl)
@@ -29,12 +31,6 @@ BUILD_CONTEXTS = {"ranker": "services/api/ranker", "orchestrator": "services"}
 # recommendations catalog's keys of its tables (the component's `tables` are keyed the same), and names.
 SERVED_TABLE_KEYS = {"GOLD": ["USER_PRODUCT_RECOMMENDATIONS"], "BRONZE": ["PRODUCT_CATALOG", "INVENTORY"]}
 SERVED_TABLES = {schema: [RECOMMENDATIONS.name(k) for k in keys] for schema, keys in SERVED_TABLE_KEYS.items()}
-
-
-def spcs_image_path(repo_digest: str) -> str:
-    """`<registry host>/db/schema/repo/name@sha256:…` → `/db/schema/repo/name@sha256:…` (SPCS form)."""
-    _, _, path = repo_digest.partition("/")
-    return "/" + path
 
 
 def internal_dns(service: str, schema: str, database: str) -> str:

@@ -2,7 +2,7 @@
 the orchestrator and ranker images (built and pushed with pulumi-docker), their services from the
 spec templates in services/, and the grant that lets the app role call the API's endpoint.
 
-Images are tagged with the digest of what they are built from (infra/api/build.py) and referenced by
+Images are tagged with the digest of what they are built from (infra/images.py) and referenced by
 digest, so a change to service code rebuilds the image, changes the spec and updates the service;
 services depend on the pool, so `pulumi destroy` drops them before it. The images are pushed with the
 registry user's short-lived token only once that user, its role and the push grant exist.
@@ -18,7 +18,6 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
-from infra.api import build
 from infra.api.catalog import (
     BUILD_CONTEXTS,
     CATALOG,
@@ -33,15 +32,14 @@ from infra.api.config import ApiConfig, ServiceSizing
 from infra.api.owner import ServiceOwnerArgs, service_owner
 from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants
+from infra.images import ImageBuild
 from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
+from infra.registry import Registry, pushed_image
 from infra.serving.config import PostgresConfig
 from infra.sqlfiles import render_template
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services" / "api"
-# A registry token is a Snowflake session token: Docker logs in with this user name and the token as
-# password (`snow spcs image-registry token … | docker login … -u 0sessiontoken --password-stdin`).
-TOKEN_USER = "0sessiontoken"
 
 
 @dataclass(kw_only=True)
@@ -107,6 +105,7 @@ class RecommendationApi(pulumi.ComponentResource):
         super().__init__("retail:api:RecommendationApi", name, None, opts)
         self._name, self._args = name, args
         pusher = self._pool_and_repository()
+        self.push_grant = pusher  # the registry user's push grant: other images wait for it too
         be = args.backends
         self.owner = service_owner(
             name,
@@ -172,23 +171,20 @@ class RecommendationApi(pulumi.ComponentResource):
         after the user, its role grant and the push grant exist, tagged with their build context's digest."""
         name, args = self._name, self._args
         self.repository_url = self.repository.show_outputs.apply(lambda o: o[0].repository_url if o else "")
-        server = self.repository_url.apply(lambda u: u.split("/", 1)[0])
-        token = args.registry.token
+        self.registry = Registry(
+            repository_url=self.repository_url, token=args.registry.token, ready=[pusher, *args.registry.ready]
+        )
         self.images = {
-            svc: docker.Image(
+            svc: pushed_image(
                 f"{name}-{svc}-image",
-                image_name=self.repository_url.apply(
-                    lambda u, s=svc, tag=build.image_tag(args.config.image_tag, svc): f"{u}/{s}:{tag}"
+                ImageBuild(
+                    name=svc,
+                    version=args.config.image_tag,
+                    dockerfile=f"services/api/{svc}/Dockerfile",
+                    context=BUILD_CONTEXTS[svc],
                 ),
-                build=docker.DockerBuildArgs(
-                    context=BUILD_CONTEXTS[svc], dockerfile=f"services/api/{svc}/Dockerfile", platform="linux/amd64"
-                ),
-                registry=docker.RegistryArgs(
-                    server=server,
-                    username=TOKEN_USER,
-                    password=pulumi.Output.secret(token) if token else None,
-                ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[pusher, *args.registry.ready]),
+                self.registry,
+                self,
             )
             for svc in SERVICES
         }

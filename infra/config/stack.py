@@ -34,7 +34,7 @@ from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming, review_naming
 from infra.operations.config import OperationsConfig
 from infra.recommendations.config import RecommendationsConfig
-from infra.serving.config import DynamoDbConfig, PostgresConfig
+from infra.serving.config import DynamoDbConfig, PostgresConfig, RefreshConfig
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
@@ -69,6 +69,7 @@ class StackConfig(ConfigModel):
     postgres: PostgresConfig
     dynamodb: DynamoDbConfig
     api: ApiConfig
+    serving_refresh: RefreshConfig = Field(default_factory=RefreshConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
 
     @property
@@ -199,6 +200,11 @@ class StackConfig(ConfigModel):
             started = [k for k, on in switches.items() if on]
             if started:
                 raise ValueError(f"{', '.join(started)} must be false in a review stack (no EXECUTE TASK, ALERT there)")
+            if self.serving_refresh.enabled:
+                raise ValueError(
+                    "servingRefresh.enabled must be false in a review stack: it has no compute pool or Postgres "
+                    "instance to refresh (stacks/platform.py `_serving`)"
+                )
         if self.environment == "prod":
             if not self.protect:
                 raise ValueError("protect must be true in prod")

@@ -14,8 +14,15 @@ CATALOG = Catalog(
         "admin_secret": (NETWORK_SCHEMA, "PG_ADMIN_PASSWORD"),
         "app_secret": (NETWORK_SCHEMA, "PG_APP_PASSWORD"),
         "ca_secret": (NETWORK_SCHEMA, "PG_ROOT_CA"),
+        # the loader's password, for the scheduled refresh's job (the loads outside Snowflake read it from
+        # AWS Secrets Manager)
+        "loader_secret": (NETWORK_SCHEMA, "PG_LOADER_PASSWORD"),
         # the scheduled refresh of the serving stores (train when due, sync to Postgres, export to
         # DynamoDB); the operations alerts judge the stores' freshness by its last successful run
         "refresh_task": ("STREAMS_TASKS", "REFRESH_SERVING"),
     }
 )
+# the scheduled refresh's image in the API's repository, and its spec
+REFRESH_IMAGE = "refresh"
+REFRESH_DOCKERFILE = "services/refresh/Dockerfile"
+REFRESH_CONTEXT = "."  # the project directory: the job runs the repository's own scripts

@@ -1,4 +1,5 @@
-"""The serving stores' config: the Snowflake Postgres instance with its serving schema, and DynamoDB.
+"""The serving stores' config: the Snowflake Postgres instance with its serving schema, DynamoDB, and
+the scheduled refresh that keeps them current (`servingRefresh`).
 The sync's and the export's guards against an empty or shrunk load (`postgres.sync`,
 `dynamodb.maxDeleteShare`) are read by scripts/serving only; no resource depends on them."""
 
@@ -8,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from infra.config.base import ConfigModel
+from infra.config.base import ConfigModel, Cron, TimeZone
 from infra.foundation.config import cidr_list
 
 PgComputeFamily = Literal[
@@ -90,3 +91,20 @@ class DynamoDbConfig(ConfigModel):
     deletion_protection: bool
     # The largest share of the live items one export may delete (users no longer recommended).
     max_delete_share: Share = 0.2
+
+
+class RefreshConfig(ConfigModel):
+    """The scheduled refresh of the serving stores (`servingRefresh`): a task on `schedule` (cron in
+    `timezone`) runs the refresh image as a job service on the API's compute pool: the models are
+    retrained when the published one is `trainEveryDays` old or older, then sync and export. The task is
+    declared in every stack with a pool (dev, prod) and resumed only when `enabled`; a review stack has
+    neither a pool nor Postgres, so it may not enable it (StackConfig checks)."""
+
+    enabled: bool = False
+    schedule: Cron = "0 5 * * *"
+    timezone: TimeZone = "UTC"
+    train_every_days: int = Field(default=7, ge=1, le=365)
+    # the task's run ends the job if it takes longer (Snowflake's USER_TASK_TIMEOUT_MS)
+    timeout_minutes: int = Field(default=120, ge=5, le=1440)
+    cpu: float = Field(default=1, gt=0, le=64)
+    memory: str = Field(default="4Gi", pattern=r"^\d+(Mi|Gi|M|G)$")

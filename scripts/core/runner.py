@@ -16,6 +16,9 @@ from scripts.standins import StandInError
 
 STACK = typer.Option("dev", help="stack whose names/outputs to use")
 LOCAL = typer.Option(False, "--local", help="run on the local stand-ins instead of the deployed stack")
+IN_SERVICE = typer.Option(
+    False, "--in-service", help="run inside a Snowpark Container Services job: its OAuth token and the spec's env"
+)
 Step = tuple[str, Callable[[Any], Any]]
 
 
@@ -25,6 +28,8 @@ class Loads(Protocol):
     def local_target(self, stack: str) -> Any: ...
 
     def stack_target(self, stack: str) -> Any: ...
+
+    def service_target(self, stack: str) -> Any: ...
 
     def prepare_local(self, target: Any) -> None: ...
 
@@ -53,15 +58,22 @@ def run_steps(
     synthetic: str | None = None,
     first_fill: bool = False,
     adjust: Callable[[Any], None] | None = None,
+    in_service: bool = False,
 ) -> None:
     """Build the target (`adjust` may change it, e.g. a scale override), prepare the stand-in when
     `local`, run `steps` in order and `show` each result. Steps that write synthetic data name it in
     `synthetic`: refused for a prod stack before anything is reached unless `first_fill` (whose
-    emptiness check is the step's own). A LoadError, a stand-in error or bad input ends in one line."""
+    emptiness check is the step's own). `in_service`: the target inside a job service (the scheduled
+    refresh). A LoadError, a stand-in error or bad input ends in one line."""
     with failures_in_one_line():
         if synthetic and not first_fill:
             guard_synthetic(stack, local, synthetic, False, lambda: True)
-        target = loads.local_target(stack) if local else loads.stack_target(stack)
+        if local and in_service:
+            raise LoadError("--local and --in-service exclude each other")
+        if in_service:
+            target = loads.service_target(stack)
+        else:
+            target = loads.local_target(stack) if local else loads.stack_target(stack)
         if adjust:
             adjust(target)
         if local:

@@ -1,5 +1,6 @@
 """Where the post-deploy loads read and write: a deployed stack (names from its outputs, credentials
-from its secrets) or the local stand-ins (fakesnow, moto, PostgreSQL) with the stack's names."""
+from its secrets), the local stand-ins (fakesnow, moto, PostgreSQL) with the stack's names, or a job
+service of the stack (`--in-service`: the scheduled refresh, with SPCS's token and the spec's env)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,57 @@ def stack_target(stack: str, required: Iterable[str] = SERVING_OUTPUTS) -> Targe
         dynamodb_table=out.get("dynamodbTable", ""),
         artifacts=ROOT / "artifacts" / stack,
         aws={"region_name": cfg.aws_region},
+        postgres=postgres,
+    )
+
+
+# What a job service's container is given: Snowflake's own variables and OAuth token (SPCS sets them),
+# and the spec's (services/refresh/spec.yaml.tmpl): the warehouse, the Postgres connection, the secret.
+SPCS_TOKEN = Path("/snowflake/session/token")
+SERVICE_ENV = ("SNOWFLAKE_ACCOUNT", "SNOWFLAKE_HOST", "SNOWFLAKE_DATABASE", "SNOWFLAKE_WAREHOUSE", "PG_HOST")
+SERVICE_ENV += ("PG_PORT", "PG_DB", "PG_USER", "PG_PASSWORD", "PGSSLROOTCERT")
+
+
+def service_target(stack: str, env: dict[str, str] | None = None, token: Path = SPCS_TOKEN) -> Target:
+    """Inside a job service of the stack (the scheduled refresh): Snowflake as the job's owner role through
+    the OAuth token SPCS mounts, Postgres as the loader with the password from its Snowflake secret. A job
+    has no AWS identity, so this target has no DynamoDB table (README: Scheduled refresh)."""
+    env = dict(os.environ if env is None else env)
+    missing = [k for k in SERVICE_ENV if not env.get(k)]
+    if missing:
+        raise LoadError(f"--in-service: the job's spec sets no {', '.join(missing)} (is this a job service?)")
+    cfg = stack_config(stack)
+
+    def connect() -> Any:
+        import snowflake.connector
+
+        if not token.exists():
+            raise LoadError(f"--in-service: no Snowflake token at {token} (SPCS mounts it in a job's containers)")
+        return snowflake.connector.connect(
+            host=env["SNOWFLAKE_HOST"],
+            account=env["SNOWFLAKE_ACCOUNT"],
+            authenticator="oauth",
+            token=token.read_text().strip(),
+            database=env["SNOWFLAKE_DATABASE"],
+            warehouse=env["SNOWFLAKE_WAREHOUSE"],
+        )
+
+    def postgres() -> str:
+        import psycopg
+
+        keys = {"host": "PG_HOST", "port": "PG_PORT", "dbname": "PG_DB", "user": "PG_USER", "password": "PG_PASSWORD"}
+        conninfo = {k: env[v] for k, v in keys.items()}
+        return psycopg.conninfo.make_conninfo(**conninfo, sslmode="verify-full", sslrootcert=env["PGSSLROOTCERT"])
+
+    return Target(
+        stack=stack,
+        local=False,
+        database=env["SNOWFLAKE_DATABASE"],
+        connect_snowflake=connect,
+        pg_schema=cfg.postgres.serving_schema,
+        dynamodb_table="",
+        artifacts=Path(env.get("RDP_ARTIFACTS", "/tmp/rdp-artifacts")) / stack,
+        aws={},
         postgres=postgres,
     )
 

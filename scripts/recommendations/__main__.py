@@ -10,7 +10,7 @@ import typer
 
 from scripts.core.errors import LoadError
 from scripts.core.guard import FIRST_FILL
-from scripts.core.runner import LOCAL, STACK, Step, run_steps
+from scripts.core.runner import IN_SERVICE, LOCAL, STACK, Step, run_steps
 from scripts.recommendations import loads
 from scripts.recommendations.target import RecommendationsTarget
 
@@ -71,9 +71,20 @@ def build_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
 
 
 @app.command("train")
-def train_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
+def train_cmd(
+    stack: str = STACK,
+    local: bool = LOCAL,
+    in_service: bool = IN_SERVICE,
+    if_older_than_days: int | None = typer.Option(
+        None, min=1, help="train only when the published model is this many days old or older (or there is none)"
+    ),
+) -> None:
     """The propensity and ranking models, scored and published."""
-    run_steps(loads, stack, local, [STEPS["train"]])
+    if if_older_than_days is None:
+        step: Step = STEPS["train"]
+    else:
+        step = ("train", lambda t: loads.train_if_due(t, if_older_than_days))
+    run_steps(loads, stack, local, [step], in_service=in_service)
 
 
 if __name__ == "__main__":

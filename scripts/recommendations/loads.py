@@ -9,7 +9,7 @@ an error naming the problem, and leaves the serving tables as they were.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,9 +22,19 @@ from scripts.core.errors import LoadError
 from scripts.core.guard import guard_synthetic
 from scripts.recommendations import evaluation, propensity, ranking, rehearsal, snapshot, warehouse
 from scripts.recommendations.rehearsal import GENERATED
-from scripts.recommendations.target import RecommendationsTarget, local_target, stack_target
+from scripts.recommendations.target import RecommendationsTarget, local_target, service_target, stack_target
 
-__all__ = ["build", "generate", "local_target", "prepare_local", "run_all", "stack_target", "train"]  # the runner's
+__all__ = [  # the runner's
+    "build",
+    "generate",
+    "local_target",
+    "prepare_local",
+    "run_all",
+    "service_target",
+    "stack_target",
+    "train",
+    "train_if_due",
+]
 
 
 def engine(t: RecommendationsTarget) -> ModuleType:
@@ -116,6 +126,26 @@ def train(t: RecommendationsTarget) -> dict[str, Any]:
         metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
         _publish_ranker(cur, t, metrics["ranking"])
     return metrics
+
+
+def model_due(published: datetime | None, every_days: int, now: datetime) -> bool:
+    """Whether the models are retrained: none published yet, or the published one `every_days` old or older."""
+    return published is None or now - published >= timedelta(days=every_days)
+
+
+def train_if_due(t: RecommendationsTarget, every_days: int, now: datetime | None = None) -> dict[str, Any]:
+    """`train` when the published ranking model is `every_days` old or older (or there is none); else
+    nothing, said in one line. The scheduled refresh's first step (`servingRefresh.trainEveryDays`)."""
+    now = now or datetime.now(UTC)
+    with t.connect_snowflake() as conn:
+        published = engine(t).published_at(conn.cursor(), t)
+    if model_due(published, every_days, now):
+        when = "no model published yet" if published is None else f"model published {published:%Y-%m-%d %H:%M} UTC"
+        console.print(f"train: due ({when}; retrained every {every_days} days)")
+        return {"trained": True, **train(t)}
+    age = (now - published).total_seconds() / 86_400
+    console.print(f"train: not due (model published {age:.1f} days ago; retrained every {every_days} days)")
+    return {"trained": False, "model_age_days": round(age, 2)}
 
 
 def _fit_propensity(cur: Any, t: RecommendationsTarget, cutoff: date) -> tuple[Any, dict]:

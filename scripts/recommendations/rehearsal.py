@@ -9,7 +9,7 @@ INSERT, and the propensity UDF's scoring runs in Python into CUSTOMER_PROPENSITY
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from scripts.core.connections import ensure_foundation, transaction
 from scripts.core.console import progress_bar
 from scripts.core.rehearsal import LocalRun, run_cli
 from scripts.recommendations import generate as generation
-from scripts.recommendations import propensity
+from scripts.recommendations import propensity, ranking
 from scripts.recommendations.target import RecommendationsTarget
 
 TITLE = "recommendations: generate → build → train"
@@ -88,3 +88,9 @@ def score(cur: Any, t: RecommendationsTarget, booster: Any, model_path: Path) ->
 
 def publish(cur: Any, t: RecommendationsTarget, path: Path) -> None:
     """No model stage on the stand-ins: the API reads the published artifact itself."""
+
+
+def published_at(cur: Any, t: RecommendationsTarget) -> datetime | None:
+    """When the ranking model the local API reads was last published (its file's time), or None."""
+    path = t.artifacts / "ranking" / ranking.MODEL_FILE
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC) if path.exists() else None

@@ -73,3 +73,8 @@ def stack_target(stack: str, scale: ScaleConfig | None = None) -> Recommendation
     return extended(
         base, RecommendationsTarget, scale=scale or cfg.recommendations.scale, connect_loader=connect_loader
     )
+
+
+def service_target(stack: str) -> RecommendationsTarget:
+    """Inside a job service of the stack (the scheduled refresh's `train`), at its configured scale."""
+    return extended(core.service_target(stack), RecommendationsTarget, scale=stack_config(stack).recommendations.scale)

@@ -4,13 +4,15 @@ model stage. The stand-ins' counterpart is rehearsal.py (same functions)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
 from scripts.core.connections import transaction
-from scripts.recommendations import propensity
+from scripts.recommendations import propensity, ranking
 from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget
 
 
@@ -54,3 +56,13 @@ def score(cur: Any, t: RecommendationsTarget, booster: Any, model_path: Path) ->
 def publish(cur: Any, t: RecommendationsTarget, path: Path) -> None:
     """A model file to the model stage."""
     cur.execute(f"PUT 'file://{path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+
+
+def published_at(cur: Any, t: RecommendationsTarget) -> datetime | None:
+    """When the ranking model the API reads was last uploaded to the model stage (LIST's last_modified,
+    an HTTP date in GMT), or None when none is there yet."""
+    pattern = ".*" + ranking.MODEL_FILE.replace(".", "[.]")
+    cur.execute(f"LIST @{t.q('MODEL_STAGE')} PATTERN = '{pattern}'")
+    columns = [d[0].lower() for d in cur.description]
+    stamps = [parsedate_to_datetime(str(row[columns.index("last_modified")])) for row in cur.fetchall()]
+    return max(stamps) if stamps else None

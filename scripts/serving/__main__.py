@@ -1,6 +1,7 @@
 """`python -m scripts.serving all|sync|export|rollback --stack S | --local`: the serving stores'
 post-deploy loads, after the recommendations' (`python -m scripts.recommendations all`), and the undo
-of the last sync. `write-ca --stack S`: the Postgres root CA file, before a refresh or destroy."""
+of the last sync. `refresh --stack S [--local | --in-service]`: train when due → sync → export, what the
+scheduled task's job runs. `write-ca --stack S`: the Postgres root CA file, before a refresh or destroy."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import typer
 
+from infra.config.reader import stack_config
 from scripts.core.errors import LoadError
-from scripts.core.runner import LOCAL, STACK, run_steps
-from scripts.serving import ca, loads
+from scripts.core.runner import IN_SERVICE, LOCAL, STACK, run_steps
+from scripts.serving import ca, loads, refresh
 
 app = typer.Typer(add_completion=False, help=__doc__)
 ALLOW_SHRINK = typer.Option(
@@ -33,15 +35,40 @@ def all_cmd(stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_
 
 
 @app.command("sync")
-def sync_cmd(stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_SHRINK) -> None:
+def sync_cmd(
+    stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_SHRINK, in_service: bool = IN_SERVICE
+) -> None:
     """Warehouse → Postgres serving tables, checked against their floors, switched live together."""
-    run_steps(loads, stack, local, [("sync", lambda t: loads.sync(t, allow_shrink=allow_shrink))])
+    sync = ("sync", lambda t: loads.sync(t, allow_shrink=allow_shrink))
+    run_steps(loads, stack, local, [sync], in_service=in_service)
 
 
 @app.command("export")
-def export_cmd(stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_SHRINK) -> None:
+def export_cmd(
+    stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_SHRINK, in_service: bool = IN_SERVICE
+) -> None:
     """Recommendations → DynamoDB, profiles → Postgres."""
-    run_steps(loads, stack, local, [("export", lambda t: loads.export(t, allow_shrink=allow_shrink))])
+    export = ("export", lambda t: loads.export(t, allow_shrink=allow_shrink))
+    run_steps(loads, stack, local, [export], in_service=in_service)
+
+
+@app.command("refresh")
+def refresh_cmd(
+    stack: str = STACK,
+    local: bool = LOCAL,
+    in_service: bool = IN_SERVICE,
+    train_every_days: int | None = typer.Option(
+        None, min=1, help="retrain when the published model is this old (default servingRefresh.trainEveryDays)"
+    ),
+) -> None:
+    """Train when due → sync → export, each as its own process, stopping at the first that fails."""
+    every = train_every_days or stack_config(stack).serving_refresh.train_every_days
+    chain = refresh.steps(stack, local=local, in_service=in_service, train_every_days=every)
+    try:
+        refresh.run(chain)
+    except refresh.RefreshError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(e.code) from None
 
 
 @app.command("rollback")

@@ -14,11 +14,19 @@ from infra.recommendations import catalog as recommendations
 from infra.serving.config import SYNCED_TABLES, SyncGuardConfig
 from infra.sqlfiles import read_sql, render_sql
 from scripts.core.console import console, print_counts, progress_bar, step
-from scripts.core.target import Target, local_target, stack_target
+from scripts.core.target import Target, local_target, service_target, stack_target
 from scripts.serving import dynamodb, floor, postgres
 from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, without_epoch_dates
 
-__all__ = ["export", "local_target", "prepare_local", "rollback", "stack_target", "sync"]  # with the runner's
+__all__ = [  # with the runner's
+    "export",
+    "local_target",
+    "prepare_local",
+    "rollback",
+    "service_target",
+    "stack_target",
+    "sync",
+]
 
 SYNCED = SYNCED_TABLES  # the sync's tables, named in infra/serving/config.py
 # sync file placeholder → the warehouse table it reads
@@ -94,10 +102,15 @@ def sync(
             console.print(f"  applied migrations {applied}")
         with psycopg.connect(t.pg_dsn) as conn, progress_bar() as bar:
             task = bar.add_task("tables", total=len(tables) + 1)
-            for table in tables:
-                names, rows = fetch(t, table)
-                counts[table] = postgres.stage(conn, table, rows, t.pg_schema, columns=names)
-                bar.advance(task)
+            try:
+                for table in tables:
+                    names, rows = fetch(t, table)
+                    counts[table] = postgres.stage(conn, table, rows, t.pg_schema, columns=names)
+                    bar.advance(task)
+            except Exception:
+                conn.rollback()
+                postgres.discard(conn, t.pg_schema, counts)  # what was staged before the failure: nothing stays
+                raise
             switch_guarded(t, conn, counts, allow_shrink, guard)
             bar.advance(task)
         print_counts(counts, f"Postgres {t.pg_schema}")
@@ -117,31 +130,39 @@ def rollback(t: Target) -> list[str]:
 
 def export(t: Target, workers: int = 8, allow_shrink: bool = False) -> dict[str, int]:
     """Recommendations → DynamoDB (parallel, retried, idempotent, converged: items of users no longer
-    recommended are deleted, at most `dynamodb.maxDeleteShare` of them); profiles → Postgres for BI."""
+    recommended are deleted, at most `dynamodb.maxDeleteShare` of them); profiles → Postgres for BI.
+    A target without a DynamoDB table (a job service: no AWS identity) exports the profiles only."""
     counts: dict[str, int] = {}
     cfg = stack_config(t.stack)
     with step("export"):
-        with t.connect_snowflake() as conn:
-            cur = conn.cursor()
-            cur.execute(sync_query(t, "export_recommendations"))
-            items = dynamodb.build_items(cur.fetchall())
-        if t.local:
-            ensure_local_dynamodb_table(t)
-        with progress_bar() as bar:
-            task = bar.add_task("DynamoDB items", total=len(items))
-            written, deleted = dynamodb.export_items(
-                t.dynamodb_client(),
-                t.dynamodb_table,
-                items,
-                max_delete_share=cfg.dynamodb.max_delete_share,
-                allow_shrink=allow_shrink,
-                workers=workers,
-                progress=lambda n: bar.advance(task, n),
-            )
-        counts["dynamodb." + t.dynamodb_table] = written
-        counts["dynamodb deleted (users no longer recommended)"] = deleted
+        if t.dynamodb_table:
+            counts.update(export_dynamodb(t, workers, allow_shrink, cfg.dynamodb.max_delete_share))
+        else:
+            console.print("  DynamoDB: this target has no table (no AWS identity in a job service): not exported")
         postgres.migrate(t.pg_dsn, t.pg_schema)
         counts["pg.customer_profiles"] = sync_one(t, "customer_profiles", allow_shrink, cfg.postgres.sync)
         print_counts(counts, "exported")
     t.counts.update(counts)
     return counts
+
+
+def export_dynamodb(t: Target, workers: int, allow_shrink: bool, max_delete_share: float) -> dict[str, int]:
+    """USER_PRODUCT_RECOMMENDATIONS → the DynamoDB table, converged (see scripts/serving/dynamodb.py)."""
+    with t.connect_snowflake() as conn:
+        cur = conn.cursor()
+        cur.execute(sync_query(t, "export_recommendations"))
+        items = dynamodb.build_items(cur.fetchall())
+    if t.local:
+        ensure_local_dynamodb_table(t)
+    with progress_bar() as bar:
+        task = bar.add_task("DynamoDB items", total=len(items))
+        written, deleted = dynamodb.export_items(
+            t.dynamodb_client(),
+            t.dynamodb_table,
+            items,
+            max_delete_share=max_delete_share,
+            allow_shrink=allow_shrink,
+            workers=workers,
+            progress=lambda n: bar.advance(task, n),
+        )
+    return {"dynamodb." + t.dynamodb_table: written, "dynamodb deleted (users no longer recommended)": deleted}

@@ -111,6 +111,26 @@ def test_a_privilege_granted_after_the_resource_that_needs_it_does_not_count(dev
     assert "create api-ranker: missing-privilege: RDP_DEV_API_OWNER lacks CREATE SERVICE on SCHEMA" in found
 
 
+def test_a_scheduled_job_whose_owner_lacks_what_it_runs_with_is_found(dev, account_plan) -> None:
+    """The serving refresh's task runs EXECUTE JOB SERVICE as its owner: the pool, the integration, the image
+    repository and the secrets it names must be the owner's (or granted to it), else every run fails."""
+    task = one(dev, "serving-refresh-task")
+    assert [n for n in lifecycle_privileges.job_needs(task) if n[0] == "READ"] == [
+        ("READ", ("SCHEMA OBJECT", "RDP_DEV_RETAIL.ML_REGISTRY.RETAIL_IMAGES"), False),
+        ("READ", ("SCHEMA OBJECT", "RDP_DEV_RETAIL.BRONZE.PG_LOADER_PASSWORD"), False),
+        ("READ", ("SCHEMA OBJECT", "RDP_DEV_RETAIL.BRONZE.PG_ROOT_CA"), False),
+    ]
+    statement = task["inputs"]["sqlStatement"]
+    task["inputs"]["sqlStatement"] = statement.replace('"RDP_DEV_POOL"', '"OTHER_POOL"').replace(
+        "BRONZE.PG_LOADER_PASSWORD", "BRONZE.SOMEONE_ELSES"
+    )
+    found = lines(lifecycle_privileges.snowflake_privileges("dev", dev, account_plan))
+    assert (
+        "create serving-refresh-task: missing-privilege: RDP_DEV_ADMIN lacks READ on SCHEMA OBJECT "
+        "RDP_DEV_RETAIL.BRONZE.SOMEONE_ELSES, USAGE on COMPUTE POOL OTHER_POOL when it runs" in found
+    )
+
+
 def test_a_resource_running_before_its_login_role_is_granted_is_found(dev, account_plan) -> None:
     grant = one(dev, "api-owner-to-deployer")
     for r in dev:

@@ -73,6 +73,7 @@ def tampered_prod(tmp_path, monkeypatch):
         ("operations", "enabled"),
     ):  # review stacks run no task or alert
         cfg[key(section)][flag] = False  # fmt: skip
+    cfg[key("servingRefresh")]["enabled"] = False  # nor the scheduled refresh (no pool, no Postgres there)
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not
     # (a review stack has no Postgres instance: the service users' ingress carries the range to a rule)
