@@ -15,7 +15,7 @@ from infra.operations.catalog import ALERTS, Thresholds
 from tests.conftest import by_type, one
 
 ALERT = "snowflake:index/alert:Alert"
-ON_EVERY_STACK = [k for k in ALERTS if k != "serving_stale"]  # serving_stale needs the serving refresh task
+ON_EVERY_STACK = list(ALERTS)  # dev and prod declare the serving refresh task serving_stale watches
 
 
 def thresholds(stack: str) -> Thresholds:
@@ -58,6 +58,9 @@ def test_alerts_wait_for_the_objects_their_conditions_name(plans, stack):
     pipe = one(plan, "ingestion-pipe")
     assert pipe["inputs"]["name"] in alerts["pipe-unhealthy"]["inputs"]["condition"]
     assert pipe["urn"] in alerts["pipe-unhealthy"]["dependencies"]
+    refresh = one(plan, "serving-refresh-task")
+    assert refresh["inputs"]["name"] in alerts["serving-stale"]["inputs"]["condition"]
+    assert refresh["urn"] in alerts["serving-stale"]["dependencies"]
     procedure = one(plan, "operations-stream-states")
     assert procedure["urn"] in alerts["stream-stale"]["dependencies"]
     assert (
