@@ -56,6 +56,8 @@ lock: ## re-resolve both lock files (every package pinned, with its hashes) from
 	cp tests/requirements.txt requirements.txt  # the deploy set keeps the very pins the tests ran with
 	$(LOCK) -o requirements.txt pyproject.toml
 	$(LOCK) -o .github/requirements/snowcli.txt .github/requirements/snowcli.in
+	for d in services/api/orchestrator services/api/ranker; do cp tests/requirements.txt $$d/requirements.txt; \
+	  $(LOCK) -o $$d/requirements.txt $$d/requirements.in; done  # the images keep the project's pins
 
 clean: ## stop the stand-ins and remove their state (PostgreSQL's data included)
 	$(BIN)/python -m scripts.standins clean

@@ -4,6 +4,7 @@ nothing from that remainder."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -117,3 +118,42 @@ def test_make_installs_hash_checked_and_deploys_without_the_test_set():
     assert "pip install -q --require-hashes -r tests/requirements.txt" in make
     deploy = make.split("setup-deploy:", 1)[1].split("\n\n", 1)[0]
     assert "--require-hashes -r requirements.txt" in deploy and "tests/requirements.txt" not in deploy
+
+
+FROM = re.compile(r"^FROM\s+(?:--platform=\S+\s+)?(\S+)", re.M)
+
+
+def unpinned_images(dockerfile: str) -> list[str]:
+    """The base images a Dockerfile names by tag alone (a tag can be re-pushed; a digest cannot)."""
+    return [image for image in FROM.findall(dockerfile) if not re.search(r"@sha256:[0-9a-f]{64}$", image)]
+
+
+def test_every_base_image_is_pinned_by_digest():
+    dockerfiles = sorted((ROOT / "services").rglob("Dockerfile"))
+    assert dockerfiles
+    assert {str(p.relative_to(ROOT)): unpinned_images(p.read_text()) for p in dockerfiles} == {
+        str(p.relative_to(ROOT)): [] for p in dockerfiles
+    }
+
+
+def test_a_tag_alone_is_caught():
+    assert unpinned_images("FROM --platform=linux/amd64 python:3.11.14-slim-bookworm\n") == [
+        "python:3.11.14-slim-bookworm"
+    ]
+
+
+def test_the_snowflake_cli_lock_is_pinned_with_hashes():
+    assert "snowflake-cli" in locked((ROOT / ".github" / "requirements" / "snowcli.txt").read_text())
+
+
+IMAGE_LOCKS = sorted((ROOT / "services").rglob("requirements.txt"))
+
+
+def test_every_image_installs_a_hashed_lock_with_the_projects_pins():
+    project = locked(TESTS.read_text())
+    assert len(IMAGE_LOCKS) >= 2
+    for lock in IMAGE_LOCKS:
+        image = locked(lock.read_text())
+        assert {k: v[0] for k, v in image.items()} == {k: project[k][0] for k in image}, lock
+        dockerfile = lock.parent / "Dockerfile"
+        assert "--require-hashes -r requirements.txt" in dockerfile.read_text(), dockerfile
