@@ -8,6 +8,7 @@ python -m infra.plan --diff origin/main          # what this working tree change
 python -m infra.plan --diff HEAD~1 --stack prod --format markdown   # text (default), markdown or json
 python -m infra.plan --stack dev --handover v1.4.0   # moving a stack deployed at v1.4.0 to its own admin role
 python -m infra.plan --stack prod --lifecycle    # create, refresh, destroy replayed: what a real engine refuses
+python -m infra.plan --stack pr-7 --leftovers    # the names a review stack's leftover check looks for
 
 --diff plans the working tree and <git-ref> (exported with `git archive` into a temporary directory
 and planned there by the same interpreter), then prints per resource create / update / replace /
@@ -36,13 +37,14 @@ from typing import Any
 
 import typer
 
-from infra import cost, cost_report, handover, lifecycle, lifecycle_deploy, lifecycle_teardown, plandiff
+from infra import cost, cost_report, handover, leftovers, lifecycle, lifecycle_deploy, lifecycle_teardown, plandiff
 from infra.account.catalog import admin_role, monitor_name
 from infra.config.base import PROJECT
 from infra.config.reader import ConfigError, read_stack_file, stack_config
 from infra.config.stack import StackConfig
 from infra.isolation import ACCOUNT_STACK
 from infra.mocks import PlanMocks, RecordingMonitor
+from infra.naming import Naming
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = ROOT / "tests" / "snapshots"
@@ -68,12 +70,13 @@ DIFF_FORMATS = {"text": plandiff.render_text, "markdown": plandiff.render_markdo
 app = typer.Typer(add_completion=False, help=__doc__)
 
 
-def run_plan(stack: str) -> list[dict[str, Any]]:
-    """Run stacks.platform under mocks with the stack's config; return the recorded resources."""
+def run_plan(stack: str, config: tuple[dict[str, str], list[str]] | None = None) -> list[dict[str, Any]]:
+    """Run stacks.platform under mocks with the stack's config (or `config`: values and secret keys);
+    return the recorded resources."""
     import pulumi
 
     try:
-        values, secret_keys = read_stack_file(stack)
+        values, secret_keys = config or read_stack_file(stack)
     except ConfigError as e:
         raise typer.BadParameter(str(e), param_hint="--stack") from None
     region = values.get("aws:region", "us-east-1")
@@ -304,6 +307,21 @@ def lifecycle_command(stack: str) -> None:
         raise typer.Exit(1)
 
 
+def leftovers_command(stack: str) -> None:
+    """infra/leftovers.py on the stack's plan: a `pr-<n>` stack without a stack file is planned from dev's
+    config as review-stack.yml makes it. Exit 1 when the check would miss a name."""
+    config = None
+    if not (ROOT / f"Pulumi.{stack}.yaml").is_file():
+        values, secrets = read_stack_file("dev")
+        values = leftovers.review_values(values, PROJECT)
+        config = (values, [k for k in secrets if k in values])
+    naming = Naming(stack_config("dev" if config else stack).prefix, stack)
+    cov = leftovers.coverage(run_plan(stack, config), naming)
+    typer.echo(leftovers.render(stack, naming, cov), nl=False)
+    if cov.findings:
+        raise typer.Exit(1)
+
+
 def cost_command(stack: str, fmt: str) -> None:
     if fmt not in ("text", "json"):
         raise typer.BadParameter("with --cost: text or json", param_hint="--format")
@@ -333,6 +351,9 @@ def plan(
     lifecycle_check: bool = typer.Option(
         False, "--lifecycle", help="replay create, refresh and destroy from the plan; exit 1 on a finding"
     ),
+    leftovers_check: bool = typer.Option(
+        False, "--leftovers", help="what the leftover check looks for after destroy; exit 1 if it misses a name"
+    ),
 ) -> None:
     if diff is not None:
         return diff_command(diff, list(stacks or DIFF_STACKS), format or "text")
@@ -344,6 +365,8 @@ def plan(
         return handover_command(stacks[0], handover_ref)
     if lifecycle_check:
         return lifecycle_command(stacks[0])
+    if leftovers_check:
+        return leftovers_command(stacks[0])
     stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")
