@@ -54,7 +54,7 @@ SHAPE: dict[str, TreeShape] = {
     "scripts": TreeShape(
         _but("foundation", "account", "operations"),
         ("__init__.py", "__main__.py", "loads.py", "rehearsal.py", "bench.py"),
-        ("standins", "bench", "core", "monitor"),
+        ("standins", "bench", "core", "monitor", "review"),
     ),
     "sql": TreeShape(_but("foundation", "api"), (), (), python=False),
     "tests": TreeShape(CAPABILITIES, (), ("architecture", "plan", "policy", "standins")),
