@@ -9,6 +9,7 @@ from contextlib import closing
 
 import typer
 from rich.table import Table
+from snowflake.connector.errors import Error as SnowflakeError
 
 from infra.config.reader import stack_config
 from infra.naming import Naming
@@ -27,7 +28,7 @@ CLOUDS = ("snowflake", "aws")
 def smoke_cmd(stack: str = STACK) -> None:
     """Row counts of the tables the review loads fill, read as TRANSFORMER; exit 1 when one is empty."""
     name = stack.rsplit("/", 1)[-1]
-    with failures_in_one_line(code=2):
+    with failures_in_one_line(SnowflakeError, code=2):
         cfg = stack_config(name)
         out = stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))
         with closing(transformer_session(cfg, out)) as conn:
@@ -56,7 +57,6 @@ def leftovers_cmd(
         raise typer.BadParameter("snowflake or aws", param_hint="--only")
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
-    from snowflake.connector.errors import Error as SnowflakeError
 
     name = stack.rsplit("/", 1)[-1]
     found: list[listing.Leftover] = []
