@@ -12,8 +12,10 @@ from infra.recommendations import catalog
 from infra.recommendations.config import ScaleConfig
 from scripts.core import connections
 from scripts.core import target as core
-from scripts.core.target import SERVING_OUTPUTS, Target, extended
+from scripts.core.target import Target, extended
 
+# what the duties' sessions need of a deployed stack
+DUTY_OUTPUTS = ("database", "serviceUsers", "functionalRoles", "warehouses")
 # the base tables' placeholders in the SQL files that read them all
 BASE_TABLES = {
     "customers": "CUSTOMERS",
@@ -64,7 +66,7 @@ def stack_target(stack: str, scale: ScaleConfig | None = None) -> Recommendation
     """A deployed stack at its configured scale (or `scale`): TRANSFORMER builds and trains, the loader
     service user (as LOADER) generates."""
     cfg = stack_config(stack)
-    base = core.stack_target(stack, SERVING_OUTPUTS)
+    base = core.stack_target(stack, DUTY_OUTPUTS)  # no serving store: a review stack has no Postgres
 
     def connect_loader() -> Any:
         out = connections.stack_outputs(stack, ("database", "serviceUsers", "functionalRoles", "warehouses"))

@@ -206,3 +206,24 @@ def test_a_loaded_table_that_cannot_be_read_is_exit_2(monkeypatch):
         result = CliRunner().invoke(cli.app, ["smoke", "--stack", "pr-9"])
     assert result.exit_code == 2, result.output  # the stack does not answer: not "empty", an error
     assert "error:" in result.output
+
+
+def test_the_loads_a_review_stack_runs_need_no_serving_output(monkeypatch):
+    """A review stack has no Postgres: its outputs carry no postgresLoaderSecret, and the recommendations'
+    loads (which write no serving store) must not ask for one."""
+    from scripts.core import connections
+    from scripts.core.errors import StackOutputError
+    from scripts.recommendations.target import stack_target
+
+    outputs = {"database": "RDP_PR_7_RETAIL", "serviceUsers": {}, "functionalRoles": {}, "warehouses": {}}
+
+    def stack_outputs(stack, required=("database",)):
+        if missing := [k for k in required if k not in outputs]:
+            raise StackOutputError(f"no output(s) {missing}")
+        return outputs
+
+    monkeypatch.setattr(connections, "stack_outputs", stack_outputs)
+    assert stack_target("dev").database == "RDP_PR_7_RETAIL"
+    outputs.pop("warehouses")  # planted: an output the duties' sessions do need
+    with pytest.raises(StackOutputError, match="warehouses"):
+        stack_target("dev")
