@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from infra.leftovers import AWS as AWS_LISTINGS
 from infra.naming import Naming
 
 
@@ -141,6 +142,16 @@ WRITE_ACTIONS = {
 }
 # Only with the stack's permissions boundary attached may a CI role create a role or change what it may do.
 BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"]
+
+
+def review_run_policy(prefix: str) -> str:
+    """What the review workflow does beyond deploying (README, review stacks): the loads put their landing
+    files into the review stacks' own buckets, and the leftover check lists names across the account. IAM
+    scopes none of those List calls by name (infra/leftovers.py names them); they read no object."""
+    return policy(
+        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{prefix}-*/*"},
+        {"Effect": "Allow", "Action": sorted(listing.action for listing in AWS_LISTINGS.values()), "Resource": "*"},
+    )
 
 
 def boundary_name(naming: Naming) -> str:

@@ -28,6 +28,7 @@ class Listing:
     cloud: str  # "snowflake" or "aws"
     kind: str  # DATABASES, … as SHOW names them; "s3 buckets", … for AWS
     like: bool = True  # Snowflake: SHOW takes LIKE '<pattern>' (SHOW NETWORK POLICIES does not)
+    action: str = ""  # AWS: the IAM action of the List call (none of them can be scoped by name)
 
 
 SNOWFLAKE: dict[str, Listing] = {
@@ -44,15 +45,15 @@ SNOWFLAKE: dict[str, Listing] = {
     )
 }
 AWS: dict[str, Listing] = {
-    kind: Listing("aws", kind)
-    for kind in (
-        "s3 buckets",
-        "iam roles",
-        "iam policies",
-        "sns topics",
-        "sqs queues",
-        "dynamodb tables",
-        "secretsmanager secrets",
+    kind: Listing("aws", kind, action=action)
+    for kind, action in (
+        ("s3 buckets", "s3:ListAllMyBuckets"),
+        ("iam roles", "iam:ListRoles"),
+        ("iam policies", "iam:ListPolicies"),
+        ("sns topics", "sns:ListTopics"),
+        ("sqs queues", "sqs:ListQueues"),
+        ("dynamodb tables", "dynamodb:ListTables"),
+        ("secretsmanager secrets", "secretsmanager:ListSecrets"),
     )
 }
 # Plan resource type → the listing that finds its objects by name.

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.account.catalog import (
@@ -33,6 +34,7 @@ from infra.ci_roles import boundary, github_role
 from infra.foundation.catalog import WAREHOUSE_PURPOSES, warehouse_name
 from infra.foundation.config import ResourceMonitorConfig
 from infra.grants import RoleGrants, quote_output
+from infra.iam import review_run_policy
 from infra.naming import Naming, object_ref, review_naming
 from infra.providers import Providers
 from infra.sqlfiles import render_sql
@@ -225,4 +227,6 @@ class ReviewIdentity(pulumi.ComponentResource):
         acct = prov.aws_account_id
         policy = boundary(f"{name}-aws-boundary", r, scope, acct, aws_opts)
         self.role = github_role(f"{name}-aws-review", r, cfg.github_repository, "review", acct, aws_opts, policy, scope)
+        # beyond deploying: the loads' landing files and the leftover check's List calls (review-stack.yml)
+        aws.iam.RolePolicy(f"{name}-aws-review-run", role=self.role.id, policy=review_run_policy(scope), opts=aws_opts)
         self.register_outputs({"role": self.role.arn, "user": user.name})

@@ -107,3 +107,27 @@ def test_the_command_plans_a_review_stack_from_devs_config(review):
     expected = leftovers.coverage(review, NAMING)
     assert leftovers.render(STACK, NAMING, expected) == out.stdout
     assert "every name is covered" in out.stdout
+
+
+def _allowed(doc: dict) -> dict[str, set[str]]:
+    """Action → the resources an identity policy allows it on (no conditions in this document)."""
+    allowed: dict[str, set[str]] = {}
+    for s in doc["Statement"]:
+        assert s["Effect"] == "Allow" and "Condition" not in s
+        actions = [s["Action"]] if isinstance(s["Action"], str) else s["Action"]
+        resources = [s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"]
+        for a in actions:
+            allowed.setdefault(a, set()).update(resources)
+    return allowed
+
+
+def test_the_review_role_may_run_the_listings_and_put_only_review_objects(account_plan):
+    import json
+
+    run = next(r for r in account_plan if r["name"] == "review-aws-review-run")
+    allowed = _allowed(json.loads(run["inputs"]["policy"]))
+    # every List call of scripts/review/leftovers.py, which IAM scopes by nothing but `*`
+    assert {listing.action for listing in leftovers.AWS.values()} <= {a for a, r in allowed.items() if r == {"*"}}
+    # and beyond listing, the loads' landing files into review stacks' buckets, nothing else
+    assert {a: r for a, r in allowed.items() if r != {"*"}} == {"s3:PutObject": {"arn:aws:s3:::rdp-pr-*/*"}}
+    assert not any(a.endswith(("*", ":Get*", "GetObject", "GetSecretValue")) for a in allowed)
