@@ -40,6 +40,7 @@ RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
         "scripts/serving/loads.py",  # the sync and export reads (their Postgres side is scripts/serving/postgres.py)
         "scripts/api/loads.py",  # a customer to ask the API for, the SPCS service's status
         "scripts/monitor/signals.py",  # the monitor's reads: task and refresh history, pipe status, streams
+        "scripts/review/smoke.py",  # a review stack's smoke: counts of the loaded tables
     ),
     "app": (),  # an application calling the API's endpoint: no code of this repository logs in as it
     "registry": (),  # docker push to the image repository
@@ -50,6 +51,7 @@ LOCAL_FUNCTIONS = {"scripts/core/connections.py": ("ensure_foundation",)}  # wha
 # Modules that issue SQL but never as a service user.
 OTHER_SQL_MODULES: dict[str, str] = {
     "scripts/dashboard/loads.py": "the deploy user, with its admin role, publishes the dashboard's files",
+    "scripts/review/leftovers.py": "the review identity's SHOW listings after a review stack's destroy",
     "services/api/orchestrator/orchestrator/backends.py": "the API's containers, as the API owner role",
     "services/dashboard/queries.py": "the dashboard in Snowflake, as its owner (locally, the stand-in)",
     "scripts/serving/postgres.py": "Postgres",
