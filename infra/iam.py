@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from infra.leftovers import AWS as AWS_LISTINGS
 from infra.naming import Naming
 
 
@@ -146,12 +145,9 @@ BOUNDED_IAM_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePol
 
 def review_run_policy(prefix: str) -> str:
     """What the review workflow does beyond deploying (README, review stacks): the loads put their landing
-    files into the review stacks' own buckets, and the leftover check lists names across the account. IAM
-    scopes none of those List calls by name (infra/leftovers.py names them); they read no object."""
-    return policy(
-        {"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{prefix}-*/*"},
-        {"Effect": "Allow", "Action": sorted(listing.action for listing in AWS_LISTINGS.values()), "Resource": "*"},
-    )
+    files into the review stacks' own buckets. (The leftover check reads back names with the reads the
+    role already holds on `<prefix>-*`.)"""
+    return policy({"Effect": "Allow", "Action": ["s3:PutObject"], "Resource": f"arn:aws:s3:::{prefix}-*/*"})
 
 
 def boundary_name(naming: Naming) -> str:

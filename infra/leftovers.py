@@ -1,12 +1,16 @@
 """What a review stack must not leave behind after `pulumi destroy`: which account-level names its plan
-creates, the listings that find them, and whether those listings cover every name.
+creates, the checks that find them, and whether those checks cover every name.
 
 Every account-level object a stack creates is named by infra/naming.py: Snowflake `RDP_PR_<n>_…`, AWS
 `rdp-pr-<n>-…`. Schema-level objects go with their database, and sub-resources (grants, a bucket's
 settings, a role's inline policy, a topic's subscriptions) with the object that holds them, so the check
-lists only account-level kinds: one SHOW per Snowflake kind, one List call per AWS kind
-(scripts/review/leftovers.py runs them). A resource type this module cannot place is a finding, so a new
-kind of object cannot slip past the check unnoticed. No Pulumi import: the scripts read the same tables.
+looks only at account-level kinds (scripts/review/leftovers.py runs it). In Snowflake one SHOW per kind
+lists everything the review role can see under the prefix. In AWS each name the plan would create is read
+back with the per-resource read the review role already holds on `rdp-pr-*`: the List calls that could
+enumerate the prefix cannot be scoped by name in IAM, so they would let pull-request code list dev's and
+prod's resources too (infra/aws_reach.py reports exactly that). A resource type this module cannot place
+is a finding, so a new kind of object cannot slip past the check unnoticed. No Pulumi import: the scripts
+read the same tables.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ class Listing:
     cloud: str  # "snowflake" or "aws"
     kind: str  # DATABASES, … as SHOW names them; "s3 buckets", … for AWS
     like: bool = True  # Snowflake: SHOW takes LIKE '<pattern>' (SHOW NETWORK POLICIES does not)
-    action: str = ""  # AWS: the IAM action of the List call (none of them can be scoped by name)
+    action: str = ""  # AWS: the IAM action of the read that finds one name (granted on `rdp-pr-*`)
 
 
 SNOWFLAKE: dict[str, Listing] = {
@@ -47,13 +51,11 @@ SNOWFLAKE: dict[str, Listing] = {
 AWS: dict[str, Listing] = {
     kind: Listing("aws", kind, action=action)
     for kind, action in (
-        ("s3 buckets", "s3:ListAllMyBuckets"),
-        ("iam roles", "iam:ListRoles"),
-        ("iam policies", "iam:ListPolicies"),
-        ("sns topics", "sns:ListTopics"),
-        ("sqs queues", "sqs:ListQueues"),
-        ("dynamodb tables", "dynamodb:ListTables"),
-        ("secretsmanager secrets", "secretsmanager:ListSecrets"),
+        ("s3 buckets", "s3:ListBucket"),  # HeadBucket
+        ("iam roles", "iam:GetRole"),
+        ("sns topics", "sns:GetTopicAttributes"),
+        ("dynamodb tables", "dynamodb:DescribeTable"),
+        ("secretsmanager secrets", "secretsmanager:DescribeSecret"),
     )
 }
 # Plan resource type → the listing that finds its objects by name.
@@ -75,9 +77,7 @@ LISTED_TYPES: dict[str, Listing] = {
     "aws:s3/bucket:Bucket": AWS["s3 buckets"],
     "aws:s3/bucketV2:BucketV2": AWS["s3 buckets"],
     "aws:iam/role:Role": AWS["iam roles"],
-    "aws:iam/policy:Policy": AWS["iam policies"],
     "aws:sns/topic:Topic": AWS["sns topics"],
-    "aws:sqs/queue:Queue": AWS["sqs queues"],
     "aws:dynamodb/table:Table": AWS["dynamodb tables"],
     "aws:secretsmanager/secret:Secret": AWS["secretsmanager secrets"],
 }
@@ -159,12 +159,20 @@ def render(stack: str, naming: Naming, cov: Coverage) -> str:
     lines = [f"leftovers {stack}: after destroy, nothing named {p['snowflake']}* (Snowflake) or {p['aws']}* (AWS)"]
     for listing in [*SNOWFLAKE.values(), *AWS.values()]:
         names = cov.expected.get(listing, [])
-        how = f"SHOW {listing.kind}" if listing.cloud == "snowflake" else listing.kind
+        how = f"SHOW {listing.kind}" if listing.cloud == "snowflake" else f"{listing.kind} ({listing.action})"
         lines.append(f"  {how}: {len(names)} from the plan{': ' if names else ''}{', '.join(names)}")
     lines += [f"  MISSED {f}" for f in cov.findings]
     verdict = f"{len(cov.findings)} names the check would miss" if cov.findings else "every name is covered"
     lines.append(f"leftovers {stack}: {verdict}; run it: python -m scripts.review leftovers --stack {stack}")
     return "\n".join(lines) + "\n"
+
+
+def expected(cov: Coverage) -> dict[str, dict[str, list[str]]]:
+    """The names to look for, by cloud and kind: what `--leftovers --format json` prints for the check."""
+    out: dict[str, dict[str, list[str]]] = {"snowflake": {}, "aws": {}}
+    for listing, names in cov.expected.items():
+        out[listing.cloud][listing.kind] = names
+    return out
 
 
 def review_values(dev_values: Mapping[str, str], project: str) -> dict[str, str]:

@@ -307,7 +307,7 @@ def lifecycle_command(stack: str) -> None:
         raise typer.Exit(1)
 
 
-def leftovers_command(stack: str) -> None:
+def leftovers_command(stack: str, fmt: str) -> None:
     """infra/leftovers.py on the stack's plan: a `pr-<n>` stack without a stack file is planned from dev's
     config as review-stack.yml makes it. Exit 1 when the check would miss a name."""
     config = None
@@ -317,7 +317,10 @@ def leftovers_command(stack: str) -> None:
         config = (values, [k for k in secrets if k in values])
     naming = Naming(stack_config("dev" if config else stack).prefix, stack)
     cov = leftovers.coverage(run_plan(stack, config), naming)
-    typer.echo(leftovers.render(stack, naming, cov), nl=False)
+    if fmt == "json":
+        typer.echo(json.dumps(leftovers.expected(cov), indent=1, sort_keys=True))
+    else:
+        typer.echo(leftovers.render(stack, naming, cov), nl=False)
     if cov.findings:
         raise typer.Exit(1)
 
@@ -366,7 +369,7 @@ def plan(
     if lifecycle_check:
         return lifecycle_command(stacks[0])
     if leftovers_check:
-        return leftovers_command(stacks[0])
+        return leftovers_command(stacks[0], format or "text")
     stack, format = stacks[0], format or "tree"
     if format not in ("tree", "json", "summary"):
         raise typer.BadParameter("must be tree, json or summary", param_hint="--format")

@@ -450,6 +450,7 @@ REVIEW_NEEDS = {
     "pulumi up": {"SNOWFLAKE_PRIVATE_KEY"},
     "pulumi destroy": {"SNOWFLAKE_PRIVATE_KEY"},
     "scripts.review leftovers": {"SNOWFLAKE_PRIVATE_KEY"},
+    "infra.plan --stack": set(),  # the names the leftover check reads back: the offline plan, no credential
     "scripts.ingestion upload": set(),
     "scripts.analytics generate": {LOADER_KEY},
     "scripts.cdc all": {LOADER_KEY, TRANSFORMER_KEY},
@@ -481,8 +482,11 @@ def test_the_review_stack_runs_up_loads_smoke_then_destroy_and_the_leftover_chec
     assert "--customers" in up[_index(up, "scripts.recommendations all")]["run"]  # small scale
     assert "--duration" in up[_index(up, "scripts.cdc all")]["run"]
     gone, check = _index(destroy, "pulumi destroy"), _index(destroy, "scripts.review leftovers")
-    assert gone < check == len(destroy) - 1
-    assert destroy[check]["if"] == "${{ !cancelled() }}"  # also after a failed destroy: it lists what is left
+    names = _index(destroy, "infra.plan --stack")
+    assert gone < names < check == len(destroy) - 1
+    assert "--leftovers --format json" in destroy[names]["run"] and "--expected" in destroy[check]["run"]
+    for i in (names, check):  # also after a failed destroy: it lists what is left
+        assert destroy[i]["if"] == "${{ !cancelled() }}"
     assert review["env"]["PR_STACK"] == "pr-${{ github.event.pull_request.number }}"
 
 

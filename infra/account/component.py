@@ -227,6 +227,6 @@ class ReviewIdentity(pulumi.ComponentResource):
         acct = prov.aws_account_id
         policy = boundary(f"{name}-aws-boundary", r, scope, acct, aws_opts)
         self.role = github_role(f"{name}-aws-review", r, cfg.github_repository, "review", acct, aws_opts, policy, scope)
-        # beyond deploying: the loads' landing files and the leftover check's List calls (review-stack.yml)
+        # beyond deploying: the loads' landing files into review buckets (review-stack.yml)
         aws.iam.RolePolicy(f"{name}-aws-review-run", role=self.role.id, policy=review_run_policy(scope), opts=aws_opts)
         self.register_outputs({"role": self.role.arn, "user": user.name})

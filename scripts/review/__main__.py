@@ -1,11 +1,14 @@
 """`python -m scripts.review smoke --stack pr-<n>`: the loaded review stack answers (exit 1 when a loaded
-table is empty). `python -m scripts.review leftovers --stack pr-<n>`: after `pulumi destroy`, every object
-still named RDP_PR_<n>_* in Snowflake or rdp-pr-<n>-* in AWS (exit 1 when one is left, 2 when it cannot list).
+table is empty). `python -m scripts.review leftovers --stack pr-<n> --expected names.json`: after
+`pulumi destroy`, every object still named RDP_PR_<n>_* in Snowflake (SHOW) or, in AWS, each rdp-pr-<n>-*
+name of the stack's plan still there (exit 1 when one is left, 2 when it cannot check).
 """
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -50,17 +53,22 @@ def leftovers_cmd(
     config_from: str = typer.Option(
         "dev", help="the stack file the review stack was made from (prefix, account, region)"
     ),
-    only: str = typer.Option(None, help="list one cloud only: snowflake or aws"),
+    expected: Path = typer.Option(
+        None, help="for AWS: the names to read back, `python -m infra.plan --stack pr-<n> --leftovers --format json`"
+    ),
+    only: str = typer.Option(None, help="check one cloud only: snowflake or aws"),
 ) -> None:
     """Every object still named for the stack, per SHOW or List call; exit 1 when anything is left."""
     if only not in (None, *CLOUDS):
         raise typer.BadParameter("snowflake or aws", param_hint="--only")
+    if only in (None, "aws") and expected is None:
+        raise typer.BadParameter("AWS is checked by name: give the plan's names", param_hint="--expected")
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     name = stack.rsplit("/", 1)[-1]
     found: list[listing.Leftover] = []
-    with failures_in_one_line(BotoCoreError, ClientError, SnowflakeError, code=2):
+    with failures_in_one_line(BotoCoreError, ClientError, SnowflakeError, OSError, KeyError, code=2):
         cfg = stack_config(config_from)
         naming = Naming(cfg.prefix, name)
         if only in (None, "snowflake"):
@@ -68,7 +76,8 @@ def leftovers_cmd(
                 found += listing.snowflake_leftovers(conn.cursor(), naming)
         if only in (None, "aws"):
             session = boto3.session.Session(region_name=cfg.aws_region)
-            found += listing.aws_leftovers(session.client, naming)
+            names = json.loads(expected.read_text())["aws"]
+            found += listing.aws_leftovers(session.client, names, naming, cfg.aws_region)
     for kind, left in found:
         console.print(f"left: {kind}: {left}")
     where = " and ".join(c for c in CLOUDS if only in (None, c))

@@ -1,14 +1,16 @@
-"""The leftover check's online half: list every account-level object still named for the stack, one
-SHOW per Snowflake kind and one List call per AWS kind of infra/leftovers.py, each filtered by the exact
-name prefix (SHOW's LIKE is only a first cut: `_` there matches any character)."""
+"""The leftover check's online half: every account-level object of the stack still there. In Snowflake one
+SHOW per kind of infra/leftovers.py, filtered by the exact name prefix (SHOW's LIKE is only a first cut:
+`_` there matches any character). In AWS each name the stack's plan would create, read back by name with
+the review role's own reads on `rdp-pr-*` (infra/leftovers.py says why not account-wide List calls)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from infra.account.catalog import admin_role, deploy_user
+from infra.arns import ACCOUNT_ID as PLAN_ACCOUNT
 from infra.config.stack import StackConfig
 from infra.leftovers import AWS, SNOWFLAKE, ours, patterns
 from infra.naming import Naming, review_naming
@@ -31,61 +33,71 @@ def snowflake_leftovers(cur: Any, naming: Naming) -> list[Leftover]:
     return found
 
 
-def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
-    for page in client.get_paginator(operation).paginate(**kwargs):
-        yield from page.get(key, [])
+def _missing(error: Exception, *codes: str) -> bool:
+    """Whether a ClientError says the resource does not exist (anything else, AccessDenied say, is raised)."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    return code in codes
 
 
-def _s3(client: Any, prefix: str) -> Iterable[str]:
-    return (b["Name"] for b in client.list_buckets().get("Buckets", []))
+def _bucket(client: Any, name: str, where: Mapping[str, str]) -> bool:
+    client.head_bucket(Bucket=name)
+    return True
 
 
-def _roles(client: Any, prefix: str) -> Iterable[str]:
-    return (r["RoleName"] for r in _pages(client, "list_roles", "Roles"))
+def _role(client: Any, name: str, where: Mapping[str, str]) -> bool:
+    client.get_role(RoleName=name)
+    return True
 
 
-def _policies(client: Any, prefix: str) -> Iterable[str]:
-    return (p["PolicyName"] for p in _pages(client, "list_policies", "Policies", Scope="Local"))
+def _topic(client: Any, name: str, where: Mapping[str, str]) -> bool:
+    client.get_topic_attributes(TopicArn=f"arn:aws:sns:{where['region']}:{where['account']}:{name}")
+    return True
 
 
-def _topics(client: Any, prefix: str) -> Iterable[str]:
-    return (t["TopicArn"].rsplit(":", 1)[-1] for t in _pages(client, "list_topics", "Topics"))
+def _table(client: Any, name: str, where: Mapping[str, str]) -> bool:
+    client.describe_table(TableName=name)
+    return True
 
 
-def _queues(client: Any, prefix: str) -> Iterable[str]:
-    return (
-        url.rstrip("/").rsplit("/", 1)[-1] for url in client.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])
-    )
+def _secret(client: Any, name: str, where: Mapping[str, str]) -> bool:
+    return "DeletedDate" not in client.describe_secret(SecretId=name)  # scheduled for deletion: going
 
 
-def _tables(client: Any, prefix: str) -> Iterable[str]:
-    return _pages(client, "list_tables", "TableNames")
-
-
-def _secrets(client: Any, prefix: str) -> Iterable[str]:
-    filters = [{"Key": "name", "Values": [prefix]}]
-    return (s["Name"] for s in _pages(client, "list_secrets", "SecretList", Filters=filters))
-
-
-# AWS listing kind → (boto3 service, the call that lists its names)
-AWS_CALLS: dict[str, tuple[str, Callable[[Any, str], Iterable[str]]]] = {
-    "s3 buckets": ("s3", _s3),
-    "iam roles": ("iam", _roles),
-    "iam policies": ("iam", _policies),
-    "sns topics": ("sns", _topics),
-    "sqs queues": ("sqs", _queues),
-    "dynamodb tables": ("dynamodb", _tables),
-    "secretsmanager secrets": ("secretsmanager", _secrets),
+# AWS kind → (boto3 service, the read of one name, the error codes that mean "no such resource")
+AWS_READS: dict[str, tuple[str, Callable[[Any, str, Mapping[str, str]], bool], tuple[str, ...]]] = {
+    "s3 buckets": ("s3", _bucket, ("404", "NoSuchBucket")),
+    "iam roles": ("iam", _role, ("NoSuchEntity",)),
+    "sns topics": ("sns", _topic, ("NotFound",)),
+    "dynamodb tables": ("dynamodb", _table, ("ResourceNotFoundException",)),
+    "secretsmanager secrets": ("secretsmanager", _secret, ("ResourceNotFoundException",)),
 }
 
 
-def aws_leftovers(client: Callable[[str], Any], naming: Naming) -> list[Leftover]:
-    """Every AWS resource of the stack, per List call; `client(service)` makes the boto3 client."""
-    prefix = patterns(naming)["aws"]
+def aws_leftovers(
+    client: Callable[[str], Any], expected: Mapping[str, Iterable[str]], naming: Naming, region: str
+) -> list[Leftover]:
+    """Each AWS name the stack's plan would create (`expected`: kind → names, as `python -m infra.plan
+    --leftovers --format json` prints them) that still exists, read by name with the review role's own
+    reads; `client(service)` makes the boto3 client. The plan's bucket names carry the mocks' account id:
+    the real one comes from STS (which needs no permission)."""
+    from botocore.exceptions import ClientError
+
+    account = client("sts").get_caller_identity()["Account"]
+    where = {"region": region, "account": account}
     found: list[Leftover] = []
-    for kind in AWS:  # each kind infra/leftovers.py knows, by its List call here
-        service, names = AWS_CALLS[kind]
-        found += [(kind, n) for n in names(client(service), prefix) if ours(n, "aws", naming)]
+    for kind, names in expected.items():
+        if kind not in AWS:
+            raise LoadError(f"the expected names hold {kind!r}, which infra/leftovers.py does not know")
+        service, read, gone = AWS_READS[kind]
+        for name in (n.replace(PLAN_ACCOUNT, account) for n in names):
+            if not ours(name, "aws", naming):
+                raise LoadError(f"{name} is not a name of {naming.stack}: the expected names are another stack's")
+            try:
+                if read(client(service), name, where):
+                    found.append((kind, name))
+            except ClientError as e:
+                if not _missing(e, *gone):
+                    raise
     return found
 
 

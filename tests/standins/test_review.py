@@ -1,4 +1,4 @@
-"""The review stack's online commands on stand-ins (scripts/review): the leftover check's AWS listing against
+"""The review stack's online commands on stand-ins (scripts/review): the leftover check's AWS reads against
 a moto server with planted leftovers, its Snowflake listing against fakesnow where fakesnow has the SHOW
 (DATABASES, USERS) and against recorded SHOW-shaped rows where it does not (ROLES, WAREHOUSES,
 INTEGRATIONS, NETWORK POLICIES, COMPUTE POOLS, RESOURCE MONITORS: fakesnow 0.12 cannot create or show
@@ -6,6 +6,7 @@ them), and the smoke query of the loaded tables on fakesnow."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typer.testing import CliRunner
 
 from infra.leftovers import AWS, SNOWFLAKE
 from infra.naming import Naming, quote
+from scripts.core.errors import LoadError
 from scripts.review import __main__ as cli
 from scripts.review import leftovers
 from scripts.review.smoke import loaded_tables, smoke
@@ -43,10 +45,7 @@ def plant(client, owner: str) -> None:
     """One object of every AWS kind, named for `owner` (a stack's AWS prefix)."""
     client("s3").create_bucket(Bucket=f"{owner}-landing-123456789012")
     client("iam").create_role(RoleName=f"{owner}-snowflake-s3", AssumeRolePolicyDocument="{}")
-    doc = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}]}'
-    client("iam").create_policy(PolicyName=f"{owner}-ci-boundary", PolicyDocument=doc)
     client("sns").create_topic(Name=f"{owner}-ingest-errors")
-    client("sqs").create_queue(QueueName=f"{owner}-events")
     client("dynamodb").create_table(
         TableName=f"{owner}-product-recommendations",
         KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
@@ -56,7 +55,18 @@ def plant(client, owner: str) -> None:
     client("secretsmanager").create_secret(Name=f"{owner}-postgres-loader", SecretString="{}")
 
 
-def test_the_aws_listing_finds_a_planted_leftover_of_every_kind_and_nothing_of_another_stack(moto_url):
+def expected_names(owner: str) -> dict[str, list[str]]:
+    """What `python -m infra.plan --leftovers --format json` gives under "aws" (the plan's account id)."""
+    return {
+        "s3 buckets": [f"{owner}-landing-123456789012"],
+        "iam roles": [f"{owner}-snowflake-s3", f"{owner}-snowflake-sns"],
+        "sns topics": [f"{owner}-ingest-errors"],
+        "dynamodb tables": [f"{owner}-product-recommendations"],
+        "secretsmanager secrets": [f"{owner}-postgres-loader"],
+    }
+
+
+def test_the_aws_check_reads_back_each_planned_name_and_finds_a_planted_leftover_of_every_kind(moto_url):
     session = boto3.session.Session(**KEYS)
 
     def client(service: str):
@@ -64,22 +74,37 @@ def test_the_aws_listing_finds_a_planted_leftover_of_every_kind_and_nothing_of_a
 
     for owner in ("rdp-pr-7", "rdp-pr-70", "rdp-dev"):  # PR 70 and dev share the account, never the check
         plant(client, owner)
-    found = leftovers.aws_leftovers(client, SEVEN)
-    assert sorted(found) == sorted(
-        [
-            ("s3 buckets", "rdp-pr-7-landing-123456789012"),
-            ("iam roles", "rdp-pr-7-snowflake-s3"),
-            ("iam policies", "rdp-pr-7-ci-boundary"),
-            ("sns topics", "rdp-pr-7-ingest-errors"),
-            ("sqs queues", "rdp-pr-7-events"),
-            ("dynamodb tables", "rdp-pr-7-product-recommendations"),
-            ("secretsmanager secrets", "rdp-pr-7-postgres-loader"),
-        ]
-    )
-    assert {kind for kind, _ in found} == set(AWS)  # every kind infra/leftovers.py names is listed
+    found = leftovers.aws_leftovers(client, expected_names("rdp-pr-7"), SEVEN, "us-east-1")
+    assert sorted(found) == [
+        ("dynamodb tables", "rdp-pr-7-product-recommendations"),
+        ("iam roles", "rdp-pr-7-snowflake-s3"),  # its sibling rdp-pr-7-snowflake-sns was never made
+        ("s3 buckets", "rdp-pr-7-landing-123456789012"),
+        ("secretsmanager secrets", "rdp-pr-7-postgres-loader"),
+        ("sns topics", "rdp-pr-7-ingest-errors"),
+    ]
+    assert {kind for kind, _ in found} == set(AWS)  # every kind infra/leftovers.py names is read
+    client("secretsmanager").delete_secret(SecretId="rdp-pr-7-postgres-loader", RecoveryWindowInDays=7)
+    gone = leftovers.aws_leftovers(client, expected_names("rdp-pr-7"), SEVEN, "us-east-1")
+    assert ("secretsmanager secrets", "rdp-pr-7-postgres-loader") not in gone  # scheduled for deletion
+    with pytest.raises(LoadError, match="another stack's"):  # names of another stack are refused
+        leftovers.aws_leftovers(client, expected_names("rdp-pr-70"), SEVEN, "us-east-1")
 
 
-def run_cli(moto_url: str, stack: str) -> subprocess.CompletedProcess:
+def test_a_read_the_role_may_not_make_is_an_error_never_clean():
+    from botocore.exceptions import ClientError
+
+    class Denied:
+        def get_caller_identity(self):
+            return {"Account": "123456789012"}
+
+        def head_bucket(self, **kwargs):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadBucket")
+
+    with pytest.raises(ClientError):
+        leftovers.aws_leftovers(lambda service: Denied(), {"s3 buckets": ["rdp-pr-7-landing-1"]}, SEVEN, "us-east-1")
+
+
+def run_cli(moto_url: str, stack: str, expected) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "AWS_ENDPOINT_URL": moto_url,
@@ -87,18 +112,20 @@ def run_cli(moto_url: str, stack: str) -> subprocess.CompletedProcess:
         "AWS_SECRET_ACCESS_KEY": "testing",
     }
     argv = [sys.executable, "-m", "scripts.review", "leftovers", "--stack", stack, "--only", "aws"]
-    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run([*argv, "--expected", str(expected)], cwd=ROOT, env=env, capture_output=True, text=True)
 
 
-def test_the_command_exits_1_naming_a_leftover_and_0_when_clean(moto_url):
+def test_the_command_exits_1_naming_a_leftover_and_0_when_clean(moto_url, tmp_path):
+    expected = tmp_path / "names.json"
+    expected.write_text(json.dumps({"snowflake": {}, "aws": expected_names("rdp-pr-8")}))
     s3 = boto3.client("s3", endpoint_url=moto_url, **KEYS)
     s3.create_bucket(Bucket="rdp-pr-8-landing-123456789012")
-    left = run_cli(moto_url, "acme/pr-8")
+    left = run_cli(moto_url, "acme/pr-8", expected)
     assert left.returncode == 1, left.stdout + left.stderr
     assert "left: s3 buckets: rdp-pr-8-landing-123456789012" in left.stdout
     assert "1 objects of pr-8 are left in aws" in left.stdout
     s3.delete_bucket(Bucket="rdp-pr-8-landing-123456789012")
-    clean = run_cli(moto_url, "acme/pr-8")
+    clean = run_cli(moto_url, "acme/pr-8", expected)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "nothing of pr-8 is left in aws" in clean.stdout
 
