@@ -4,7 +4,7 @@
 -- (SNOWFLAKE.ALERT.SCHEDULED_TIME() and LAST_SUCCESSFUL_SCHEDULED_TIME(), NULL before a first success);
 -- tests/operations fill the same placeholders with fixture tables of the same shape and fixed times, so
 -- the judging below is the very text the plan declares. The thresholds are the monitor's
--- (scripts/monitor/checks.py): a failed state, twice the target lag, stale within a day.
+-- (services/features/health.py): a failed state, twice the target lag, stale within a day.
 
 -- name: task_failed
 -- A task of the database whose run failed (or was cancelled) since the last run.
