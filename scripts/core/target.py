@@ -37,6 +37,7 @@ class Target:
     postgres: Callable[[], str]  # the loader's DSN, read when first needed (a secret on a stack)
     counts: dict[str, int] = field(default_factory=dict)
     first_fill: bool = False  # --first-fill: synthetic data may fill an EMPTY prod stack, once
+    api_url: str = ""  # the API's base URL: the stack's apiEndpoint, or the API `make local` left running
 
     @cached_property
     def pg_dsn(self) -> str:
@@ -75,6 +76,7 @@ def local_target(
         artifacts=Path(os.environ.get("RDP_LOCAL_DIR", ROOT / ".local")) / "artifacts" / stack,
         aws={"endpoint_url": ep.moto_url, "region_name": cfg.aws_region, **LOCAL_AWS},
         postgres=lambda: ep.postgres_dsn,
+        api_url=standins.app_url("api"),
     )
 
 
@@ -101,7 +103,13 @@ def stack_target(stack: str, required: Iterable[str] = SERVING_OUTPUTS) -> Targe
         artifacts=ROOT / "artifacts" / stack,
         aws={"region_name": cfg.aws_region},
         postgres=postgres,
+        api_url=_https(str(out.get("apiEndpoint") or "")),
     )
+
+
+def _https(endpoint: str) -> str:
+    """SPCS reports a public endpoint as a bare host name."""
+    return endpoint if not endpoint or "://" in endpoint else f"https://{endpoint}"
 
 
 # What a job service's container is given: Snowflake's own variables and OAuth token (SPCS sets them),

@@ -1,9 +1,11 @@
 """`python -m scripts.monitor --stack S | --local [--serving-max-age-hours H]`: one table per capability
 (tasks' last runs, dynamic tables' lag against their target, the pipe, streams' staleness, the serving
-stores' age since their last sync); exit 1 when something is red, 2 when the monitor cannot read."""
+stores' age since their last sync, the API's /health); exit 1 when something is red, 2 when the monitor
+cannot read."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime
@@ -34,8 +36,10 @@ def collect(t: Target, max_age_hours: float) -> list[Signal]:
         else:
             found = signals.stack_signals(cur, t.database, cfg, datetime.now(UTC))
     found += signals.serving_signals(t, max_age_hours * 3600)
-    api = health.STANDIN if t.local else f"not read here: python -m scripts.api call --stack {t.stack}"
-    return [*found, health.unavailable("api", "/health", api)]
+    if not t.api_url:
+        why = "not running: `make local` starts it" if t.local else "this stack has no apiEndpoint output"
+        return [*found, health.unavailable("api", "/health", why)]
+    return [*found, signals.api_signal(t.api_url, os.environ.get(signals.API_TOKEN))]
 
 
 def render(found: Iterable[Signal]) -> None:

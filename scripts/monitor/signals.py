@@ -74,3 +74,27 @@ def serving_signals(t: Target, max_age: float) -> list[Signal]:
             found.append(health.serving(f"{t.pg_schema}.{table}", None if age is None else float(age), max_age))
     found.append(health.unavailable("serving", t.dynamodb_table, "the export records no time of its own"))
     return found
+
+
+API_TOKEN = "RDP_API_TOKEN"  # the Snowflake OAuth token SPCS public endpoints take (README: the API's smoke test)
+
+
+def api_signal(url: str, token: str | None, timeout: float = 10.0) -> Signal:
+    """GET /health of the API: red unless it answers 200 (a public SPCS endpoint without a token answers
+    with a login redirect or 401: red, saying so)."""
+    import time
+
+    import httpx
+
+    name = f"{url.rstrip('/')}/health"
+    headers = {"Authorization": f'Snowflake Token="{token}"'} if token else {}
+    started = time.perf_counter()
+    try:
+        r = httpx.get(name, headers=headers, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as e:
+        return Signal("api", name, f"no answer: {type(e).__name__}: {e}", health.RED)
+    ms = (time.perf_counter() - started) * 1000
+    detail = f"{r.status_code} in {ms:.0f} ms: {r.text[:80].strip()}"
+    if r.status_code in (302, 401, 403) and not token:
+        detail += f" (set {API_TOKEN}: the endpoint takes a Snowflake OAuth token)"
+    return Signal("api", name, detail, health.OK if r.status_code == 200 else health.RED)

@@ -36,6 +36,7 @@ __all__ = [
     "Endpoints",
     "StandInError",
     "alive",
+    "app_url",
     "clean",
     "endpoints",
     "exits_in_one_line",
@@ -170,6 +171,14 @@ def stop_app(name: str) -> None:
     if info:
         kill(info.get("pid"))
         _save(state)
+
+
+def app_url(name: str) -> str:
+    """The URL of an app `make local` left running (the API), or "" when it is not running."""
+    info = (_load().get("apps") or {}).get(name)
+    if not info or not alive(info.get("pid")) or not port_open(info.get("port") or 0):
+        return ""
+    return f"http://127.0.0.1:{info['port']}"
 
 
 def register_app(name: str, pid: int, port: int) -> None:

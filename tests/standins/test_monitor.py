@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from infra.analytics import catalog as analytics
 from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
+from scripts import standins
 from scripts.monitor import __main__ as cli
 from scripts.monitor import signals
 from services.features import health as checks
@@ -157,3 +158,41 @@ def test_local_serving_older_than_threshold_is_red(monkeypatch, target, task_log
     assert result.exit_code == 1, result.output
     line = next(line for line in result.output.splitlines() if "t_loads.products " in line)
     assert "RED" in line
+
+
+@pytest.fixture
+def health_server():
+    """A stand-in API on 127.0.0.1 whose /health answers with the status the test sets."""
+    import http.server
+    import threading
+
+    state = {"status": 200}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b'{"status": "ok"}' if state["status"] == 200 else b'{"error": "planted"}'
+            self.send_response(state["status"] if self.path == "/health" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", state
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_api_health_is_read_and_a_failing_one_is_red(health_server):
+    url, state = health_server
+    ok = signals.api_signal(url, None)
+    assert ok.status == checks.OK and ok.detail.startswith("200 in ")
+    state["status"] = 503  # planted: the API answers but is not healthy
+    assert signals.api_signal(url, None).status == checks.RED
+    state["status"] = 401
+    red = signals.api_signal(url, None)
+    assert red.status == checks.RED and signals.API_TOKEN in red.detail
+    url_of_nothing = f"http://127.0.0.1:{standins.free_port()}"
+    assert signals.api_signal(url_of_nothing, None, timeout=2).status == checks.RED
