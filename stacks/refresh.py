@@ -3,6 +3,8 @@ recommendations declare (infra/serving/refresh.py): only where there is a comput
 
 from __future__ import annotations
 
+import pulumi_snowflake as snowflake
+
 from infra.api.component import RecommendationApi
 from infra.config.stack import StackConfig
 from infra.foundation.alerts import ErrorAlerts
@@ -21,6 +23,7 @@ def serving_refresh(
     recommendations: RecommendationsData,
     stores: ServingStores,
     api: RecommendationApi,
+    monitor_role: snowflake.AccountRole,
 ) -> ServingRefresh:
     """The task and the job it runs on the API's pool, as the stack's owner role, on the transform
     warehouse, its failures sent to the stack's error integration."""
@@ -42,5 +45,6 @@ def serving_refresh(
             registry=api.registry,
             image_version=cfg.api.image_tag,
             reads=[recommendations],
+            monitor_role=monitor_role,
         ),
     )

@@ -3,8 +3,8 @@
 - **Preview** (pull requests of this repository, and drift.yml's `pulumi preview --refresh`): a Snowflake
   user and role that can log in and see the stack's objects by the least privilege that shows each and
   reads no data (`PREVIEW_READS`: USAGE on the database and schemas, MONITOR on warehouses, dynamic
-  tables, tasks and pipes, REFERENCES on tables and views, USAGE on file formats and functions; on what exists and on
-  what will), never a privilege that writes, reads rows or runs code as the owner; and an AWS role
+  tables, tasks, pipes and alerts, REFERENCES on tables and views, USAGE on file formats and functions;
+  on what exists and on what will), never a privilege that writes, reads rows or runs code as the owner; and an AWS role
   GitHub's OIDC token may assume only from the `preview-<stack>` environment, with Get/List/Describe on
   this stack's resources and no `secretsmanager:GetSecretValue`.
 - **Deploy**: an AWS role assumable only from the `<stack>` environment, allowed to manage resources
@@ -49,6 +49,7 @@ PREVIEW_READS = {
     "DYNAMIC TABLES": "MONITOR",
     "TASKS": "MONITOR",
     "PIPES": "MONITOR",
+    "ALERTS": "MONITOR",  # DESCRIBE ALERT takes MONITOR, OPERATE or OWNERSHIP
     "FILE FORMATS": "USAGE",
     "FUNCTIONS": "USAGE",  # the UDFs run as their caller, and the role has no warehouse to run them on
 }

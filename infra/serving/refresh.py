@@ -16,6 +16,7 @@ from pathlib import Path
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.grants import RoleGrants
 from infra.images import ImageBuild, spcs_image_path
 from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
@@ -58,6 +59,8 @@ class ServingRefreshArgs:
     image_version: str
     # what the job reads and writes in the warehouse (the recommendations' tables, views and model stage)
     reads: list[pulumi.Resource] = field(default_factory=list)
+    # who may read the task's history (the monitor runs as TRANSFORMER): MONITOR, nothing that runs it
+    monitor_role: snowflake.AccountRole | None = None
 
 
 class ServingRefresh(pulumi.ComponentResource):
@@ -78,6 +81,9 @@ class ServingRefresh(pulumi.ComponentResource):
             self,
         )
         self._task()
+        if args.monitor_role is not None:
+            grants = RoleGrants(f"{name}-monitor", args.providers.on("securityadmin", self))
+            grants.on_object("task", args.monitor_role, ["MONITOR"], "TASK", self.task)
         self.register_outputs(
             {
                 "task": self.task.fully_qualified_name,

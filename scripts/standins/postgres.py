@@ -122,6 +122,14 @@ def run_logged(cmd: list[str], log: Path, data: Path) -> int:
         ).returncode
 
 
+def _trust_auth(data: Path) -> bool:
+    """A data directory an older stand-in made: it lets anyone in (`trust` in pg_hba.conf)."""
+    hba = data / "pg_hba.conf"
+    return hba.is_file() and any(
+        line.split()[-1:] == ["trust"] for line in hba.read_text().splitlines() if not line.lstrip().startswith("#")
+    )
+
+
 def password(state_dir: Path) -> str | None:
     """The superuser's password of this state dir's server (None before its first initdb)."""
     f = state_dir / PASSWORD_FILE
@@ -166,7 +174,7 @@ def start_postgres(state_dir: Path, record: Record) -> dict:
     bindir = pg_bindir(log)
     data = pg_data_dir(state_dir)
     damaged = f"if the log says {data} is damaged or incompatible, remove it (`make local` reloads it); then {AGAIN}"
-    if (data / "PG_VERSION").exists() and password(state_dir) is None:
+    if password(state_dir) is None and _trust_auth(data):
         print(f"postgres: {data} is an older stand-in without a password (trust auth): re-created", file=sys.stderr)
         remove_data(state_dir)
     if not (data / "PG_VERSION").exists():

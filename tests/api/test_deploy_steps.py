@@ -104,8 +104,12 @@ def test_the_deploy_workflow_mints_the_token_in_the_job_before_up():
         token = next(i for i, s in enumerate(steps) if s.get("name") == "registry token")
         up = next(i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "up")
         assert token < up, stack
-        assert steps[token]["env"] == {"SNOWFLAKE_REGISTRY_KEY": "${{ secrets.SNOWFLAKE_REGISTRY_KEY }}"}
-        assert f"registry-token --stack {stack}" in steps[token]["run"]
+        env = steps[token]["env"]
+        assert env["SNOWFLAKE_REGISTRY_KEY"] == "${{ secrets.SNOWFLAKE_REGISTRY_KEY }}"
+        # the deploy key too: on a stack's first deploy the step creates the registry user (a targeted up)
+        assert env["SNOWFLAKE_PRIVATE_KEY"] == "${{ secrets.SNOWFLAKE_DEPLOY_KEY }}"
+        assert env["STACK"] == "${{ github.job }}" and '--stack "$STACK"' in steps[token]["run"]
+        assert "registry-token" in steps[token]["run"]
         assert "registryToken" not in str(steps[up])  # config, set by the step, not an input here
         assert job["environment"]["name"] == stack  # the key is the environment's secret
 

@@ -178,7 +178,7 @@ def test_a_read_the_preview_role_lacks_is_reported(plans):
 # -------------------------------------------------------------------------- drift: the Snowflake preview role
 # What a refresh must see of each declared kind (SHOW and DESCRIBE list what the role holds a privilege on).
 PREVIEW_SEES = (
-    "database", "schema", "warehouse", "table", "view", "dynamicTable", "task", "pipe", "fileFormatCsv",
+    "database", "schema", "warehouse", "table", "view", "dynamicTable", "task", "pipe", "alert", "fileFormatCsv",
     "functionPython",
 )  # fmt: skip
 # Declared kinds the preview role is left unable to see, and why (infra/foundation/identity.PREVIEW_READS).

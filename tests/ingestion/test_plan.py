@@ -115,6 +115,7 @@ def test_cdc_chain_task_and_grants(plans):
         ("RDP_PROD_LOADER", "PIPE"),
         ("RDP_PROD_TRANSFORMER", "PROCEDURE"),
         ("RDP_PROD_TRANSFORMER", "TASK"),
+        ("RDP_PROD_TRANSFORMER", "PIPE"),  # MONITOR: the monitor reads the pipe's status
     }
     assert one(prod, "ingestion-bronze")["protect"] and one(prod, "ingestion-silver")["protect"]
     assert not one(dev, "ingestion-silver")["protect"]
