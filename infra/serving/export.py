@@ -29,6 +29,7 @@ from infra.serving.config import RefreshConfig
 from infra.sqlfiles import named_queries, read_sql
 
 PYTHON_RUNTIME = "3.11"
+SNOWPARK_VERSION = "1.14.0"  # snowflake-snowpark-python, which a Python procedure requires
 SQL = "serving/dynamodb_export.sql"
 # what the role may do: write items, and describe the table (nothing else, on nothing else)
 ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:PutItem"]
@@ -173,7 +174,7 @@ class DynamoDbExport(pulumi.ComponentResource):
             arguments=[{"arg_name": a, "arg_data_type": "VARCHAR"} for a in ("SOURCE", "TARGET_TABLE", "REGION")],
             return_type="VARCHAR",
             runtime_version=PYTHON_RUNTIME,
-            snowpark_package="1.14.0",
+            snowpark_package=SNOWPARK_VERSION,
             packages=["boto3"],
             handler="run",
             procedure_definition=read_sql(EXPORT_HANDLER),

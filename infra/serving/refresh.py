@@ -5,7 +5,8 @@ its logs and run history where the rest of the stack's tasks keep theirs.
 
 The job reaches Postgres through an external access integration of its own (the instance's egress rule,
 the loader's password and the root CA: the API's integration stays read-only). It has no AWS identity:
-SPCS documents none, so the DynamoDB half of the export is not run in the job (README: Scheduled refresh).
+SPCS documents none, so the DynamoDB half of the export is not run in the job: the child task of
+infra/serving/export.py runs it after the refresh succeeded (README: Scheduled refresh).
 """
 
 from __future__ import annotations
