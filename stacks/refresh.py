@@ -4,6 +4,8 @@ recommendations declare (infra/serving/refresh.py), and its child task, the Dyna
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import pulumi
 
 from infra.api.component import RecommendationApi
@@ -18,54 +20,60 @@ from infra.serving.export import DynamoDbExport, DynamoDbExportArgs
 from infra.serving.refresh import ServingRefresh, ServingRefreshArgs
 
 
+class RefreshBase(Protocol):
+    """What the refresh takes of the platform's base (stacks/platform.py `Base`)."""
+
+    config: StackConfig
+    providers: Providers
+    foundation: SnowflakeFoundation
+    alerts: ErrorAlerts
+    boundary: pulumi.Output[str]
+
+    @property
+    def roles(self) -> dict[str, pulumi.Output[str]]: ...
+
+
 def serving_refresh(
-    cfg: StackConfig,
-    providers: Providers,
-    foundation: SnowflakeFoundation,
-    alerts: ErrorAlerts,
-    recommendations: RecommendationsData,
-    stores: ServingStores,
-    api: RecommendationApi,
-    boundary: pulumi.Input[str],
+    b: RefreshBase, recommendations: RecommendationsData, stores: ServingStores, api: RecommendationApi
 ) -> ServingRefresh:
     """The task and the job it runs on the API's pool, as the stack's owner role, on the transform
-    warehouse, its failures sent to the stack's error integration; then the DynamoDB export after it."""
+    warehouse, its failures sent to the stack's error integration; then the DynamoDB export after it.
+    The monitor's role (TRANSFORMER) may read both tasks' history."""
+    cfg, foundation = b.config, b.foundation
+    common = {
+        "naming": cfg.naming,
+        "providers": b.providers,
+        "config": cfg.serving_refresh,
+        "database": foundation.database.name,
+        "warehouse": foundation.warehouses["transform"].name,
+        "error_integration": b.alerts.error_integration,
+        "reads": [recommendations],
+        "monitor_role": b.roles["TRANSFORMER"],
+    }
     refresh = ServingRefresh(
         "serving-refresh",
         ServingRefreshArgs(
-            naming=cfg.naming,
-            providers=providers,
-            config=cfg.serving_refresh,
+            **common,
             postgres_config=cfg.postgres,
             stack=cfg.stack,
-            database=foundation.database.name,
-            warehouse=foundation.warehouses["transform"].name,
-            error_integration=alerts.error_integration,
             postgres=stores.postgres,
             loader_password=stores.access.passwords["loader"],
             pool=api.pool,
             repository=api.repository,
             registry=api.registry,
             image_version=cfg.api.image_tag,
-            reads=[recommendations],
         ),
     )
     source = foundation.database.name.apply(lambda d: recommendations_catalog.q(d, "USER_PRODUCT_RECOMMENDATIONS"))
     DynamoDbExport(
         "serving-dynamodb-export",
         DynamoDbExportArgs(
-            naming=cfg.naming,
-            providers=providers,
-            config=cfg.serving_refresh,
+            **common,
             region=cfg.aws_region,
-            database=foundation.database.name,
-            warehouse=foundation.warehouses["transform"].name,
-            error_integration=alerts.error_integration,
             refresh_task=refresh.task,
             source=source,
             table=stores.dynamodb.table,
-            permissions_boundary=boundary,
-            reads=[recommendations],
+            permissions_boundary=b.boundary,
         ),
     )
     return refresh

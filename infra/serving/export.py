@@ -21,6 +21,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
+from infra.grants import RoleGrants
 from infra.iam import policy, snowflake_trust_policy
 from infra.naming import Naming, quote
 from infra.providers import Providers
@@ -69,6 +70,7 @@ class DynamoDbExportArgs:
     table: aws.dynamodb.Table
     permissions_boundary: pulumi.Input[str] | None = None
     reads: list[pulumi.Resource] | None = None  # what declares the source
+    monitor_role: pulumi.Input[str] | None = None  # MONITOR on the task: the monitor reads its history
 
 
 class DynamoDbExport(pulumi.ComponentResource):
@@ -82,6 +84,9 @@ class DynamoDbExport(pulumi.ComponentResource):
         self._identity()
         self._access()
         self._procedure_and_task()
+        if args.monitor_role is not None:
+            grants = RoleGrants(f"{name}-monitor", args.providers.on("securityadmin", self))
+            grants.on_object("task", args.monitor_role, ["MONITOR"], "TASK", self.task)
         self.register_outputs(
             {"task": self.task.fully_qualified_name, "procedure": self.procedure.fully_qualified_name}
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 import pulumi
 import pulumi_snowflake as snowflake
 
+from infra.grants import RoleGrants
 from infra.images import ImageBuild, spcs_image_path
 from infra.naming import Naming, quote, unquote
 from infra.providers import Providers
@@ -59,6 +60,8 @@ class ServingRefreshArgs:
     image_version: str
     # what the job reads and writes in the warehouse (the recommendations' tables, views and model stage)
     reads: list[pulumi.Resource] = field(default_factory=list)
+    # reads the task's history for the monitor (scripts/monitor runs as TRANSFORMER): MONITOR on the task
+    monitor_role: pulumi.Input[str] | None = None
 
 
 class ServingRefresh(pulumi.ComponentResource):
@@ -79,6 +82,9 @@ class ServingRefresh(pulumi.ComponentResource):
             self,
         )
         self._task()
+        if args.monitor_role is not None:
+            grants = RoleGrants(f"{name}-monitor", args.providers.on("securityadmin", self))
+            grants.on_object("task", args.monitor_role, ["MONITOR"], "TASK", self.task)
         self.register_outputs(
             {
                 "task": self.task.fully_qualified_name,
