@@ -52,8 +52,8 @@ FREE_TYPES: dict[str, str] = {
         "networkRule:NetworkRule notificationIntegration:NotificationIntegration sequence:Sequence "
         "externalAccessIntegration:ExternalAccessIntegration fileFormatCsv:FileFormatCsv "
         "secretWithGenericString:SecretWithGenericString serviceUser:ServiceUser streamOnTable:StreamOnTable "
-        "stageExternalS3:StageExternalS3 storageIntegrationAws:StorageIntegrationAws "
-        "functionPython:FunctionPython procedureSql:ProcedureSql grantDatabaseRole:GrantDatabaseRole"
+        "stageExternalS3:StageExternalS3 storageIntegrationAws:StorageIntegrationAws functionPython:FunctionPython "
+        "procedureSql:ProcedureSql procedurePython:ProcedurePython grantDatabaseRole:GrantDatabaseRole"
     ).split()
 } | {
     f"{_P}resourceMonitor:ResourceMonitor": "no charge; its cap on warehouses is a line of its own",

@@ -54,9 +54,23 @@ def _name(*parts: object) -> str:
     return ".".join(str(p).replace('"', "").upper() for p in parts)
 
 
+# What an `Execute` creates, for the objects the provider has no resource for (infra/serving/export.py).
+EXECUTE = "snowflake:index/execute:Execute"
+_EXECUTE_CREATES = re.compile(r"^\s*CREATE\s+(SECURITY INTEGRATION|SECRET)\s+(\S+)", re.I)
+
+
+def execute_creates(record: dict) -> tuple[str, str] | None:
+    """(kind, name) of the object an `Execute`'s statement creates (SECURITY INTEGRATION, SECRET), or None."""
+    found = _EXECUTE_CREATES.match(str(record["inputs"].get("execute") or "")) if record["type"] == EXECUTE else None
+    return (found.group(1).upper(), found.group(2)) if found else None
+
+
 def object_key(record: dict) -> Key | None:
-    """The object a Snowflake resource record declares, or None (grants, executes, providers)."""
+    """The object a Snowflake resource record declares, or None (grants, providers, other executes)."""
     typ, inputs = record["type"], record["inputs"]
+    if created := execute_creates(record):
+        kind, name = created
+        return ("INTEGRATION", _name(name)) if kind.endswith("INTEGRATION") else ("SCHEMA OBJECT", _name(name))
     if not typ.startswith("snowflake:") or "name" not in inputs:
         return None
     short = typ.split("/")[-1].split(":")[0]

@@ -20,7 +20,16 @@ from collections.abc import Iterable
 
 from infra import arns, aws_reach
 from infra.arns import ACCOUNT_ID
-from infra.isolation import ACCOUNT_STACK, EVERYTHING, Key, Model, build, grant_targets, object_key
+from infra.isolation import (
+    ACCOUNT_STACK,
+    EVERYTHING,
+    Key,
+    Model,
+    build,
+    execute_creates,
+    grant_targets,
+    object_key,
+)
 from infra.lifecycle_graph import Finding, Graph, Plan
 
 TASK = "snowflake:index/task:Task"
@@ -40,6 +49,7 @@ SCHEMA_KINDS = {
     "stageExternalS3": "STAGE",
     "streamOnTable": "STREAM",
     "procedureSql": "PROCEDURE",
+    "procedurePython": "PROCEDURE",
     "functionPython": "FUNCTION",
     "fileFormatCsv": "FILE FORMAT",
     "secretWithGenericString": "SECRET",
@@ -50,6 +60,8 @@ _JOB_INTEGRATIONS = re.compile(r"^\s*EXTERNAL_ACCESS_INTEGRATIONS\s*=\s*\(([^)]*
 _JOB_WAREHOUSE = re.compile(r"^\s*QUERY_WAREHOUSE\s*=\s*(\S+)", re.I | re.M)
 _SPEC_IMAGE = re.compile(r"^\s*image:\s*/([^/\s]+)/([^/\s]+)/([^/\s]+)/", re.M)
 _SPEC_SECRET = re.compile(r"^\s*objectName:\s*(\S+)", re.M)
+_API_AUTH = re.compile(r"^\s*API_AUTHENTICATION\s*=\s*'?([A-Za-z0-9_\"]+)'?", re.I | re.M)
+_CALLS = re.compile(r"^\s*CALL\s+([^\s(]+)\s*\(", re.I)
 DEPLOY_ROLE = "ci-aws-deploy"  # the logical name of a stack's AWS deploy role (infra/foundation/identity.py)
 _WORDS = re.compile(r"(?<!^)(?=[A-Z])")
 # the integration an alert's action sends its notification through (sql/operations/notify.sql)
@@ -97,6 +109,8 @@ def _grants(plans: dict[str, Plan], stack: str) -> list[tuple]:
 
 
 def _kind(record: dict) -> str:
+    if created := execute_creates(record):
+        return created[0]
     short = record["type"].split("/")[-1].split(":")[0]
     return SCHEMA_KINDS.get(short) or _WORDS.sub(" ", short).upper()
 
@@ -130,6 +144,11 @@ def needs(record: dict) -> list[tuple[str, Key, bool]]:
         if i.get(ref):
             out.append(("USAGE", (kind_of, str(i[ref]).replace('"', "").upper()), False))
     out += [("USAGE", ("INTEGRATION", str(n).upper()), False) for n in i.get("externalAccessIntegrations") or []]
+    # a procedure's SECRETS clause, and a secret or integration naming the integration it authenticates with
+    out += [("READ", ("SCHEMA OBJECT", _clean(str(x["secretId"]))), False) for x in i.get("secrets") or []]
+    out += [("USAGE", ("INTEGRATION", _clean(n)), False) for n in _API_AUTH.findall(str(i.get("execute") or ""))]
+    # a task's CALL runs as the task's owner, who must be able to call the procedure
+    out += [("USAGE", ("SCHEMA OBJECT", _clean(p)), False) for p in _CALLS.findall(str(i.get("sqlStatement") or ""))]
     return out + job_needs(record)
 
 

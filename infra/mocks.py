@@ -139,6 +139,17 @@ class PlanMocks(pulumi.runtime.Mocks):
             out["showOutputs"] = [{"repositoryUrl": url, "name": name, "databaseName": db, "schemaName": schema}]
         if typ.endswith("/service:Service"):
             out["serviceStatus"] = "RUNNING"
+        if typ.endswith("/execute:Execute") and str(inputs.get("query", "")).startswith(
+            "DESCRIBE SECURITY INTEGRATION"
+        ):
+            # what an AWS_IAM API authentication integration reports for the trust (its IAM user, external id)
+            out["queryResults"] = [
+                {
+                    "property": "API_AWS_IAM_USER_ARN",
+                    "property_value": f"arn:aws:iam::{SNOWFLAKE_AWS_ACCOUNT}:user/sf-api-{_h(name, n=8)}",
+                },
+                {"property": "API_AWS_EXTERNAL_ID", "property_value": f"RETAILORG_SFCRole=3_{_h(name, 'api', n=20)}"},
+            ]
         return out
 
     def _aws(self, typ: str, logical: str, inputs: dict, outputs: dict) -> tuple[str, dict]:

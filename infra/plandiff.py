@@ -42,6 +42,8 @@ _RANDOM = tuple(
 # on these fields means recreation of the resource": views and streams are re-created by CREATE OR REPLACE although the
 # engine shows an update), pulumi-random (every input), pulumi-command (`triggers`) and infra/serving/credential.py's
 # own diff. An empty entry means every input is changed in place (renames included: ALTER … RENAME TO).
+_ROUTINE = (*_SCHEMA_OBJECT, "arguments", "returnType")  # functions and procedures
+_NOTIFICATION = ("name", "type", "direction", "notificationProvider")
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/accountRole:AccountRole": (),
     "snowflake:index/alert:Alert": (*_SCHEMA_OBJECT, "name"),
@@ -51,21 +53,17 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/execute:Execute": ("execute",),
     "snowflake:index/externalAccessIntegration:ExternalAccessIntegration": ("name",),
     "snowflake:index/fileFormatCsv:FileFormatCsv": _SCHEMA_OBJECT,
-    "snowflake:index/functionPython:FunctionPython": (*_SCHEMA_OBJECT, "arguments", "returnType"),
+    "snowflake:index/functionPython:FunctionPython": _ROUTINE,
     "snowflake:index/grantAccountRole:GrantAccountRole": ("roleName", "parentRoleName", "userName"),
     "snowflake:index/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole": _GRANT_TARGET,
     "snowflake:index/imageRepository:ImageRepository": (*_SCHEMA_OBJECT, "encryption"),
     "snowflake:index/networkPolicy:NetworkPolicy": (),
     "snowflake:index/networkRule:NetworkRule": (*_SCHEMA_OBJECT, "type", "mode"),
-    "snowflake:index/notificationIntegration:NotificationIntegration": (
-        "name",
-        "type",
-        "direction",
-        "notificationProvider",
-    ),
+    "snowflake:index/notificationIntegration:NotificationIntegration": _NOTIFICATION,
     "snowflake:index/pipe:Pipe": (*_SCHEMA_OBJECT, "name", "copyStatement", "autoIngest"),
     "snowflake:index/postgresInstance:PostgresInstance": (),
-    "snowflake:index/procedureSql:ProcedureSql": (*_SCHEMA_OBJECT, "arguments", "returnType"),
+    "snowflake:index/procedurePython:ProcedurePython": _ROUTINE,
+    "snowflake:index/procedureSql:ProcedureSql": _ROUTINE,
     "snowflake:index/resourceMonitor:ResourceMonitor": (),
     "snowflake:index/schema:Schema": ("database",),
     "snowflake:index/secretWithGenericString:SecretWithGenericString": _SCHEMA_OBJECT,

@@ -30,6 +30,7 @@ PREVIEW_FEATURES: dict[str, list[str]] = {
         "snowflake_procedure_sql_resource",
         "snowflake_dynamic_table_resource",
         "snowflake_function_python_resource",
+        "snowflake_procedure_python_resource",
         "snowflake_sequence_resource",
         "snowflake_alert_resource",
     ],

@@ -279,8 +279,7 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
         opts=b.after_foundation,
     )
     api = _api(b, recommendations, stores.postgres, stores.access)
-    monitor = b.roles["TRANSFORMER"]
-    refresh = serving_refresh(cfg, b.providers, b.foundation, b.alerts, recommendations, stores, api, monitor)
+    refresh = serving_refresh(b, recommendations, stores, api)
     return Serving(dynamodb=stores.dynamodb, stores=stores, api=api, refresh=refresh)
 
 

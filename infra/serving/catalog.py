@@ -20,9 +20,15 @@ CATALOG = Catalog(
         # the scheduled refresh of the serving stores (train when due, sync to Postgres, export to
         # DynamoDB); the operations alerts judge the stores' freshness by its last successful run
         "refresh_task": ("STREAMS_TASKS", "REFRESH_SERVING"),
+        # the scheduled DynamoDB export: the assumed role's token, the procedure and the refresh's child task
+        "export_secret": (NETWORK_SCHEMA, "DYNAMODB_EXPORT_TOKEN"),
+        "export_procedure": ("STREAMS_TASKS", "EXPORT_DYNAMODB"),
+        "export_task": ("STREAMS_TASKS", "EXPORT_DYNAMODB"),
     }
 )
 # the scheduled refresh's image in the API's repository, and its spec
 REFRESH_IMAGE = "refresh"
 REFRESH_DOCKERFILE = "services/refresh/Dockerfile"
+# the export procedure's handler, imported as-is by scripts/serving/dynamodb.py
+EXPORT_HANDLER = "serving/export_dynamodb.py"
 REFRESH_CONTEXT = "."  # the project directory: the job runs the repository's own scripts

@@ -5,7 +5,8 @@ its logs and run history where the rest of the stack's tasks keep theirs.
 
 The job reaches Postgres through an external access integration of its own (the instance's egress rule,
 the loader's password and the root CA: the API's integration stays read-only). It has no AWS identity:
-SPCS documents none, so the DynamoDB half of the export is not run in the job (README: Scheduled refresh).
+SPCS documents none, so the DynamoDB half of the export is not run in the job: the child task of
+infra/serving/export.py runs it after the refresh succeeded (README: Scheduled refresh).
 """
 
 from __future__ import annotations
@@ -59,8 +60,8 @@ class ServingRefreshArgs:
     image_version: str
     # what the job reads and writes in the warehouse (the recommendations' tables, views and model stage)
     reads: list[pulumi.Resource] = field(default_factory=list)
-    # who may read the task's history (the monitor runs as TRANSFORMER): MONITOR, nothing that runs it
-    monitor_role: snowflake.AccountRole | None = None
+    # reads the task's history for the monitor (scripts/monitor runs as TRANSFORMER): MONITOR on the task
+    monitor_role: pulumi.Input[str] | None = None
 
 
 class ServingRefresh(pulumi.ComponentResource):

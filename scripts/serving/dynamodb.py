@@ -18,10 +18,13 @@ from typing import Any
 
 from tenacity import RetryError, retry, retry_if_result, stop_after_attempt, wait_random_exponential
 
+from infra.sqlfiles import SQL_DIR, load_module
 from scripts.core.errors import LoadError
 from scripts.serving import floor
 
-BATCH = 25
+# The stored procedure's handler: the items are built by the code the scheduled export runs in Snowflake.
+HANDLER = load_module(SQL_DIR / "serving" / "export_dynamodb.py")
+BATCH = HANDLER.BATCH
 
 
 class ExportError(LoadError):
@@ -29,47 +32,17 @@ class ExportError(LoadError):
 
 
 def build_items(rows: Iterable[Sequence]) -> list[dict]:
-    """Group (user_id, rank, product_id, category_id, purchase_count, source) rows into one item per user."""
-    users: dict[int, dict] = {}
-    for n, row in enumerate(rows, start=1):
-        if len(row) != 6:
-            raise ExportError(f"recommendation row {n} has {len(row)} values, expected 6")
-        user_id, rank, product_id, category_id, _count, source = row
-        try:
-            uid, pid, rk = int(user_id), int(product_id), int(rank)
-        except (TypeError, ValueError):
-            raise ExportError(
-                f"recommendation row {n}: user_id {user_id!r}, product_id {product_id!r} "
-                f"and rank {rank!r} must be integers"
-            ) from None
-        item = users.setdefault(uid, {"user_id": uid, "ranked": {}, "category_id": category_id, "source": source})
-        if rk in item["ranked"]:
-            raise ExportError(f"recommendation row {n}: user {uid} has rank {rk} twice")
-        item["ranked"][rk] = pid
-    out = []
-    for uid in sorted(users):
-        u = users[uid]
-        out.append(
-            {
-                "user_id": uid,
-                "recommended_products": [u["ranked"][k] for k in sorted(u["ranked"])],
-                "category_id": u["category_id"],
-                "source": u["source"],
-            }
-        )
-    return out
+    """Group (user_id, rank, product_id, category_id, purchase_count, source) rows into one item per user
+    (the scheduled export's own code, sql/serving/export_dynamodb.py)."""
+    try:
+        return HANDLER.build_items(rows)
+    except HANDLER.ItemError as e:
+        raise ExportError(str(e)) from None
 
 
 def to_attr(item: dict) -> dict:
     """Plain item → DynamoDB attribute-value JSON (the low-level client's wire format)."""
-    attrs: dict[str, Any] = {
-        "user_id": {"N": str(item["user_id"])},
-        "recommended_products": {"L": [{"N": str(p)} for p in item["recommended_products"]]},
-        "source": {"S": item["source"]},
-    }
-    if item.get("category_id") is not None:
-        attrs["category_id"] = {"S": item["category_id"]}
-    return attrs
+    return HANDLER.to_attr(item)
 
 
 def write_parallel(

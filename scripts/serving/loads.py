@@ -131,14 +131,17 @@ def rollback(t: Target) -> list[str]:
 def export(t: Target, workers: int = 8, allow_shrink: bool = False) -> dict[str, int]:
     """Recommendations → DynamoDB (parallel, retried, idempotent, converged: items of users no longer
     recommended are deleted, at most `dynamodb.maxDeleteShare` of them); profiles → Postgres for BI.
-    A target without a DynamoDB table (a job service: no AWS identity) exports the profiles only."""
+    A target without a DynamoDB table (a job service: no AWS identity) exports the profiles only; the
+    refresh's child task writes DynamoDB (sql/serving/export_dynamodb.py)."""
     counts: dict[str, int] = {}
     cfg = stack_config(t.stack)
     with step("export"):
         if t.dynamodb_table:
             counts.update(export_dynamodb(t, workers, allow_shrink, cfg.dynamodb.max_delete_share))
         else:
-            console.print("  DynamoDB: this target has no table (no AWS identity in a job service): not exported")
+            # the scheduled refresh's job: its child task STREAMS_TASKS.EXPORT_DYNAMODB writes DynamoDB after it
+            console.print("  DynamoDB: no table for this target (no AWS identity in a job service): left to the")
+            console.print("  child task EXPORT_DYNAMODB, which runs after this refresh succeeded")
         postgres.migrate(t.pg_dsn, t.pg_schema)
         counts["pg.customer_profiles"] = sync_one(t, "customer_profiles", allow_shrink, cfg.postgres.sync)
         print_counts(counts, "exported")
