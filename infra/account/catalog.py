@@ -3,14 +3,30 @@ names of their admin role, deploy user and monitor procedure from here."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from infra.naming import Naming, quote
 
+if TYPE_CHECKING:
+    from infra.config.cost import CostConfig
+    from infra.foundation.config import ResourceMonitorConfig
+
 ACCOUNT_STACK = "account"
 # The account's own database: the monitor procedures and the deployers' network rules live here.
-ADMIN_SCHEMAS = {"MONITORS": "one procedure per environment that attaches its resource monitor", "NETWORK": "rules"}
-MONITOR_SCHEMA, NETWORK_SCHEMA = "MONITORS", "NETWORK"
+ADMIN_SCHEMAS = {
+    "MONITORS": "one procedure per environment that attaches its resource monitor",
+    "NETWORK": "rules",
+    "BUDGETS": "one budget per environment and the tag that says what it tracks",
+}
+MONITOR_SCHEMA, NETWORK_SCHEMA, BUDGET_SCHEMA = "MONITORS", "NETWORK", "BUDGETS"
+# A monitor's quota per month, by its frequency (as the cost model counts it).
+MONITOR_PERIODS = {"MONTHLY": 1.0, "DAILY": 30.4, "WEEKLY": 4.35, "YEARLY": 1 / 12}
+# AWS Budgets notify at these levels of the month's limit: (percent, ACTUAL or FORECASTED spend).
+AWS_BUDGET_THRESHOLDS = ((80.0, "ACTUAL"), (100.0, "FORECASTED"))
+# The cost-allocation tag every AWS resource of a stack carries (infra/providers.py default tags).
+AWS_STACK_TAG = "stack"
 # What an environment's admin role may create or run in the account. Everything else it owns, it made.
 ENVIRONMENT_PRIVILEGES = [
     "CREATE DATABASE",
@@ -65,6 +81,34 @@ def deploy_user(naming: Naming) -> str:
 
 def monitor_name(naming: Naming) -> str:
     return naming.sf("MONITOR")
+
+
+def budget_name(naming: Naming) -> str:
+    """`RDP_DEV_BUDGET`: the environment's Snowflake budget, in the account database's BUDGETS schema."""
+    return naming.sf("BUDGET")
+
+
+def budget_tag(prefix: str, naming: Naming) -> str:
+    """The quoted tag whose value `<stack>` puts an object of the environment under its Snowflake budget: the
+    environment stack sets it on its databases and compute pool (it may apply this tag and no other)."""
+    return quote(admin_database(prefix), BUDGET_SCHEMA, naming.sf("COST_SCOPE"))
+
+
+def snowflake_budget_credits(cost: CostConfig, monitor: ResourceMonitorConfig) -> int:
+    """Credits a month the environment's Snowflake budget allows: the stack's monthly budget less its AWS part,
+    in credits, less what its resource monitor already lets the warehouses use (a whole number, as Snowflake
+    takes it). The three limits together are `cost.monthlyBudget`."""
+    if cost.monthly_budget is None or cost.aws_monthly_budget is None:
+        raise ValueError("cost.monthlyBudget and cost.awsMonthlyBudget are required: they set the stack's budgets")
+    warehouses = monitor.credit_quota * MONITOR_PERIODS[monitor.frequency]
+    credits = math.floor((cost.monthly_budget - cost.aws_monthly_budget) / cost.credit_price - warehouses)
+    if credits < 1:
+        raise ValueError(
+            f"cost.monthlyBudget less cost.awsMonthlyBudget is {cost.monthly_budget - cost.aws_monthly_budget:g} USD, "
+            f"no more than resourceMonitor.creditQuota's {warehouses:g} credits at cost.creditPrice: "
+            "nothing is left for the Snowflake budget (compute pools, serverless tasks, Snowpipe)"
+        )
+    return credits
 
 
 def attach_procedure(prefix: str, naming: Naming) -> str:
