@@ -44,7 +44,7 @@ def test_each_environment_gets_an_admin_role_with_exactly_its_account_privileges
     )
     assert [p for p, _ in others] == [["APPLY"]] + [["USAGE"]] * 4
     assert any(f"ATTACH_RDP_{stack.upper()}_MONITOR" in on for _, on in others)
-    assert f'RDP_{stack.upper()}_COST_SCOPE' in others[0][1] and '"TAG"' in others[0][1]
+    assert f"RDP_{stack.upper()}_COST_SCOPE" in others[0][1] and '"TAG"' in others[0][1]
     roll_up = one(account_plan, f"{stack}-admin-to-sysadmin")["inputs"]
     assert roll_up == {"roleName": admin, "parentRoleName": "SYSADMIN"}  # the account's admins keep sight of it
 
