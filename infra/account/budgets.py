@@ -147,7 +147,7 @@ class EnvironmentBudget(pulumi.ComponentResource):
         as_admin = prov.on("accountadmin", self)
         # only the environment's own value: its admin role cannot put its objects under another budget
         self.tag = snowflake.Tag(
-            f"{name}-tag",
+            f"{name}-scope",
             database=args.database,
             schema=args.schema.name,
             name=budget_tag(args.prefix, n).rsplit(".", 1)[1].strip('"'),
@@ -159,7 +159,7 @@ class EnvironmentBudget(pulumi.ComponentResource):
         g.grant(
             "schema", args.role, ["USAGE"], on_schema={"schema_name": quote_output(args.database, args.schema.name)}
         )
-        g.on_object("tag", args.role, ["APPLY"], "TAG", self.tag)
+        g.on_object("scope-apply", args.role, ["APPLY"], "TAG", self.tag)
         budget = quote(admin_database(args.prefix), BUDGET_SCHEMA, budget_name(n))
         created = snowflake.Execute(
             f"{name}-snowflake",

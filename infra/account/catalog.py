@@ -4,6 +4,7 @@ names of their admin role, deploy user and monitor procedure from here."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -109,6 +110,38 @@ def snowflake_budget_credits(cost: CostConfig, monitor: ResourceMonitorConfig) -
             "nothing is left for the Snowflake budget (compute pools, serverless tasks, Snowpipe)"
         )
     return credits
+
+
+AWS_BUDGET_TYPE, EXECUTE_TYPE = "aws:budgets/budget:Budget", "snowflake:index/execute:Execute"
+_LIMIT = re.compile(r"!SET_SPENDING_LIMIT\((\d+)\)")
+_TRACKS = re.compile(r"'APPLYBUDGET'\), '([^']+)'\)")
+
+
+def budget_findings(plan: list[dict], expected: dict[str, tuple[int, float]]) -> list[str]:
+    """The account stack's budgets read back from its plan: per hosted environment (`expected`: stack →
+    Snowflake credits, AWS USD, from its stack file) exactly one Snowflake and one AWS budget at those limits;
+    a budget for a stack the account does not host is refused (its limits would come from no stack file)."""
+    seen: dict[str, dict[str, list[float]]] = {}
+    for r in plan:
+        i = r["inputs"]
+        if r["type"] == AWS_BUDGET_TYPE:
+            for stack in {v.rsplit("$", 1)[-1] for f in i.get("costFilters") or [] for v in f.get("values") or []}:
+                seen.setdefault(stack, {}).setdefault("AWS", []).append(float(i.get("limitAmount") or 0))
+        elif r["type"] == EXECUTE_TYPE and (limit := _LIMIT.search(str(i.get("execute")))):
+            stack = m.group(1) if (m := _TRACKS.search(str(i.get("execute")))) else "(no tag)"
+            seen.setdefault(stack, {}).setdefault("Snowflake", []).append(float(limit.group(1)))
+    findings = [
+        f"the {kind} budget for {stack}: the account does not host {stack} (not in its `environments`)"
+        for stack, kinds in sorted(seen.items())
+        if stack not in expected
+        for kind in kinds
+    ]
+    for stack, (credits, usd) in sorted(expected.items()):
+        for kind, want in (("Snowflake", float(credits)), ("AWS", usd)):
+            got = seen.get(stack, {}).get(kind, [])
+            if got != [want]:
+                findings.append(f"{stack}: {kind} budgets {got}, expected one of {want:g} from Pulumi.{stack}.yaml")
+    return findings
 
 
 def attach_procedure(prefix: str, naming: Naming) -> str:
