@@ -74,6 +74,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/serviceUser:ServiceUser": (),
     "snowflake:index/stageExternalS3:StageExternalS3": _SCHEMA_OBJECT,
     "snowflake:index/stageInternal:StageInternal": _SCHEMA_OBJECT,
+    "snowflake:index/tag:Tag": ("database", "schema"),
+    "snowflake:index/tagAssociation:TagAssociation": ("objectType", "tagId"),
     "snowflake:index/storageIntegrationAws:StorageIntegrationAws": ("name", "storageProvider"),
     "snowflake:index/streamOnTable:StreamOnTable": (
         *_SCHEMA_OBJECT,
