@@ -32,6 +32,7 @@ _SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)
 _SCHEMA_OBJECT = ("database", "schema")  # a schema-level object moved to another schema is a new object
 _BUCKET_PART = ("bucket", "expectedBucketOwner")
 _GRANT_TARGET = ("accountRoleName", "onAccount", "onAccountObject", "onSchema", "onSchemaObject")
+_INTEGRATION = ("name", "type", "direction", "notificationProvider")
 _PG_GRANT = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
 _RANDOM = tuple(
     "length special upper lower numeric keepers overrideSpecial minLower minUpper minNumeric minSpecial".split()
@@ -57,12 +58,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/imageRepository:ImageRepository": (*_SCHEMA_OBJECT, "encryption"),
     "snowflake:index/networkPolicy:NetworkPolicy": (),
     "snowflake:index/networkRule:NetworkRule": (*_SCHEMA_OBJECT, "type", "mode"),
-    "snowflake:index/notificationIntegration:NotificationIntegration": (
-        "name",
-        "type",
-        "direction",
-        "notificationProvider",
-    ),
+    "snowflake:index/notificationIntegration:NotificationIntegration": _INTEGRATION,
     "snowflake:index/pipe:Pipe": (*_SCHEMA_OBJECT, "name", "copyStatement", "autoIngest"),
     "snowflake:index/postgresInstance:PostgresInstance": (),
     "snowflake:index/procedureSql:ProcedureSql": (*_SCHEMA_OBJECT, "arguments", "returnType"),
@@ -74,8 +70,6 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/serviceUser:ServiceUser": (),
     "snowflake:index/stageExternalS3:StageExternalS3": _SCHEMA_OBJECT,
     "snowflake:index/stageInternal:StageInternal": _SCHEMA_OBJECT,
-    "snowflake:index/tag:Tag": ("database", "schema"),
-    "snowflake:index/tagAssociation:TagAssociation": ("objectType", "tagId"),
     "snowflake:index/storageIntegrationAws:StorageIntegrationAws": ("name", "storageProvider"),
     "snowflake:index/streamOnTable:StreamOnTable": (
         *_SCHEMA_OBJECT,
@@ -87,6 +81,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     ),
     "snowflake:index/streamlit:Streamlit": _SCHEMA_OBJECT,
     "snowflake:index/table:Table": _SCHEMA_OBJECT,
+    "snowflake:index/tag:Tag": _SCHEMA_OBJECT,
+    "snowflake:index/tagAssociation:TagAssociation": ("objectType", "tagId"),
     "snowflake:index/task:Task": _SCHEMA_OBJECT,
     "snowflake:index/view:View": (*_SCHEMA_OBJECT, "statement"),
     "snowflake:index/warehouse:Warehouse": (),

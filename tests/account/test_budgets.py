@@ -169,3 +169,12 @@ def _networks(stack: str) -> tuple[list[str], list[str] | None]:
     from tests.plan.test_lifecycle import networks
 
     return networks(stack)
+
+
+def test_the_account_stack_is_priced_too(account_plan):
+    from infra import cost
+
+    lines = {ln.name: ln for ln in cost.estimate(account_plan, CostConfig())}
+    assert (lines["budget-alerts-key"].min, lines["budget-alerts-key"].max) == (1.0, 1.0)
+    # the payer account's first two budgets are free; any more cost $0.02 a day each
+    assert (lines["dev-budget-aws"].min, round(lines["dev-budget-aws"].max, 2)) == (0.0, 0.61)
