@@ -25,6 +25,9 @@ _FORMATS = {
     "aws:iam/role:Role": "arn:aws:iam::{account}:role{path}{name}",
     "aws:iam/policy:Policy": "arn:aws:iam::{account}:policy{path}{name}",
     "aws:iam/user:User": "arn:aws:iam::{account}:user{path}{name}",
+    # KMS names a key by an id it generates (a UUID); here one made of the name's digest
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{key_id}",
+    "aws:budgets/budget:Budget": "arn:aws:budgets::{account}:budget/{name}",
     # Secrets Manager appends six random characters to the name; here six of the name's digest
     "aws:secretsmanager/secret:Secret": "arn:aws:secretsmanager:{region}:{account}:secret:{name}-{suffix}",
 }
@@ -69,8 +72,10 @@ def arn(typ: str, logical: str, inputs: dict[str, Any], account: str, region: st
         raise UnknownTypeError(f"{typ}: infra/arns.py does not know the ARN AWS gives it")
     name = inputs.get("bucket") if typ in BUCKET_TYPES else inputs.get("name")
     name = name or logical
+    h = _digest(name)
+    key_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
     return fmt.format(
-        name=name, account=account, region=region, path=inputs.get("path") or "/", suffix=_digest(name)[:6]
+        name=name, account=account, region=region, path=inputs.get("path") or "/", suffix=h[:6], key_id=key_id
     )
 
 

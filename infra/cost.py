@@ -11,7 +11,7 @@ from the plan alone, so the offline plan, its diff and the policy pack price the
 
 Rates come from infra/cost_rates.yaml (each with its source and date), the credit price and volumes
 from `cost` in the stack's config (infra/config/cost.py). Types that cost nothing, or are charged on
-another resource, are listed in FREE_TYPES; a type in neither table is a test failure.
+another resource, are listed in FREE_TYPES (the rates file's `free`); a type in neither is a test failure.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import Any
 
 import yaml
 
+from infra.account.catalog import MONITOR_PERIODS
 from infra.config.cost import CostConfig
 from infra.foundation.config import ResourceMonitorConfig
 
 HOURS = 730  # hours in a month, as AWS and Snowflake price a month
 RATES_FILE = Path(__file__).with_name("cost_rates.yaml")
 STATUSES = ("published", "unsure", "placeholder")
-MONITOR_PERIODS = {"MONTHLY": 1.0, "DAILY": 30.4, "WEEKLY": 4.35, "YEARLY": 1 / 12}
 # Folded into a capability: component modules that are part of one (infra/foundation/{alerts,access,identity}.py).
 FOLDED = {"alerts": "foundation", "access": "foundation", "identity": "foundation", "providers": "foundation"}
 _P = "snowflake:index/"
@@ -41,50 +41,9 @@ _ATTACH = re.compile(r'ALTER WAREHOUSE "?([A-Za-z0-9_]+)"? SET RESOURCE_MONITOR 
 # the account stack's procedure ATTACH_<monitor>(warehouse), as an environment stack calls it
 _ATTACH_CALL = re.compile(r"\"ATTACH_([A-Za-z0-9_]+)\"\('([A-Za-z0-9_]+)'\)")
 
-# Types with no cost of their own, and why. Structural types (retail:*, pulumi:providers:*) are free too.
-_ON_WAREHOUSE = "runs on the warehouse it names: charged to that warehouse"
-_METADATA = "account or schema metadata: no charge"
-FREE_TYPES: dict[str, str] = {
-    f"{_P}{t}": _METADATA
-    for t in (
-        "accountRole:AccountRole grantAccountRole:GrantAccountRole execute:Execute schema:Schema view:View "
-        "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole networkPolicy:NetworkPolicy "
-        "networkRule:NetworkRule notificationIntegration:NotificationIntegration sequence:Sequence "
-        "externalAccessIntegration:ExternalAccessIntegration fileFormatCsv:FileFormatCsv "
-        "secretWithGenericString:SecretWithGenericString serviceUser:ServiceUser streamOnTable:StreamOnTable "
-        "stageExternalS3:StageExternalS3 storageIntegrationAws:StorageIntegrationAws functionPython:FunctionPython "
-        "procedureSql:ProcedureSql procedurePython:ProcedurePython grantDatabaseRole:GrantDatabaseRole"
-    ).split()
-} | {
-    f"{_P}resourceMonitor:ResourceMonitor": "no charge; its cap on warehouses is a line of its own",
-    f"{_P}database:Database": "storage is billed by volume, not in the plan: not estimated",
-    f"{_P}table:Table": "storage is billed by volume, not in the plan: not estimated",
-    f"{_P}stageInternal:StageInternal": "storage is billed by volume, not in the plan: not estimated",
-    f"{_P}imageRepository:ImageRepository": "image storage is billed by volume: not estimated",
-    f"{_P}dynamicTable:DynamicTable": _ON_WAREHOUSE,
-    f"{_P}streamlit:Streamlit": "runs on its query warehouse: charged to that warehouse",
-    f"{_P}service:Service": "runs on its compute pool: charged to the pool",
-    "aws:iam/policy:Policy": "IAM: no charge",
-    "aws:iam/role:Role": "IAM: no charge",
-    "aws:iam/rolePolicy:RolePolicy": "IAM: no charge",
-    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "bucket configuration: no charge",
-    "aws:s3/bucketNotification:BucketNotification": "bucket configuration: no charge",
-    "aws:s3/bucketPolicy:BucketPolicy": "bucket configuration: no charge",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "bucket configuration: no charge",
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "SSE-S3: no charge",
-    "aws:s3/bucketVersioning:BucketVersioning": "versions are storage, counted in the bucket's retention",
-    "aws:secretsmanager/secretVersion:SecretVersion": "priced with its secret",
-    "aws:sns/topicPolicy:TopicPolicy": "topic configuration: no charge",
-    "postgresql:index/defaultPrivileges:DefaultPrivileges": "inside the Postgres instance: no charge",
-    "postgresql:index/grant:Grant": "inside the Postgres instance: no charge",
-    "postgresql:index/grantRole:GrantRole": "inside the Postgres instance: no charge",
-    "postgresql:index/role:Role": "inside the Postgres instance: no charge",
-    "postgresql:index/schema:Schema": "inside the Postgres instance: no charge",
-    "random:index/randomPassword:RandomPassword": "local: no charge",
-    "command:local:Command": "local: no charge",
-    "docker:index/image:Image": "built locally, stored in the image repository",
-    "pulumi-python:dynamic:Resource": "the Postgres admin credential: no charge",
-}
+# Types with no cost of their own, and why (`free` in the rates file). Structural types (retail:*,
+# pulumi:providers:*) are free too.
+FREE_TYPES: dict[str, str] = yaml.safe_load(RATES_FILE.read_text())["free"]
 
 
 class EstimateError(ValueError):
@@ -301,6 +260,14 @@ def _subscription(p: Pricing, r: dict) -> tuple[float, float, str]:
     return usd, usd, f"{p.cfg.usage.alerts} e-mails"
 
 
+def _aws_budget(p: Pricing, r: dict) -> tuple[float, float, str]:
+    return 0.0, 30.4 * p.rate("budgets.budget"), "free if among the account's first two budgets"
+
+
+def _kms_key(p: Pricing, r: dict) -> tuple[float, float, str]:
+    return p.rate("kms.key"), p.rate("kms.key"), "the key; its requests are within the free tier"
+
+
 def _secret(p: Pricing, r: dict) -> tuple[float, float, str]:
     usd = p.rate("secretsmanager.secret") + p.cfg.usage.secret_calls / 1e4 * p.rate("secretsmanager.calls")
     return usd, usd, f"{p.cfg.usage.secret_calls} calls"
@@ -318,6 +285,8 @@ PRICERS: dict[str, Pricer] = {
     "aws:sns/topic:Topic": _topic,
     "aws:sns/topicSubscription:TopicSubscription": _subscription,
     "aws:secretsmanager/secret:Secret": _secret,
+    "aws:budgets/budget:Budget": _aws_budget,
+    "aws:kms/key:Key": _kms_key,
 }
 
 

@@ -32,6 +32,7 @@ _SECRETISH = re.compile(r"(password|passwd|secret|private.?key|token|credential)
 _SCHEMA_OBJECT = ("database", "schema")  # a schema-level object moved to another schema is a new object
 _BUCKET_PART = ("bucket", "expectedBucketOwner")
 _GRANT_TARGET = ("accountRoleName", "onAccount", "onAccountObject", "onSchema", "onSchemaObject")
+_INTEGRATION = ("name", "type", "direction", "notificationProvider")
 _PG_GRANT = ("database", "role", "schema", "objectType", "privileges", "withGrantOption")
 _RANDOM = tuple(
     "length special upper lower numeric keepers overrideSpecial minLower minUpper minNumeric minSpecial".split()
@@ -43,7 +44,6 @@ _RANDOM = tuple(
 # engine shows an update), pulumi-random (every input), pulumi-command (`triggers`) and infra/serving/credential.py's
 # own diff. An empty entry means every input is changed in place (renames included: ALTER … RENAME TO).
 _ROUTINE = (*_SCHEMA_OBJECT, "arguments", "returnType")  # functions and procedures
-_NOTIFICATION = ("name", "type", "direction", "notificationProvider")
 REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/accountRole:AccountRole": (),
     "snowflake:index/alert:Alert": (*_SCHEMA_OBJECT, "name"),
@@ -59,7 +59,7 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     "snowflake:index/imageRepository:ImageRepository": (*_SCHEMA_OBJECT, "encryption"),
     "snowflake:index/networkPolicy:NetworkPolicy": (),
     "snowflake:index/networkRule:NetworkRule": (*_SCHEMA_OBJECT, "type", "mode"),
-    "snowflake:index/notificationIntegration:NotificationIntegration": _NOTIFICATION,
+    "snowflake:index/notificationIntegration:NotificationIntegration": _INTEGRATION,
     "snowflake:index/pipe:Pipe": (*_SCHEMA_OBJECT, "name", "copyStatement", "autoIngest"),
     "snowflake:index/postgresInstance:PostgresInstance": (),
     "snowflake:index/procedurePython:ProcedurePython": _ROUTINE,
@@ -83,6 +83,8 @@ REPLACE_ON: dict[str, tuple[str, ...]] = {
     ),
     "snowflake:index/streamlit:Streamlit": _SCHEMA_OBJECT,
     "snowflake:index/table:Table": _SCHEMA_OBJECT,
+    "snowflake:index/tag:Tag": _SCHEMA_OBJECT,
+    "snowflake:index/tagAssociation:TagAssociation": ("objectType", "tagId"),
     "snowflake:index/task:Task": _SCHEMA_OBJECT,
     "snowflake:index/view:View": (*_SCHEMA_OBJECT, "statement"),
     "snowflake:index/warehouse:Warehouse": (),

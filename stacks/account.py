@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.account.budgets import BudgetAlerts, BudgetAlertsArgs, EnvironmentBudget, EnvironmentBudgetArgs
+from infra.account.catalog import BUDGET_SCHEMA, account_naming, snowflake_budget_credits
 from infra.account.component import (
     AccountBase,
     AccountBaseArgs,
@@ -43,6 +45,7 @@ class Account:
 
     base: AccountBase
     environments: dict[str, EnvironmentAccess]
+    budgets: dict[str, EnvironmentBudget]
     review: ReviewIdentity | None
     github: RepositoryEnvironments | None
 
@@ -78,7 +81,11 @@ def hosted(cfg: AccountConfig) -> dict[str, StackConfig]:
 def build(cfg: AccountConfig) -> Account:
     providers = _providers(cfg)
     base = AccountBase("account", AccountBaseArgs(prefix=cfg.prefix, providers=providers))
-    environments = {}
+    alerts = BudgetAlerts(
+        "budget-alerts",
+        BudgetAlertsArgs(naming=account_naming(cfg.prefix), providers=providers, emails=cfg.alert_emails),
+    )
+    environments, budgets = {}, {}
     for stack, env in hosted(cfg).items():
         n = env.naming
         user = DeployUser(
@@ -97,6 +104,7 @@ def build(cfg: AccountConfig) -> Account:
                 monitor=env.resource_monitor,
             ),
         )
+        budgets[stack] = _budget(cfg, env, base, environments[stack], providers, alerts)
     review = None
     if cfg.review is not None:
         review = ReviewIdentity(
@@ -106,7 +114,35 @@ def build(cfg: AccountConfig) -> Account:
     if cfg.github is not None:
         stacks = cfg.github.stacks or list(cfg.environments)
         github = RepositoryEnvironments("github", RepositoryEnvironmentsArgs(config=cfg.github, stacks=stacks))
-    return Account(base=base, environments=environments, review=review, github=github)
+    return Account(base=base, environments=environments, budgets=budgets, review=review, github=github)
+
+
+def _budget(
+    cfg: AccountConfig,
+    env: StackConfig,
+    base: AccountBase,
+    access: EnvironmentAccess,
+    providers: Providers,
+    alerts: BudgetAlerts,
+) -> EnvironmentBudget:
+    """The environment's budgets, from its own stack file's `cost` and monitor; declared inside its
+    EnvironmentAccess, so they count as the environment's (infra/isolation.py)."""
+    return EnvironmentBudget(
+        f"{env.stack}-budget",
+        EnvironmentBudgetArgs(
+            prefix=cfg.prefix,
+            naming=env.naming,
+            providers=providers,
+            database=base.database.name,
+            schema=base.schemas[BUDGET_SCHEMA],
+            role=access.role,
+            credits=snowflake_budget_credits(env.cost, env.resource_monitor),
+            aws_usd=float(env.cost.aws_monthly_budget or 0),
+            emails=cfg.alert_emails,
+            topic=alerts.topic,
+        ),
+        opts=pulumi.ResourceOptions(parent=access),
+    )
 
 
 def outputs(account: Account) -> dict[str, object]:

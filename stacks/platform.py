@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.account.catalog import attach_procedure
+from infra.account.catalog import attach_procedure, budget_tag
 from infra.analytics.component import CommerceAnalytics, CommerceAnalyticsArgs
 from infra.api.catalog import SERVED_TABLE_KEYS
 from infra.api.component import ApiBackends, RecommendationApi, RecommendationApiArgs, RegistryLogin
@@ -136,6 +136,7 @@ def _base(cfg: StackConfig) -> Base:
             data_retention_days=cfg.data_retention_days,
             protect=cfg.protect,
             monitor_procedure=None if cfg.environment == "review" else attach_procedure(cfg.prefix, cfg.naming),
+            budget_tag=None if cfg.environment == "review" else budget_tag(cfg.prefix, cfg.naming),
         ),
     )
     warehouses = {k: v.name for k, v in foundation.warehouses.items()}

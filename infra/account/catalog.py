@@ -3,14 +3,31 @@ names of their admin role, deploy user and monitor procedure from here."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from infra.naming import Naming, quote
 
+if TYPE_CHECKING:
+    from infra.config.cost import CostConfig
+    from infra.foundation.config import ResourceMonitorConfig
+
 ACCOUNT_STACK = "account"
 # The account's own database: the monitor procedures and the deployers' network rules live here.
-ADMIN_SCHEMAS = {"MONITORS": "one procedure per environment that attaches its resource monitor", "NETWORK": "rules"}
-MONITOR_SCHEMA, NETWORK_SCHEMA = "MONITORS", "NETWORK"
+ADMIN_SCHEMAS = {
+    "MONITORS": "one procedure per environment that attaches its resource monitor",
+    "NETWORK": "rules",
+    "BUDGETS": "one budget per environment and the tag that says what it tracks",
+}
+MONITOR_SCHEMA, NETWORK_SCHEMA, BUDGET_SCHEMA = "MONITORS", "NETWORK", "BUDGETS"
+# A monitor's quota per month, by its frequency (as the cost model counts it).
+MONITOR_PERIODS = {"MONTHLY": 1.0, "DAILY": 30.4, "WEEKLY": 4.35, "YEARLY": 1 / 12}
+# AWS Budgets notify at these levels of the month's limit: (percent, ACTUAL or FORECASTED spend).
+AWS_BUDGET_THRESHOLDS = ((80.0, "ACTUAL"), (100.0, "FORECASTED"))
+# The cost-allocation tag every AWS resource of a stack carries (infra/providers.py default tags).
+AWS_STACK_TAG = "stack"
 # What an environment's admin role may create or run in the account. Everything else it owns, it made.
 ENVIRONMENT_PRIVILEGES = [
     "CREATE DATABASE",
@@ -65,6 +82,66 @@ def deploy_user(naming: Naming) -> str:
 
 def monitor_name(naming: Naming) -> str:
     return naming.sf("MONITOR")
+
+
+def budget_name(naming: Naming) -> str:
+    """`RDP_DEV_BUDGET`: the environment's Snowflake budget, in the account database's BUDGETS schema."""
+    return naming.sf("BUDGET")
+
+
+def budget_tag(prefix: str, naming: Naming) -> str:
+    """The quoted tag whose value `<stack>` puts an object of the environment under its Snowflake budget: the
+    environment stack sets it on its databases and compute pool (it may apply this tag and no other)."""
+    return quote(admin_database(prefix), BUDGET_SCHEMA, naming.sf("COST_SCOPE"))
+
+
+def snowflake_budget_credits(cost: CostConfig, monitor: ResourceMonitorConfig) -> int:
+    """Credits a month the environment's Snowflake budget allows: the stack's monthly budget less its AWS part,
+    in credits, less what its resource monitor already lets the warehouses use (a whole number, as Snowflake
+    takes it). The three limits together are `cost.monthlyBudget`."""
+    if cost.monthly_budget is None or cost.aws_monthly_budget is None:
+        raise ValueError("cost.monthlyBudget and cost.awsMonthlyBudget are required: they set the stack's budgets")
+    warehouses = monitor.credit_quota * MONITOR_PERIODS[monitor.frequency]
+    credits = math.floor((cost.monthly_budget - cost.aws_monthly_budget) / cost.credit_price - warehouses)
+    if credits < 1:
+        raise ValueError(
+            f"cost.monthlyBudget less cost.awsMonthlyBudget is {cost.monthly_budget - cost.aws_monthly_budget:g} USD, "
+            f"no more than resourceMonitor.creditQuota's {warehouses:g} credits at cost.creditPrice: "
+            "nothing is left for the Snowflake budget (compute pools, serverless tasks, Snowpipe)"
+        )
+    return credits
+
+
+AWS_BUDGET_TYPE, EXECUTE_TYPE = "aws:budgets/budget:Budget", "snowflake:index/execute:Execute"
+_LIMIT = re.compile(r"!SET_SPENDING_LIMIT\((\d+)\)")
+_TRACKS = re.compile(r"'APPLYBUDGET'\), '([^']+)'\)")
+
+
+def budget_findings(plan: list[dict], expected: dict[str, tuple[int, float]]) -> list[str]:
+    """The account stack's budgets read back from its plan: per hosted environment (`expected`: stack →
+    Snowflake credits, AWS USD, from its stack file) exactly one Snowflake and one AWS budget at those limits;
+    a budget for a stack the account does not host is refused (its limits would come from no stack file)."""
+    seen: dict[str, dict[str, list[float]]] = {}
+    for r in plan:
+        i = r["inputs"]
+        if r["type"] == AWS_BUDGET_TYPE:
+            for stack in {v.rsplit("$", 1)[-1] for f in i.get("costFilters") or [] for v in f.get("values") or []}:
+                seen.setdefault(stack, {}).setdefault("AWS", []).append(float(i.get("limitAmount") or 0))
+        elif r["type"] == EXECUTE_TYPE and (limit := _LIMIT.search(str(i.get("execute")))):
+            stack = m.group(1) if (m := _TRACKS.search(str(i.get("execute")))) else "(no tag)"
+            seen.setdefault(stack, {}).setdefault("Snowflake", []).append(float(limit.group(1)))
+    findings = [
+        f"the {kind} budget for {stack}: the account does not host {stack} (not in its `environments`)"
+        for stack, kinds in sorted(seen.items())
+        if stack not in expected
+        for kind in kinds
+    ]
+    for stack, (credits, usd) in sorted(expected.items()):
+        for kind, want in (("Snowflake", float(credits)), ("AWS", usd)):
+            got = seen.get(stack, {}).get(kind, [])
+            if got != [want]:
+                findings.append(f"{stack}: {kind} budgets {got}, expected one of {want:g} from Pulumi.{stack}.yaml")
+    return findings
 
 
 def attach_procedure(prefix: str, naming: Naming) -> str:

@@ -4,10 +4,12 @@ and the review identity. A wrong value fails at start naming its key."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
+from infra.account.catalog import snowflake_budget_credits
 from infra.config.base import ConfigModel
 from infra.foundation.config import cidr_list, rsa_public_key
 
@@ -87,8 +89,19 @@ class AccountConfig(ConfigModel):
     snowflake: AccountSnowflake
     # the environment stacks this account hosts (their Pulumi.<stack>.yaml), each with its deployer's key
     environments: dict[str, Deployer] = Field(min_length=1)
+    # who hears of a budget: the AWS budgets' topic mails them, and the Snowflake budgets mail them (each must be
+    # a verified e-mail address of a Snowflake user)
+    alert_emails: list[str] = Field(min_length=1)
     review: ReviewIdentityConfig | None = None
     github: GithubConfig | None = None
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, v: list[str]) -> list[str]:
+        bad = [e for e in v if not re.match(r"^[^@\s,']+@[^@\s,']+\.[^@\s,']+$", e)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {', '.join(bad)}")
+        return v
 
     @field_validator("environments")
     @classmethod
@@ -115,3 +128,7 @@ def check_hosted(cfg: AccountConfig, hosted: dict[str, StackConfig]) -> None:
             )
         if env.prefix != cfg.prefix:
             raise ValueError(f"{where}: Pulumi.{stack}.yaml's prefix {env.prefix} is not this stack's {cfg.prefix}")
+        try:
+            snowflake_budget_credits(env.cost, env.resource_monitor)
+        except ValueError as e:
+            raise ValueError(f"{where}: Pulumi.{stack}.yaml: {e}") from None

@@ -18,6 +18,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_snowflake as snowflake
 
+from infra.account.catalog import budget_tag
 from infra.api.catalog import (
     BUILD_CONTEXTS,
     CATALOG,
@@ -150,6 +151,15 @@ class RecommendationApi(pulumi.ComponentResource):
             auto_suspend_secs=cfg.auto_suspend_seconds,
             auto_resume="true",
             comment="runs the recommendation API (orchestrator + ranker)",
+            opts=prov.on("accountadmin", self),
+        )
+        # the pool's credits count against the environment's Snowflake budget (no review stack has a pool)
+        snowflake.TagAssociation(
+            f"{name}-pool-budget-scope",
+            object_identifiers=[self.pool.fully_qualified_name],
+            object_type="COMPUTE POOL",
+            tag_id=budget_tag(args.naming.prefix, args.naming),
+            tag_value=args.naming.stack,
             opts=prov.on("accountadmin", self),
         )
         self.repository = snowflake.ImageRepository(

@@ -4,7 +4,7 @@ enforces. The cost model (infra/cost.py) only reads plans, so none of this chang
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from infra.config.base import ConfigModel
 
@@ -26,6 +26,8 @@ class CostConfig(ConfigModel):
 
     credit_price: float = Field(default=3.0, gt=0, le=100)  # USD per credit: Enterprise, on demand
     monthly_budget: float | None = Field(default=None, gt=0)
+    # the part of monthlyBudget that is AWS: the account stack's AWS budget for the stack (the rest is Snowflake)
+    aws_monthly_budget: float | None = Field(default=None, gt=0)
     # share of the month a warehouse runs for queries beyond its schedules (loads, dashboard, API)
     warehouse_active_share: float = Field(default=0.05, ge=0, le=1)
     # how long one scheduled run keeps its warehouse busy (Snowflake bills at least 60 s per resume)
@@ -33,3 +35,12 @@ class CostConfig(ConfigModel):
     # credits/hour per Snowflake Postgres compute family: overrides the rates file's placeholders
     postgres_credits_per_hour: dict[str, float] = Field(default_factory=dict)
     usage: UsageConfig = Field(default_factory=UsageConfig)
+
+    @model_validator(mode="after")
+    def _aws_share(self) -> CostConfig:
+        if self.aws_monthly_budget is not None and not (self.monthly_budget or 0) > self.aws_monthly_budget:
+            raise ValueError(
+                f"awsMonthlyBudget {self.aws_monthly_budget:g} must be below monthlyBudget {self.monthly_budget}"
+                " (the rest is the Snowflake budget)"
+            )
+        return self

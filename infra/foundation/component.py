@@ -28,6 +28,10 @@ class SnowflakeFoundationArgs:
     # no monitor of its own (None): its warehouses are bounded by the size and auto-suspend caps and the
     # statement timeout instead, and its tasks stay suspended.
     monitor_procedure: str | None
+    # The account stack's tag that puts an object under the environment's Snowflake budget (quoted), set on
+    # the database so the budget tracks what it contains (serverless tasks, pipes, dynamic tables); a review
+    # stack has no budget (None).
+    budget_tag: str | None = None
 
 
 class SnowflakeFoundation(pulumi.ComponentResource):
@@ -63,6 +67,15 @@ class SnowflakeFoundation(pulumi.ComponentResource):
             for schema, purpose in SCHEMAS.items()
         }
 
+        if args.budget_tag:
+            snowflake.TagAssociation(
+                f"{name}-budget-scope",
+                object_identifiers=[self.database.fully_qualified_name],
+                object_type="DATABASE",
+                tag_id=args.budget_tag,
+                tag_value=n.stack,
+                opts=as_sys,
+            )
         self.warehouses = {}
         for purpose in WAREHOUSE_PURPOSES:
             wh_cfg = getattr(args.warehouses, purpose)

@@ -4,8 +4,11 @@ capability, so a change that raises the ceiling past the budget is a reviewed co
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from infra.account.catalog import budget_findings, snowflake_budget_credits
+from infra.config.reader import ConfigError, account_config, stack_config
 from infra.cost import EstimateError, estimate, totals
 from infra.cost_report import money
 from infra.policy.common import Report, policy_for, stack_of
@@ -18,6 +21,28 @@ def _as_plan(resources: list[Any]) -> dict[str, list[dict]]:
         row = {"type": r.resource_type, "name": r.name, "urn": r.urn, "inputs": dict(r.props or {})}
         by_stack.setdefault(stack_of(r.urn), []).append(row)
     return by_stack
+
+
+ACCOUNT_STACK = re.compile(r"^account(-[a-z0-9-]{1,20})?$")
+
+
+def account_budgets(args: Any, report: Report) -> None:
+    """Stack rule, the account stack: per environment it hosts one Snowflake and one AWS budget, at the limits
+    that environment's stack file gives (`cost`, `resourceMonitor`), and no budget for a stack it does not host."""
+    for stack, plan in sorted(_as_plan(args.resources).items()):
+        if not ACCOUNT_STACK.match(stack):
+            continue
+        try:
+            envs = {s: stack_config(s) for s in account_config(stack).environments}
+            expected = {
+                s: (snowflake_budget_credits(e.cost, e.resource_monitor), float(e.cost.aws_monthly_budget or 0))
+                for s, e in envs.items()
+            }
+        except (ConfigError, ValueError) as e:
+            report(f"stack {stack}: the budgets cannot be checked: {e}")
+            continue
+        for finding in budget_findings(plan, expected):
+            report(f"stack {stack}: {finding}; fix: budgets come from the hosted stacks' files, not by hand")
 
 
 def monthly_budget(args: Any, report: Report) -> None:

@@ -19,7 +19,7 @@ from infra.policy.aws_rules import (
     s3_versioning_prod,
     sns_topic_encrypted,
 )
-from infra.policy.cost_rules import monthly_budget
+from infra.policy.cost_rules import account_budgets, monthly_budget
 from infra.policy.general import physical_name_prefix, prod_stack_environment, prod_stateful_protected
 from infra.policy.secret_inputs import no_secret_literals, secret_inputs_are_secrets
 from infra.policy.snowflake_rules import (
@@ -59,4 +59,5 @@ STACK_RULES = {
     "s3-encryption": s3_encryption,
     "s3-versioning-prod": s3_versioning_prod,
     "monthly-budget": monthly_budget,
+    "account-budgets": account_budgets,
 }

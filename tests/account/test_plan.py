@@ -35,14 +35,16 @@ def test_each_environment_gets_an_admin_role_with_exactly_its_account_privileges
     )
     assert [g["privileges"] for g in on_account if g.get("withGrantOption")] == [["BIND SERVICE ENDPOINT"]]
     assert "MANAGE GRANTS" not in json.dumps(grants)  # no power over objects it did not create
-    # beyond the account: USAGE on its own monitor procedure (and the database and schema holding it), only
+    # beyond the account: USAGE on its own monitor procedure (and the database and schemas holding it) and APPLY
+    # on its own budget tag, only
     others = sorted(
         (g["privileges"], json.dumps(g.get("onAccountObject") or g.get("onSchema") or g.get("onSchemaObject")))
         for g in grants
         if not g.get("onAccount")
     )
-    assert [p for p, _ in others] == [["USAGE"]] * 3
+    assert [p for p, _ in others] == [["APPLY"]] + [["USAGE"]] * 4
     assert any(f"ATTACH_RDP_{stack.upper()}_MONITOR" in on for _, on in others)
+    assert f"RDP_{stack.upper()}_COST_SCOPE" in others[0][1] and '"TAG"' in others[0][1]
     roll_up = one(account_plan, f"{stack}-admin-to-sysadmin")["inputs"]
     assert roll_up == {"roleName": admin, "parentRoleName": "SYSADMIN"}  # the account's admins keep sight of it
 
