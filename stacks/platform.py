@@ -35,7 +35,7 @@ from infra.providers import (
     stack_providers,
 )
 from infra.recommendations.component import RecommendationsData, RecommendationsDataArgs
-from infra.serving.access import PostgresServingAccess
+from infra.serving.access import ROLE_LIMITS, PostgresServingAccess
 from infra.serving.component import ServingStores, ServingStoresArgs, serving_stores
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
@@ -293,8 +293,7 @@ def _api(
         user=b.access.service_users["registry"].name,
         role=b.access.image_pusher.name,
         token=pulumi.Config().get_secret("registryToken"),
-        # the user and its IMAGE_PUSHER grant: a token is minted for them before the push
-        ready=[b.access],
+        ready=[b.access],  # the user and its IMAGE_PUSHER grant: a token is minted for them before the push
     )
     backends = ApiBackends(
         pg_host=postgres.host,
@@ -319,6 +318,7 @@ def _api(
             database=b.database,
             app_role=b.roles["APP_SERVICE"],
             backends=backends,
+            app_connection_limit=ROLE_LIMITS["app"][0],
         ),
         opts=pulumi.ResourceOptions(depends_on=[access]),
     )

@@ -29,7 +29,7 @@ from infra.api.catalog import (
     public_url,
     spcs_image_path,
 )
-from infra.api.config import ApiConfig, ServiceSizing
+from infra.api.config import ApiConfig, ServiceSizing, pool_per_worker
 from infra.api.owner import ServiceOwnerArgs, service_owner
 from infra.foundation.config import SnowflakeConnection
 from infra.grants import RoleGrants
@@ -81,6 +81,8 @@ class RecommendationApiArgs:
     database: pulumi.Input[str]
     app_role: pulumi.Input[str]
     backends: ApiBackends
+    # the Postgres app role's connection_limit: every orchestrator worker's pool together stays within it
+    app_connection_limit: int
 
 
 def _sizing(s: ServiceSizing) -> dict[str, str]:
@@ -218,6 +220,7 @@ class RecommendationApi(pulumi.ComponentResource):
             "warehouse": be.warehouse,
             "model_stage": model_stage,
             "pg_ca_secret": pulumi.Output.from_input(be.pg_ca_secret).apply(unquote),
+            "pg_pool_size": str(pool_per_worker(args.config.orchestrator, args.app_connection_limit)),
         }
         self._service(
             "orchestrator",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from infra.config.base import ConfigModel
+from infra.config.base import PROJECT, ConfigModel
 
 
 class ServiceSizing(ConfigModel):
@@ -24,6 +25,26 @@ class ServiceSizing(ConfigModel):
         if self.cpu_request > self.cpu_limit:
             raise ValueError("cpuRequest must not exceed cpuLimit")
         return self
+
+    @property
+    def workers(self) -> int:
+        """uvicorn workers per instance: one per whole requested CPU, at least one (the image's server.py)."""
+        return max(1, math.floor(self.cpu_request))
+
+
+def pool_per_worker(sizing: ServiceSizing, connection_limit: int) -> int:
+    """Postgres connections each orchestrator worker may pool: every worker of every instance at once
+    stays within the app role's connection_limit. Zero fails the plan (a ValueError), naming the keys to lower."""
+    workers = sizing.max_instances * sizing.workers
+    size = connection_limit // workers
+    if size < 1:
+        key = f"{PROJECT}:api.orchestrator"
+        raise ValueError(
+            f"{key}.maxInstances ({sizing.max_instances}) × workers per instance ({sizing.workers}, from "
+            f"{key}.cpuRequest {sizing.cpu_request:g}) = {workers} workers, each needing a Postgres connection, "
+            f"over the app role's connection_limit of {connection_limit}: lower them"
+        )
+    return size
 
 
 class ApiConfig(ConfigModel):

@@ -5,10 +5,16 @@ ping answers, and /health always asks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
-from services.api.orchestrator.orchestrator.backends import BackendUnavailableError, Postgres, Settings
+from services.api.orchestrator.orchestrator.backends import (
+    BackendUnavailableError,
+    OverloadedError,
+    Postgres,
+    Settings,
+)
 
 RETRY = 0.05
 
@@ -131,3 +137,34 @@ def test_a_pool_timeout_is_not_waited_for_twice(monkeypatch):
     with pytest.raises(BackendUnavailableError, match="PoolTimeout"):
         _run(pg._attempt(pg.q_ping, (), False))
     assert waits == [1.0]
+
+
+def test_a_pool_timeout_with_every_connection_lent_sheds_the_request_and_keeps_the_breaker_closed():
+    """Every connection busy is load, not an outage: OverloadedError (a 503 with Retry-After), not
+    waited for twice, and requests keep reading Postgres."""
+    from psycopg_pool import PoolTimeout
+
+    pg = Postgres(Settings(pg_port=1, pg_pool_size=2))
+    waits = []
+
+    class Pool:
+        def connection(self, timeout):
+            waits.append(timeout)
+            raise PoolTimeout("couldn't get a connection after 1.00 sec")
+
+    pg.pool = Pool()
+    pg.lent = 2  # both connections held by requests in flight
+    with pytest.raises(OverloadedError, match="PoolTimeout"):
+        _run(pg._one(pg.q_ping, ()))
+    assert waits == [1.0] and pg.down is False and pg.prober is None
+    pg.lent = 1  # a connection free to open, yet none within the timeout: the pool cannot connect
+
+    async def refused() -> None:
+        with pytest.raises(BackendUnavailableError):
+            await pg._one(pg.q_ping, ())
+        assert pg.down is True  # the breaker opened
+        pg.prober.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pg.prober
+
+    _run(refused())

@@ -8,7 +8,10 @@ import yaml
 
 from infra.api import build
 from infra.api.catalog import BUILD_CONTEXTS, SERVED_TABLE_KEYS, public_url, spcs_image_path
+from infra.api.config import pool_per_worker
 from infra.config.reader import stack_config
+from infra.serving.access import ROLE_LIMITS
+from services.api.orchestrator.server import default_workers
 from tests.conftest import ROOT, one
 
 
@@ -162,3 +165,27 @@ def test_the_endpoint_url_is_read_back_from_show_endpoints(plans):
         == ""
     )
     assert public_url(None) == public_url([]) == ""
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_orchestrator_worker_pool_together_fits_the_app_roles_connection_limit(plans, stack):
+    """PG_POOL_SIZE in the spec × workers per instance × maxInstances ≤ the app role's connection_limit."""
+    orch = one(plans[stack], "api-orchestrator")["inputs"]
+    env = spec(plans[stack], "api-orchestrator")["spec"]["containers"][0]["env"]
+    workers = default_workers({"CPU_REQUEST": env["CPU_REQUEST"]})  # as the image's server.py starts them
+    limit = one(plans[stack], "serving-app-role")["inputs"]["connectionLimit"]
+    pool = int(env["PG_POOL_SIZE"])
+    assert 1 <= pool and pool * workers * orch["maxInstances"] <= limit, (pool, workers, orch["maxInstances"], limit)
+    # the largest such pool: one more connection per worker would exceed the limit
+    assert (pool + 1) * workers * orch["maxInstances"] > limit
+
+
+def test_too_many_orchestrator_workers_for_the_connection_limit_fail_naming_the_keys():
+    sizing = stack_config("prod").api.orchestrator
+    assert pool_per_worker(sizing, ROLE_LIMITS["app"][0]) >= 1
+    planted = sizing.updated(max_instances=30, cpu_request=2, cpu_limit=2)  # 60 workers, 50 connections
+    with pytest.raises(
+        ValueError,
+        match=r"retail-data-platform:api\.orchestrator\.maxInstances \(30\).*api\.orchestrator\.cpuRequest 2",
+    ):
+        pool_per_worker(planted, ROLE_LIMITS["app"][0])

@@ -33,7 +33,15 @@ from pydantic import BaseModel
 
 from services.features.pair import History, pair_matrix, region_for_zip, top_categories
 
-from .backends import BackendUnavailableError, DynamoRecs, Postgres, Settings, UnknownCustomerError, Warehouse
+from .backends import (
+    BackendUnavailableError,
+    DynamoRecs,
+    OverloadedError,
+    Postgres,
+    Settings,
+    UnknownCustomerError,
+    Warehouse,
+)
 from .inputs import (
     MAX_CUSTOMER_ID,
     ApiError,
@@ -109,7 +117,7 @@ class Recommender:
             await self.pg.open()
             await self.shelves.reload()
             self.pg_ok = True
-        except BackendUnavailableError as e:
+        except (BackendUnavailableError, OverloadedError) as e:
             log.warning("postgres unavailable at start-up (%s); caching products from the warehouse", e)
             try:
                 rows = await run_in_threadpool(self.warehouse.products)
@@ -271,6 +279,13 @@ def server_error(status: int, message: str) -> ApiError:
     return ApiError(status, f"{message} (request id {rid})", extra={"request_id": rid})
 
 
+def overloaded(retry_after: int) -> ApiError:
+    """A 503 that sheds load: the client may retry after `retry_after` seconds."""
+    err = server_error(503, "busy: try again shortly")
+    err.headers = {"Retry-After": str(retry_after)}
+    return err
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     """Every error is JSON that names the field at fault; nothing leaks a traceback."""
 
@@ -340,6 +355,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BackendUnavailableError as e:
             log.error("request %s: no backend can serve: %s", request_id(), e)
             raise server_error(503, "no backend can serve this request now") from None
+        except OverloadedError as e:
+            log.warning("request %s: shed: %s", request_id(), e)
+            raise overloaded(settings.retry_after_seconds) from None
 
     # The documented model is RecommendResponse; the body is built to it and sent without a second
     # validation pass (it is on the hot path).

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -16,6 +16,11 @@ log = logging.getLogger("orchestrator")
 
 class BackendUnavailableError(RuntimeError):
     """The backend could not answer (connection refused, timeout); the caller falls back."""
+
+
+class OverloadedError(RuntimeError):
+    """Postgres is up but every pooled connection is busy: the request is shed (503 + Retry-After), not
+    sent to a fallback, and the breaker stays closed (the fallbacks are slower still)."""
 
 
 class UnknownCustomerError(LookupError):
@@ -33,7 +38,8 @@ class Settings:
     pg_password: str = ""
     pg_schema: str = "serving"
     pg_sslmode: str = "prefer"
-    pg_pool_size: int = 8
+    pg_pool_size: int = 8  # connections per worker: the spec passes floor(connection_limit / all workers)
+    retry_after_seconds: int = 1  # Retry-After of a 503 that sheds load
     ranker_mode: str = "inprocess"  # inprocess | http | off
     ranker_url: str = ""
     ranker_model_path: str = ""
@@ -91,7 +97,11 @@ class Postgres:
             f"host={s.pg_host} port={s.pg_port} dbname={s.pg_db} user={s.pg_user} "
             f"password={s.pg_password} sslmode={s.pg_sslmode} connect_timeout=2"
         )
-        sizes = {"min_size": 4, "max_size": max(4, s.pg_pool_size)}
+        # every worker of every instance holds up to pg_pool_size: the plan keeps their sum within the
+        # app role's connection_limit (infra/api/config.py), so the pool may be smaller than 4
+        self.max_size = max(1, s.pg_pool_size)
+        self.lent = 0  # connections lent to requests now
+        sizes = {"min_size": min(4, self.max_size), "max_size": self.max_size}
         session = {"autocommit": True, "prepare_threshold": 0}
         self.pool = AsyncConnectionPool(self.conninfo, **sizes, open=False, timeout=1.0, kwargs=session)
         q = sql.Identifier(s.pg_schema)
@@ -178,6 +188,16 @@ class Postgres:
                 continue
             self.down = False
 
+    @contextlib.asynccontextmanager
+    async def connection(self, timeout: float) -> AsyncIterator[Any]:
+        """A pooled connection, counted while lent: tells a busy pool from one that cannot connect."""
+        async with self.pool.connection(timeout=timeout) as conn:
+            self.lent += 1
+            try:
+                yield conn
+            finally:
+                self.lent -= 1
+
     async def _attempt(self, query: Any, params: tuple, as_dict: bool) -> list:
         import psycopg
         from psycopg.rows import dict_row
@@ -185,11 +205,16 @@ class Postgres:
 
         for attempt in (1, 2):
             try:
-                async with self.pool.connection(timeout=1.0) as conn:
+                async with self.connection(timeout=1.0) as conn:
                     cur = conn.cursor(row_factory=dict_row, binary=True) if as_dict else conn.cursor(binary=True)
                     await cur.execute(query, params)
                     return await cur.fetchall()
-            except PoolTimeout as e:  # no connection within the timeout: trying again would wait as long
+            except PoolTimeout as e:
+                # No connection within the timeout; trying again would wait as long. With every
+                # connection lent to a request, that is load: shed the request, the breaker stays
+                # closed. Otherwise the pool could not connect: Postgres is down.
+                if self.lent >= self.max_size:
+                    raise OverloadedError(f"postgres: {type(e).__name__}: {e}") from e
                 raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
             except psycopg.OperationalError as e:
                 # A pooled connection can be dead after a Postgres restart; the pool drops it, so one

@@ -51,6 +51,7 @@ class ApiError(Exception):
     message: str
     field: str | None = None
     extra: dict[str, Any] | None = None  # e.g. the request id of a server-side failure
+    headers: dict[str, str] | None = None  # e.g. Retry-After on a 503 that sheds load
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.message}
@@ -59,7 +60,7 @@ class ApiError(Exception):
         return {**out, **(self.extra or {})}
 
     def response(self) -> JSONResponse:
-        return JSONResponse(status_code=self.status, content=self.body())
+        return JSONResponse(status_code=self.status, content=self.body(), headers=self.headers)
 
 
 def validation_error(e: ValidationError) -> ApiError:
