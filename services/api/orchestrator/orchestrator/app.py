@@ -53,6 +53,7 @@ from .inputs import (
 )
 from .items import item, reasons
 from .ranking import Ranker
+from .shedding import InFlightCap, in_flight_limit
 from .shelf import UNKNOWN, Shelf, Shelves
 from .tracing import RequestId, request_id
 
@@ -343,6 +344,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="retail recommendations", version="1.0.0", lifespan=lifespan)
     app.state.recommender = rec
     app.add_middleware(UrlLimit)
+    cap = in_flight_limit(settings.max_in_flight, settings.pg_pool_size)
+    app.add_middleware(InFlightCap, limit=cap, retry_after=settings.retry_after_seconds)
     app.add_middleware(RequestId)  # outermost: every response, a 414 too, carries the id
     _install_error_handlers(app)
     batch_concurrency = max(1, settings.pg_pool_size)

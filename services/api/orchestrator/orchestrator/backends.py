@@ -40,6 +40,7 @@ class Settings:
     pg_sslmode: str = "prefer"
     pg_pool_size: int = 8  # connections per worker: the spec passes floor(connection_limit / all workers)
     retry_after_seconds: int = 1  # Retry-After of a 503 that sheds load
+    max_in_flight: int = 0  # requests to /recommend in flight per worker before 503; 0: 4 × pg_pool_size
     ranker_mode: str = "inprocess"  # inprocess | http | off
     ranker_url: str = ""
     ranker_model_path: str = ""
