@@ -40,7 +40,6 @@ from .backends import (
     Postgres,
     Settings,
     UnknownCustomerError,
-    Warehouse,
 )
 from .inputs import (
     MAX_CUSTOMER_ID,
@@ -56,6 +55,7 @@ from .ranking import Ranker
 from .shedding import InFlightCap, in_flight_limit
 from .shelf import UNKNOWN, Shelf, Shelves
 from .tracing import RequestId, request_id
+from .warehouse import Warehouse
 
 log = logging.getLogger("orchestrator")
 T = TypeVar("T")
@@ -129,6 +129,7 @@ class Recommender:
 
     async def stop(self) -> None:
         await self.pg.close()
+        await run_in_threadpool(self.warehouse.close)
 
     async def health(self) -> tuple[int, dict]:
         """Each backend asked now: ok when Postgres answers and the model is loaded, degraded when only a

@@ -1,5 +1,5 @@
-"""Where the orchestrator reads from: Postgres (primary), DynamoDB and the warehouse (fallbacks); the
-ranking model is ranking.py's."""
+"""Where the orchestrator reads from: Postgres (primary), DynamoDB and the warehouse (fallbacks; the
+warehouse's in warehouse.py); the ranking model is ranking.py's."""
 
 from __future__ import annotations
 
@@ -56,6 +56,8 @@ class Settings:
     top_categories: int = 3
     stock_fresh_seconds: float = 300.0  # stock confirmed current this recently filters the fallbacks
     shelf_max_age_seconds: float = 60.0  # reload the in-memory tables at least this often (shelf.py)
+    warehouse_concurrency: int = 2  # warehouse queries at a time on the worker's one session (warehouse.py)
+    warehouse_cache_seconds: float = 30.0  # a customer's warehouse answer is served again this long
     pg_retry_seconds: float = 2.0  # after Postgres failed: requests use a fallback, it is pinged this often
 
     @classmethod
@@ -283,71 +285,3 @@ class DynamoRecs:
         if not item:
             return None
         return [int(v["N"]) for v in item["recommended_products"]["L"]]
-
-
-class Warehouse:
-    """The last resort: the warehouse's USER_PRODUCT_RECOMMENDATIONS (slow: the reference measured ~858 ms)."""
-
-    def __init__(self, s: Settings) -> None:
-        self.s = s
-
-    def _connect(self):
-        import snowflake.connector
-
-        if self.s.snowflake_host:  # a local stand-in
-            stand_in = {"user": "local", "password": "local", "account": "fakesnow", "protocol": "http"}
-            where = {"host": self.s.snowflake_host, "port": self.s.snowflake_port, "schema": "GOLD"}
-            timeouts = {"network_timeout": 5, "login_timeout": 5}
-            return snowflake.connector.connect(**stand_in, **where, database=self.s.snowflake_database, **timeouts)
-        with open("/snowflake/session/token") as f:  # SPCS injects the service's OAuth token here
-            token = f.read()
-        return snowflake.connector.connect(
-            host=os.environ.get("SNOWFLAKE_HOST_INTERNAL", os.environ.get("SNOWFLAKE_HOST", "")),
-            account=self.s.snowflake_account,
-            authenticator="oauth",
-            token=token,
-            database=self.s.snowflake_database,
-            warehouse=self.s.snowflake_warehouse,
-            schema="GOLD",
-        )
-
-    def ping(self) -> bool:
-        if not self.s.snowflake_database:
-            return False
-        try:
-            with self._connect() as conn:
-                conn.cursor().execute("SELECT 1")
-            return True
-        except Exception:
-            return False
-
-    def get(self, customer_id: int, region: str) -> list[tuple[int, int | None]] | None:
-        """The precomputed list with each product's current stock in `region` (None: no stock row)."""
-        if not self.s.snowflake_database:
-            raise BackendUnavailableError("warehouse: no database configured")
-        db = self.s.snowflake_database
-        try:
-            with self._connect() as conn:
-                cur = conn.cursor()
-                cur.execute(
-                    f'SELECT r.PRODUCT_ID, i.QTY_ON_HAND FROM "{db}"."GOLD"."USER_PRODUCT_RECOMMENDATIONS" r '
-                    f'LEFT JOIN "{db}"."BRONZE"."INVENTORY" i ON i.PRODUCT_ID = r.PRODUCT_ID AND i.REGION = %s '
-                    "WHERE r.USER_ID = %s ORDER BY r.RANK",
-                    (region, customer_id),
-                )
-                rows = cur.fetchall()
-        except Exception as e:
-            raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
-        return [(int(p), None if q is None else int(q)) for p, q in rows] or None
-
-    def products(self) -> list[tuple]:
-        try:
-            with self._connect() as conn:
-                cur = conn.cursor()
-                cur.execute(
-                    "SELECT PRODUCT_ID, PRODUCT_NAME, CATEGORY_ID, DEPARTMENT, CATEGORY_NAME, PRICE, BRAND "
-                    f'FROM "{self.s.snowflake_database}"."BRONZE"."PRODUCT_CATALOG"'
-                )
-                return cur.fetchall()
-        except Exception as e:
-            raise BackendUnavailableError(f"warehouse: {type(e).__name__}: {e}") from e
