@@ -76,7 +76,7 @@ def local_target(
         artifacts=Path(os.environ.get("RDP_LOCAL_DIR", ROOT / ".local")) / "artifacts" / stack,
         aws={"endpoint_url": ep.moto_url, "region_name": cfg.aws_region, **LOCAL_AWS},
         postgres=lambda: ep.postgres_dsn,
-        api_url=standins.app_url("api"),
+        api_url=standins.app_url("orchestrator"),  # the API `make local` registers
     )
 
 

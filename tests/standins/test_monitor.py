@@ -196,3 +196,19 @@ def test_the_api_health_is_read_and_a_failing_one_is_red(health_server):
     assert red.status == checks.RED and signals.API_TOKEN in red.detail
     url_of_nothing = f"http://127.0.0.1:{standins.free_port()}"
     assert signals.api_signal(url_of_nothing, None, timeout=2).status == checks.RED
+
+
+def test_the_local_target_finds_the_api_make_local_registered(stand_ins, health_server):
+    import os
+
+    from scripts.core.target import local_target
+
+    url, _ = health_server
+    assert local_target("dev").api_url == ""  # none registered: the monitor says n/a
+    standins.register_app("orchestrator", os.getpid(), int(url.rsplit(":", 1)[1]))
+    try:
+        assert local_target("dev").api_url == url
+    finally:
+        state = standins._load()
+        state.get("apps", {}).pop("orchestrator", None)
+        standins._save(state)
