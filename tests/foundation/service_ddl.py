@@ -53,6 +53,7 @@ OTHER_SQL_MODULES: dict[str, str] = {
     "scripts/dashboard/loads.py": "the deploy user, with its admin role, publishes the dashboard's files",
     "scripts/review/leftovers.py": "the review identity's SHOW listings after a review stack's destroy",
     "services/api/orchestrator/orchestrator/backends.py": "the API's containers, as the API owner role",
+    "services/api/orchestrator/orchestrator/warehouse.py": "the API's containers, as the API owner role",
     "services/dashboard/queries.py": "the dashboard in Snowflake, as its owner (locally, the stand-in)",
     "scripts/serving/postgres.py": "Postgres",
     "scripts/serving/staging.py": "Postgres",

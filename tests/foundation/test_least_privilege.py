@@ -53,7 +53,8 @@ def test_the_owner_role_reads_only_what_the_api_serves(plans):
         f'"RDP_PROD_RETAIL"."{schema}"."{t}"' for schema, tables in SERVED_TABLES.items() for t in tables
     }
     # every table the warehouse fallback queries (read from its source) is granted
-    source = (ROOT / "services/api/orchestrator/orchestrator/backends.py").read_text()
+    package = ROOT / "services/api/orchestrator/orchestrator"
+    source = "".join((package / f).read_text() for f in ("backends.py", "warehouse.py"))
     queried = set(re.findall(r'"\{[^}]+\}"\."([A-Z_0-9]+)"\."([A-Z_0-9]+)"', source))
     assert queried and {f'"RDP_PROD_RETAIL"."{s}"."{t}"' for s, t in queried} <= selects
     for g in grants:  # no schema-wide or future grant, nothing that writes
