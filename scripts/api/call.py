@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 
 from scripts.core.errors import LoadError
+from scripts.core.target import API_TOKEN_VARIABLE
+from scripts.core.target import api_headers as headers  # the one header shape, shared with the monitor
 
-TOKEN_VARIABLE = "RDP_API_TOKEN"
+TOKEN_VARIABLE = API_TOKEN_VARIABLE
 ENDPOINT_OUTPUT = "apiEndpoint"
 
 
@@ -46,10 +48,6 @@ def endpoint(outputs: Mapping[str, Any], stack: str) -> str:
             "`snow spcs service list-endpoints <database>.ML_REGISTRY.ORCHESTRATOR_SERVICE` shows it"
         )
     return url.rstrip("/")
-
-
-def headers(token: str | None) -> dict[str, str]:
-    return {"Authorization": f'Snowflake Token="{token}"'} if token else {}
 
 
 def _summary(r: httpx.Response) -> str:

@@ -107,6 +107,15 @@ def stack_target(stack: str, required: Iterable[str] = SERVING_OUTPUTS) -> Targe
     )
 
 
+# SPCS public endpoints take a Snowflake OAuth token; the smoke test and the monitor read it from here
+API_TOKEN_VARIABLE = "RDP_API_TOKEN"
+
+
+def api_headers(token: str | None) -> dict[str, str]:
+    """The header a public SPCS endpoint reads the token from (none without a token: the local API)."""
+    return {"Authorization": f'Snowflake Token="{token}"'} if token else {}
+
+
 def _https(endpoint: str) -> str:
     """SPCS reports a public endpoint as a bare host name."""
     return endpoint if not endpoint or "://" in endpoint else f"https://{endpoint}"

@@ -14,7 +14,7 @@ from infra import monitoring
 from infra.config.stack import StackConfig
 from infra.serving.config import SYNCED_TABLES
 from infra.sqlfiles import named_queries
-from scripts.core.target import Target
+from scripts.core.target import API_TOKEN_VARIABLE, Target, api_headers
 from services.features import health
 from services.features.health import Signal
 
@@ -76,7 +76,7 @@ def serving_signals(t: Target, max_age: float) -> list[Signal]:
     return found
 
 
-API_TOKEN = "RDP_API_TOKEN"  # the Snowflake OAuth token SPCS public endpoints take (README: the API's smoke test)
+API_TOKEN = API_TOKEN_VARIABLE  # the Snowflake OAuth token SPCS public endpoints take (README: the API's smoke test)
 
 
 def api_signal(url: str, token: str | None, timeout: float = 10.0) -> Signal:
@@ -87,7 +87,7 @@ def api_signal(url: str, token: str | None, timeout: float = 10.0) -> Signal:
     import httpx
 
     name = f"{url.rstrip('/')}/health"
-    headers = {"Authorization": f'Snowflake Token="{token}"'} if token else {}
+    headers = api_headers(token)
     started = time.perf_counter()
     try:
         r = httpx.get(name, headers=headers, timeout=timeout, follow_redirects=False)
