@@ -107,8 +107,8 @@ class AccessControl(pulumi.ComponentResource):
         for schema, schema_name in args.schemas.items():
             s = slug(schema.lower())
             in_schema = quote_output(db, schema_name)
-            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"read {schema}")
-            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
+            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"access role: reads every object in {schema}")
+            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"access role: reads, writes in {schema}")
             self.access_roles[(schema, "R")] = read
             self.access_roles[(schema, "RW")] = write
             g.grant(f"ar-{s}-r-db", read, ["USAGE"], on_account_object=object_ref("DATABASE", db))
