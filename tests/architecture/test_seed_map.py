@@ -262,34 +262,35 @@ def test_the_seed_list_is_the_seed_folder() -> None:
     assert sorted(p.name for p in SEEDS_DIR.iterdir() if p.is_file()) == sorted(SEEDS)
 
 
+def _literal(old: str, new: str) -> tuple[str, str]:
+    return re.escape(old), new.replace("\\", "\\\\")
+
+
+# (fault, pattern, replacement, what the report says): each planted once, inside the section, in rows that
+# stay in the map whatever is built later.
 PLANTED = [
-    ("a bogus path", "`sql/ingestion/merge_customer.sql`", "`sql/ingestion/no_such_file.sql`", "does not exist"),
-    ("a bogus object", "`GOLD.CUSTOMER_VIEW`", "`GOLD.NO_SUCH_VIEW`", "not an object of schema GOLD"),
-    ("a bogus resource", "`dashboard-stage`", "`dashboard-nowhere`", "not a resource"),
-    ("a bogus command", "`python -m scripts.ingestion upload`", "`python -m scripts.ingestion teleport`", "teleport"),
-    ("a bogus module", "`python -m scripts.monitor`", "`python -m scripts.nowhere`", "not a module"),
-    ("a free-form status", "| present |\n", "| fine |\n", "is not `present`"),
-    ("a missing seed table", "### `004_31f8a3c722e60ab5.txt`", "### `004_renamed.txt`", "no table for the seed"),
+    ("a bogus path", *_literal("`sql/ingestion/merge_customer.sql`", "`sql/ingestion/no_such_file.sql`"), "not exist"),
+    ("a bogus object", *_literal("`GOLD.CUSTOMER_VIEW`", "`GOLD.NO_SUCH_VIEW`"), "not an object of schema GOLD"),
+    ("a local name found nowhere", *_literal("`GOLD.CUSTOMER_VIEW`", "`GOLD.NOWHERE` (local only)"), "local only"),
+    ("a bogus resource", *_literal("`dashboard-stage`", "`dashboard-nowhere`"), "not a resource"),
     (
-        "a local name found nowhere",
-        "`BRONZE.WORK_CUSTOMER_REJECTS` (local only)",
-        "`BRONZE.NOWHERE` (local only)",
-        "local",
+        "a bogus subcommand",
+        *_literal("`python -m scripts.monitor`", "`python -m scripts.monitor teleport`"),
+        "teleport",
     ),
-    (
-        "a present row still pending",
-        "| missing: no dbt project yet <!-- pending:dbt --> |",
-        "| present <!-- pending:dbt --> |",
-        "pending",
-    ),
-    ("a section out of place", f"\n{FOLLOWED_BY}\n", f"\n## Interlude\n\n{FOLLOWED_BY}\n", "not just before"),
-    ("a wrong count", "| all | 303 |", "| all | 304 |", "the counts say all"),
+    ("a bogus module", *_literal("`python -m scripts.monitor`", "`python -m scripts.nowhere`"), "not a module"),
+    ("a free-form status", *_literal("| present |\n", "| fine |\n"), "is not `present`"),
+    ("a missing seed table", *_literal("### `004_31f8a3c722e60ab5.txt`", "### `004_renamed.txt`"), "no table for"),
+    ("a present row still pending", r"\| (different|missing): [^|]*?(<!-- pending:)", r"| present \2", "but present"),
+    ("a section out of place", *_literal(f"\n{FOLLOWED_BY}\n", f"\n## Interlude\n\n{FOLLOWED_BY}\n"), "just before"),
+    ("a wrong count", *_literal("| all | ", "| all | 9"), "the counts say all"),
 ]
 
 
-@pytest.mark.parametrize(("fault", "old", "new", "says"), PLANTED, ids=[p[0] for p in PLANTED])
-def test_a_planted_fault_is_reported(readme: str, plans: Plans, fault: str, old: str, new: str, says: str) -> None:
+@pytest.mark.parametrize(("fault", "pattern", "new", "says"), PLANTED, ids=[p[0] for p in PLANTED])
+def test_a_planted_fault_is_reported(readme: str, plans: Plans, fault: str, pattern: str, new: str, says: str) -> None:
     start = readme.index(SECTION)  # plant inside the section: the same name may be named earlier too
-    assert old in readme[start:], f"cannot plant {fault}: {old!r} is not in `{SECTION}`"
-    found = problems(readme[:start] + readme[start:].replace(old, new, 1), plans, ROOT)
+    planted, n = re.subn(pattern, new, readme[start:], count=1)
+    assert n == 1, f"cannot plant {fault}: {pattern!r} is not in `{SECTION}`"
+    found = problems(readme[:start] + planted, plans, ROOT)
     assert any(says in f for f in found), f"{fault} was not reported: {found}"
