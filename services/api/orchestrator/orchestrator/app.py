@@ -51,6 +51,7 @@ from .inputs import (
     single_request,
 )
 from .items import item, reasons
+from .productmasks import ProductMasks
 from .ranking import Ranker
 from .shedding import InFlightCap, in_flight_limit
 from .shelf import UNKNOWN, Shelf, Shelves
@@ -105,6 +106,7 @@ class Recommender:
         self.dynamo = DynamoRecs(settings)
         self.warehouse = Warehouse(settings)
         self.ranker = Ranker(settings)
+        self.masks = ProductMasks()  # the product features' part of scoring, per shelf
         self.shelves = Shelves(self._load_shelf, settings.shelf_max_age_seconds, settings.stock_fresh_seconds)
         self.pg_ok = False
 
@@ -205,7 +207,7 @@ class Recommender:
         t0 = time.perf_counter()
         n = min(req.top_n, len(ids))
         try:  # the n best candidates by score desc, then product id
-            order, score = await self._model(lambda rows: self.ranker.top(rows, ids, n), x)
+            order, score = await self._model(lambda r: self.masks.top(self.ranker, shelf, region, at, r, ids, n), x)
             backend = "postgres"
             timings["model_ok"] = True
         except BackendUnavailableError as e:

@@ -108,8 +108,9 @@ class Ranker:
         """The n best rows by (score desc, product id asc) and their scores: from scores.py's tables in
         process (XGBoost's numbers), else every row scored and sorted."""
         self.refresh()
-        if self.scores is not None:
-            return self.scores.top(x, ids, n)
+        scores = self.scores  # read once: a model reload replaces it whole
+        if scores is not None:
+            return scores.top(x, ids, n)
         score = self.score(x)
         rows = np.lexsort((ids, -score))[:n]
         return rows, score[rows]

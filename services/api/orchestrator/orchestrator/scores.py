@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,7 @@ class TreeScores:
                 splits.setdefault(f, []).append(split)
         self.features = np.array(sorted(splits), dtype=np.int64)
         self.thresholds: list[np.ndarray] = []
-        self.masks: list[np.ndarray] = []  # per feature: (splits + 2, trees); the last row: a missing value
+        self.tables: list[np.ndarray] = []  # per feature: (splits + 2, trees); the last row: a missing value
         for f in self.features:
             ordered = sorted(splits[int(f)], key=lambda s: s[0])
             table = np.full((len(ordered) + 2, len(trees)), 0xFFFF, dtype=np.uint16)
@@ -63,7 +64,7 @@ class TreeScores:
                 if nan_right:
                     table[-1, t] &= np.uint16(~left & 0xFFFF)
             self.thresholds.append(np.array([s[0] for s in ordered], dtype=np.float32))
-            self.masks.append(table)
+            self.tables.append(table)
         self.leaf_at = (np.arange(len(trees)) * MAX_LEAVES).astype(np.intp)
         self.n_features = n_features
 
@@ -85,17 +86,33 @@ class TreeScores:
         scorer.check(booster)
         return scorer
 
-    def margin(self, x: np.ndarray) -> np.ndarray:
-        """(rows,) float32: base margin + each tree's leaf, summed in XGBoost's order."""
+    def masks(
+        self, x: np.ndarray, features: Iterable[int] | None = None, start: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(rows, trees) uint16: the leaves each row can still reach, as far as `features` (default: all
+        the model splits on) tell, AND-ed into `start` (masks tabulated earlier for the other features)."""
         x = np.asarray(x, dtype=np.float32)
-        alive = np.full((len(x), self.n_trees), 0xFFFF, dtype=np.uint16)
-        for f, thresholds, masks in zip(self.features, self.thresholds, self.masks, strict=True):
+        alive = np.full((len(x), self.n_trees), 0xFFFF, dtype=np.uint16) if start is None else start.copy()
+        wanted = None if features is None else set(features)
+        for f, thresholds, masks in zip(self.features.tolist(), self.thresholds, self.tables, strict=True):
+            if wanted is not None and f not in wanted:
+                continue
             v = x[:, f]
             passed = thresholds.searchsorted(v, side="right")
             passed[np.isnan(v)] = len(masks) - 1
             alive &= masks.take(passed, axis=0)
+        return alive
+
+    def margin(self, x: np.ndarray, fixed: tuple[np.ndarray, frozenset[int]] | None = None) -> np.ndarray:
+        """(rows,) float32: base margin + each tree's leaf, summed in XGBoost's order. `fixed`: masks
+        already tabulated for some features (`masks(x, those)`, e.g. per product) and those features."""
+        if fixed is None:
+            alive = self.masks(x)
+        else:
+            start, done = fixed
+            alive = self.masks(x, (f for f in self.features.tolist() if f not in done), start)
         leaf = _LOWEST_BIT.take(alive).T + self.leaf_at[:, None]  # (trees, rows)
-        parts = np.empty((self.n_trees + 1, len(x)), dtype=np.float32)
+        parts = np.empty((self.n_trees + 1, len(alive)), dtype=np.float32)
         parts[0] = self.base
         self.leaf_value.take(leaf, out=parts[1:])
         return np.add.reduce(parts, axis=0, dtype=np.float32)  # along the outer axis: row by row, in order
@@ -103,9 +120,11 @@ class TreeScores:
     def link_one(self, margin: float) -> float:
         return _logistic(margin) if self.link == "logistic" else float(margin)
 
-    def top(self, x: np.ndarray, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def top(
+        self, x: np.ndarray, ids: np.ndarray, n: int, fixed: tuple[np.ndarray, frozenset[int]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The n best rows by (score desc, id asc), as XGBoost's scores would order them, and their scores."""
-        m = self.margin(x)
+        m = self.margin(x, fixed)
         order = np.lexsort((ids, -m))
         picked: list[tuple[float, int]] = []
         for j in order.tolist():
