@@ -63,7 +63,7 @@ class TreeScores:
                 table[k + 1 : len(ordered) + 1, t] &= np.uint16(~left & 0xFFFF)
                 if nan_right:
                     table[-1, t] &= np.uint16(~left & 0xFFFF)
-            self.thresholds.append(np.array([s[0] for s in ordered], dtype=np.float32))
+            self.thresholds.append(np.array([s[0] for s in ordered] + [np.nan], dtype=np.float32))
             self.tables.append(table)
         self.leaf_at = (np.arange(len(trees)) * MAX_LEAVES).astype(np.intp)
         self.n_features = n_features
@@ -97,10 +97,8 @@ class TreeScores:
         for f, thresholds, masks in zip(self.features.tolist(), self.thresholds, self.tables, strict=True):
             if wanted is not None and f not in wanted:
                 continue
-            v = x[:, f]
-            passed = thresholds.searchsorted(v, side="right")
-            passed[np.isnan(v)] = len(masks) - 1
-            alive &= masks.take(passed, axis=0)
+            # the thresholds end with NaN, which numpy sorts last: a missing value lands on the last row
+            alive &= masks.take(thresholds.searchsorted(x[:, f], side="right"), axis=0)
         return alive
 
     def margin(self, x: np.ndarray, fixed: tuple[np.ndarray, frozenset[int]] | None = None) -> np.ndarray:
@@ -144,7 +142,7 @@ class TreeScores:
     def check(self, booster: Any) -> None:
         """Rows at and around every threshold, and missing values: margins and scores equal to XGBoost's."""
         rng = np.random.default_rng(0)
-        cuts = {int(f): t for f, t in zip(self.features, self.thresholds, strict=True)}
+        cuts = {int(f): t[:-1] for f, t in zip(self.features, self.thresholds, strict=True)}
         cols = []
         for f in range(self.n_features):
             c = cuts.get(f, np.zeros(1, np.float32))
