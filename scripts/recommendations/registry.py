@@ -120,8 +120,10 @@ def call(cur: Any, t: RecommendationsTarget, action: str, spec: dict[str, Any]) 
 
 def register_features(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
     """The entities and feature views the models read (a new version only when a query changed)."""
-    done = call(cur, t, "features", features_spec(t))
-    console.print(f"  feature store: entities {', '.join(done['entities'])}; views {', '.join(done['feature_views'])}")
+    spec = features_spec(t)
+    done = call(cur, t, "features", spec)
+    views = ", ".join(f"{v['name']}/{v['version']}" for v in spec["feature_views"])
+    console.print(f"  feature store: entities {', '.join(ENTITIES)}; views {views}")
     return done
 
 
@@ -142,13 +144,14 @@ def release(cur: Any, t: RecommendationsTarget, key: str, path: Path, *, promote
         "comment": f"train step on {t.stack}, as of {t.scale.as_of.isoformat()}",
     }
     done = call(cur, t, "log", spec)
-    where = "production (published)" if done["promoted"] else "candidate only (production unchanged)"
+    where = "production (published)" if promote else "candidate only (production unchanged)"
     console.print(f"  registry: {spec['model']} version {version} → {where}")
     return done
 
 
 def promote(cur: Any, t: RecommendationsTarget, key: str, version: str) -> dict[str, Any]:
     """`production` moved to an existing version and its file published: a promotion by hand, or a rollback."""
-    done = call(cur, t, "promote", _model_spec(t, key, version.upper()))
-    console.print(f"  registry: {done['model']} production → {done['production']} (published)")
+    spec = _model_spec(t, key, version.upper())
+    done = call(cur, t, "promote", spec)
+    console.print(f"  registry: {spec['model']} production → {spec['version']} (published)")
     return done
