@@ -297,13 +297,13 @@ def rehearse(run: LocalRun) -> dict[str, dict[str, int]]:
                 for name, body in _files(key):
                     upload_bytes(s3, li.bucket, li.prefixes[key] + name, body, progress)
         for r in li.run_pipe():
-            console.print(f"  pipe [{r.feed}]: {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
+            console.print(f"  pipe ({r.feed}): {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
         console.print(f"  error topic delivered {len(li.alerts())} message(s)")
         counts = {}
         for key in FEEDS:
             task = li.run_task(key)
             if task:
-                console.print(f"  task [{key}]: batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
+                console.print(f"  task ({key}): batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
             counts[key] = li.counts(key)
             print_counts(counts[key], f"ingestion, {key} feed: rows per layer")
             rejects = Table("file", "line", "reason", title=f"{key} feed: rejected rows (first 5)")
