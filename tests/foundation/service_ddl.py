@@ -61,6 +61,7 @@ OTHER_SQL_MODULES: dict[str, str] = {
     "scripts/serving/postgres.py": "Postgres",
     "scripts/serving/staging.py": "Postgres",
     "scripts/standins/postgres.py": "Postgres, the stand-in",
+    "scripts/ingestion/localfeed.py": "the stand-in only: each feed's local pipe and task (rehearsal.py's)",
 }
 STAND_IN_MODULES = re.compile(r"^scripts/(\w+/(rehearsal|bench)\.py|standins/.*)$")
 SQL_CALL = re.compile(r"\.execute(many|_string)?\(|write_pandas")
