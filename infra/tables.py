@@ -25,10 +25,11 @@ def catalog_table(
     change_tracking: bool = False,
     comment: str | None = None,
     explicit: bool = True,
+    cluster_by: Sequence[str] = (),
 ) -> snowflake.Table:
     """`key`'s table in `database`; `not_null` adds NOT NULL columns beyond the primary key. Not
     `explicit`: nullability and change tracking are left to Snowflake's defaults (nullable, off), as
-    the tables that were released that way keep them."""
+    the tables that were released that way keep them. `cluster_by`: the clustering key (none if empty)."""
     required = {primary_key, *not_null}
     nullable = (lambda c: {"nullable": c not in required}) if explicit else (lambda c: {})
     return snowflake.Table(
@@ -39,6 +40,7 @@ def catalog_table(
         columns=[{"name": c, "type": t, **nullable(c)} for c, t in columns],
         primary_key={"keys": [primary_key]} if primary_key else None,
         change_tracking=change_tracking if explicit else None,
+        cluster_bies=list(cluster_by) or None,
         comment=comment,
         opts=opts,
     )
