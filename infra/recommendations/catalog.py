@@ -53,13 +53,15 @@ PRODUCT_CATALOG: Cols = [
     ("IS_PERISHABLE", "BOOLEAN"),
     ("PRODUCT_TYPE", "VARCHAR"),
 ]
-INVENTORY: Cols = [
+STOCK: Cols = [  # what the inventory generator yields per (product, region)
     ("PRODUCT_ID", "NUMBER(38,0)"),
     ("REGION", "VARCHAR"),
     ("WAREHOUSE_NAME", "VARCHAR"),
     ("QTY_ON_HAND", "NUMBER(38,0)"),
     ("EST_DELIVERY_DAYS", "NUMBER(38,0)"),
 ]
+# LAST_UPDATED: when the stock level was taken; the generate step stamps its AS_OF (deterministic reruns).
+INVENTORY: Cols = [*STOCK, ("LAST_UPDATED", "TIMESTAMP_NTZ")]
 CUSTOMERS: Cols = [
     ("CUSTOMER_ID", "NUMBER(38,0)"),
     ("EMAIL", "VARCHAR"),
@@ -170,7 +172,7 @@ UDTFS: dict[str, tuple[str, list[tuple[str, str]], Cols, list[str]]] = {
     "GENERATE_INVENTORY": (
         "InventoryGenerator",
         [("PRODUCT_ID", "NUMBER"), ("SEED", "NUMBER")],
-        INVENTORY,
+        STOCK,
         ["numpy"],
     ),
     "GENERATE_RETAIL_CUSTOMER": (
