@@ -1,14 +1,17 @@
-"""Offline evaluation of the recommendation orders on customers held out in time.
+"""Offline evaluation of the recommendation orders on windows held out in time.
 
-Everything is computed from events before the cut-off; a customer counts when they bought something
-in the LABEL_DAYS after it, and the products bought then are the relevant ones. Three orders, each
-cut at K:
-- `seed_baseline`: the top K best sellers of the customer's favourite category (most purchased, else
-  most browsed, else the overall best sellers), stock ignored, as the original batch job listed them;
-- `propensity`: the API's candidates (in stock at home, in the best categories) by category propensity,
-  product id breaking ties, as the API ranked when the model added nothing;
-- `ranker`: the same candidates by the ranking model's score.
-NDCG@K with binary relevance, recall@K = relevant products in the top K / relevant products.
+Everything is computed from events before a cut-off; a customer counts when they bought something
+in the LABEL_DAYS after it (and has a home region), and the products bought then are the relevant
+ones. Every order is measured over the same customers with the same code, on a validation window
+(which tunes the baselines and gates the upload) and a test window (measured once):
+- `seed_baseline`: the top K best sellers of the customer's favourite category, stock ignored, as
+  the original batch job listed them;
+- `best_sellers`, `item_knn`, `ease`, `repeat_popularity`: baselines.py, top K in stock at home;
+- `ranker`: the retrieval's candidates by the ranking model's score;
+- `ceiling`: the generator's own purchase probabilities (ceiling.py), top K in stock at home.
+NDCG@K with binary relevance; the candidate recall is the share of the window's purchases that were
+candidates; the ranker is compared with the best baseline (best on validation) by a paired bootstrap
+over customers.
 """
 
 from __future__ import annotations

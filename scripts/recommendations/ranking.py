@@ -1,10 +1,10 @@
 """Train the real-time ranking model (XGBoost) the ranker serves.
 
-A candidate is a product in stock in the customer's region in one of the customer's TOP_CATEGORIES
-categories (what the API ranks); the label is whether the customer bought it in the LABEL_DAYS after
-the cut-off; the features are services/features/pair.py's, the same code the orchestrator runs.
-Two objectives are fitted, LambdaMART (`rank:ndcg`, one group per customer) and a classifier
-(`binary:logistic`); the one that orders validation customers' candidates better is kept.
+A candidate is what the retrieval finds for the customer, in stock in their region
+(services/features/candidates.py: the precomputed sources of sql/recommendations/candidates.sql and
+the propensity picks); the label is whether the customer bought it in the LABEL_DAYS after the
+cut-off; the features are services/features/pair.py's, the same code the orchestrator runs. The
+objective is LambdaMART (`rank:ndcg`, one group per customer).
 """
 
 from __future__ import annotations
