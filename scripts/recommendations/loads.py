@@ -124,8 +124,8 @@ def train(t: RecommendationsTarget) -> dict[str, Any]:
             raise LoadError(f"CUSTOMER_PROPENSITY has {n} rows for {customers} customers, expected 12 per customer")
         t.counts["CUSTOMER_PROPENSITY"] = n
         metrics["ranking"] = _train_ranker(cur, t)
-        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
         _publish_ranker(cur, t, metrics["ranking"])
+        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
     return metrics
 
 
@@ -198,16 +198,32 @@ def _train_ranker(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
 
 
 def _publish_ranker(cur: Any, t: RecommendationsTarget, metrics: dict[str, Any]) -> None:
-    """The model upload: refused when the model ranks worse than the best baseline on the validation
-    window, so the API keeps the
-    model it has; otherwise the artifact the API reads (locally) or the model stage (Snowflake)."""
+    """The model upload, gated on the best baseline's NDCG@5 on the validation window. A losing model
+    is refused and the API keeps the model it has: the step says so and by how much, and the metrics
+    keep it (`published`, `refused`), without failing the loads (a rerun of `make local` or the
+    scheduled refresh goes on with the model already served). With no model published yet, the losing
+    model is published all the same, the refusal's figures kept: the API's only other order then is
+    by propensity, far below every baseline."""
     try:
         ranking.check_gate(metrics["evaluation"])
+        refusal = None
     except ranking.RankerRejectedError as e:
-        raise LoadError(str(e)) from None
+        refusal = str(e)
+    first = engine(t).published_at(cur, t) is None
+    metrics["published"] = refusal is None or first
+    if refusal:
+        metrics["refused"] = refusal
+    ranking.write_metrics(metrics, t.artifacts / "ranking")
+    if refusal and not first:
+        console.print(f"  [bold red]{refusal}[/bold red]")
+        return
     path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
     engine(t).publish(cur, t, path)
-    console.print(f"  ranking model published: {path}")
+    if refusal:
+        console.print(f"  [bold red]{refusal.replace('; the published model is unchanged', '')}[/bold red]")
+        console.print(f"  published all the same (no model was published yet): {path}")
+    else:
+        console.print(f"  ranking model published: {path}")
 
 
 def run_all(t: RecommendationsTarget) -> dict[str, int]:
