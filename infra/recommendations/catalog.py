@@ -278,3 +278,31 @@ def refresh_propensity_sql(database: str, feature_columns: list[str]) -> str:
         udf=q(database, "PREDICT_PROPENSITY"),
         args=", ".join(quote(c) for c in feature_columns),
     )
+
+
+# Per-source bounds of the retrieval (sql/recommendations/candidates.sql): some 350 products a customer
+# at `make local`'s scale, fewer than the ~400 the API ranked before (every in-stock product of 3 categories).
+RETRIEVAL_LIMITS = {
+    "neighbours": 20,
+    "per_source": 60,
+    "categories": 12,
+    "per_category": 25,
+    "brands": 3,
+    "per_brand": 20,
+}
+
+
+def candidates_sql(database: str, feature_end: str, home_region: str, **limits: int) -> str:
+    """Each customer's retrieved candidates (customer, product, source, score) as of `feature_end`, in
+    stock in the home region (`home_region`: a SQL expression over the CUSTOMERS row's ZIP_CODE)."""
+    bounds = {**RETRIEVAL_LIMITS, **limits}
+    return named_queries(
+        "recommendations/candidates.sql",
+        events=q(database, "EVENT_STREAM"),
+        products=q(database, "PRODUCT_CATALOG"),
+        customers=q(database, "CUSTOMERS"),
+        inventory=q(database, "INVENTORY"),
+        feature_end=feature_end,
+        home_region=home_region,
+        **{k: str(int(v)) for k, v in bounds.items()},
+    )["customer_candidates"]
