@@ -160,13 +160,19 @@ def boundary_arn(account: str, name: str) -> str:
     return f"arn:aws:iam::{account}:policy/ci/{name}"
 
 
+# What the scheduled DynamoDB export's role does (infra/serving/export.py), within the boundary.
+EXPORT_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:PutItem"]
+
+
 def boundary_policy(account: str, prefix: str) -> str:
     """The most any role of the stack may do: read its landing files (Snowflake's storage integration),
-    publish to its topics (Snowflake's error notifications) and read items of its DynamoDB tables (the
-    website's reader role). A role CI creates can never exceed it."""
+    publish to its topics (Snowflake's error notifications), read items of its DynamoDB tables (the
+    website's reader role) and write them (the scheduled export's role: put and batch-write, never
+    delete, scan or manage). A role CI creates can never exceed it."""
     table = f"arn:aws:dynamodb:*:{account}:table/{prefix}-*"
     return policy(
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": [table, f"{table}/index/*"]},
+        {"Effect": "Allow", "Action": EXPORT_ACTIONS, "Resource": table},
         {
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],

@@ -188,6 +188,29 @@ PRIMARY_KEYS = {"facts": "ORDER_ITEM_ID", "dim_date": "DATE_KEY", "summary": "DA
 # Clustering keys, on the large tables only (as the analytics reference asks): FACT_SALES grows with
 # every order line and is read by day (the summary's days, the dashboard's date ranges).
 CLUSTER_BY: dict[str, list[str]] = {"facts": ["DATE_KEY"]}
+# Each object's business context, as its Snowflake comment (what `SHOW TABLES` and Snowsight say it is).
+COMMENTS: dict[str, str] = {
+    "customers": "shop customers as the source systems send them (loaded by the loader, change-tracked)",
+    "products": "shop product catalogue as sent by the source systems (loaded by the loader, change-tracked)",
+    "orders": "shop orders as sent by the source systems, one row per order (change-tracked)",
+    "order_items": "shop order lines as sent by the source systems, one row per item sold (change-tracked)",
+    "movements": "inventory movements per product (type, quantity, time), as sent by the source systems",
+    "rejects": "source rows the loads refused, with the table, key, reason and the record as received",
+    "work_customers": "the customer changes one dimensions run applies to DIM_CUSTOMER (work table)",
+    "work_products": "the product changes one dimensions run applies to DIM_PRODUCT (work table)",
+    "order_changes": "the order changes one facts run applies (work table)",
+    "pending": "order lines waiting for their order or product before they become facts",
+    "summary_dates": "the days whose daily summary one summary run rebuilds (work table)",
+    "dim_customer": "customer dimension, SCD type 2: one row per version of a customer, current flag",
+    "dim_product": "product dimension, SCD type 2: one row per version of a product, current flag",
+    "dim_date": "calendar dimension: one row per day, with year, quarter, month, weekday and weekend flag",
+    "facts": "sales facts: one row per order line, with amounts, cost and profit, keyed to the SCD2 versions",
+    "summary": "daily sales summary from the facts: orders, units, revenue, profit, cancellations, customers",
+    "order_lines": "order lines with product, category, line revenue after discount and line cost",
+    "enriched_orders": "orders with their customer, segment, location and item, unit and amount totals",
+    "product_performance": "orders, units sold, revenue, cost, profit and margin per product",
+    "current_inventory": "stock on hand, daily sales, days of cover and reorder status per product",
+}
 
 
 @dataclass(frozen=True)

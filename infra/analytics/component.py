@@ -17,6 +17,7 @@ from infra.analytics import catalog
 from infra.analytics.catalog import (
     CATALOG,
     CLUSTER_BY,
+    COMMENTS,
     DYNAMIC_TABLES,
     LOADER_WRITES,
     PRIMARY_KEYS,
@@ -86,6 +87,7 @@ class CommerceAnalytics(PipelineComponent):
                 primary_key=PRIMARY_KEYS.get(key),
                 change_tracking=key in TRACKED,
                 cluster_by=CLUSTER_BY.get(key, ()),
+                comment=COMMENTS[key],
                 opts=args.kept(self),
             )
             for key, (_, _, cols) in TABLES.items()
@@ -136,7 +138,7 @@ class CommerceAnalytics(PipelineComponent):
                 lag=dt.lag if dt.lag == "DOWNSTREAM" else getattr(self._args.config.lags, dt.lag),
                 warehouse=self._args.transform_warehouse,
                 query=lambda d, k=key: catalog.dynamic_table_sql(d, k),
-                comment=f"{key} (sql/{dt.sql})",
+                comment=f"{COMMENTS[key]}; sql/{dt.sql}",
                 # re-created, a dynamic table is a full re-materialization readers wait for: protected too
                 opts=self._args.kept(self, depends_on=inputs),
             )

@@ -60,6 +60,12 @@ DYNAMIC_TABLES: dict[str, DynamicTable] = {
     "orders_derived": DynamicTable("cdc/orders_derived.sql", ("orders_current",), "orders_derived"),
     "orders_aggregated": DynamicTable("cdc/orders_aggregated.sql", ("orders_derived", "changes"), "orders_aggregated"),
 }
+# Each dynamic table's business context, as its Snowflake comment (the medallion layer it serves).
+COMMENTS = {
+    "orders_current": "Silver layer: each order's latest image from the change log, deletes removed",
+    "orders_derived": "Silver layer: cleansed orders with value category and completion status",
+    "orders_aggregated": "Gold layer: business metrics per month and value segment (orders, items, revenue, customers)",
+}
 SEQUENCES = {"order_ids": "ORDER_ID_BLOCKS", "change_seqs": "ORDER_CHANGE_SEQ_BLOCKS"}
 
 CATALOG = Catalog(

@@ -104,7 +104,7 @@ class OrderChanges(PipelineComponent):
                 initialize="ON_CREATE",
                 warehouse=args.transform_warehouse,
                 query=lambda d, k=key: catalog.dynamic_table_sql(d, k),
-                comment=f"{key} (sql/{dt.sql})",
+                comment=f"{catalog.COMMENTS[key]}; sql/{dt.sql}",
                 opts=args.kept(self, depends_on=inputs),
             )
         self.monitoring = snowflake.View(

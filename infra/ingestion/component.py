@@ -18,7 +18,7 @@ import pulumi_snowflake as snowflake
 
 from infra.grants import RoleGrants
 from infra.iam import policy, snowflake_trust_policy
-from infra.ingestion.catalog import CSV_FORMAT, CUSTOMER, FEEDS, Feed
+from infra.ingestion.catalog import CSV_FORMAT, FEEDS, Feed
 from infra.ingestion.config import IngestionConfig
 from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_table
@@ -141,6 +141,7 @@ class Ingestion(PipelineComponent):
             schema=cat.schema("file_format"),
             name=cat.name("file_format"),
             **CSV_FORMAT,
+            comment=f"how the {feed.noun} feed's CSV files are read (header, quoting, NULL markers)",
             opts=as_sys,
         )
         stage = snowflake.StageExternalS3(
@@ -162,7 +163,7 @@ class Ingestion(PipelineComponent):
             columns=feed.bronze_columns,
             opts=args.kept(self),
             change_tracking=True,
-            comment=None if feed is CUSTOMER else f"the {feed.noun} feed's rows as loaded, all text",
+            comment=f"the {feed.noun} feed's rows as loaded, all text",
         )
         pipe = snowflake.Pipe(
             rn("pipe"),
@@ -200,7 +201,6 @@ class Ingestion(PipelineComponent):
         """Stream → procedure (transform + MERGE) → Silver on the feed's task, and its Gold view if any."""
         args, db, cfg, cat, rn = self._args, self._db, self._args.config, feed.catalog, lambda s: self._rname(feed, s)
         kept = args.kept(self)
-        new = feed is not CUSTOMER  # the customer tables were released without comments
         xfm = catalog_table(
             rn("xfm"),
             cat,
@@ -208,7 +208,7 @@ class Ingestion(PipelineComponent):
             database=db,
             columns=feed.xfm_columns,
             opts=kept,
-            comment=f"the {feed.noun} batch being merged (the procedure's work table)" if new else None,
+            comment=f"the {feed.noun} batch being merged (the procedure's work table)",
         )
         silver = catalog_table(
             rn("silver"),
@@ -218,7 +218,7 @@ class Ingestion(PipelineComponent):
             columns=feed.silver_columns,
             opts=kept,
             primary_key=feed.primary_key,
-            comment=f"the {feed.noun} feed, typed, cleaned, one row per key" if new else None,
+            comment=f"the {feed.noun} feed, typed, cleaned, one row per key",
         )
         stream = snowflake.StreamOnTable(
             rn("stream"),

@@ -127,6 +127,18 @@ TABLES: dict[str, tuple[str, Cols]] = {
     "USER_PRODUCT_RECOMMENDATIONS": ("GOLD", USER_PRODUCT_RECOMMENDATIONS),
     "CUSTOMER_PROPENSITY": ("GOLD", CUSTOMER_PROPENSITY),
 }
+# Each table's business context, as its Snowflake comment.
+COMMENTS = {
+    "STORES": "stores with their type, city, state and region (reference data the loads generate)",
+    "PRODUCT_CATEGORIES": "product categories by department with their price range (reference data)",
+    "LOYALTY_TIERS": "loyalty tiers: annual spend bands, points multiplier and discount (reference data)",
+    "PRODUCT_CATALOG": "products with category, brand and price: the catalogue recommendations draw from",
+    "INVENTORY": "stock per product and store, with when it was last updated",
+    "CUSTOMERS": "customers with contact details, address and loyalty tier (generated)",
+    "EVENT_STREAM": "customer events (views, carts, purchases) the features and the models learn from",
+    "USER_PRODUCT_RECOMMENDATIONS": "each customer's top products (batch recommendations exported to DynamoDB)",
+    "CUSTOMER_PROPENSITY": "each customer's purchase propensity per category (the propensity model's scores)",
+}
 # What each duty's steps write, granted on each table (so it holds from the moment the table exists; a
 # schema's future grant made beside the table may come after it): `generate` replaces the BRONZE inputs
 # as LOADER; `build` and `train` INSERT OVERWRITE the GOLD outputs as TRANSFORMER.

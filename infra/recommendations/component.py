@@ -85,6 +85,7 @@ class RecommendationsData(PipelineComponent):
                 columns=cols,
                 opts=self._args.kept(self),
                 explicit=False,
+                comment=catalog.COMMENTS[key],
             )
             for key, (_, cols) in catalog.TABLES.items()
         }

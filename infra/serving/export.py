@@ -22,7 +22,7 @@ import pulumi_aws as aws
 import pulumi_snowflake as snowflake
 
 from infra.grants import RoleGrants
-from infra.iam import policy, snowflake_trust_policy
+from infra.iam import EXPORT_ACTIONS, policy, snowflake_trust_policy
 from infra.naming import Naming, quote
 from infra.providers import Providers
 from infra.serving.catalog import CATALOG, EXPORT_HANDLER, NETWORK_SCHEMA
@@ -33,7 +33,7 @@ PYTHON_RUNTIME = "3.11"
 SNOWPARK_VERSION = "1.14.0"  # snowflake-snowpark-python, which a Python procedure requires
 SQL = "serving/dynamodb_export.sql"
 # what the role may do: write items, and describe the table (nothing else, on nothing else)
-ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb:PutItem"]
+ACTIONS = EXPORT_ACTIONS
 # what DESCRIBE SECURITY INTEGRATION reports for the trust (the names Snowflake's API integrations use)
 TRUST_PROPERTIES = ("API_AWS_IAM_USER_ARN", "API_AWS_EXTERNAL_ID")
 
