@@ -3,6 +3,7 @@ prefix of a stack's landing bucket (its `landingBucket` output), or of the stand
 
     python -m scripts.ingestion upload --local --rows 10000 --seed 7 --bad-share 0.02
     python -m scripts.ingestion upload --stack dev customers.csv
+    python -m scripts.ingestion dbt --local | --stack dev   (the dbt layer: see scripts/ingestion/dbt.py)
 
 Given no files it generates a customer file (deterministic by seed, with a share of malformed rows):
 refused for a prod stack, like every step that writes synthetic data. `--bucket`, if given, must be
@@ -21,6 +22,7 @@ from scripts import standins
 from scripts.core.console import console
 from scripts.core.guard import guard_synthetic
 from scripts.core.runner import failures_in_one_line
+from scripts.ingestion.dbt import COMMANDS, dbt_cmd
 from scripts.ingestion.generate import generate_customers
 from scripts.ingestion.loads import UploadError, landing_bucket, s3_client, upload
 from scripts.ingestion.rehearsal import LOCAL_ACCOUNT
@@ -64,6 +66,19 @@ def upload_cmd(
         client = s3_client(endpoint, cfg.aws_region)
         for line in upload(client, bucket, cfg.ingestion.landing_prefix, cfg.ingestion.max_file_mb, payloads):
             console.print(line)
+
+
+@app.command("dbt")
+@standins.exits_in_one_line
+def dbt_command(
+    stack: str = typer.Option("dev", help="stack whose names (and, deployed, whose transformer key) to use"),
+    local: bool = typer.Option(False, "--local", help="build on the fakesnow stand-in"),
+    command: str = typer.Option("build", help=f"dbt command: {', '.join(COMMANDS)}"),
+    select: list[str] = typer.Option(None, help="dbt node selection (repeatable)"),
+) -> None:
+    """`dbt build` of the dbt layer (silver model, snapshot, gold view and their tests) on a stack or locally."""
+    with failures_in_one_line():
+        dbt_cmd(stack, local, command, tuple(select or ()))
 
 
 if __name__ == "__main__":

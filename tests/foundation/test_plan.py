@@ -176,7 +176,7 @@ def test_a_service_user_per_duty_with_only_its_role_and_a_network_policy(plans):
     held = {u: {c for c, p in edges if p == f"user:{u}"} for u in users}
     assert held == {
         "RDP_PROD_SVC_LOADER": {"RDP_PROD_LOADER", "RDP_PROD_CDC_WRITER"},  # the change generator writes too
-        "RDP_PROD_SVC_TRANSFORMER": {"RDP_PROD_TRANSFORMER"},
+        "RDP_PROD_SVC_TRANSFORMER": {"RDP_PROD_TRANSFORMER", "RDP_PROD_DBT"},  # dbt's own duty role (its schemas)
         "RDP_PROD_SVC_APP": {"RDP_PROD_APP_SERVICE"},
         "RDP_PROD_SVC_REGISTRY": {"RDP_PROD_IMAGE_PUSHER"},
     }

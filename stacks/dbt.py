@@ -1,0 +1,32 @@
+"""The ingestion capability's dbt layer in a stack: its schemas and DBT role beside the customer feed's
+tables (its sources), held by the stack's transformer service user (kept apart from stacks/platform.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from infra.ingestion.dbt import DbtLayer, DbtLayerArgs
+
+if TYPE_CHECKING:
+    from infra.ingestion.component import CustomerIngestion
+    from stacks.platform import Base
+
+
+def dbt_layer(b: Base, ingestion: CustomerIngestion) -> DbtLayer:
+    """DBT_SILVER, DBT_GOLD and the DBT role, reading the Bronze and Silver customer tables."""
+    cfg = b.config
+    return DbtLayer(
+        "dbt",
+        DbtLayerArgs(
+            naming=cfg.naming,
+            providers=b.providers,
+            protect=cfg.protect,
+            database=b.database,
+            data_retention_days=cfg.data_retention_days,
+            transform_warehouse=b.warehouses["transform"],
+            transformer_user=b.access.service_users["transformer"].name,
+            sources={"bronze": ingestion.bronze, "silver": ingestion.silver},
+            analyst_role=b.roles["ANALYST"],
+        ),
+        b.after_foundation,
+    )
