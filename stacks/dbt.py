@@ -3,17 +3,15 @@ tables (its sources), held by the stack's transformer service user (kept apart f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
+from infra.ingestion.component import CustomerIngestion
 from infra.ingestion.dbt import DbtLayer, DbtLayerArgs
 
-if TYPE_CHECKING:
-    from infra.ingestion.component import CustomerIngestion
-    from stacks.platform import Base
 
-
-def dbt_layer(b: Base, ingestion: CustomerIngestion) -> DbtLayer:
-    """DBT_SILVER, DBT_GOLD and the DBT role, reading the Bronze and Silver customer tables."""
+def dbt_layer(b: Any, ingestion: CustomerIngestion) -> DbtLayer:
+    """DBT_SILVER, DBT_GOLD and the DBT role, reading the Bronze and Silver customer tables (`b`: the stack's
+    Base, untyped here so this module does not import stacks.platform, which imports it)."""
     cfg = b.config
     return DbtLayer(
         "dbt",
