@@ -20,16 +20,17 @@ def catalog_table(
     database: pulumi.Input[str],
     columns: Sequence[tuple[str, str]],
     opts: pulumi.ResourceOptions,
-    primary_key: str | None = None,
+    primary_key: str | Sequence[str] | None = None,
     not_null: Sequence[str] = (),
     change_tracking: bool = False,
     comment: str | None = None,
     explicit: bool = True,
 ) -> snowflake.Table:
-    """`key`'s table in `database`; `not_null` adds NOT NULL columns beyond the primary key. Not
-    `explicit`: nullability and change tracking are left to Snowflake's defaults (nullable, off), as
-    the tables that were released that way keep them."""
-    required = {primary_key, *not_null}
+    """`key`'s table in `database`; the primary key is one column or several, `not_null` adds NOT NULL
+    columns beyond it. Not `explicit`: nullability and change tracking are left to Snowflake's defaults
+    (nullable, off), as the tables that were released that way keep them."""
+    keys = [primary_key] if isinstance(primary_key, str) else list(primary_key or ())
+    required = {*keys, *not_null}
     nullable = (lambda c: {"nullable": c not in required}) if explicit else (lambda c: {})
     return snowflake.Table(
         rname,
@@ -37,7 +38,7 @@ def catalog_table(
         schema=catalog.schema(key),
         name=catalog.name(key),
         columns=[{"name": c, "type": t, **nullable(c)} for c, t in columns],
-        primary_key={"keys": [primary_key]} if primary_key else None,
+        primary_key={"keys": keys} if keys else None,
         change_tracking=change_tracking if explicit else None,
         comment=comment,
         opts=opts,

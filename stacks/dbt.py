@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.ingestion.component import CustomerIngestion
+from infra.ingestion.component import Ingestion
 from infra.ingestion.dbt import DbtLayer, DbtLayerArgs
 
 
-def dbt_layer(b: Any, ingestion: CustomerIngestion) -> DbtLayer:
+def dbt_layer(b: Any, ingestion: Ingestion) -> DbtLayer:
     """DBT_SILVER, DBT_GOLD and the DBT role, reading the Bronze and Silver customer tables (`b`: the stack's
     Base, untyped here so this module does not import stacks.platform, which imports it)."""
-    cfg = b.config
+    cfg, customer = b.config, ingestion.feeds["customer"]
     return DbtLayer(
         "dbt",
         DbtLayerArgs(
@@ -23,7 +23,7 @@ def dbt_layer(b: Any, ingestion: CustomerIngestion) -> DbtLayer:
             data_retention_days=cfg.data_retention_days,
             transform_warehouse=b.warehouses["transform"],
             transformer_user=b.access.service_users["transformer"].name,
-            sources={"bronze": ingestion.bronze, "silver": ingestion.silver},
+            sources={"bronze": customer.bronze, "silver": customer.silver},
             analyst_role=b.roles["ANALYST"],
         ),
         b.after_foundation,

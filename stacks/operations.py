@@ -13,7 +13,7 @@ from infra.operations.component import OperationsAlerts, OperationsAlertsArgs
 # `b` and `pipelines` are stacks/platform.py's Base and Pipelines (platform imports this module, not back).
 def operations(b: Any, pipelines: Any, serving_refresh: pulumi.Resource | None) -> OperationsAlerts:
     """The alerts on the transform warehouse, notifying the stack's error integration; each waits for the
-    objects its condition names (the pipe, the dynamic tables with a target lag, the serving refresh task,
+    objects its condition names (each feed's pipe, the dynamic tables with a target lag, the serving refresh task,
     where the stack has one)."""
     cfg = b.config
     targets = lag_targets(cfg.analytics.lags, cfg.cdc.lags)
@@ -27,7 +27,7 @@ def operations(b: Any, pipelines: Any, serving_refresh: pulumi.Resource | None) 
             warehouse=b.warehouses["transform"],
             error_integration=b.alerts.error_integration,
             lag_targets=targets,
-            pipe=pipelines.ingestion.pipe,
+            pipes={key: feed.pipe for key, feed in pipelines.ingestion.feeds.items()},
             dynamic_tables=[getattr(pipelines, t.capability).dynamic_tables[t.key] for t in targets],
             serving_refresh=serving_refresh,
         ),

@@ -22,8 +22,8 @@ from infra.foundation.alerts import ErrorAlerts, ErrorAlertsArgs
 from infra.foundation.component import SnowflakeFoundation, SnowflakeFoundationArgs
 from infra.foundation.identity import CiIdentities, CiIdentitiesArgs
 from infra.iam import boundary_arn, boundary_name
-from infra.ingestion.component import CustomerIngestion, CustomerIngestionArgs
-from infra.ingestion.landing import LandingBucket, LandingBucketArgs
+from infra.ingestion.component import Ingestion
+from infra.ingestion.landing import LandingBucket
 from infra.naming import review_naming
 from infra.providers import (
     AwsAccountArgs,
@@ -40,6 +40,7 @@ from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArg
 from infra.serving.postgres import SnowflakePostgres
 from infra.serving.refresh import ServingRefresh
 from stacks.dbt import dbt_layer
+from stacks.ingestion import ingestion as build_ingestion
 from stacks.operations import operations
 from stacks.refresh import serving_refresh
 
@@ -77,7 +78,7 @@ class Base:
 @dataclass(frozen=True, kw_only=True)
 class Pipelines:
     landing: LandingBucket
-    ingestion: CustomerIngestion
+    ingestion: Ingestion
     analytics: CommerceAnalytics
     cdc: OrderChanges
     dashboard: AnalyticsDashboard
@@ -176,8 +177,9 @@ def _base(cfg: StackConfig) -> Base:
 
 
 def _pipelines(b: Base) -> Pipelines:
-    """Customer ingestion, e-commerce analytics, order CDC, the dashboard over them, and the
-    recommendations data plane: where they run, who operates them and where their errors go is shared."""
+    """Ingestion (the customer, sales and inventory feeds), e-commerce analytics, order CDC, the dashboard
+    over them, and the recommendations data plane: where they run, who operates them and where their
+    errors go is shared."""
     cfg = b.config
     shared = {
         "naming": cfg.naming,
@@ -188,29 +190,7 @@ def _pipelines(b: Base) -> Pipelines:
         "error_integration": b.alerts.error_integration,
         "transformer_role": b.roles["TRANSFORMER"],
     }
-    landing = LandingBucket(
-        "landing",
-        LandingBucketArgs(
-            naming=cfg.naming,
-            providers=b.providers,
-            protect=cfg.protect,
-            config=cfg.ingestion,
-            versioning=cfg.environment == "prod",
-            force_destroy=cfg.force_destroy_bucket,
-        ),
-    )
-    ingestion = CustomerIngestion(
-        "ingestion",
-        CustomerIngestionArgs(
-            **shared,
-            config=cfg.ingestion,
-            bucket_name=landing.bucket.bucket,
-            bucket_arn=landing.bucket.arn,
-            loader_role=b.roles["LOADER"],
-            permissions_boundary=b.boundary,
-        ),
-        opts=b.after_foundation,
-    )
+    landing, ingestion = build_ingestion(b, shared)
     loading = {**shared, "loader_role": b.roles["LOADER"]}  # their post-deploy steps also write BRONZE
     analytics = CommerceAnalytics(
         "analytics", CommerceAnalyticsArgs(**loading, config=cfg.analytics), b.after_foundation

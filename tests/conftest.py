@@ -133,3 +133,9 @@ def dynamo_items(t) -> dict[int, dict]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def pytest_configure(config) -> None:
+    from tests.leaks import LeakGuard
+
+    config.pluginmanager.register(LeakGuard(), "leak-guard")

@@ -18,7 +18,7 @@ ACCOUNT_STACK = "account"
 # The account's own database: the monitor procedures and the deployers' network rules live here.
 ADMIN_SCHEMAS = {
     "MONITORS": "one procedure per environment that attaches its resource monitor",
-    "NETWORK": "rules",
+    "NETWORK": "the network rules of each deploy user's network policy (CI runner ranges)",
     "BUDGETS": "one budget per environment and the tag that says what it tracks",
 }
 MONITOR_SCHEMA, NETWORK_SCHEMA, BUDGET_SCHEMA = "MONITORS", "NETWORK", "BUDGETS"

@@ -21,6 +21,7 @@ SERVICES_DIR = ROOT / "services"
 MONITOR_SQL = {cap: ROOT / "sql" / path for cap, path in monitoring.FILES.items()}
 SHARED = ("__init__.py", "features/__init__.py", "features/health.py")
 MAIN_FILE = "streamlit_app.py"
+THEME = ".streamlit/config.toml"  # the app's light and dark themes, read from the app's root
 DIRECTORY = "app"  # the app's directory on its stage
 
 
@@ -35,11 +36,13 @@ class AppFile:
 
 
 def files() -> list[AppFile]:
-    """The app's modules, environment.yml and monitor.json at the root, its queries in sql/ and the
-    monitor's in a monitor/ folder under it (where queries.py looks), the shared judgement under services/."""
+    """The app's modules, environment.yml and monitor.json at the root, its theme in .streamlit/, its
+    queries in sql/ and the monitor's in a monitor/ folder under it (where queries.py looks), the shared
+    judgement under services/."""
     app = [p for p in sorted(APP_DIR.glob("*.py")) if p.name != "__init__.py"]
     app += [APP_DIR / "environment.yml", APP_DIR / "monitor.json"]
-    found = [AppFile(p, p.name) for p in app] + [AppFile(p, f"sql/{p.name}") for p in sorted(SQL_DIR.glob("*.sql"))]
+    found = [AppFile(p, p.name) for p in app] + [AppFile(APP_DIR / THEME, THEME)]
+    found += [AppFile(p, f"sql/{p.name}") for p in sorted(SQL_DIR.glob("*.sql"))]
     found += [AppFile(p, f"sql/monitor/{cap}.sql") for cap, p in MONITOR_SQL.items()]
     found += [AppFile(SERVICES_DIR / rel, f"services/{rel}") for rel in SHARED]
     missing = [str(f.source) for f in found if not f.source.is_file()]

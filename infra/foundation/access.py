@@ -38,10 +38,16 @@ RUNTIME_DDL: dict[str, dict[str, str]] = {
     "SILVER": {},
     # TRANSFORMER: INSERT OVERWRITE of the recommendations and propensity, REFRESH of the dynamic tables
     "GOLD": {},
-    # TRANSFORMER: reads the declared feature views (no snowflake-ml feature store)
-    "FEATURE_STORE": {},
-    # TRANSFORMER: PUT of the models to the declared MODEL_STAGE (no model registry, no log_model)
-    "ML_REGISTRY": {},
+    # TRANSFORMER: `train` registers the feature store's entities (tags) and feature views (views, no
+    # refresh schedule: no dynamic table) through the caller's-rights ML_REGISTRY.REGISTRY_OPS; the
+    # store's own two tags are declared, the role only APPLYs them
+    "FEATURE_STORE": {
+        "CREATE TAG": "train: FeatureStore.register_entity (sql/recommendations/ml_registry.py)",
+        "CREATE VIEW": "train: FeatureStore.register_feature_view (sql/recommendations/ml_registry.py)",
+    },
+    # TRANSFORMER: `train` logs both models to the registry (a version per run, aliases moved) through
+    # ML_REGISTRY.REGISTRY_OPS, and PUTs each run's model files to the declared MODEL_STAGE
+    "ML_REGISTRY": {"CREATE MODEL": "train: Registry.log_model (sql/recommendations/ml_registry.py)"},
     # TRANSFORMER: EXECUTE TASK on the declared task graph (its procedures run as their owner)
     "STREAMS_TASKS": {},
 }
@@ -107,8 +113,8 @@ class AccessControl(pulumi.ComponentResource):
         for schema, schema_name in args.schemas.items():
             s = slug(schema.lower())
             in_schema = quote_output(db, schema_name)
-            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"read {schema}")
-            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"read/write {schema}")
+            read = g.role(f"ar-{s}-r", n.sf("AR", schema, "R"), f"access role: reads every object in {schema}")
+            write = g.role(f"ar-{s}-rw", n.sf("AR", schema, "RW"), f"access role: reads, writes in {schema}")
             self.access_roles[(schema, "R")] = read
             self.access_roles[(schema, "RW")] = write
             g.grant(f"ar-{s}-r-db", read, ["USAGE"], on_account_object=object_ref("DATABASE", db))

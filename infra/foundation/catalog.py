@@ -15,6 +15,12 @@ SCHEMAS: dict[str, str] = {
     "STREAMS_TASKS": "streams and tasks that move data between layers",
 }
 WAREHOUSE_PURPOSES = ("load", "transform", "serve")
+# What each warehouse's credits pay for: its comment in Snowflake, so a bill names the work.
+WAREHOUSE_COMMENTS = {
+    "load": "the loader's work: post-deploy data loads into BRONZE and the order change generator",
+    "transform": "the transformer's work: tasks, procedures, dynamic-table refreshes, alerts and training",
+    "serve": "reads: the dashboard, analysts and the recommendation API's warehouse fallback",
+}
 # A runaway statement is cancelled after an hour instead of Snowflake's default two days (the policy
 # pack caps it: 3600 s outside prod, 7200 s in prod).
 STATEMENT_TIMEOUT_SECONDS = 3600

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.foundation.catalog import SCHEMAS, STATEMENT_TIMEOUT_SECONDS, WAREHOUSE_PURPOSES, warehouse_name
+from infra.foundation.catalog import (
+    SCHEMAS,
+    STATEMENT_TIMEOUT_SECONDS,
+    WAREHOUSE_COMMENTS,
+    WAREHOUSE_PURPOSES,
+    warehouse_name,
+)
 from infra.foundation.config import Warehouses
 from infra.naming import Naming
 from infra.providers import Providers
@@ -87,7 +93,7 @@ class SnowflakeFoundation(pulumi.ComponentResource):
                 auto_resume="true",
                 initially_suspended=True,
                 statement_timeout_in_seconds=STATEMENT_TIMEOUT_SECONDS,
-                comment=f"{purpose} warehouse",
+                comment=WAREHOUSE_COMMENTS[purpose],
                 opts=pulumi.ResourceOptions.merge(as_sys, pulumi.ResourceOptions(ignore_changes=["resourceMonitor"])),
             )
             if args.monitor_procedure:

@@ -1,4 +1,5 @@
-"""The S3 landing bucket: encrypted, private, TLS-only, with lifecycle rules per prefix."""
+"""The S3 landing bucket: encrypted, private, TLS-only, with lifecycle rules per prefix (each feed's, the
+rejected files')."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.ingestion.catalog import REJECTED_PREFIX
+from infra.ingestion.catalog import FEEDS, REJECTED_PREFIX
 from infra.ingestion.config import IngestionConfig
 from infra.naming import Naming
 from infra.providers import Providers
@@ -76,12 +77,16 @@ class LandingBucket(pulumi.ComponentResource):
             bucket=bucket_id,
             rules=[
                 {
-                    "id": "expire-processed-landing-files",
+                    # the customer feed's rule keeps the id it was released with
+                    "id": "expire-processed-landing-files" if key == "customer" else f"expire-processed-{key}-files",
                     "status": "Enabled",
-                    "filter": {"prefix": cfg.landing_prefix},
+                    "filter": {"prefix": cfg.feed(key).landing_prefix},
                     "expiration": {"days": cfg.processed_expiry_days},
                     "noncurrent_version_expiration": {"noncurrent_days": cfg.processed_expiry_days},
-                },
+                }
+                for key in FEEDS
+            ]
+            + [
                 {
                     "id": "expire-rejected-files",
                     "status": "Enabled",

@@ -27,11 +27,21 @@ LAG_FACTOR = 2  # a dynamic table further behind than twice its target lag
 STALE_WITHIN_HOURS = 24  # a stream that goes stale within a day
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
 
+
+def pipe_alert(feed: str) -> str:
+    """The alert key of a feed's pipe."""
+    return "pipe_unhealthy" if feed == "customer" else f"pipe_unhealthy_{feed}"
+
+
 # alert key → what it watches (its comment, and the message it sends)
 ALERTS = {
     "task_failed": "a task of the stack failed",
     "dynamic_table_behind": f"a dynamic table refresh failed, or a table lag passed {LAG_FACTOR}x its target",
-    "pipe_unhealthy": "the customer pipe failed to load a file, or has loaded nothing for too long",
+    # one per feed: `pipe_unhealthy` (customers, released so), `pipe_unhealthy_sales`, …
+    **{
+        pipe_alert(key): f"the {feed.noun} pipe failed to load a file, or has loaded nothing for too long"
+        for key, feed in ingestion.FEEDS.items()
+    },
     "stream_stale": f"a stream is stale or will be within {STALE_WITHIN_HOURS} hours",
     "serving_stale": "the last successful refresh of the serving stores is too old",
 }
@@ -67,7 +77,7 @@ class Sources:
 
     task_history: str
     refresh_history: str
-    copy_history: str
+    copy_history: str  # of the Bronze table `{table}` (a fixture holding every pipe's loads has no `{table}`)
     streams: str
     this_run: str
     last_run: str
@@ -102,12 +112,11 @@ def lag_targets(analytics_lags: object, cdc_lags: object) -> tuple[LagTarget, ..
 def stack_sources(database: str) -> Sources:
     """Snowflake's own metadata of `database` (INFORMATION_SCHEMA table functions) and the alert's times."""
     db = quote(database)
-    bronze = ".".join((database, *ingestion.CATALOG.objects["bronze"]))
     return Sources(
         task_history=f"TABLE({db}.INFORMATION_SCHEMA.TASK_HISTORY(SCHEDULED_TIME_RANGE_START => "
         "DATEADD('hour', -167, CURRENT_TIMESTAMP()), RESULT_LIMIT => 10000))",  # under its 7 days
         refresh_history=f"TABLE({db}.INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY(RESULT_LIMIT => 10000))",
-        copy_history=f"TABLE({db}.INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => '{bronze}', "
+        copy_history=f"TABLE({db}.INFORMATION_SCHEMA.COPY_HISTORY(TABLE_NAME => '{database}.{{table}}', "
         "START_TIME => DATEADD('hour', -335, CURRENT_TIMESTAMP())))",  # under COPY_HISTORY's 14 days
         streams=f"TABLE({CATALOG.fq(database, 'stream_states')}())",
         this_run="SNOWFLAKE.ALERT.SCHEDULED_TIME()",
@@ -127,28 +136,37 @@ def _states(states: Iterable[str]) -> str:
 
 
 def conditions(sources: Sources, thresholds: Thresholds) -> dict[str, str]:
-    """Every alert's condition, by alert key, reading `sources` (without the file's comment lines)."""
-    queries = named_queries(
-        "operations/alerts.sql",
-        task_history=sources.task_history,
-        refresh_history=sources.refresh_history,
-        copy_history=sources.copy_history,
-        streams=sources.streams,
-        this_run=sources.this_run,
-        last_run=sources.last_run,
-        failed_task_states=_states(FAILED_TASK_STATES),
-        failed_refresh_states=_states(FAILED_REFRESH_STATES),
-        lag_factor=str(LAG_FACTOR),
-        lag_targets=_targets_sql(thresholds.lag_targets),
-        pipe_schema=ingestion.CATALOG.schema("pipe"),
-        pipe_name=ingestion.CATALOG.name("pipe"),
-        silence_hours=str(thresholds.silence_hours),
-        stale_within_hours=str(STALE_WITHIN_HOURS),
-        refresh_schema=SERVING.schema("refresh_task"),
-        refresh_task=SERVING.name("refresh_task"),
-        max_age_hours=str(thresholds.max_age_hours),
-    )
-    return {key: _code(sql) for key, sql in queries.items()}
+    """Every alert's condition, by alert key, reading `sources` (without the file's comment lines): one
+    pipe alert per feed, each the pipe_unhealthy query over that feed's pipe and Bronze load history."""
+    common = {
+        "task_history": sources.task_history,
+        "refresh_history": sources.refresh_history,
+        "streams": sources.streams,
+        "this_run": sources.this_run,
+        "last_run": sources.last_run,
+        "failed_task_states": _states(FAILED_TASK_STATES),
+        "failed_refresh_states": _states(FAILED_REFRESH_STATES),
+        "lag_factor": str(LAG_FACTOR),
+        "lag_targets": _targets_sql(thresholds.lag_targets),
+        "silence_hours": str(thresholds.silence_hours),
+        "stale_within_hours": str(STALE_WITHIN_HOURS),
+        "refresh_schema": SERVING.schema("refresh_task"),
+        "refresh_task": SERVING.name("refresh_task"),
+        "max_age_hours": str(thresholds.max_age_hours),
+    }
+    found: dict[str, str] = {}
+    for key, feed in ingestion.FEEDS.items():
+        queries = named_queries(
+            "operations/alerts.sql",
+            **common,
+            copy_history=sources.copy_history.replace("{table}", ".".join(feed.catalog.objects["bronze"])),
+            pipe_schema=feed.catalog.schema("pipe"),
+            pipe_name=feed.catalog.name("pipe"),
+        )
+        found |= {k: sql for k, sql in queries.items() if k != "pipe_unhealthy"} | {
+            pipe_alert(key): queries["pipe_unhealthy"]
+        }
+    return {key: _code(sql) for key, sql in found.items()}
 
 
 def _code(sql: str) -> str:

@@ -1,5 +1,5 @@
 """The operations alerts: one Snowflake alert per thing that can go wrong unnoticed (a task failed, a
-dynamic table fell behind, the pipe failed or fell silent, a stream is going stale, the serving stores
+dynamic table fell behind, a feed's pipe failed or fell silent, a stream is going stale, the serving stores
 are old), each on the transform warehouse on the configured schedule, notifying the stack's error
 integration (the SNS topic its pipes and tasks already report to).
 
@@ -31,9 +31,9 @@ class OperationsAlertsArgs:
     warehouse: pulumi.Input[str]
     error_integration: pulumi.Input[str]
     lag_targets: tuple[LagTarget, ...]
-    # what the conditions name, so each alert is created after it: the pipe, the dynamic tables with a
-    # target lag, and the serving refresh task (None where the stack has none: no serving_stale alert)
-    pipe: pulumi.Resource
+    # what the conditions name, so each alert is created after it: each feed's pipe (by feed), the dynamic
+    # tables with a target lag, and the serving refresh task (None where the stack has none: no serving_stale)
+    pipes: dict[str, pulumi.Resource]
     dynamic_tables: list[pulumi.Resource]
     serving_refresh: pulumi.Resource | None = None
 
@@ -61,7 +61,7 @@ class OperationsAlerts(pulumi.ComponentResource):
         names = {
             "task_failed": [],
             "dynamic_table_behind": list(args.dynamic_tables),
-            "pipe_unhealthy": [args.pipe],
+            **{catalog.pipe_alert(feed): [pipe] for feed, pipe in args.pipes.items()},
             "stream_stale": [self.stream_states],
         }
         if args.serving_refresh is not None:

@@ -134,6 +134,10 @@ WRITES: dict[str, dict[str, list[str]]] = {
 }
 # FEATURE_STORE views of what the ranking model reads about products and customers' histories.
 PAIR_SIGNALS = ("PRODUCT_POPULARITY", "CUSTOMER_PRODUCT_INTERACTIONS")
+# The feature store's own tags, declared so the role that trains opens it without creating them
+# (snowflake-ml's FeatureStore in FAIL_IF_NOT_EXIST mode checks they exist; they tag its feature views).
+FEATURE_STORE_TAGS = ("SNOWML_FEATURE_STORE_OBJECT", "SNOWML_FEATURE_VIEW_METADATA")
+REGISTRY_HANDLER_FILE: Path = SQL_DIR / "recommendations" / "ml_registry.py"
 # Every object of the capability; the key is the object's name.
 CATALOG = Catalog(
     {
@@ -145,6 +149,8 @@ CATALOG = Catalog(
             **dict.fromkeys(PAIR_SIGNALS, "FEATURE_STORE"),
             "MODEL_STAGE": "ML_REGISTRY",
             "PREDICT_PROPENSITY": "ML_REGISTRY",
+            "REGISTRY_OPS": "ML_REGISTRY",
+            **dict.fromkeys(FEATURE_STORE_TAGS, "FEATURE_STORE"),
             "GENERATE_STORE": "BRONZE",
             "GENERATE_PRODUCT": "BRONZE",
             "GENERATE_INVENTORY": "BRONZE",

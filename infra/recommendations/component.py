@@ -23,6 +23,8 @@ from infra.sqlfiles import load_module, read_sql
 from infra.tables import catalog_table
 
 PYTHON_RUNTIME = "3.11"
+# snowflake-snowpark-python, which a Python procedure requires: snowflake-ml-python 2.x needs >= 1.43
+SNOWPARK_VERSION = "1.43.0"
 
 
 @dataclass(kw_only=True)
@@ -42,6 +44,7 @@ class RecommendationsData(PipelineComponent):
         self._tables_and_generators()
         self._features()
         features = self._model()
+        self._registry()
         self._tasks(features)
         grants = RoleGrants(f"{name}-transformer", args.on("securityadmin", self))
         role = args.transformer_role
@@ -51,6 +54,11 @@ class RecommendationsData(PipelineComponent):
         grants.on_object("dynamic-table", role, ["OPERATE", "MONITOR", "SELECT"], "DYNAMIC TABLE", self.customer_360)
         # `train` scores CUSTOMER_PROPENSITY through the UDF as TRANSFORMER (the task runs as its owner)
         grants.on_object("predict-propensity", role, ["USAGE"], "FUNCTION", self.predict)
+        # `train` registers the feature views and logs the models through the caller's-rights procedure;
+        # the feature store tags each view it creates with its own two tags
+        grants.on_object("registry-ops", role, ["USAGE"], "PROCEDURE", self.registry_ops)
+        for key, tag in self.feature_store_tags.items():
+            grants.on_object(f"tag-{slug(key.lower())}", role, ["APPLY"], "TAG", tag)
         # `generate` fills BRONZE as LOADER, calling the generators
         loader = RoleGrants(f"{name}-loader", args.on("securityadmin", self))
         for key, udtf in self.udtfs.items():
@@ -167,6 +175,38 @@ class RecommendationsData(PipelineComponent):
             opts=args.on("sysadmin", self, depends_on=[self.model_stage]),
         )
         return features
+
+    def _registry(self) -> None:
+        """The feature store's own tags and the procedure that runs snowflake-ml for `train` (as its
+        caller: the objects it creates are the training role's, under the CREATE grants it holds)."""
+        name, db, args = self._name, self._db, self._args
+        self.feature_store_tags = {
+            key: snowflake.Tag(
+                f"{name}-{slug(key.lower())}",
+                database=db,
+                schema=CATALOG.schema(key),
+                name=CATALOG.name(key),
+                comment="snowflake-ml feature store metadata tag (declared: the training role only applies it)",
+                opts=args.on("sysadmin", self),
+            )
+            for key in catalog.FEATURE_STORE_TAGS
+        }
+        self.registry_ops = snowflake.ProcedurePython(
+            f"{name}-registry-ops",
+            database=db,
+            schema=CATALOG.schema("REGISTRY_OPS"),
+            name=CATALOG.name("REGISTRY_OPS"),
+            arguments=[{"arg_name": a, "arg_data_type": "VARCHAR"} for a in ("ACTION", "SPEC")],
+            return_type="VARCHAR",
+            runtime_version=PYTHON_RUNTIME,
+            snowpark_package=SNOWPARK_VERSION,
+            packages=["snowflake-ml-python", "xgboost", "pandas"],
+            handler="run",
+            procedure_definition=read_sql("recommendations/ml_registry.py"),
+            execute_as="CALLER",
+            comment="feature store and model registry calls of `train` (sql/recommendations/ml_registry.py)",
+            opts=args.on("sysadmin", self, depends_on=[self.model_stage, *self.feature_store_tags.values()]),
+        )
 
     def _tasks(self, features: list[str]) -> None:
         """The recommendations refresh and the daily propensity scoring, on their own schedules."""

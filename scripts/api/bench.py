@@ -25,7 +25,7 @@ import psycopg
 
 from infra.recommendations import catalog as recommendations
 from scripts import standins
-from scripts.api import serve
+from scripts.api import overload, serve
 from scripts.core.rehearsal import run_cli
 from scripts.core.target import Target, local_target
 from scripts.standins.apps import ROOT, Running, start_http
@@ -141,6 +141,7 @@ def bench_api(t: Target, seconds: float = 5.0) -> dict[str, object]:
     out: dict[str, object] = {
         "API in process, Postgres path, per request (no HTTP)": in_process(paths["Postgres path"][1], ids)
     }
+    ceiling_rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="rdp-wrk-") as tmp:
         scripts = {backend: Path(tmp) / f"recommend-{backend}.lua" for backend, _ in paths.values()}
         for backend, script in scripts.items():
@@ -152,17 +153,74 @@ def bench_api(t: Target, seconds: float = 5.0) -> dict[str, object]:
                     _check_backend(api, ids[0], backend)
                     title = f"API under wrk, {label}, {_workers(workers)}"
                     out[title] = load_levels(api, scripts[backend], seconds)
-                    if backend == "postgres" and workers is None:
-                        out[
-                            f"API held at steady rates over {HELD_CONNECTIONS} connections, {label}, "
-                            f"{_workers(workers)} (goal: 400 req/s at p99 <= 50 ms)"
-                        ] = _held(api, ids, Path(tmp), seconds * 2)
+                    if backend == "postgres":
+                        extras = _postgres_extras(out, api, ids, Path(tmp), scripts[backend], workers, seconds)
+                        ceiling_rows.append(extras)
                 finally:
                     api.stop()
+        out[
+            f"API against its framework's ceiling at concurrency {CEILING_CONCURRENCY} (a bare FastAPI app answering "
+            "the same URL with a fixed JSON body, same server, same wrk; goal: >= 1,500 req/s with a worker per CPU)"
+        ] = ceiling_rows
         out["API, Postgres path, concurrency 1: the server's socket and compute threads"] = _sequential(
             paths["Postgres path"][1], scripts["postgres"], seconds
         )
     return out
+
+
+CEILING_CONCURRENCY, OVERLOAD_FACTOR, OVERLOAD_SECONDS = 32, 2.0, 30.0
+
+
+def _postgres_extras(
+    out: dict, api: Running, ids: list[int], tmp: Path, script: Path, workers: int | None, seconds: float
+) -> dict[str, object]:
+    """Beside the Postgres path's load levels: the framework's ceiling (its row is returned); with a worker
+    per CPU, the steady rates and the overload run (their tables added to `out`)."""
+    label = "Postgres path"
+    answer = tmp / "answer.json"
+    answer.write_bytes(_answer(api, ids[0]))
+    levels = out[f"API under wrk, {label}, {_workers(workers)}"]
+    at_32 = next(r for r in levels if r["concurrency"] == CEILING_CONCURRENCY)
+    row = {"server": _workers(workers), **_vs_ceiling(at_32, answer, script, workers, seconds)}
+    if workers is None:
+        steady = f"API held at steady rates over {HELD_CONNECTIONS} connections, {label}, {_workers(workers)}"
+        out[f"{steady} (goal: 400 req/s at p99 <= 50 ms)"] = _held(api, ids, tmp, seconds * 2)
+        title = (
+            f"API overloaded: {OVERLOAD_FACTOR:g}x the {at_32['req/s']:.0f} req/s sustained at concurrency "
+            f"{CEILING_CONCURRENCY}, offered for {OVERLOAD_SECONDS:g} s open loop (scripts/api/overload.py), "
+            f"{label}, {_workers(workers)} (goal: 200s at bounded latency, the rest 503, no other 5xx, no timeouts)"
+        )
+        out[title] = overload.open_loop(api.url, _paths(ids), OVERLOAD_FACTOR * at_32["req/s"], OVERLOAD_SECONDS)
+    return row
+
+
+def _answer(api: Running, customer_id: int) -> bytes:
+    """One real answer's bytes: the ceiling app's fixed body (the same size to serialize and send)."""
+    return httpx.get(f"{api.url}/recommend", params={"customer_id": customer_id, "zip_code": "10001"}).content
+
+
+def _paths(ids: list[int]) -> list[str]:
+    return [f"/recommend?customer_id={i}&zip_code=10001" for i in ids]
+
+
+def _vs_ceiling(api: dict, body: Path, script: Path, workers: int | None, seconds: float) -> dict[str, object]:
+    """The bare app under the same server and wrk, beside the API's figures at the same concurrency."""
+    cmd = [sys.executable, str(serve.SERVER_PY), "--factory", "scripts.api.ceiling:create_app", "--app-dir", str(ROOT)]
+    cmd += ["--host", "127.0.0.1", "--port", "{port}", *(["--workers", str(workers)] if workers else [])]
+    cmd += ["--no-access-log", "--log-level", "warning"]
+    env = {**serve.THREAD_ENV, "CEILING_BODY_FILE": str(body)}
+    bare = start_http("ceiling", cmd, env, None, "/health", "the bare FastAPI app did not start: read its log")
+    try:
+        ceiling = load_levels(bare, script, seconds, (CEILING_CONCURRENCY,))[0]
+    finally:
+        bare.stop()
+    return {
+        "API req/s": round(api["req/s"]),
+        "API p50/p99 ms": f"{api['p50 ms']:.1f} / {api['p99 ms']:.1f}",
+        "ceiling req/s": round(ceiling["req/s"]),
+        "ceiling p50/p99 ms": f"{ceiling['p50 ms']:.1f} / {ceiling['p99 ms']:.1f}",
+        "API / ceiling": f"{api['req/s'] / ceiling['req/s']:.0%}",
+    }
 
 
 def in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, float]:

@@ -1,11 +1,13 @@
-"""`python -m scripts.ingestion upload [FILES] --stack S | --local`: customer CSV files to the landing
-prefix of a stack's landing bucket (its `landingBucket` output), or of the stand-in's.
+"""`python -m scripts.ingestion upload [FILES] --feed F --stack S | --local`: a feed's CSV files (customer,
+sales or inventory) to that feed's landing prefix in a stack's landing bucket (its `landingBucket`
+output), or in the stand-in's.
 
     python -m scripts.ingestion upload --local --rows 10000 --seed 7 --bad-share 0.02
-    python -m scripts.ingestion upload --stack dev customers.csv
+    python -m scripts.ingestion upload --local --feed sales --rows 5000
+    python -m scripts.ingestion upload --stack dev --feed inventory counts.csv
     python -m scripts.ingestion dbt --local | --stack dev   (the dbt layer: see scripts/ingestion/dbt.py)
 
-Given no files it generates a customer file (deterministic by seed, with a share of malformed rows):
+Given no files it generates one of the feed (deterministic by seed, with a share of malformed rows):
 refused for a prod stack, like every step that writes synthetic data. `--bucket`, if given, must be
 the stack's own landing bucket: a file never lands in another stack's pipe by a typo.
 """
@@ -18,12 +20,13 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.config.reader import stack_config
+from infra.ingestion.catalog import FEEDS
 from scripts import standins
 from scripts.core.console import console
 from scripts.core.guard import guard_synthetic
 from scripts.core.runner import failures_in_one_line
 from scripts.ingestion.dbt import COMMANDS, dbt_cmd
-from scripts.ingestion.generate import generate_customers
+from scripts.ingestion.generate import GENERATORS
 from scripts.ingestion.loads import UploadError, landing_bucket, s3_client, upload
 from scripts.ingestion.rehearsal import LOCAL_ACCOUNT
 
@@ -32,13 +35,14 @@ app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
 
 @app.callback()
 def main() -> None:
-    """Customer files to a landing bucket (the subcommand keeps `upload` a command, never a file name)."""
+    """A feed's files to a landing bucket (the subcommand keeps `upload` a command, never a file name)."""
 
 
 @app.command("upload")
 @standins.exits_in_one_line
 def upload_cmd(
     files: list[Path] = typer.Argument(None, help="CSV files to send; none generates one"),
+    feed: str = typer.Option("customer", help=f"the feed the files belong to: {', '.join(FEEDS)}"),
     stack: str = typer.Option("dev", help="stack whose landing prefix and limits apply"),
     bucket: str = typer.Option(None, help="the stack's landing bucket (default: its landingBucket output)"),
     local: bool = typer.Option(False, help="send to the moto stand-in"),
@@ -50,6 +54,8 @@ def upload_cmd(
     endpoint = None
     # a refusal (bad file, wrong bucket, prod) and a failed send each end in one line
     with failures_in_one_line(UploadError, OSError, BotoCoreError, ClientError, code=2):
+        if feed not in FEEDS:
+            raise UploadError(f"--feed {feed}: no such feed (feeds: {', '.join(FEEDS)})")
         cfg = stack_config(stack)
         if not files:  # a generated file is synthetic data: never into prod
             guard_synthetic(stack, local, "upload", False, lambda: True)
@@ -61,10 +67,12 @@ def upload_cmd(
         payloads = (
             [(p.name, p.read_bytes()) for p in files]
             if files
-            else [(f"customers-seed{seed}-{rows}.csv", generate_customers(rows, seed, bad_share))]
+            else [(f"{feed}-seed{seed}-{rows}.csv", GENERATORS[feed](rows, seed, bad_share))]
         )
         client = s3_client(endpoint, cfg.aws_region)
-        for line in upload(client, bucket, cfg.ingestion.landing_prefix, cfg.ingestion.max_file_mb, payloads):
+        prefix = cfg.ingestion.feed(feed).landing_prefix
+        columns = FEEDS[feed].raw_columns
+        for line in upload(client, bucket, prefix, cfg.ingestion.max_file_mb, payloads, columns):
             console.print(line)
 
 

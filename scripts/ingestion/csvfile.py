@@ -10,11 +10,13 @@ from infra.ingestion.catalog import CSV_FORMAT, RAW_COLUMNS
 NULLS = set(CSV_FORMAT["null_ifs"])
 
 
-def parse_csv(body: bytes) -> tuple[list[tuple[int, list[str | None]]], list[tuple[int, str, str]]]:
-    """Rows by physical line number, and rejects (line, reason, raw) — with the stack's CSV format."""
+def parse_csv(
+    body: bytes, width: int = len(RAW_COLUMNS)
+) -> tuple[list[tuple[int, list[str | None]]], list[tuple[int, str, str]]]:
+    """Rows by physical line number, and rejects (line, reason, raw) — with the stack's CSV format, for a
+    feed of `width` columns (the customer feed's by default)."""
     good: list[tuple[int, list[str | None]]] = []
     bad: list[tuple[int, str, str]] = []
-    width = len(RAW_COLUMNS)
     lines = body.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()

@@ -1,11 +1,11 @@
-"""Ingestion's post-deploy step: customer CSV files sent to the landing prefix of a stack's bucket (or
+"""Ingestion's post-deploy step: a feed's CSV files sent to its landing prefix in a stack's bucket (or
 of the stand-in's), refused beforehand when the pipe would reject them. Large files go up in
 multipart, every call is retried."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -56,6 +56,15 @@ def check_upload(key: str, size: int, max_file_mb: int) -> None:
         raise UploadError(f"{key}: {size / 1048576:.1f} MB exceeds maxFileMb={max_file_mb}")
 
 
+def check_header(key: str, body: bytes, columns: Sequence[str]) -> None:
+    """Refuse a file whose header is not its feed's columns: the pipe skips the header and would load a
+    file meant for another feed column by column into the wrong table (or reject every row)."""
+    first = body.split(b"\n", 1)[0].decode("utf-8", errors="replace").strip().lower()
+    names = [c.strip().strip('"') for c in first.split(",")]
+    if names != [c.lower() for c in columns]:
+        raise UploadError(f"{key}: header {first[:200]!r} is not the feed's columns ({','.join(columns).lower()})")
+
+
 @retry(stop=stop_after_attempt(4), wait=wait_exponential(multiplier=0.5, max=8), reraise=True)
 def upload_bytes(client, bucket: str, key: str, body: bytes, progress: Progress | None = None) -> str:
     """Upload (multipart above 8 MB) and return the object's ETag."""
@@ -70,10 +79,20 @@ def upload_bytes(client, bucket: str, key: str, body: bytes, progress: Progress 
     return client.head_object(Bucket=bucket, Key=key)["ETag"]
 
 
-def upload(client: Any, bucket: str, prefix: str, max_file_mb: int, files: list[tuple[str, bytes]]) -> list[str]:
-    """Each (name, body) to s3://bucket/prefix+name, all checked before the first is sent; a line per file."""
+def upload(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    max_file_mb: int,
+    files: list[tuple[str, bytes]],
+    columns: Sequence[str] | None = None,
+) -> list[str]:
+    """Each (name, body) to s3://bucket/prefix+name, all checked before the first is sent (size, suffix and,
+    given the feed's `columns`, the header); a line per file."""
     for name, body in files:
         check_upload(prefix + name, len(body), max_file_mb)
+        if columns is not None:
+            check_header(prefix + name, body, columns)
     sent = []
     with progress_bar(transfer=True) as progress:
         for name, body in files:

@@ -1,19 +1,17 @@
-"""The local rehearsal of customer ingestion on the stand-ins, and `make local`'s run of it.
+"""The local rehearsal of ingestion (the customer, sales and inventory feeds) on the stand-ins, and
+`make local`'s run of it.
 
-moto delivers the bucket's S3 event to an SQS queue standing in for the pipe's notification channel.
-The local pipe consumes it as Snowpipe does: each new file once (load history by name and ETag),
-parsed with the stack's CSV format, valid rows loaded into Bronze on fakesnow, bad rows into a
-rejects table with file, line and reason, and an error message published to the SNS topic.
-
-fakesnow has no streams, tasks or procedures, so the task is reproduced explicitly: the stream is
-the set of Bronze rows not yet consumed (tracked in a table), and the procedure's steps run from the
-same SQL files the Pulumi program deploys (see run_task for how atomicity is kept).
+moto delivers the bucket's S3 events to one SQS queue standing in for the pipes' notification channel
+(Snowflake, too, gives every auto-ingest pipe of an account the same queue; each pipe takes the files
+under its own stage). The local pipe consumes it as Snowpipe does: each new file once (load history by
+name and ETag), routed to the feed whose prefix it is under, parsed with the stack's CSV format, valid
+rows loaded into the feed's Bronze table on fakesnow, bad rows into its rejects table with file, line
+and reason, and an error message published to the SNS topic. Each feed's stream and task run on the
+Snowflake side (scripts/ingestion/localfeed.py).
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
 import logging
 import os
@@ -26,19 +24,18 @@ import boto3
 from rich.table import Table
 
 from infra.config.reader import stack_config
-from infra.ingestion import catalog
-from infra.ingestion.catalog import BRONZE_COLUMNS, CATALOG, CSV_FORMAT, REJECTED_PREFIX, SILVER_COLUMNS, XFM_COLUMNS
+from infra.ingestion.catalog import CSV_FORMAT, FEEDS, REJECTED_PREFIX, feed
 from infra.naming import Naming
-from infra.recommendations.catalog import create_table_if_missing
-from infra.sqlfiles import named_queries, render_sql
-from scripts.core.connections import connect_local, ensure_foundation, transaction
+from scripts.core.connections import connect_local
 from scripts.core.console import console, print_counts, progress_bar
 from scripts.core.rehearsal import LocalRun
 from scripts.ingestion.csvfile import parse_csv
-from scripts.ingestion.generate import generate_customers
+from scripts.ingestion.generate import GENERATORS
 from scripts.ingestion.loads import s3_client, upload_bytes
+from scripts.ingestion.localfeed import LocalFeed, TaskResult
 from scripts.standins import STATE_DIR, Endpoints
 
+__all__ = ["LOCAL_ACCOUNT", "FileResult", "LocalIngestion", "TaskResult", "rehearse"]
 LOCAL_ACCOUNT = "123456789012"  # moto's account id
 log = logging.getLogger("ingestion.rehearsal")
 TITLE = "ingestion: upload → S3 event → pipe → Bronze → task → Silver → Gold"
@@ -51,18 +48,12 @@ class FileResult:
     rows_loaded: int = 0
     rows_rejected: int = 0
     reasons: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TaskResult:
-    batch: int
-    consumed: int
-    staged: int
-    silver_rows: int
+    feed: str = "customer"
 
 
 class LocalIngestion:
-    """Bucket, notification, topic and Snowflake objects of one stack, on the stand-ins."""
+    """Bucket, notification, topic and every feed's Snowflake objects of one stack, on the stand-ins. The
+    per-feed calls take the feed's name and default to customers, the first feed."""
 
     def __init__(
         self, ep: Endpoints, stack: str = "dev", max_file_mb: int | None = None, naming: Naming | None = None
@@ -72,7 +63,8 @@ class LocalIngestion:
         self.ep = ep
         self.db = self.naming.database
         self.bucket = self.naming.bucket("landing", LOCAL_ACCOUNT)
-        self.prefix = self.cfg.ingestion.landing_prefix
+        self.prefixes = {key: self.cfg.ingestion.feed(key).landing_prefix for key in FEEDS}
+        self.prefix = self.prefixes["customer"]
         self.max_bytes = (max_file_mb or self.cfg.ingestion.max_file_mb) * 1024 * 1024
         kw = dict(
             endpoint_url=ep.moto_url,
@@ -86,17 +78,7 @@ class LocalIngestion:
         self.work = Path(os.environ.get("RDP_LOCAL_DIR", STATE_DIR)) / "pipe-batches"
         self.work.mkdir(parents=True, exist_ok=True)
         self._conn = None
-        tables = {k: self.fq(k) for k in ("rejects", "load_history", "consumed", "bronze")}
-        self.pipe_sql = named_queries(
-            "ingestion/local/pipe.sql",
-            rejects=tables["rejects"],
-            load_history=tables["load_history"],
-            bronze=tables["bronze"],
-            bronze_columns=", ".join(c for c, _ in BRONZE_COLUMNS),
-        )
-        self.stream_sql = named_queries(
-            "ingestion/local/stream.sql", consumed=tables["consumed"], bronze=tables["bronze"]
-        )
+        self._feeds: dict[str, LocalFeed] = {}
 
     # ------------------------------------------------------------------ setup
     @property
@@ -105,8 +87,14 @@ class LocalIngestion:
             self._conn = connect_local(self.ep.snowflake_host, self.ep.snowflake_port, self.db, "BRONZE")
         return self._conn
 
-    def fq(self, key: str) -> str:
-        return CATALOG.fq(self.db, key)
+    def feed(self, key: str = "customer") -> LocalFeed:
+        """The Snowflake side of feed `key` (an unknown feed fails naming the feeds there are)."""
+        if key not in self._feeds:
+            self._feeds[key] = LocalFeed(feed(key), self.db, self.conn, self.work)
+        return self._feeds[key]
+
+    def fq(self, key: str, of: str = "customer") -> str:
+        return feed(of).fq(self.db, key)
 
     def setup(self) -> None:
         """Create (idempotently) what `pulumi up` declares, on moto and fakesnow."""
@@ -115,52 +103,45 @@ class LocalIngestion:
         except self.s3.exceptions.BucketAlreadyOwnedByYou:
             pass
         self.channel_url = self.sqs.create_queue(QueueName=self.naming.aws("snowpipe-channel"))["QueueUrl"]
-        channel_arn = self.sqs.get_queue_attributes(QueueUrl=self.channel_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        channel_arn = self._queue_arn(self.channel_url)
         self.s3.put_bucket_notification_configuration(
             Bucket=self.bucket,
             NotificationConfiguration={
                 "QueueConfigurations": [
                     {
-                        "Id": "snowpipe-customer",
+                        "Id": f"snowpipe-{key}",
                         "QueueArn": channel_arn,
                         "Events": ["s3:ObjectCreated:*"],
                         "Filter": {
                             "Key": {
                                 "FilterRules": [
-                                    {"Name": "prefix", "Value": self.prefix},
+                                    {"Name": "prefix", "Value": prefix},
                                     {"Name": "suffix", "Value": ".csv"},
                                 ]
                             }
                         },
                     }
+                    for key, prefix in self.prefixes.items()
                 ]
             },
         )
         self.topic_arn = self.sns.create_topic(Name=self.naming.aws("ingest-errors"))["TopicArn"]
         self.tap_url = self.sqs.create_queue(QueueName=self.naming.aws("ingest-errors-tap"))["QueueUrl"]
-        tap_arn = self.sqs.get_queue_attributes(QueueUrl=self.tap_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
         self.sns.subscribe(
-            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=tap_arn, Attributes={"RawMessageDelivery": "true"}
+            TopicArn=self.topic_arn,
+            Protocol="sqs",
+            Endpoint=self._queue_arn(self.tap_url),
+            Attributes={"RawMessageDelivery": "true"},
         )
+        for key in FEEDS:
+            self.feed(key).create()
 
-        cur = self.conn.cursor()
-        ensure_foundation(cur, self.db)
-        for key, cols in (("bronze", BRONZE_COLUMNS), ("xfm", XFM_COLUMNS), ("silver", SILVER_COLUMNS)):
-            cur.execute(create_table_if_missing(self.fq(key), cols))
-        for col, kind in BRONZE_COLUMNS:  # a Bronze table of an earlier run gets the columns added since
-            cur.execute(f"ALTER TABLE {self.fq('bronze')} ADD COLUMN IF NOT EXISTS {col} {kind}")
-        for statement in ("create_rejects", "create_load_history"):
-            cur.execute(self.pipe_sql[statement])
-        cur.execute(self.stream_sql["create_consumed"])
-        cur.execute(f"CREATE OR REPLACE VIEW {self.fq('view')} AS " + catalog.gold_view_sql(self.db))
+    def _queue_arn(self, url: str) -> str:
+        return self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     # ------------------------------------------------------------------ pipe
     def run_pipe(self, idle_polls: int = 1) -> list[FileResult]:
-        """Drain the notification queue, loading each announced file."""
+        """Drain the notification queue, loading each announced file into its feed."""
         results: list[FileResult] = []
         idle = 0
         while idle < idle_polls:
@@ -183,19 +164,24 @@ class LocalIngestion:
                 self.sqs.delete_message(QueueUrl=self.channel_url, ReceiptHandle=msg["ReceiptHandle"])
         return results
 
+    def feed_of(self, key: str) -> str:
+        """The feed whose landing prefix `key` is under (the prefixes never overlap: config checks)."""
+        for name, prefix in self.prefixes.items():
+            if key.startswith(prefix):
+                return name
+        raise ValueError(f"{key} is under no feed's landing prefix ({', '.join(self.prefixes.values())})")
+
     def load_object(self, bucket: str, key: str, etag: str, size: int) -> FileResult:
-        """Load one announced file once; reject what cannot be loaded, loudly."""
-        name = key[len(self.prefix) :] if key.startswith(self.prefix) else key
-        cur = self.conn.cursor()
+        """Load one announced file once, into its feed; reject what cannot be loaded, loudly."""
+        of = self.feed_of(key)
+        lf, name = self.feed(of), key[len(self.prefixes[of]) :]
         etag = etag.strip('"')
-        cur.execute(self.pipe_sql["seen_before"], (name, etag))
-        seen = cur.fetchone()
-        if seen:
+        if seen := lf.seen_before(name, etag):
             # As Snowpipe's load history: a file seen before (same name and ETag) is skipped whatever
             # its outcome was, so a rejected file uploaded again adds no reject row and no alert.
-            reason = f"skipped: seen before with status {seen[0]} (same name and ETag); change the file to load it"
-            log.log(logging.WARNING if seen[0] == "LOAD_FAILED" else logging.INFO, "%s %s", key, reason)
-            return FileResult(key, "LOAD_SKIPPED", reasons=[reason])
+            reason = f"skipped: seen before with status {seen} (same name and ETag); change the file to load it"
+            log.log(logging.WARNING if seen == "LOAD_FAILED" else logging.INFO, "%s %s", key, reason)
+            return FileResult(key, "LOAD_SKIPPED", reasons=[reason], feed=of)
         file_reason = None
         if not key.lower().endswith(".csv"):
             file_reason = "not a .csv key"
@@ -208,19 +194,19 @@ class LocalIngestion:
             if not body.strip() or body.count(b"\n") + (0 if body.endswith(b"\n") else 1) <= CSV_FORMAT["skip_header"]:
                 file_reason = "empty file (no data rows)"
         if file_reason:
-            self._reject(name, [(0, file_reason, "")])
+            lf.reject(name, [(0, file_reason, "")])
             self._quarantine(bucket, key)
-            self._history(name, etag, "LOAD_FAILED", 0, 1)
-            result = FileResult(key, "LOAD_FAILED", 0, 1, [file_reason])
+            lf.history(name, etag, "LOAD_FAILED", 0, 1)
+            result = FileResult(key, "LOAD_FAILED", 0, 1, [file_reason], feed=of)
             self._alert(result)
             return result
-        good, bad = parse_csv(body)
-        loaded = self._copy_into_bronze(name, good, last_modified) if good else 0
+        good, bad = parse_csv(body, len(lf.feed.raw_columns))
+        loaded = lf.copy_into_bronze(name, good, last_modified) if good else 0
         if bad:
-            self._reject(name, bad)
+            lf.reject(name, bad)
         status = "LOADED" if not bad else ("PARTIALLY_LOADED" if loaded else "LOAD_FAILED")
-        self._history(name, etag, status, loaded, len(bad))
-        result = FileResult(key, status, loaded, len(bad), [f"line {n}: {r}" for n, r, _ in bad[:20]])
+        lf.history(name, etag, status, loaded, len(bad))
+        result = FileResult(key, status, loaded, len(bad), [f"line {n}: {r}" for n, r, _ in bad[:20]], feed=of)
         if bad:
             self._alert(result)
         return result
@@ -232,45 +218,15 @@ class LocalIngestion:
         except self.s3.exceptions.NoSuchKey:
             pass  # already gone: the rejects table and the alert still record it
 
-    def _copy_into_bronze(self, name: str, rows: list[tuple[int, list[str | None]]], last_modified) -> int:
-        """Stage the clean rows as a file and bulk-load them, as Snowpipe's COPY does from the stage.
-
-        Each row gets the next number of the load sequence (_LOAD_SEQ), so a later load of a key
-        wins a tie on UPDATED_AT whatever the file names and however close in time the loads are.
-        fakesnow's COPY INTO cannot bind files wider than ten columns (it names them column00…),
-        so the stand-in reads the staged file with DuckDB's read_csv, which fakesnow passes through.
-        """
-        cur = self.conn.cursor()
-        cur.execute(self.pipe_sql["last_load_seq"])
-        last_seq = int(cur.fetchone()[0])
-        batch = self.work / f"{time.time_ns()}.csv"
-        loaded_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        modified = last_modified.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        with open(batch, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            for seq, (number, values) in enumerate(rows, start=last_seq + 1):
-                w.writerow([*("" if v is None else v for v in values), name, number, loaded_at, modified, seq])
-        try:
-            cur.execute(self.pipe_sql["load_file"], (str(batch),))
-            return int(cur.fetchone()[0])
-        finally:
-            batch.unlink()
-
-    def _reject(self, name: str, bad: list[tuple[int, str, str]]) -> None:
-        cur = self.conn.cursor()
-        cur.executemany(self.pipe_sql["record_reject"], [(name, n, reason, raw) for n, reason, raw in bad])
-
-    def _history(self, name: str, etag: str, status: str, loaded: int, rejected: int) -> None:
-        self.conn.cursor().execute(self.pipe_sql["record_load"], (name, etag, status, loaded, rejected))
-
     def _alert(self, result: FileResult) -> None:
-        """What the pipe's error integration sends: one message per file with errors."""
+        """What the feed's pipe's error integration sends: one message per file with errors."""
+        cat = feed(result.feed).catalog
         self.sns.publish(
             TopicArn=self.topic_arn,
-            Subject=f"[{self.cfg.stack}] {CATALOG.name('pipe')}: {result.status} {result.key}"[:99],
+            Subject=f"[{self.cfg.stack}] {cat.name('pipe')}: {result.status} {result.key}"[:99],
             Message=json.dumps(
                 {
-                    "pipe": f"{self.db}.{CATALOG.schema('pipe')}.{CATALOG.name('pipe')}",
+                    "pipe": f"{self.db}.{cat.schema('pipe')}.{cat.name('pipe')}",
                     "file": result.key,
                     "status": result.status,
                     "rows_loaded": result.rows_loaded,
@@ -292,98 +248,68 @@ class LocalIngestion:
                 out.append(json.loads(m["Body"]))
                 self.sqs.delete_message(QueueUrl=self.tap_url, ReceiptHandle=m["ReceiptHandle"])
 
-    # ------------------------------------------------------------------ stream + task
-    def stream_has_data(self) -> bool:
-        """SYSTEM$STREAM_HAS_DATA for the local stream: Bronze rows not consumed yet."""
-        cur = self.conn.cursor()
-        cur.execute(f"SELECT COUNT(*) FROM {self.stream_sql['unconsumed']} AS stream")
-        return cur.fetchone()[0] > 0
+    # ------------------------------------------------------------------ each feed's stream, task, counts
+    def stream_has_data(self, of: str = "customer") -> bool:
+        return self.feed(of).stream_has_data()
 
-    def run_task(self, fail_before_commit: bool = False) -> TaskResult | None:
-        """The task: WHEN the stream has data, run the procedure's steps from the same SQL files.
+    def run_task(self, of: str = "customer", fail_before_commit: bool = False) -> TaskResult | None:
+        return self.feed(of).run_task(fail_before_commit)
 
-        In Snowflake the procedure stages and MERGEs in one transaction. fakesnow cannot run MERGE
-        inside an explicit transaction, so locally the batch is claimed and staged in one
-        transaction, merged, and only then marked consumed. A failure before that mark leaves the
-        rows in the stream, and because the MERGE is a no-op on rows it already applied, the retry
-        gives the same Silver table as one clean run.
-        """
-        cur = self.conn.cursor()
-        q = self.stream_sql
-        cur.execute(q["drop_dead_claims"])  # claims of a batch that died
-        if not self.stream_has_data():
-            return None
-        cur.execute(q["next_batch"])
-        batch = int(cur.fetchone()[0])
-        xfm_cols = ", ".join(c for c, _ in XFM_COLUMNS)
-        with transaction(cur):
-            cur.execute(q["claim"], (batch,))
-            consumed = cur.fetchone()[0]
-            cur.execute(f"DELETE FROM {self.fq('xfm')}")
-            cur.execute(
-                f"INSERT INTO {self.fq('xfm')} ({xfm_cols}) "
-                + render_sql("ingestion/xfm_select.sql", source=f"{q['claimed']} AS stream")
-            )
-            staged = cur.fetchone()[0]
-        cur.execute(render_sql("ingestion/merge_customer.sql", target=self.fq("silver"), xfm=self.fq("xfm")))
-        if fail_before_commit:
-            raise RuntimeError("injected failure after the MERGE, before the stream offset moved")
-        cur.execute(q["commit_batch"], (batch,))
-        cur.execute(f"SELECT COUNT(*) FROM {self.fq('silver')}")
-        return TaskResult(batch, consumed, staged, cur.fetchone()[0])
+    def counts(self, of: str = "customer") -> dict[str, int]:
+        return self.feed(of).counts()
 
-    # ------------------------------------------------------------------ report
-    def counts(self) -> dict[str, int]:
-        cur = self.conn.cursor()
-        out = {}
-        for label, rel in (
-            ("bronze", self.fq("bronze")),
-            ("rejected", self.fq("rejects")),
-            ("stream (unconsumed)", f"{self.stream_sql['unconsumed']} AS stream"),
-            ("silver", self.fq("silver")),
-            ("gold view", self.fq("view")),
-        ):
-            cur.execute(f"SELECT COUNT(*) FROM {rel}")
-            out[label] = cur.fetchone()[0]
-        return out
-
-    def rejected_rows(self, limit: int = 20) -> list[tuple]:
-        cur = self.conn.cursor()
-        cur.execute(self.pipe_sql["first_rejects"], (limit,))
-        return cur.fetchall()
+    def rejected_rows(self, limit: int = 20, of: str = "customer") -> list[tuple]:
+        return self.feed(of).rejected_rows(limit)
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            self._feeds.clear()
 
 
-def rehearse(run: LocalRun) -> dict[str, int]:
-    """`make local`: one clean file, one with bad rows and one empty file through pipe and task."""
+# What `make local` sends per feed: a clean day, a day with a share of malformed rows (overlapping the
+# first, so the MERGE updates), and for customers an empty file (a file-level reject).
+LOCAL_FILES = {
+    "customer": [("day1", 5000, 1, 0.0, 0), ("day2", 2000, 2, 0.02, 4000)],
+    "sales": [("day1", 4000, 11, 0.0, 0), ("day2", 1500, 12, 0.02, 3500)],
+    "inventory": [("day1", 600, 21, 0.0, 0), ("day2", 300, 22, 0.02, 0)],
+}
+
+
+def _files(key: str) -> list[tuple[str, bytes]]:
+    files = [
+        (f"{key}-{day}.csv", GENERATORS[key](rows, seed=seed, bad_share=bad, id_offset=offset))
+        for day, rows, seed, bad, offset in LOCAL_FILES[key]
+    ]
+    return files + ([(f"{key}-empty.csv", b"")] if key == "customer" else [])
+
+
+def rehearse(run: LocalRun) -> dict[str, dict[str, int]]:
+    """`make local`: each feed's files through the one notification channel, its pipe and its task; the
+    rows per layer and the first rejects printed per feed."""
     li = LocalIngestion(run.endpoints, run.stack)
     try:
         li.setup()
-        files = [
-            ("customers-day1.csv", generate_customers(5000, seed=1)),
-            ("customers-day2.csv", generate_customers(2000, seed=2, bad_share=0.02, id_offset=4000)),
-            ("customers-empty.csv", b""),
-        ]
         s3 = s3_client(run.endpoints.moto_url, li.cfg.aws_region)
         with progress_bar(transfer=True) as progress:
-            for name, body in files:
-                upload_bytes(s3, li.bucket, li.prefix + name, body, progress)
+            for key in FEEDS:
+                for name, body in _files(key):
+                    upload_bytes(s3, li.bucket, li.prefixes[key] + name, body, progress)
         for r in li.run_pipe():
-            console.print(f"  pipe: {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
-        task = li.run_task()
-        if task:
-            console.print(f"  task: batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
+            console.print(f"  pipe ({r.feed}): {r.key} {r.status} loaded={r.rows_loaded} rejected={r.rows_rejected}")
         console.print(f"  error topic delivered {len(li.alerts())} message(s)")
-        counts = li.counts()
-        print_counts(counts, "ingestion: rows per layer")
-        rejects = Table("file", "line", "reason", title="rejected rows (first 10)")
-        for f, line, reason in li.rejected_rows(10):
-            rejects.add_row(f, str(line), reason)
-        console.print(rejects)
+        counts = {}
+        for key in FEEDS:
+            task = li.run_task(key)
+            if task:
+                console.print(f"  task ({key}): batch {task.batch} consumed {task.consumed} rows, staged {task.staged}")
+            counts[key] = li.counts(key)
+            print_counts(counts[key], f"ingestion, {key} feed: rows per layer")
+            rejects = Table("file", "line", "reason", title=f"{key} feed: rejected rows (first 5)")
+            for f, line, reason in li.rejected_rows(5, key):
+                rejects.add_row(f, str(line), reason)
+            console.print(rejects)
         return counts
     finally:
         li.close()

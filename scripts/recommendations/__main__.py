@@ -1,6 +1,7 @@
 """`python -m scripts.recommendations all|generate|build|train --stack S | --local`: the
 recommendations' post-deploy loads, step by step or all at once (then `python -m scripts.serving`
-syncs and exports them)."""
+syncs and exports them). `promote --stack S --model M --version V`: the registry's `production`
+alias (and the published model file) moved to version V, a promotion by hand or a rollback."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 from scripts.core.errors import LoadError
 from scripts.core.guard import FIRST_FILL
 from scripts.core.runner import IN_SERVICE, LOCAL, STACK, Step, run_steps
-from scripts.recommendations import loads
+from scripts.recommendations import loads, registry
 from scripts.recommendations.target import RecommendationsTarget
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -85,6 +86,25 @@ def train_cmd(
     else:
         step = ("train", lambda t: loads.train_if_due(t, if_older_than_days))
     run_steps(loads, stack, local, [step], in_service=in_service)
+
+
+@app.command("promote")
+def promote_cmd(
+    stack: str = STACK,
+    local: bool = LOCAL,
+    model: str = typer.Option(..., help=f"which model: {' or '.join(registry.MODELS)}"),
+    version: str = typer.Option(..., help="the registry version to serve, e.g. RUN_20261202_061500"),
+) -> None:
+    """Move `production` to an existing version and publish its file (promote or roll back)."""
+
+    def step(t: RecommendationsTarget) -> dict:
+        with t.connect_snowflake() as conn:
+            return registry.promote(conn.cursor(), t, model, version)
+
+    if local:
+        typer.echo("promote: the stand-ins have no model registry; run it with --stack", err=True)
+        raise typer.Exit(1)
+    run_steps(loads, stack, local, [("promote", step)])
 
 
 if __name__ == "__main__":

@@ -196,6 +196,7 @@ def _publish_ranker(cur: Any, t: RecommendationsTarget, metrics: dict[str, Any])
     try:
         ranking.check_gate(metrics["evaluation"])
     except ranking.RankerRejectedError as e:
+        engine(t).refused(cur, t, Path(metrics["candidate"]))  # the registry keeps it as the candidate
         raise LoadError(str(e)) from None
     path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
     engine(t).publish(cur, t, path)

@@ -90,6 +90,10 @@ def publish(cur: Any, t: RecommendationsTarget, path: Path) -> None:
     """No model stage on the stand-ins: the API reads the published artifact itself."""
 
 
+def refused(cur: Any, t: RecommendationsTarget, path: Path) -> None:
+    """No model registry on the stand-ins: a refused model stays in <artifacts>/ranking/candidate/."""
+
+
 def published_at(cur: Any, t: RecommendationsTarget) -> datetime | None:
     """When the ranking model the local API reads was last published (its file's time), or None."""
     path = t.artifacts / "ranking" / ranking.MODEL_FILE

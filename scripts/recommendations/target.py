@@ -33,6 +33,8 @@ class RecommendationsTarget(Target):
     workers: int = 2
     # who writes the BRONZE inputs (`generate`): LOADER on a stack; the shared session on the stand-ins
     connect_loader: Callable[[], Any] | None = None
+    # the model registry's version of this training run (scripts/recommendations/registry.py sets it)
+    model_version: str | None = None
 
     def writer(self) -> Any:
         """A session of the duty that writes the generated BRONZE tables."""

@@ -1,6 +1,7 @@
 """The recommendations' steps as Snowflake runs them on a deployed stack: the generator UDTFs fill the
-base tables, the dynamic table and the task are refreshed now, the propensity UDF scores from the
-model stage. The stand-ins' counterpart is rehearsal.py (same functions)."""
+base tables, the dynamic table and the task are refreshed now, the feature views and both models are
+registered (scripts/recommendations/registry.py), the propensity UDF scores from the model stage. The
+stand-ins' counterpart is rehearsal.py (same functions)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from infra.recommendations import catalog
 from infra.sqlfiles import render_sql, split_statements
 from scripts.core.connections import transaction
-from scripts.recommendations import propensity, ranking
+from scripts.recommendations import propensity, ranking, registry
 from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget
 
 
@@ -48,14 +49,21 @@ def build(cur: Any, t: RecommendationsTarget) -> None:
 
 
 def score(cur: Any, t: RecommendationsTarget, booster: Any, model_path: Path) -> None:
-    """The model to its stage; the propensity UDF scores every (customer, category) pair."""
-    publish(cur, t, model_path)
+    """The feature views registered, the propensity model logged and promoted (it has no gate: its
+    production version's file is what the UDF reads); the UDF scores every (customer, category) pair."""
+    registry.register_features(cur, t)
+    registry.release(cur, t, "propensity", model_path, promote=True)
     cur.execute(catalog.refresh_propensity_sql(t.database, propensity.udf_module().FEATURES))
 
 
 def publish(cur: Any, t: RecommendationsTarget, path: Path) -> None:
-    """A model file to the model stage."""
-    cur.execute(f"PUT 'file://{path}' @{t.q('MODEL_STAGE')} AUTO_COMPRESS = FALSE OVERWRITE = TRUE")
+    """The ranking model passed the publish gate: logged, promoted to production, its file published."""
+    registry.release(cur, t, "ranking", path, promote=True)
+
+
+def refused(cur: Any, t: RecommendationsTarget, path: Path) -> None:
+    """The ranking model failed the publish gate: logged as the candidate; production is unchanged."""
+    registry.release(cur, t, "ranking", path, promote=False)
 
 
 def published_at(cur: Any, t: RecommendationsTarget) -> datetime | None:
@@ -64,5 +72,6 @@ def published_at(cur: Any, t: RecommendationsTarget) -> datetime | None:
     pattern = ".*" + ranking.MODEL_FILE.replace(".", "[.]")
     cur.execute(f"LIST @{t.q('MODEL_STAGE')} PATTERN = '{pattern}'")
     columns = [d[0].lower() for d in cur.description]
-    stamps = [parsedate_to_datetime(str(row[columns.index("last_modified")])) for row in cur.fetchall()]
+    rows = [r for r in cur.fetchall() if "/runs/" not in f"/{r[columns.index('name')]}"]  # not a run's file
+    stamps = [parsedate_to_datetime(str(row[columns.index("last_modified")])) for row in rows]
     return max(stamps) if stamps else None

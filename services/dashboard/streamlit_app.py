@@ -16,6 +16,8 @@ import streamlit as st
 import views
 
 TTL_SECONDS = 600  # cached query results; the refresh button clears them
+# .streamlit/config.toml beside this file declares a light and a dark theme; the viewer picks one
+THEME_HINT = "Light or dark: the app menu (top right) → Settings → theme. It follows your system until you pick."
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,9 +67,13 @@ def date_range(first: date, last: date) -> tuple[date, date]:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Retail analytics", page_icon="📊", layout="wide")
+    st.set_page_config(page_title="Retail analytics", page_icon=":material/monitoring:", layout="wide")
     st.title("Retail analytics")
-    if st.sidebar.button("🔄 Refresh data", help=f"results are cached for {TTL_SECONDS // 60} minutes"):
+    refresh = st.sidebar.button(
+        "Refresh data", icon=":material/refresh:", help=f"results are cached for {TTL_SECONDS // 60} minutes"
+    )
+    st.sidebar.caption(THEME_HINT)
+    if refresh:
         st.cache_data.clear()
         source.clear()  # a new session too: the old one may have died with its server
     try:

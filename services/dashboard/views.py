@@ -9,10 +9,12 @@ from datetime import date, timedelta
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+import trends
+from style import labels, tab, table
 
 Fetch = Callable[..., "pd.DataFrame | None"]
 STATUS_COLORS = {"LOW": "#d62728", "MEDIUM": "#ff7f0e", "HEALTHY": "#2ca02c"}
-OPERATIONS = "🩺 Operations"
+OPERATIONS = tab("Operations")
 SIGNAL_STYLES = {
     "red": "background-color: #fde2e2; color: #d62728; font-weight: bold",
     "ok": "color: #2ca02c",
@@ -61,9 +63,15 @@ def _kpis(daily: pd.DataFrame, end: date) -> None:
     # every day of the 30, a day without sales at zero (the query returns only days with sales)
     days = pd.DataFrame({"SALES_DATE": [end - timedelta(days=n) for n in range(29, -1, -1)]})
     line = days.merge(daily, on="SALES_DATE", how="left").fillna({"REVENUE": 0.0})
-    st.plotly_chart(
-        px.area(line, x="SALES_DATE", y="REVENUE", title="Revenue, last 30 days", markers=True), key="overview_trend"
+    area = px.area(
+        line,
+        x="SALES_DATE",
+        y="REVENUE",
+        title="Revenue, last 30 days",
+        markers=True,
+        labels=labels("SALES_DATE", "REVENUE"),
     )
+    st.plotly_chart(area, key="overview_trend")
 
 
 def overview(fetch: Fetch, start: date, end: date) -> None:
@@ -75,33 +83,61 @@ def overview(fetch: Fetch, start: date, end: date) -> None:
     with left:
         cats = fetch("category_profit", start, end)
         if cats is not None:
-            long = cats.melt(id_vars="CATEGORY", value_vars=["REVENUE", "PROFIT"], var_name="measure")
-            bars = px.bar(long, x="CATEGORY", y="value", color="measure", barmode="group", title="Revenue vs profit")
+            long = cats.rename(columns={"REVENUE": "Revenue", "PROFIT": "Profit"}).melt(
+                id_vars="CATEGORY", value_vars=["Revenue", "Profit"], var_name="MEASURE", value_name="AMOUNT"
+            )
+            bars = px.bar(
+                long,
+                x="CATEGORY",
+                y="AMOUNT",
+                color="MEASURE",
+                barmode="group",
+                title="Revenue vs profit by category",
+                labels=labels("CATEGORY", "AMOUNT", "MEASURE"),
+            )
             st.plotly_chart(bars, key="overview_profit")
         segments = fetch("segments", start, end)
         if segments is not None:
-            donut = px.pie(segments, names="SEGMENT", values="REVENUE", hole=0.5, title="Revenue by segment")
+            # the seed's "customer segment distribution": how many customers ordered in each segment
+            donut = px.pie(
+                segments,
+                names="SEGMENT",
+                values="CUSTOMERS",
+                hole=0.5,
+                title="Customers by segment",
+                labels=labels("SEGMENT", "CUSTOMERS"),
+            )
             st.plotly_chart(donut, key="overview_segments")
     with right:
         status = fetch("order_status", start, end)
         if status is not None:
-            st.plotly_chart(
-                px.bar(status, x="ORDER_STATUS", y="ORDERS", title="Orders by status"), key="overview_status"
+            by_status = px.bar(
+                status, x="ORDER_STATUS", y="ORDERS", title="Orders by status", labels=labels("ORDER_STATUS", "ORDERS")
             )
+            st.plotly_chart(by_status, key="overview_status")
 
 
 def customers(fetch: Fetch, start: date, end: date) -> None:
     top = fetch("top_customers", end=end)
     if top is not None:
         st.subheader("Top 10 customers, last 30 days")
-        chart = px.bar(top, x="REVENUE", y="CUSTOMER", orientation="h", color="SEGMENT")
+        chart = px.bar(
+            top,
+            x="REVENUE",
+            y="CUSTOMER",
+            orientation="h",
+            color="SEGMENT",
+            title="Revenue per customer, top 10",
+            labels=labels("REVENUE", "CUSTOMER", "SEGMENT"),
+        )
         chart.update_yaxes(categoryorder="total ascending")
         st.plotly_chart(chart, key="customers_top")
-        st.dataframe(top, hide_index=True)
+        table(top)
     segments = fetch("segments", start, end)
     if segments is not None:
         st.subheader("Segments in the selected range")
-        st.dataframe(segments, hide_index=True)
+        trends.segmentation(segments)
+        table(segments)
 
 
 def products(fetch: Fetch, start: date, end: date) -> None:
@@ -109,7 +145,14 @@ def products(fetch: Fetch, start: date, end: date) -> None:
     if df is None:
         return
     best = df.sort_values("MARGIN", ascending=False).head(20)
-    bars = px.bar(best, x="PRODUCT_NAME", y="MARGIN", color="CATEGORY", title="Margin per product (top 20)")
+    bars = px.bar(
+        best,
+        x="PRODUCT_NAME",
+        y="MARGIN",
+        color="CATEGORY",
+        title="Margin per product (top 20)",
+        labels=labels("PRODUCT_NAME", "MARGIN", "CATEGORY"),
+    )
     bars.update_layout(barmode="stack")  # one bar per product, full width, coloured by category
     bars.update_yaxes(tickformat=".0%")
     st.plotly_chart(bars, key="products_margin")
@@ -121,20 +164,11 @@ def products(fetch: Fetch, start: date, end: date) -> None:
         color="CATEGORY",
         hover_name="PRODUCT_NAME",
         title="List price vs margin (size: revenue)",
+        labels=labels("UNIT_PRICE", "MARGIN", "REVENUE", "CATEGORY", "PRODUCT_NAME"),
     )
     scatter.update_yaxes(tickformat=".0%")
     st.plotly_chart(scatter, key="products_scatter")
-    st.dataframe(df, hide_index=True)
-
-
-def sales_trends(fetch: Fetch, start: date, end: date) -> None:
-    df = fetch("category_month", start, end)
-    if df is None:
-        return
-    df["MONTH"] = pd.to_datetime(df["MONTH"]).dt.strftime("%Y-%m")
-    grid = df.pivot_table(index="CATEGORY", columns="MONTH", values="REVENUE", aggfunc="sum", fill_value=0)
-    heat = px.imshow(grid, aspect="auto", color_continuous_scale="Blues", title="Revenue by category and month")
-    st.plotly_chart(heat, key="trends_heatmap")
+    table(df)
 
 
 def inventory(fetch: Fetch, start: date, end: date) -> None:
@@ -145,7 +179,7 @@ def inventory(fetch: Fetch, start: date, end: date) -> None:
     cols = st.columns(3)
     for col, status in zip(cols, ("LOW", "MEDIUM", "HEALTHY"), strict=True):
         n = int(counts.get(status, 0))
-        col.metric(f"{status} stock", f"{n:,} product{'' if n == 1 else 's'}")
+        col.metric(f"{status.title()} stock", f"{n:,} product{'' if n == 1 else 's'}")
     alerts = df[df["STOCK_STATUS"] == "LOW"]
     if len(alerts):
         st.error(f"{len(alerts)} product(s) at or below their reorder level: reorder now.")
@@ -158,10 +192,11 @@ def inventory(fetch: Fetch, start: date, end: date) -> None:
         color="STOCK_STATUS",
         color_discrete_map=STATUS_COLORS,
         title="Products by stock status",
+        labels=labels("STOCK_STATUS", PRODUCTS="Products"),
     )
     st.plotly_chart(chart, key="inventory_status")
-    st.subheader("Products to watch: LOW first, then the fewest days of cover")
-    st.dataframe(df.head(20), hide_index=True)
+    st.subheader("Products to watch: low stock first, then the fewest days of cover")
+    table(df.head(20))
 
 
 def payments(fetch: Fetch, start: date, end: date) -> None:
@@ -169,12 +204,15 @@ def payments(fetch: Fetch, start: date, end: date) -> None:
     if df is None:
         return
     left, right = st.columns(2)
+    names = labels("PAYMENT_METHOD", "ORDERS", "REVENUE")
     left.plotly_chart(
-        px.pie(df, names="PAYMENT_METHOD", values="ORDERS", hole=0.5, title="Orders by payment method"),
+        px.pie(df, names="PAYMENT_METHOD", values="ORDERS", hole=0.5, title="Orders by payment method", labels=names),
         key="payments_mix",
     )
-    right.plotly_chart(px.bar(df, x="PAYMENT_METHOD", y="REVENUE", title="Revenue by payment method"), key="payments")
-    st.dataframe(df, hide_index=True)
+    right.plotly_chart(
+        px.bar(df, x="PAYMENT_METHOD", y="REVENUE", title="Revenue by payment method", labels=names), key="payments"
+    )
+    table(df)
 
 
 def geography(fetch: Fetch, start: date, end: date) -> None:
@@ -183,12 +221,21 @@ def geography(fetch: Fetch, start: date, end: date) -> None:
         return
     # A choropleth draws country outlines fetched from cdn.plot.ly: offline (or behind a strict content
     # policy) it shows an empty frame, so the figures are a bar chart unless a map is asked for.
+    names = labels("COUNTRY", "REVENUE", "ORDERS")
+    title = "Revenue by shipping country"
     if st.toggle("Show as a map (loads country outlines from cdn.plot.ly)", key="geo_map"):
-        chart = px.choropleth(df, locations="COUNTRY", locationmode="ISO-3", color="REVENUE")
+        chart = px.choropleth(df, locations="COUNTRY", locationmode="ISO-3", color="REVENUE", title=title, labels=names)
     else:
-        chart = px.bar(df, x="COUNTRY", y="REVENUE", title="Revenue by shipping country")
+        chart = px.bar(df, x="COUNTRY", y="REVENUE", title=title, labels=names)
     st.plotly_chart(chart, key="geography")
-    st.dataframe(df, hide_index=True)
+    table(df)
+
+
+CDC_TABLES = {
+    "ORDERS_CURRENT": "Current orders",
+    "ORDERS_DERIVED": "Derived orders",
+    "ORDERS_AGGREGATED": "Aggregated orders",
+}
 
 
 def cdc(fetch: Fetch, start: date, end: date) -> None:
@@ -198,22 +245,29 @@ def cdc(fetch: Fetch, start: date, end: date) -> None:
     st.caption("The change log's last 48 hours (not filtered by the date range).")
     lags = df.iloc[-1]
     cols = st.columns(3)
-    for col, table in zip(cols, ("ORDERS_CURRENT", "ORDERS_DERIVED", "ORDERS_AGGREGATED"), strict=True):
-        lag = lags[f"{table}_LAG_SECONDS"]
-        col.metric(f"{table} lag", "not refreshed yet" if pd.isna(lag) else f"{int(lag):,} s")
-    chart = px.bar(df, x="CHANGE_HOUR", y="CHANGES", color="CHANGE_TYPE", title="Changes per hour by type")
+    for col, (name, shown) in zip(cols, CDC_TABLES.items(), strict=True):
+        lag = lags[f"{name}_LAG_SECONDS"]
+        col.metric(f"{shown} lag", "not refreshed yet" if pd.isna(lag) else f"{int(lag):,} s", help=name)
+    chart = px.bar(
+        df,
+        x="CHANGE_HOUR",
+        y="CHANGES",
+        color="CHANGE_TYPE",
+        title="Changes per hour by type",
+        labels=labels("CHANGE_HOUR", "CHANGES", "CHANGE_TYPE"),
+    )
     st.plotly_chart(chart, key="cdc_changes")
 
 
 TABS: dict[str, Callable[[Fetch, date, date], None]] = {
-    "📊 Overview": overview,
-    "👥 Customers": customers,
-    "🛍️ Products": products,
-    "📈 Sales Trends": sales_trends,
-    "📦 Inventory": inventory,
-    "💳 Payments": payments,
-    "🌍 Geography": geography,
-    "🔄 CDC": cdc,
+    tab("Overview"): overview,
+    tab("Customers"): customers,
+    tab("Products"): products,
+    tab("Sales Trends"): trends.sales_trends,
+    tab("Inventory"): inventory,
+    tab("Payments"): payments,
+    tab("Geography"): geography,
+    tab("CDC"): cdc,
 }
 
 
@@ -231,4 +285,4 @@ def operations(found: list) -> None:
     for cap, rows in by_cap.items():
         st.subheader(cap)
         df = pd.DataFrame([{"OBJECT": s.name, "READING": s.detail, "STATUS": s.status} for s in rows])
-        st.dataframe(df.style.map(lambda v: SIGNAL_STYLES.get(v, ""), subset=["STATUS"]), hide_index=True)
+        table(df.style.map(lambda v: SIGNAL_STYLES.get(v, ""), subset=["STATUS"]))

@@ -11,4 +11,4 @@ SELECT
   SIGNUP_DATE,
   DATEDIFF('day', SIGNUP_DATE, CURRENT_DATE()) AS TENURE_DAYS,
   UPDATED_AT
-FROM {{ silver_customer }}
+FROM {{ silver }}

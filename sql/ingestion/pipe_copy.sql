@@ -4,11 +4,10 @@
 -- ON_ERROR = CONTINUE keeps the valid rows of a file; rejected rows are reported through the
 -- pipe's error integration (SNS) and visible with VALIDATE_PIPE_LOAD / COPY_HISTORY.
 COPY INTO {{ bronze_table }} (
-  CUSTOMER_ID, FIRST_NAME, LAST_NAME, EMAIL, PHONE, CITY, STATE, ZIP_CODE,
-  SIGNUP_DATE, LOYALTY_TIER, UPDATED_AT, _FILE_NAME, _FILE_ROW_NUMBER, _LOADED_AT, _FILE_LAST_MODIFIED
+{{ columns }}
 )
 FROM (
-  SELECT t.$1, t.$2, t.$3, t.$4, t.$5, t.$6, t.$7, t.$8, t.$9, t.$10, t.$11,
+  SELECT {{ fields }},
          METADATA$FILENAME, METADATA$FILE_ROW_NUMBER, METADATA$START_SCAN_TIME, METADATA$FILE_LAST_MODIFIED
   FROM @{{ stage }} t
 )

@@ -1,4 +1,4 @@
--- WORK_CUSTOMER_SRC_TO_SL_SP: consume the stream into the work table and MERGE into Silver in one
+-- {{ procedure }}: consume the stream into the work table and MERGE into Silver in one
 -- transaction, so the stream offset only advances when the upsert commits.
 DECLARE
   staged INTEGER DEFAULT 0;
@@ -7,8 +7,7 @@ BEGIN
   BEGIN TRANSACTION;
   DELETE FROM {{ xfm }};
   INSERT INTO {{ xfm }} (
-    CUSTOMER_ID, FIRST_NAME, LAST_NAME, EMAIL, PHONE, CITY, STATE, ZIP_CODE, SIGNUP_DATE,
-    LOYALTY_TIER, UPDATED_AT, SOURCE_FILE, SOURCE_ROW
+{{ xfm_columns }}
   )
   {{ xfm_select }};
   staged := SQLROWCOUNT;

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -45,8 +47,8 @@ def shop_db(stand_ins) -> str:
     return db
 
 
-@pytest.fixture()
-def app_env(stand_ins, monkeypatch):
+@contextmanager
+def app_session(stand_ins, monkeypatch) -> Iterator[None]:
     """AppTest runs the script in this process: the app's directory on the path (as `streamlit run` and
     Snowflake put it), and fresh caches so one test's database never answers for another's."""
     monkeypatch.syspath_prepend(str(bundle.APP_DIR))
@@ -54,21 +56,31 @@ def app_env(stand_ins, monkeypatch):
     monkeypatch.setenv("RDP_DASHBOARD_SNOWFLAKE_PORT", str(stand_ins.snowflake_port))
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield monkeypatch
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    for name in ("queries", "views", "operations"):
-        sys.modules.pop(name, None)
+    try:
+        yield
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        for name in ("queries", "views", "operations", "style", "trends"):
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture()
+def app_env(stand_ins, monkeypatch):
+    with app_session(stand_ins, monkeypatch):
+        yield monkeypatch
 
 
 def _cents(v: Decimal) -> Decimal:
     return v.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def reference_days() -> pd.DataFrame:
-    """Per sales day: revenue (net of discounts, cancelled orders left out), orders and profit, from the
-    generator's own rows with the day of changes applied as the pipeline applies it: a status update skips
-    cancelled orders, and a sale costs the product's cost valid at the order's time."""
+def reference_items() -> pd.DataFrame:
+    """Every item sold and not cancelled: its day, order, customer, the product's category, the segment the
+    customer had when ordering, revenue (net of discounts) and profit, from the generator's own rows with
+    the day of changes applied as the pipeline applies it: a status update skips cancelled orders, a sale
+    costs the product's cost valid at the order's time, and a customer's segment change counts from its
+    time on (the dimension version valid at the order's timestamp)."""
     scale = stack_config("dev").analytics.scale
     hist, day = history(scale), day_of_changes(scale)
     orders = pd.concat([hist.tables["orders"].to_pandas(), day.tables["orders"].to_pandas()]).set_index("ORDER_ID")
@@ -76,13 +88,12 @@ def reference_days() -> pd.DataFrame:
         if orders.at[oid, "ORDER_STATUS"] != "CANCELLED":
             orders.at[oid, "ORDER_STATUS"] = status
     items = pd.concat([hist.tables["order_items"].to_pandas(), day.tables["order_items"].to_pandas()])
-    cost = (
-        hist.tables["products"]
-        .to_pandas()
-        .set_index("PRODUCT_ID")["UNIT_COST"]
-        .map(lambda v: Decimal(str(v)))
-        .to_dict()
-    )
+    products = hist.tables["products"].to_pandas().set_index("PRODUCT_ID")
+    cost = products["UNIT_COST"].map(lambda v: Decimal(str(v))).to_dict()
+    category = products["CATEGORY"].to_dict()
+    people = pd.concat([hist.tables["customers"].to_pandas(), day.tables["customers"].to_pandas()])
+    segment = people.set_index("CUSTOMER_ID")["SEGMENT"].to_dict()
+    moved = {cid: (new, at) for new, at, cid in day.customer_changes}
     repriced = {pid: (Decimal(str(new_cost)), at) for _, new_cost, at, pid in day.price_changes}
     rows = []
     for it in items.itertuples(index=False):
@@ -91,10 +102,19 @@ def reference_days() -> pd.DataFrame:
             continue
         new_cost, at = repriced.get(it.PRODUCT_ID, (None, None))
         unit_cost = new_cost if at is not None and order.ORDER_TS >= at else cost[it.PRODUCT_ID]
+        new_segment, since = moved.get(order.CUSTOMER_ID, (None, None))
+        seg = new_segment if since is not None and order.ORDER_TS >= since else segment[order.CUSTOMER_ID]
         price, discount = Decimal(str(it.UNIT_PRICE)), Decimal(str(it.DISCOUNT_PCT or 0))
         net = _cents(Decimal(int(it.QUANTITY)) * price * (100 - discount) / 100)
-        rows.append((order.ORDER_TS.date(), it.ORDER_ID, net, net - Decimal(it.QUANTITY) * unit_cost))
-    df = pd.DataFrame(rows, columns=["DAY", "ORDER_ID", "REVENUE", "PROFIT"])
+        profit = net - Decimal(it.QUANTITY) * unit_cost
+        who = int(order.CUSTOMER_ID)
+        rows.append((order.ORDER_TS.date(), it.ORDER_ID, who, category[it.PRODUCT_ID], seg, net, profit))
+    return pd.DataFrame(rows, columns=["DAY", "ORDER_ID", "CUSTOMER_ID", "CATEGORY", "SEGMENT", "REVENUE", "PROFIT"])
+
+
+def reference_days() -> pd.DataFrame:
+    """Per sales day: revenue (net of discounts, cancelled orders left out), orders and profit."""
+    df = reference_items()
     return df.groupby("DAY").agg(REVENUE=("REVENUE", "sum"), ORDERS=("ORDER_ID", "nunique"), PROFIT=("PROFIT", "sum"))
 
 

@@ -12,19 +12,31 @@ from scripts.analytics import loads as analytics
 from scripts.core.connections import connect_local, ensure_foundation
 from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
 
-TABS = ["📊 Overview", "👥 Customers", "🛍️ Products", "📈 Sales Trends", "📦 Inventory", "💳 Payments",
-        "🌍 Geography", "🔄 CDC", "🩺 Operations"]  # fmt: skip
+# each tab's Material icon (Streamlit's own font: no emoji, which headless browsers have no font for)
+ICONS = {
+    "Overview": "dashboard",
+    "Customers": "group",
+    "Products": "shopping_bag",
+    "Sales Trends": "trending_up",
+    "Inventory": "inventory_2",
+    "Payments": "credit_card",
+    "Geography": "public",
+    "CDC": "sync_alt",
+    "Operations": "monitor_heart",
+}
+TABS = [f":material/{icon}: {name}" for name, icon in ICONS.items()]
+OVERVIEW, CUSTOMERS, PRODUCTS, TRENDS, INVENTORY, PAYMENTS, GEOGRAPHY, CDC, OPERATIONS = TABS
 # charts, metrics and tables each tab shows on the rehearsal's data
 EXPECTED = {
-    "📊 Overview": (4, 4, 0),
-    "👥 Customers": (1, 0, 2),
-    "🛍️ Products": (2, 0, 1),
-    "📈 Sales Trends": (1, 0, 0),
-    "📦 Inventory": (1, 3, 1),  # and a success or an alert
-    "💳 Payments": (2, 0, 1),
-    "🌍 Geography": (1, 0, 1),
-    "🔄 CDC": (1, 3, 0),
-    "🩺 Operations": (0, 0, 5),  # one table per capability: analytics, cdc, ingestion, serving, api
+    OVERVIEW: (4, 4, 0),
+    CUSTOMERS: (3, 0, 2),  # top 10, and the segmentation: shares of customers and revenue, revenue per customer
+    PRODUCTS: (2, 0, 1),
+    TRENDS: (4, 0, 0),  # revenue per day and its 7-day average, orders per day, categories per day, heatmap
+    INVENTORY: (1, 3, 1),  # and a success or an alert
+    PAYMENTS: (2, 0, 1),
+    GEOGRAPHY: (1, 0, 1),
+    CDC: (1, 3, 0),
+    OPERATIONS: (0, 0, 5),  # one table per capability: analytics, cdc, ingestion, serving, api
 }
 
 
@@ -63,10 +75,10 @@ def _totals(at: AppTest) -> dict[str, float]:
     """Revenue of the selected range as each tab's table adds it up."""
     tab = {t.label: t for t in at.tabs}
     return {
-        "products": tab["🛍️ Products"].dataframe[0].value["REVENUE"].sum(),
-        "segments": tab["👥 Customers"].dataframe[1].value["REVENUE"].sum(),
-        "payments": tab["💳 Payments"].dataframe[0].value["REVENUE"].sum(),
-        "geography": tab["🌍 Geography"].dataframe[0].value["REVENUE"].sum(),
+        "products": tab[PRODUCTS].dataframe[0].value["REVENUE"].sum(),
+        "segments": tab[CUSTOMERS].dataframe[1].value["REVENUE"].sum(),
+        "payments": tab[PAYMENTS].dataframe[0].value["REVENUE"].sum(),
+        "geography": tab[GEOGRAPHY].dataframe[0].value["REVENUE"].sum(),
     }
 
 
@@ -123,7 +135,7 @@ def test_a_missing_cdc_pipeline_is_a_message_on_its_tab(app_env, stand_ins):
     fill(stand_ins, db, with_cdc=False)
     at = run(app_env, db)
     assert not at.exception
-    cdc_tab = at.tabs[TABS.index("🔄 CDC")]
+    cdc_tab = at.tabs[TABS.index(CDC)]
     assert "CDC_MONITORING" in cdc_tab.warning[0].value and not cdc_tab.get("plotly_chart")
     assert len(at.tabs[0].get("plotly_chart")) == 4  # the other tabs are unaffected
 
@@ -149,10 +161,10 @@ def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins):
                     (last_id + 1, "SALE", 2 - stock, at))  # fmt: skip
     analytics.run(t)
     at = run(app_env, db)
-    tab = at.tabs[TABS.index("📦 Inventory")]
+    tab = at.tabs[TABS.index(INVENTORY)]
     assert not at.exception
     assert tab.error[0].value.startswith("1 product(s) at or below their reorder level")
-    assert {m.label: m.value for m in tab.metric}["LOW stock"] == "1 product"
+    assert {m.label: m.value for m in tab.metric}["Low stock"] == "1 product"
     first = tab.dataframe[0].value.iloc[0]
     assert (first["PRODUCT_ID"], first["STOCK_ON_HAND"], first["ACTION"]) == (7, 2, "REORDER NOW")
 
@@ -161,14 +173,14 @@ def test_a_product_deleted_at_the_source_keeps_its_sales(app_env, stand_ins):
     db = "T_DASH_DEL_" + uuid.uuid4().hex[:6].upper()
     fill(stand_ins, db, with_cdc=False)
     at = run(app_env, db)
-    products = at.tabs[TABS.index("🛍️ Products")].dataframe[0].value
+    products = at.tabs[TABS.index(PRODUCTS)].dataframe[0].value
     gone = int(products.sort_values("REVENUE").iloc[-1]["PRODUCT_ID"])
     t = analytics.local_target("dev", database=db)
     with t.connect() as conn:
         conn.cursor().execute(f'DELETE FROM "{db}".BRONZE.SHOP_PRODUCTS WHERE PRODUCT_ID = %s', (gone,))
     analytics.run(t)  # the product's current version is closed; its facts stay
     at.sidebar.button[0].click().run()
-    after = at.tabs[TABS.index("🛍️ Products")].dataframe[0].value
+    after = at.tabs[TABS.index(PRODUCTS)].dataframe[0].value
     assert gone in set(after["PRODUCT_ID"]) and len({round(v, 2) for v in _totals(at).values()}) == 1
 
 

@@ -112,7 +112,7 @@ def _plant_failed_run(db: str) -> None:
 
 
 def _ops_tab(at: AppTest):
-    return next(t for t in at.tabs if t.label == "🩺 Operations")
+    return next(t for t in at.tabs if t.label == ":material/monitor_heart: Operations")
 
 
 def test_on_the_stand_in_a_planted_failed_task_is_red_on_the_page(app_env, stand_ins):

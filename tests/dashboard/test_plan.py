@@ -69,6 +69,7 @@ def test_the_digest_follows_every_file_of_the_app(tmp_path, monkeypatch):
     assert first == bundle.digest()
     paths = [f.path for f in bundle.files()]
     assert bundle.MAIN_FILE in paths and "environment.yml" in paths and "sql/daily.sql" in paths
+    assert bundle.THEME in paths  # the light and dark themes travel with the app
     assert "__init__.py" not in paths
     (sql_dir / "daily.sql").write_text((sql_dir / "daily.sql").read_text() + "\n-- edited\n")
     second = bundle.digest()
@@ -93,3 +94,19 @@ def test_bad_dashboard_config_names_the_key(value, message):
     values, secrets = own_keys(*read_stack_file("dev"))
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         parse_config({**values, "dashboard": value}, "dev", secrets)
+
+
+def test_the_app_declares_a_light_and_a_dark_theme():
+    """Both tables present is what makes Streamlit offer Light, Dark and "Use system setting"; a key
+    Streamlit does not know would be ignored with only a log line, so each is checked against its options."""
+    import tomllib
+
+    from streamlit import config
+
+    theme = tomllib.loads((bundle.APP_DIR / bundle.THEME).read_text())["theme"]
+    assert set(theme) == {"light", "dark"}
+    for base, options in theme.items():
+        assert options, base
+        for key in options:
+            assert f"theme.{base}.{key}" in config._config_options_template, (base, key)
+    assert theme["dark"]["backgroundColor"] == "#1a1a2e"

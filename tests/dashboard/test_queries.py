@@ -17,8 +17,10 @@ from services.dashboard import queries
 
 def test_every_query_the_app_names_is_a_file_and_no_sql_is_in_the_ui():
     named = set()
-    for module in ("views.py", "streamlit_app.py"):
-        tree = ast.parse((bundle.APP_DIR / module).read_text())
+    for module in sorted(bundle.APP_DIR.glob("*.py")):  # every module of the app but the data access itself
+        if module.name == "queries.py":
+            continue
+        tree = ast.parse(module.read_text())
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Call)

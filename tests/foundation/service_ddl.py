@@ -37,6 +37,9 @@ RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
         "scripts/cdc/loads.py",  # the refresh task's statement, the aggregated table and monitoring view
         "scripts/recommendations/loads.py",  # build, train: counts, the training reads
         "scripts/recommendations/warehouse.py",  # REFRESH, INSERT OVERWRITE through PREDICT_PROPENSITY, PUT model
+        "scripts/recommendations/registry.py",  # PUT of each run's model files, CALL of REGISTRY_OPS
+        # REGISTRY_OPS's body: a caller's-rights procedure, so what it creates, TRANSFORMER creates
+        "sql/recommendations/ml_registry.py",
         "scripts/recommendations/snapshot.py",  # the ranking model's reads
         "scripts/recommendations/evaluation.py",  # the evaluation's reads
         "scripts/serving/loads.py",  # the sync and export reads (their Postgres side is scripts/serving/postgres.py)
@@ -77,6 +80,7 @@ OTHER_SQL_MODULES: dict[str, str] = {
     "scripts/serving/postgres.py": "Postgres",
     "scripts/serving/staging.py": "Postgres",
     "scripts/standins/postgres.py": "Postgres, the stand-in",
+    "scripts/ingestion/localfeed.py": "the stand-in only: each feed's local pipe and task (rehearsal.py's)",
 }
 STAND_IN_MODULES = re.compile(r"^scripts/(\w+/(rehearsal|bench)\.py|standins/.*)$")
 SQL_CALL = re.compile(r"\.execute(many|_string)?\(|write_pandas")
@@ -86,7 +90,8 @@ SQL_CALL = re.compile(r"\.execute(many|_string)?\(|write_pandas")
 LIBRARY_DDL: dict[str, tuple[str, ...]] = {
     "write_pandas": ("CREATE STAGE",),
     "log_model": ("CREATE MODEL",),  # snowflake-ml's registry
-    "register_feature_view": ("CREATE DYNAMIC TABLE", "CREATE VIEW"),  # snowflake-ml's feature store
+    "register_feature_view": ("CREATE VIEW",),  # snowflake-ml's feature store: a view without refresh_freq
+    "register_entity": ("CREATE TAG",),  # snowflake-ml's feature store: an entity is a tag
     "save_as_table": ("CREATE TABLE",),  # Snowpark
     "cache_result": ("CREATE TABLE",),  # Snowpark's temporary table
 }
@@ -221,6 +226,7 @@ class Scanner:
             k.arg in WRITE_PANDAS_CREATES_TABLE and getattr(k.value, "value", False) is not False for k in call.keywords
         ):
             uses += [Use("CREATE TABLE", where), Use("CREATE FILE FORMAT", where)]
+        uses += [Use(p, where) for p in _feature_store_ddl(call, name)]
         target = self._target(func, imports)
         if target and target[0].startswith(("infra.", "services.")):
             uses += self._function(*target)
@@ -267,6 +273,17 @@ class Scanner:
 
     def _rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+
+def _feature_store_ddl(call: ast.Call, name: str) -> tuple[str, ...]:
+    """snowflake-ml's DDL decided by arguments: a FeatureView with a refresh_freq is a dynamic table; a
+    FeatureStore opened with CREATE_IF_NOT_EXIST creates its schema, tags and status table."""
+    kw = {k.arg: k.value for k in call.keywords}
+    if name == "FeatureView" and "refresh_freq" in kw and getattr(kw["refresh_freq"], "value", 0) is not None:
+        return ("CREATE DYNAMIC TABLE",)
+    if name == "FeatureStore" and "CREATE_IF_NOT_EXIST" in ast.dump(kw.get("creation_mode", ast.Constant(None))):
+        return ("CREATE SCHEMA", "CREATE TAG", "CREATE TABLE")
+    return ()
 
 
 def _module_name(rel: str) -> str:
@@ -514,6 +531,7 @@ STATEMENT_NEEDS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
     (re.compile(rf"\bPUT\s+'[^']*'\s+@{_QNAME}", re.I), ("READ", "WRITE")),
     (re.compile(rf"\bFROM\s+@{_QNAME}", re.I), ("READ",)),
     (re.compile(rf"\bEXECUTE\s+TASK\s+{_QNAME}", re.I), ("OPERATE",)),
+    (re.compile(rf"\bCALL\s+{_QNAME}", re.I), ("USAGE",)),
     (re.compile(rf"\bALTER\s+DYNAMIC\s+TABLE\s+{_QNAME}\s+REFRESH\b", re.I), ("OPERATE",)),
 )
 PURGE = re.compile(rf"\bFROM\s+@{_QNAME}.*\bPURGE\s*=\s*TRUE\b", re.I | re.S)
@@ -525,6 +543,7 @@ KINDS = {
     "stageInternal:StageInternal": ("STAGE", "STAGES"),
     "functionPython:FunctionPython": ("FUNCTION", "FUNCTIONS"),
     "procedureSql:ProcedureSql": ("PROCEDURE", "PROCEDURES"),
+    "procedurePython:ProcedurePython": ("PROCEDURE", "PROCEDURES"),
     "task:Task": ("TASK", "TASKS"),
     "sequence:Sequence": ("SEQUENCE", "SEQUENCES"),
 }
@@ -623,11 +642,13 @@ def unheld_needs(plan: list[dict], statements: Iterable[Statement]) -> list[str]
 
 class Recording:
     """A connection and its cursor in one, on a deployed stack as one service user and role: it keeps
-    every statement and answers each query with a zero (empty tables, nothing to fetch)."""
+    every statement and answers each query with a zero (empty tables, nothing to fetch), a procedure's
+    CALL with an empty JSON object."""
 
     def __init__(self, log: list[Statement], step: Callable[[], str], user: str, role: str) -> None:
         self.log, self.step, self.user, self.role = log, step, user, role
         self.description = [("N",)]
+        self.last = ""
 
     def cursor(self) -> Recording:
         return self
@@ -640,13 +661,14 @@ class Recording:
 
     def execute(self, sql: str, params: object = None) -> Recording:
         self.log.append(Statement(self.step(), self.user, self.role, sql))
+        self.last = sql
         return self
 
     def executemany(self, sql: str, rows: object) -> Recording:
         return self.execute(sql)
 
-    def fetchone(self) -> tuple[int]:
-        return (0,)
+    def fetchone(self) -> tuple[int | str]:
+        return ("{}",) if self.last.lstrip().upper().startswith("CALL ") else (0,)
 
     def fetchall(self) -> list:
         return []

@@ -184,7 +184,8 @@ PREVIEW_SEES = (
 # Declared kinds the preview role is left unable to see, and why (infra/foundation/identity.PREVIEW_READS).
 PREVIEW_BLIND = {
     "procedureSql": "USAGE would let it call the owner's-rights procedures, which write",
-    "procedurePython": "USAGE would let it call the owner's-rights DynamoDB export, which writes",
+    "procedurePython": "USAGE would let it call the owner's-rights DynamoDB export, which writes, and the registry's",
+    "tag": "APPLY, a tag's one privilege short of OWNERSHIP, would let it tag objects (the feature store's tags)",
     "streamlit": "USAGE would open the owner's-rights app",
     "stageInternal": "READ downloads the stage's files",
     "stageExternalS3": "USAGE reads the bucket through the integration",

@@ -44,21 +44,49 @@ def test_every_module_that_issues_sql_is_placed():
     assert sd.unplaced_sql_modules() == []
 
 
-def test_no_run_time_step_issues_ddl(uses):
-    """No temporary stage either: the bulk loads PUT to declared stages (write_pandas would create one). The
-    one exception is dbt's, whose tables and views are its purpose."""
+def test_only_the_registry_calls_of_train_and_dbt_issue_ddl(uses):
+    """No temporary stage either: the bulk loads PUT to declared stages (write_pandas would create one).
+    The DDL is snowflake-ml's, in the caller's-rights procedure `train` CALLs as TRANSFORMER, and dbt's,
+    whose tables and views are its purpose."""
     found = {d: sorted({(u.privilege, u.where.split(":")[0]) for u in us}) for d, us in uses.items()}
+    registry = "sql/recommendations/ml_registry.py"
     dbt = "sql/ingestion/dbt/"  # dbt build as the DBT role, only in its own schemas (tests/ingestion/test_dbt_plan.py)
     assert found == {
         "loader": [],
         "transformer": [
+            ("CREATE MODEL", registry),
             ("CREATE TABLE", dbt + "models/silver/silver_customer.sql"),
             ("CREATE TABLE", dbt + "snapshots/customer_history.yml"),
+            ("CREATE TAG", registry),
             ("CREATE VIEW", dbt + "models/gold/customer_insights.sql"),
+            ("CREATE VIEW", registry),
         ],
         "app": [],
         "registry": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("planted", "privileges"),
+    [
+        ('desc=v.get("desc", ""), refresh_freq="1 day")', ["CREATE DYNAMIC TABLE"]),
+        ('desc=v.get("desc", ""), refresh_freq=None)', []),
+    ],
+)
+def test_a_feature_view_with_a_refresh_schedule_is_a_dynamic_table_the_role_may_not_create(
+    plans, tmp_path, planted, privileges
+):
+    """A scheduled feature view would be a dynamic table: found, and refused as not granted."""
+    rel = "sql/recommendations/ml_registry.py"
+    text = (ROOT / rel).read_text()
+    changed = text.replace('desc=v.get("desc", ""))', planted, 1)
+    assert changed != text
+    shared = {r: (ROOT / r).read_text() for r in sd.SHARED_MODULES}
+    uses = sd.runtime_uses(_tree(tmp_path, {**shared, rel: changed}), {"transformer": (rel,)})
+    got = sorted({u.privilege for u in uses["transformer"]} - {"CREATE MODEL", "CREATE TAG", "CREATE VIEW"})
+    assert got == privileges
+    problems = sd.ungranted_uses(plans["prod"], uses, WAIVED)
+    assert [p.split(" at ")[0] for p in problems] == [f"transformer issues {p}" for p in privileges]
 
 
 def test_the_scanner_sees_the_loaders_steps(plans, tmp_path):

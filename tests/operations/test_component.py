@@ -53,7 +53,7 @@ def _declare(with_refresh: bool) -> list[dict]:
                 warehouse="WH",
                 error_integration="RDP_PROD_INGEST_ERRORS",
                 lag_targets=(LagTarget("cdc", "orders_derived", "SILVER", "T", 300),),
-                pipe=pipe,
+                pipes={"customer": pipe},
                 dynamic_tables=[table],
                 serving_refresh=task if with_refresh else None,
             ),

@@ -51,6 +51,7 @@ from .inputs import (
     single_request,
 )
 from .items import item, reasons
+from .productmasks import ProductMasks
 from .ranking import Ranker
 from .shedding import InFlightCap, in_flight_limit
 from .shelf import UNKNOWN, Shelf, Shelves
@@ -105,6 +106,7 @@ class Recommender:
         self.dynamo = DynamoRecs(settings)
         self.warehouse = Warehouse(settings)
         self.ranker = Ranker(settings)
+        self.masks = ProductMasks()  # the product features' part of scoring, per shelf
         self.shelves = Shelves(self._load_shelf, settings.shelf_max_age_seconds, settings.stock_fresh_seconds)
         self.pg_ok = False
 
@@ -203,21 +205,22 @@ class Recommender:
         x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history)
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        try:
-            score = await self._model(self.ranker.score, x)
+        n = min(req.top_n, len(ids))
+        try:  # the n best candidates by score desc, then product id
+            order, score = await self._model(lambda r: self.masks.top(self.ranker, shelf, region, at, r, ids, n), x)
             backend = "postgres"
             timings["model_ok"] = True
         except BackendUnavailableError as e:
-            score, backend = x[:, 0].copy(), "postgres+propensity"
+            order = np.lexsort((ids, -x[:, 0]))[:n]
+            score, backend = x[order, 0], "postgres+propensity"
             timings["model_ok"] = False
             log.warning("request %s: ranker unavailable, ranking by propensity: %s", request_id(), e)
         timings["model_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        order = np.lexsort((ids, -score))[: min(req.top_n, len(ids))]  # score desc, then product id
         why = await self._why(x[order], backend)
         items = [
-            item(r, int(ids[j]), shelf.products[int(ids[j])], score[j], qty[j], days[j], w)
-            for r, (j, w) in enumerate(zip(order, why, strict=True), start=1)
+            item(r, int(ids[j]), shelf.products[int(ids[j])], s, qty[j], days[j], w)
+            for r, (j, s, w) in enumerate(zip(order.tolist(), score.tolist(), why, strict=True), start=1)
         ]
         timings["rank_ms"] = (time.perf_counter() - t0) * 1000
         return items, backend

@@ -13,20 +13,19 @@ TOP_REASONS = 3
 def reasons(names: list[str], contribs: np.ndarray, x: np.ndarray, top: int = TOP_REASONS) -> list[list[dict]]:
     """Per row, the `top` features by absolute contribution: name, the feature's value (None when
     missing) and its contribution to the score's margin, largest first."""
-    out = []
-    for row, values in zip(np.asarray(contribs, dtype=np.float64), x, strict=True):
-        order = np.argsort(-np.abs(row), kind="stable")[:top]
-        out.append(
-            [
-                {
-                    "feature": names[j],
-                    "value": None if np.isnan(values[j]) else round(float(values[j]), 4),
-                    "contribution": round(float(row[j]), 4),
-                }
-                for j in order
-            ]
-        )
-    return out
+    contribs = np.asarray(contribs, dtype=np.float64)
+    order = np.argsort(-np.abs(contribs), axis=1, kind="stable")[:, :top].tolist()  # all rows in one call
+    return [
+        [
+            {
+                "feature": names[j],
+                "value": None if values[j] != values[j] else round(values[j], 4),  # NaN: missing
+                "contribution": round(row[j], 4),
+            }
+            for j in cols
+        ]
+        for cols, row, values in zip(order, contribs.tolist(), np.asarray(x).tolist(), strict=True)
+    ]
 
 
 def item(

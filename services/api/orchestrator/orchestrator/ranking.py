@@ -18,6 +18,7 @@ import numpy as np
 
 from .backends import BackendUnavailableError, Settings
 from .contributions import TreeContributions, UnsupportedModelError
+from .scores import TreeScores
 
 log = logging.getLogger("orchestrator")
 
@@ -30,6 +31,7 @@ class Ranker:
         self.booster = None
         self.names: list[str] = []
         self.contributions: TreeContributions | None = None  # the same numbers as pred_contribs, faster
+        self.scores: TreeScores | None = None  # the same scores as inplace_predict, faster
         self.url = s.ranker_url.rstrip("/")
         self.http = None
         self.path = s.ranker_model_path if self.mode == "inprocess" else ""
@@ -87,7 +89,12 @@ class Ranker:
         except UnsupportedModelError as e:
             log.warning("ranking model explained by XGBoost's TreeSHAP (slower): %s", e)
             contributions = None
-        self.booster, self.names, self.contributions = booster, names, contributions
+        try:
+            scores = TreeScores.of(booster)
+        except UnsupportedModelError as e:
+            log.warning("ranking model scored by XGBoost's inplace_predict (slower): %s", e)
+            scores = None
+        self.booster, self.names, self.contributions, self.scores = booster, names, contributions, scores
 
     def score(self, x: np.ndarray) -> np.ndarray:
         self.refresh()
@@ -96,6 +103,17 @@ class Ranker:
         if self.path:
             raise BackendUnavailableError(f"ranker: no model at {self.path} yet")
         return np.array([row[1] for row in self._post("/predict", x)["data"]], dtype=np.float32)
+
+    def top(self, x: np.ndarray, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """The n best rows by (score desc, product id asc) and their scores: from scores.py's tables in
+        process (XGBoost's numbers), else every row scored and sorted."""
+        self.refresh()
+        scores = self.scores  # read once: a model reload replaces it whole
+        if scores is not None:
+            return scores.top(x, ids, n)
+        score = self.score(x)
+        rows = np.lexsort((ids, -score))[:n]
+        return rows, score[rows]
 
     def explain(self, x: np.ndarray) -> tuple[list[str], np.ndarray]:
         """(feature names, each row's per-feature contributions to its score): XGBoost's own

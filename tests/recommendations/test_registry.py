@@ -1,0 +1,393 @@
+"""The Feature Store and Model Registry calls of `train` on a deployed stack, offline: the client
+(scripts/recommendations/registry.py) builds each spec and CALLs ML_REGISTRY.REGISTRY_OPS; the fake
+cursor runs the procedure's own body (sql/recommendations/ml_registry.py) against a fake session and a
+fake snowflake.ml that record every call and keep aliases as Snowflake does (one version per alias)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from infra.recommendations import catalog
+from infra.recommendations.config import ScaleConfig
+from infra.sqlfiles import load_module
+from scripts.core.errors import LoadError
+from scripts.recommendations import loads, ranking, registry, warehouse
+from scripts.recommendations.target import RecommendationsTarget
+
+HANDLER = load_module(catalog.REGISTRY_HANDLER_FILE)
+DB = "RDP_DEV_RETAIL"
+STAGE = f'"{DB}"."ML_REGISTRY"."MODEL_STAGE"'
+
+
+# ------------------------------------------------------------------------------ the fakes
+class FakeDataFrame:
+    def __init__(self, query: str, dropped: tuple[str, ...] = ()) -> None:
+        self.query, self.dropped = query, dropped
+
+    def drop(self, *cols: str) -> FakeDataFrame:
+        return FakeDataFrame(self.query, self.dropped + cols)
+
+
+class FakeSession:
+    """Snowpark's session as the handler uses it: sql(), file.get() and the stage's files."""
+
+    COPY = re.compile(r"COPY FILES INTO @(?P<into>.+)/ FROM @(?P<src>.+)/ FILES = \('(?P<file>[^']+)'\)$")
+
+    def __init__(self, stage: dict[str, bytes]) -> None:
+        self.stage, self.statements = stage, []
+        self.file = SimpleNamespace(get=self._get)
+
+    def sql(self, query: str) -> FakeDataFrame:
+        df = FakeDataFrame(query)
+        df.collect = lambda: self._run(query)
+        return df
+
+    def _run(self, query: str) -> list:
+        self.statements.append(query)
+        m = self.COPY.match(query)
+        assert m, query
+        self.stage[f"{m['into']}/{m['file']}"] = self.stage[f"{m['src']}/{m['file']}"]
+        return []
+
+    def _get(self, location: str, directory: str) -> None:
+        key = location.removeprefix("@")
+        (Path(directory) / key.rsplit("/", 1)[1]).write_bytes(self.stage[key])
+
+    def get_current_warehouse(self) -> str:
+        return "RDP_DEV_TRANSFORM_WH"
+
+
+class FakeVersion:
+    def __init__(self, model: FakeModel, name: str) -> None:
+        self.model, self.version_name = model, name
+
+    def set_alias(self, alias: str) -> None:
+        held = [v for v, aliases in self.model.aliases.items() if alias.upper() in aliases]
+        if held:  # Snowflake refuses an alias another version holds
+            raise RuntimeError(f"alias {alias} already exists on version {held[0]}")
+        self.model.aliases[self.version_name].add(alias.upper())
+        self.model.calls.append(("set_alias", self.version_name, alias))
+
+    def unset_alias(self, version_or_alias: str) -> None:
+        for aliases in self.model.aliases.values():
+            aliases.discard(version_or_alias.upper())
+        self.model.calls.append(("unset_alias", version_or_alias))
+
+
+class FakeModel:
+    def __init__(self, name: str) -> None:
+        self.name, self.aliases, self.calls, self._default = name, {}, [], None
+
+    def show_versions(self) -> pd.DataFrame:
+        rows = [{"name": v, "aliases": json.dumps(sorted(a))} for v, a in self.aliases.items()]
+        return pd.DataFrame(rows, columns=["name", "aliases"])
+
+    def version(self, name: str) -> FakeVersion:
+        found = [v for v, a in self.aliases.items() if name.upper() in a or v == name.upper()]
+        if not found:
+            raise ValueError(f"Unable to find version or alias with name {name}")
+        return FakeVersion(self, found[0])
+
+    @property
+    def default(self) -> str | None:
+        return self._default
+
+    @default.setter
+    def default(self, version: str) -> None:
+        self._default = version.upper()
+
+
+class FakeML:
+    """snowflake.ml's classes the handler uses, recording what they were asked."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, FakeModel] = {}
+        self.logged: list[dict] = []
+        self.entities: list[tuple] = []
+        self.views: list[tuple] = []
+        self.stores: list[tuple] = []
+        self.CreationMode = SimpleNamespace(FAIL_IF_NOT_EXIST="FAIL_IF_NOT_EXIST", CREATE_IF_NOT_EXIST="CREATE")
+        ml = self
+
+        class Entity:
+            def __init__(self, name, join_keys, *, desc=""):
+                self.name, self.join_keys, self.desc = name, join_keys, desc
+
+        class FeatureView:
+            def __init__(self, name, entities, feature_df, *, desc="", **kwargs):
+                self.name, self.entities, self.feature_df, self.desc, self.kwargs = (
+                    name,
+                    entities,
+                    feature_df,
+                    desc,
+                    kwargs,
+                )
+
+        class FeatureStore:
+            def __init__(self, session, database, name, default_warehouse, *, creation_mode):
+                ml.stores.append((database, name, default_warehouse, creation_mode))
+
+            def register_entity(self, entity):
+                ml.entities.append((entity.name, entity.join_keys, entity.desc))
+
+            def register_feature_view(self, view, version):
+                ml.views.append((view, version))
+
+        class Registry:
+            def __init__(self, session, *, database_name, schema_name):
+                assert (database_name, schema_name) == (DB, "ML_REGISTRY")
+
+            def log_model(self, model, **kw):
+                model_ = ml.models.setdefault(kw["model_name"], FakeModel(kw["model_name"]))
+                assert kw["version_name"].upper() not in model_.aliases, "a version is logged once"
+                model_.aliases[kw["version_name"].upper()] = set()
+                ml.logged.append({"model": model, **kw})
+
+            def get_model(self, name):
+                return ml.models[name]
+
+        self.Entity, self.FeatureView, self.FeatureStore, self.Registry = Entity, FeatureView, FeatureStore, Registry
+
+
+class ProcedureCursor:
+    """The train step's cursor: PUT lands on the fake stage, CALL runs the procedure's body."""
+
+    def __init__(self, ml: FakeML) -> None:
+        self.ml, self.stage, self.sql = ml, {}, []
+        self.session = FakeSession(self.stage)
+        self._result = None
+
+    def execute(self, sql: str, params: tuple | None = None) -> None:
+        self.sql.append(sql)
+        if sql.startswith("PUT "):
+            m = re.match(r"PUT 'file://(?P<path>[^']+)' @(?P<to>\S+)/ ", sql)
+            self.stage[f"{m['to']}/{Path(m['path']).name}"] = Path(m["path"]).read_bytes()
+        elif sql.startswith("CALL "):
+            assert sql == f'CALL "{DB}"."ML_REGISTRY"."REGISTRY_OPS"(%s, %s)'
+            action, spec = params
+            self._result = HANDLER.run.__globals__["execute"](self.session, action, json.loads(spec), self.ml)
+
+    def fetchone(self) -> tuple:
+        return (json.dumps(self._result),)
+
+
+# ------------------------------------------------------------------------------ fixtures
+@pytest.fixture
+def target(tmp_path: Path) -> RecommendationsTarget:
+    return RecommendationsTarget(
+        stack="dev",
+        local=False,
+        database=DB,
+        connect_snowflake=lambda: None,
+        pg_schema="",
+        dynamodb_table="",
+        artifacts=tmp_path / "artifacts",
+        aws={},
+        postgres=lambda: "",
+        scale=ScaleConfig(as_of=date(2026, 12, 1)),
+    )
+
+
+def booster(seed: int, features: list[str]) -> xgb.Booster:
+    rng = np.random.default_rng(seed)
+    x = rng.random((60, len(features)), dtype=np.float32)
+    data = xgb.DMatrix(x, label=(x[:, 0] > 0.5).astype(np.float32), feature_names=features)
+    return xgb.train({"objective": "binary:logistic", "nthread": 1, "seed": seed}, data, 3)
+
+
+def ranker_file(t: RecommendationsTarget, seed: int) -> Path:
+    """A trained ranker where `train` leaves it: the candidate, and its metrics beside the published one."""
+    path = t.artifacts / "ranking" / "candidate" / ranking.MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    booster(seed, list(registry.MODELS["ranking"].features)).save_model(str(path))
+    (t.artifacts / "ranking" / ranking.METRICS_FILE).write_text(json.dumps({"seed": seed}))
+    return path
+
+
+def published(cur: ProcedureCursor, key: str) -> bytes:
+    return cur.stage[f"{STAGE}/{registry.MODELS[key].file}"]
+
+
+def run_file(cur: ProcedureCursor, key: str, version: str) -> bytes:
+    return cur.stage[f"{STAGE}/runs/{version}/{registry.MODELS[key].file}"]
+
+
+# ------------------------------------------------------------------------------ the feature store
+def test_entities_and_feature_views_are_the_sql_files_views(target):
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    done = registry.register_features(cur, target)
+    assert ml.stores == [(DB, "FEATURE_STORE", "RDP_DEV_TRANSFORM_WH", "FAIL_IF_NOT_EXIST")]
+    assert [(n, k) for n, k, _ in ml.entities] == [
+        ("CUSTOMER", ["CUSTOMER_ID"]),
+        ("CATEGORY", ["CATEGORY_ID"]),
+        ("PRODUCT", ["PRODUCT_ID"]),
+    ]
+    views = {v.name: (v, version) for v, version in ml.views}
+    expected = {
+        "CUSTOMER_CATEGORY_FEATURES": catalog.category_features_sql(DB, "CURRENT_TIMESTAMP()"),
+        **catalog.pair_signals_sql(DB, "CURRENT_TIMESTAMP()"),
+    }
+    assert set(views) == set(expected) == {v for v in catalog.CATALOG.objects if v in expected}
+    for name, query in expected.items():
+        view, version = views[name]
+        assert view.feature_df.query == query  # the very SQL the declared FEATURE_STORE view runs
+        assert version == registry.view_version(query) and re.fullmatch(r"V_[0-9A-F]{12}", version)
+        assert view.kwargs == {}  # no refresh_freq: a view, not a dynamic table (no CREATE DYNAMIC TABLE)
+    assert views["CUSTOMER_CATEGORY_FEATURES"][0].feature_df.dropped == ("LABEL",)
+    assert [e.name for e in views["CUSTOMER_CATEGORY_FEATURES"][0].entities] == ["CUSTOMER", "CATEGORY"]
+    assert [e.name for e in views["CUSTOMER_PRODUCT_INTERACTIONS"][0].entities] == ["CUSTOMER", "PRODUCT"]
+    assert [e.name for e in views["PRODUCT_POPULARITY"][0].entities] == ["PRODUCT"]
+    assert done["feature_views"] == [f"{n}/{registry.view_version(q)}" for n, q in expected.items()]
+
+
+def test_a_changed_query_is_a_new_feature_view_version():
+    assert registry.view_version("SELECT 1") == registry.view_version("SELECT 1")
+    assert registry.view_version("SELECT 1") != registry.view_version("SELECT 2")
+
+
+def test_a_feature_view_naming_an_unregistered_entity_is_refused(target):
+    spec = registry.features_spec(target)
+    spec["feature_views"][0]["entities"] = ["CUSTOMER", "STORE"]
+    with pytest.raises(HANDLER.RegistryError, match=r"CUSTOMER_CATEGORY_FEATURES names unknown entities \['STORE'\]"):
+        HANDLER.execute(FakeSession({}), "features", spec, FakeML())
+
+
+def test_an_unknown_action_or_missing_field_is_named():
+    with pytest.raises(HANDLER.RegistryError, match="unknown action 'drop'"):
+        HANDLER.execute(FakeSession({}), "drop", {}, FakeML())
+    with pytest.raises(HANDLER.RegistryError, match="spec lacks model, version"):
+        HANDLER.execute(FakeSession({}), "promote", {"database": DB, "schema": "ML_REGISTRY"}, FakeML())
+
+
+# ------------------------------------------------------------------------------ the model registry
+def test_a_run_is_logged_as_a_version_with_its_metrics_and_signature(target):
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    registry.run_version(target, datetime(2026, 12, 2, 6, 15, 0, tzinfo=UTC))
+    path = ranker_file(target, 1)
+    done = registry.release(cur, target, "ranking", path, promote=True)
+    assert done == {
+        "model": "PRODUCT_RANKING_MODEL",
+        "version": "RUN_20261202_061500",
+        "candidate": "RUN_20261202_061500",
+        "promoted": True,
+    }
+    assert cur.sql[0] == (
+        f"PUT 'file://{path}' @{STAGE}/runs/RUN_20261202_061500/ AUTO_COMPRESS = FALSE OVERWRITE = TRUE"
+    )
+    [logged] = ml.logged
+    assert (logged["model_name"], logged["version_name"]) == ("PRODUCT_RANKING_MODEL", "RUN_20261202_061500")
+    assert logged["metrics"] == {"seed": 1} and logged["target_platforms"] == ["WAREHOUSE"]
+    assert list(logged["sample_input_data"].columns) == list(registry.MODELS["ranking"].features)
+    x = np.random.default_rng(0).random((5, len(registry.MODELS["ranking"].features)), dtype=np.float32)
+    assert np.allclose(logged["model"].inplace_predict(x), xgb.Booster(model_file=str(path)).inplace_predict(x))
+
+
+def test_promotion_moves_production_a_refusal_only_the_candidate_and_a_rollback_restores(target, tmp_path):
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    versions = []
+    for seed, promote in ((1, True), (2, False), (3, True)):
+        target.model_version = None
+        versions.append(registry.run_version(target, datetime(2026, 12, seed, 6, 0, tzinfo=UTC)))
+        registry.release(cur, target, "ranking", ranker_file(target, seed), promote=promote)
+        model = ml.models["PRODUCT_RANKING_MODEL"]
+        production = {v for v, a in model.aliases.items() if "PRODUCTION" in a}
+        candidate = {v for v, a in model.aliases.items() if "CANDIDATE" in a}
+        served = versions[0] if seed == 2 else versions[-1]
+        assert candidate == {versions[-1]}  # the newest run, refused or not
+        assert production == {served} and model.default == served
+        assert published(cur, "ranking") == run_file(cur, "ranking", served)  # the API reads production's file
+    # the refused run did not touch production: no alias call named PRODUCTION in its turn
+    refused_turn = [c for c in ml.models["PRODUCT_RANKING_MODEL"].calls if versions[1] in c]
+    assert refused_turn == [("set_alias", versions[1], "CANDIDATE")]
+    done = registry.promote(cur, target, "ranking", versions[0].lower())
+    model = ml.models["PRODUCT_RANKING_MODEL"]
+    assert done == {"model": "PRODUCT_RANKING_MODEL", "production": versions[0]}
+    assert {v for v, a in model.aliases.items() if "PRODUCTION" in a} == {versions[0]} and model.default == versions[0]
+    assert {v for v, a in model.aliases.items() if "CANDIDATE" in a} == {versions[2]}
+    assert published(cur, "ranking") == run_file(cur, "ranking", versions[0])
+    assert cur.session.statements[-1] == (
+        f"COPY FILES INTO @{STAGE}/ FROM @{STAGE}/runs/{versions[0]}/ FILES = ('{ranking.MODEL_FILE}')"
+    )
+
+
+def test_promoting_a_version_that_does_not_exist_is_refused_naming_the_versions(target):
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    registry.run_version(target, datetime(2026, 12, 1, 6, 0, tzinfo=UTC))
+    registry.release(cur, target, "ranking", ranker_file(target, 1), promote=True)
+    with pytest.raises(
+        HANDLER.RegistryError, match=r"PRODUCT_RANKING_MODEL has no version RUN_X \(versions: RUN_20261201_060000\)"
+    ):
+        registry.promote(cur, target, "ranking", "RUN_X")
+    with pytest.raises(LoadError, match="unknown model 'ranker'"):
+        registry.promote(cur, target, "ranker", "RUN_X")
+
+
+def test_train_on_a_stack_registers_features_then_the_propensity_model_then_scores(target, monkeypatch):
+    """warehouse.score, the Snowflake side of train: registry first, so the UDF reads production's file."""
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    path = target.artifacts / "propensity" / registry.MODELS["propensity"].file
+    path.parent.mkdir(parents=True)
+    booster(4, list(registry.MODELS["propensity"].features)).save_model(str(path))
+    (path.parent / "metrics.json").write_text(json.dumps({"auc_holdout": 0.8}))
+    warehouse.score(cur, target, None, path)
+    call = f'CALL "{DB}"."ML_REGISTRY"."REGISTRY_OPS"(%s, %s)'
+    kinds = [
+        s if s == call else "PUT" if s.startswith("PUT ") else "INSERT OVERWRITE" * ("INSERT OVERWRITE" in s)
+        for s in cur.sql
+    ]
+    assert kinds == [call, "PUT", call, "INSERT OVERWRITE"]
+    assert ml.logged[0]["model_name"] == "CATEGORY_PROPENSITY_MODEL" and ml.logged[0]["metrics"] == {"auc_holdout": 0.8}
+    assert published(cur, "propensity") == path.read_bytes()
+
+
+@pytest.mark.parametrize(("ranker", "promoted"), [(0.5, True), (0.1, False)])
+def test_the_publish_gate_decides_the_production_alias(target, monkeypatch, ranker, promoted):
+    ml = FakeML()
+    cur = ProcedureCursor(ml)
+    candidate = ranker_file(target, 5)
+    metrics = {
+        "candidate": str(candidate),
+        "evaluation": {"ranker": {"ndcg@5": ranker}, "seed_baseline": {"ndcg@5": 0.3}, "customers": 10},
+    }
+    monkeypatch.setattr(loads, "engine", lambda t: warehouse)
+    if promoted:
+        loads._publish_ranker(cur, target, metrics)
+    else:
+        with pytest.raises(LoadError, match="ranking model refused"):
+            loads._publish_ranker(cur, target, metrics)
+    model = ml.models["PRODUCT_RANKING_MODEL"]
+    version = target.model_version
+    assert "CANDIDATE" in model.aliases[version]
+    assert ("PRODUCTION" in model.aliases[version]) is promoted
+    assert (f"{STAGE}/{ranking.MODEL_FILE}" in cur.stage) is promoted
+
+
+def test_a_runs_file_is_not_the_published_model():
+    class ListCursor:
+        description = (("name",), ("size",), ("md5",), ("last_modified",))
+
+        def execute(self, sql):
+            pass
+
+        def fetchall(self):
+            return [
+                ("model_stage/runs/RUN_1/ranking_model.json", 1, "x", "Wed, 2 Dec 2026 09:00:00 GMT"),
+                ("model_stage/ranking_model.json", 1, "x", "Tue, 1 Dec 2026 07:00:00 GMT"),
+            ]
+
+    t = SimpleNamespace(q=lambda o: f'"{DB}"."ML_REGISTRY"."{o}"')
+    assert warehouse.published_at(ListCursor(), t) == datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
