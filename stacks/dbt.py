@@ -25,6 +25,7 @@ def dbt_layer(b: Any, ingestion: Ingestion) -> DbtLayer:
             transformer_user=b.access.service_users["transformer"].name,
             sources={"bronze": customer.bronze, "silver": customer.silver},
             analyst_role=b.roles["ANALYST"],
+            preview_role=b.ci.preview_role if b.ci else None,
         ),
         b.after_foundation,
     )

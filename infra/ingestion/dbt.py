@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.grants import RoleGrants, quote_output
+from infra.grants import Role, RoleGrants, preview_reads, quote_output
 from infra.ingestion.dbt_catalog import CREATES, SCHEMAS
 from infra.naming import Naming, object_ref, slug
 from infra.providers import Providers
@@ -35,6 +35,7 @@ class DbtLayerArgs:
     transformer_user: pulumi.Input[str]  # the service user that runs dbt with the DBT role
     sources: dict[str, snowflake.Table]  # dbt_catalog.SOURCE_KEYS → the declared table
     analyst_role: pulumi.Input[str]
+    preview_role: Role | None = None  # the stack's CI preview role, if it has one: it sees these schemas too
 
 
 class DbtLayer(pulumi.ComponentResource):
@@ -62,6 +63,9 @@ class DbtLayer(pulumi.ComponentResource):
         self.role = self._g.role("role", args.naming.sf("DBT"), "dbt: builds DBT_SILVER and DBT_GOLD from its sources")
         self._builder()
         self._readers()
+        if args.preview_role is not None:  # as the foundation schemas: a preview's refresh reads them
+            names = {schema: resource.name for schema, resource in self.schemas.items()}
+            preview_reads(self._g, args.preview_role, args.database, names)
         self.register_outputs({"role": self.role.name, "schemas": {k: v.name for k, v in self.schemas.items()}})
 
     def _builder(self) -> None:
