@@ -161,9 +161,12 @@ def boundary_arn(account: str, name: str) -> str:
 
 
 def boundary_policy(account: str, prefix: str) -> str:
-    """The most any role of the stack may do: read its landing files (Snowflake's storage integration)
-    and publish to its topics (Snowflake's error notifications). A role CI creates can never exceed it."""
+    """The most any role of the stack may do: read its landing files (Snowflake's storage integration),
+    publish to its topics (Snowflake's error notifications) and read items of its DynamoDB tables (the
+    website's reader role). A role CI creates can never exceed it."""
+    table = f"arn:aws:dynamodb:*:{account}:table/{prefix}-*"
     return policy(
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": [table, f"{table}/index/*"]},
         {
             "Effect": "Allow",
             "Action": ["s3:GetObject", "s3:GetObjectVersion"],

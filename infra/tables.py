@@ -25,10 +25,12 @@ def catalog_table(
     change_tracking: bool = False,
     comment: str | None = None,
     explicit: bool = True,
+    cluster_by: Sequence[str] = (),
 ) -> snowflake.Table:
     """`key`'s table in `database`; the primary key is one column or several, `not_null` adds NOT NULL
     columns beyond it. Not `explicit`: nullability and change tracking are left to Snowflake's defaults
-    (nullable, off), as the tables that were released that way keep them."""
+    (nullable, off), as the tables that were released that way keep them. `cluster_by`: the clustering
+    key (none if empty)."""
     keys = [primary_key] if isinstance(primary_key, str) else list(primary_key or ())
     required = {*keys, *not_null}
     nullable = (lambda c: {"nullable": c not in required}) if explicit else (lambda c: {})
@@ -40,6 +42,7 @@ def catalog_table(
         columns=[{"name": c, "type": t, **nullable(c)} for c, t in columns],
         primary_key={"keys": keys} if keys else None,
         change_tracking=change_tracking if explicit else None,
+        cluster_bies=list(cluster_by) or None,
         comment=comment,
         opts=opts,
     )

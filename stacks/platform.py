@@ -240,15 +240,13 @@ def _serving(b: Base, recommendations: RecommendationsData) -> Serving:
     identity holds no CREATE POSTGRES INSTANCE, COMPUTE POOL or BIND SERVICE ENDPOINT, and no image is
     pushed, so no registry token is needed. dev runs them; a review stack tears down completely."""
     cfg = b.config
+    kept = {"naming": cfg.naming, "providers": b.providers, "protect": cfg.protect, "permissions_boundary": b.boundary}
     if cfg.environment == "review":
-        kept = {"naming": cfg.naming, "providers": b.providers, "protect": cfg.protect}
         table = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=cfg.dynamodb))
         return Serving(dynamodb=table, stores=None, api=None)
     stores = serving_stores(
         ServingStoresArgs(
-            naming=cfg.naming,
-            providers=b.providers,
-            protect=cfg.protect,
+            **kept,
             postgres=cfg.postgres,
             dynamodb=cfg.dynamodb,
             ingress_cidrs=cfg.postgres_ingress_cidrs,
@@ -326,7 +324,7 @@ def outputs(cfg: StackConfig, p: Platform) -> dict[str, pulumi.Output]:
         ci
         | _serving_outputs(cfg, serving)
         | {
-            "dynamodbTable": serving.dynamodb.table.name,
+            **serving.dynamodb.outputs(),
             "customer360": pipes.recommendations.customer_360.fully_qualified_name,
             "landingBucket": pipes.landing.bucket.bucket,
             "landingPrefix": pulumi.Output.from_input(cfg.ingestion.landing_prefix),

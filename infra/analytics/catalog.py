@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from infra.analytics.tasks import PROCEDURES, STREAMS, TASKS
 from infra.naming import Catalog, quote, unquote
 from infra.sqlfiles import named_queries, read_sql, render_sql
 
@@ -99,6 +100,7 @@ TABLES: dict[str, tuple[str, str, Cols]] = {
         [*ORDERS, ("CHANGE_ACTION", "VARCHAR"), ("CAPTURED_AT", TS)],
     ),
     "pending": ("STREAMS_TASKS", "PENDING_ORDER_ITEMS", [*ORDER_ITEMS, ("CAPTURED_AT", TS)]),
+    "summary_dates": ("STREAMS_TASKS", "WORK_SUMMARY_DATES", [("DATE_KEY", ID)]),
     "dim_customer": (
         "GOLD",
         "DIM_CUSTOMER",
@@ -183,22 +185,9 @@ LOADER_WRITES: dict[str, list[str]] = {
 }
 # Tables keyed for MERGE and for the SCD2 surrogate keys.
 PRIMARY_KEYS = {"facts": "ORDER_ITEM_ID", "dim_date": "DATE_KEY", "summary": "DATE_KEY"}
-
-
-@dataclass(frozen=True)
-class Stream:
-    table: str
-    key: str
-    append_only: bool
-    consumer: str  # the procedure that reads it (one stream per consumer)
-
-
-STREAMS: dict[str, Stream] = {
-    "customers_stream": Stream("customers", "CUSTOMER_ID", False, "dimensions"),
-    "products_stream": Stream("products", "PRODUCT_ID", False, "dimensions"),
-    "orders_stream": Stream("orders", "ORDER_ID", False, "facts"),
-    "items_stream": Stream("order_items", "ORDER_ITEM_ID", True, "facts"),
-}
+# Clustering keys, on the large tables only (as the analytics reference asks): FACT_SALES grows with
+# every order line and is read by day (the summary's days, the dashboard's date ranges).
+CLUSTER_BY: dict[str, list[str]] = {"facts": ["DATE_KEY"]}
 
 
 @dataclass(frozen=True)
@@ -249,19 +238,6 @@ DIMENSIONS: dict[str, Dimension] = {
     ),
 }
 
-# procedure key → (name, purpose); the task graph runs them in this order.
-PROCEDURES: dict[str, tuple[str, str]] = {
-    "dimensions": ("APPLY_DIMENSION_CHANGES", "SCD2 of DIM_CUSTOMER and DIM_PRODUCT from their streams"),
-    "facts": ("LOAD_FACT_SALES", "order items and order changes into FACT_SALES, point in time"),
-    "summary": ("REFRESH_DAILY_SALES_SUMMARY", "DAILY_SALES_SUMMARY from FACT_SALES"),
-}
-# task key → (name, procedure, the task it runs after; None for the scheduled root)
-TASKS: dict[str, tuple[str, str, str | None]] = {
-    "dimensions_task": ("ANALYTICS_DIMENSIONS_TASK", "dimensions", None),
-    "facts_task": ("ANALYTICS_FACTS_TASK", "facts", "dimensions_task"),
-    "summary_task": ("ANALYTICS_SUMMARY_TASK", "summary", "facts_task"),
-}
-
 CATALOG = Catalog(
     {
         **{k: (schema, name) for k, (schema, name, _) in TABLES.items()},
@@ -270,7 +246,7 @@ CATALOG = Catalog(
         **{k: ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM") for k, s in STREAMS.items()},
         **{k: ("SILVER", k.upper()) for k in DYNAMIC_TABLES},
         **{f"{k}_procedure": ("STREAMS_TASKS", name) for k, (name, _) in PROCEDURES.items()},
-        **{k: ("STREAMS_TASKS", name) for k, (name, _, _) in TASKS.items()},
+        **{k: ("STREAMS_TASKS", t.name) for k, t in TASKS.items()},
         # only on the local path: each stream's offset copy and the task graph's run log
         **{f"{k}_offset": ("STREAMS_TASKS", f"{TABLES[s.table][1]}_STREAM__OFFSET") for k, s in STREAMS.items()},
         "task_history": ("STREAMS_TASKS", "LOCAL_TASK_HISTORY"),
@@ -345,10 +321,12 @@ def facts_statements(database: str, stream: StreamSource, horizon_days: int) -> 
     return list(q.values())
 
 
-def summary_statements(database: str) -> list[str]:
+def summary_statements(database: str, stream: StreamSource) -> list[str]:
     q = named_queries(
         "analytics/summary.sql",
         summary=fq(database, "summary"),
+        dates=fq(database, "summary_dates"),
+        facts_stream=stream("facts_stream"),
         facts=fq(database, "facts"),
         dim_date=fq(database, "dim_date"),
     )
@@ -362,7 +340,7 @@ def procedure_statements(database: str, proc: str, stream: StreamSource, horizon
     if proc == "facts":
         return facts_statements(database, stream, horizon_days)
     if proc == "summary":
-        return summary_statements(database)
+        return summary_statements(database, stream)
     raise KeyError(f"no analytics procedure {proc!r} (known: {', '.join(PROCEDURES)})")
 
 
@@ -381,14 +359,14 @@ def dynamic_table_sql(database: str, key: str, source: Callable[[str], str] | No
     return render_sql(dt.sql, **{s: resolve(s) for s in dt.sources})
 
 
-def root_when_sql(database: str) -> str:
-    """The root task runs only when one of the pipeline's streams has data."""
-    conditions = " OR ".join(f"SYSTEM$STREAM_HAS_DATA('{unquote(fq(database, k))}')" for k in STREAMS)
+def root_when_sql(database: str, task: str) -> str:
+    """A root task runs only when one of the streams its graph consumes has data."""
+    conditions = " OR ".join(f"SYSTEM$STREAM_HAS_DATA('{unquote(fq(database, k))}')" for k in TASKS[task].when)
     return render_sql("analytics/root_when.sql", conditions=conditions).strip()
 
 
 def task_call_sql(database: str, task: str) -> str:
-    return render_sql("analytics/call.sql", procedure=fq(database, f"{TASKS[task][1]}_procedure")).strip()
+    return render_sql("analytics/call.sql", procedure=fq(database, f"{TASKS[task].procedure}_procedure")).strip()
 
 
 def create_table_statements(database: str, keys: Mapping[str, Cols] | None = None) -> list[str]:

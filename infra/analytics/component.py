@@ -1,6 +1,7 @@
 """The e-commerce analytics pipeline in Snowflake: source tables in BRONZE with change tracking, one
 stream per consumer, the dynamic tables in SILVER, the SCD2 star schema in GOLD, the procedures that
-each run as one transaction, and the task graph dimensions → facts → summary.
+each run as one transaction, and the task graphs dimensions → facts and summary, each on its own cadence
+(infra/analytics/tasks.py: why the summary still only sees loaded facts).
 
 Every SQL body comes from sql/analytics/ through the catalog, the files the local rehearsal runs.
 """
@@ -15,6 +16,7 @@ import pulumi_snowflake as snowflake
 from infra.analytics import catalog
 from infra.analytics.catalog import (
     CATALOG,
+    CLUSTER_BY,
     DYNAMIC_TABLES,
     LOADER_WRITES,
     PRIMARY_KEYS,
@@ -30,6 +32,7 @@ from infra.pipeline import PipelineArgs, PipelineComponent
 from infra.tables import catalog_dynamic_table, catalog_table
 
 SOURCES = ("customers", "products", "orders", "order_items", "movements")
+TRACKED = {*SOURCES, *(s.table for s in STREAMS.values())}  # change tracking: what a stream reads
 
 
 @dataclass(kw_only=True)
@@ -63,6 +66,7 @@ class CommerceAnalytics(PipelineComponent):
         self.register_outputs(
             {
                 "root_task": self.tasks["dimensions_task"].fully_qualified_name,
+                "summary_task": self.tasks["summary_task"].fully_qualified_name,
                 "fact_sales": self.tables["facts"].fully_qualified_name,
                 "daily_sales_summary": self.tables["summary"].fully_qualified_name,
             }
@@ -80,7 +84,8 @@ class CommerceAnalytics(PipelineComponent):
                 database=db,
                 columns=cols,
                 primary_key=PRIMARY_KEYS.get(key),
-                change_tracking=key in SOURCES,
+                change_tracking=key in TRACKED,
+                cluster_by=CLUSTER_BY.get(key, ()),
                 opts=args.kept(self),
             )
             for key, (_, _, cols) in TABLES.items()
@@ -137,7 +142,7 @@ class CommerceAnalytics(PipelineComponent):
             )
 
     def _task_graph(self) -> None:
-        """The procedures (each one transaction) and the task graph dimensions → facts → summary."""
+        """The procedures (each one transaction) and the task graphs dimensions → facts and summary."""
         name, args, db, cfg = self._name, self._args, self._db, self._args.config
         self.procedures = {
             key: snowflake.ProcedureSql(
@@ -154,17 +159,18 @@ class CommerceAnalytics(PipelineComponent):
             for key, (pname, purpose) in PROCEDURES.items()
         }
         self.tasks = {}
-        for key, (_, proc, after) in TASKS.items():
-            root = after is None
+        for key, t in TASKS.items():
+            root = t.after is None
+            when = f"scheduled root, {t.schedule}" if root else f"after {TASKS[t.after].name}"
             self.tasks[key] = self._task(
                 f"{name}-{slug(key)}",
                 CATALOG,
                 key,
-                schedule={"using_cron": f"{cfg.task_schedule} {cfg.task_timezone}"} if root else None,
-                when=db.apply(catalog.root_when_sql) if root else None,
-                afters=None if root else [self.tasks[after].fully_qualified_name],
+                schedule={"using_cron": f"{getattr(cfg, t.schedule)} {cfg.task_timezone}"} if root else None,
+                when=db.apply(lambda d, k=key: catalog.root_when_sql(d, k)) if root else None,
+                afters=None if root else [self.tasks[t.after].fully_qualified_name],
                 sql=lambda d, k=key: catalog.task_call_sql(d, k),
                 started=cfg.tasks_enabled,
-                comment=f"{PROCEDURES[proc][1]} ({'scheduled root' if root else 'after ' + TASKS[after][0]})",
-                depends_on=[self.procedures[proc]],
+                comment=f"{PROCEDURES[t.procedure][1]} ({when})",
+                depends_on=[self.procedures[t.procedure]],
             )

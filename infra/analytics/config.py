@@ -39,9 +39,12 @@ class AnalyticsLags(ConfigModel):
 
 
 class AnalyticsConfig(ConfigModel):
-    """The e-commerce analytics pipeline: its task graph's schedule, dynamic-table lags and data volume."""
+    """The e-commerce analytics pipeline: its task graphs' schedules (dimensions → facts on
+    `task_schedule`, the summary on `summary_schedule`; infra/analytics/tasks.py), dynamic-table lags
+    and data volume."""
 
     task_schedule: Cron
+    summary_schedule: Cron
     task_timezone: TimeZone
     tasks_enabled: bool
     lags: AnalyticsLags

@@ -70,6 +70,7 @@ CATALOG = Catalog(
         "orders_current": ("SILVER", "ORDERS_CURRENT"),
         "orders_derived": ("SILVER", "ORDERS_DERIVED"),
         "orders_aggregated": ("GOLD", "ORDERS_AGGREGATED"),
+        "orders_with_age": ("SILVER", "ORDERS_WITH_AGE"),
         "monitoring": ("GOLD", "CDC_MONITORING"),
         "refresh_task": ("STREAMS_TASKS", "REFRESH_ORDERS_AGGREGATED"),
         # only on the local path: the refresh run log, the changes already applied, and the refresh's work tables
@@ -99,7 +100,19 @@ def dynamic_table_sql(database: str, key: str, source: Callable[[str], str] | No
     params = {s: resolve(s) for s in dt.sources}
     if key != "orders_current":
         params["value_segment"] = value_segment("AMOUNT")
+    if key == "orders_derived":
+        params["value_category"] = value_category("AMOUNT")
     return render_sql(dt.sql, **params)
+
+
+def value_category(amount: str) -> str:
+    """High Value / Low Value (threshold 100): the category the High/Low Value totals are summed by."""
+    return render_sql("cdc/value_category.sql", amount=amount).strip()
+
+
+def orders_with_age_sql(database: str) -> str:
+    """ORDERS_WITH_AGE: ORDERS_DERIVED plus DAYS_SINCE_ORDER, a view because the age changes every day."""
+    return render_sql("cdc/orders_with_age.sql", orders_derived=fq(database, "orders_derived"))
 
 
 def monitoring_sql(database: str) -> str:

@@ -47,6 +47,7 @@ class OrderChanges(PipelineComponent):
                 "change_log": self.change_log.fully_qualified_name,
                 "orders_aggregated": self.dynamic_tables["orders_aggregated"].fully_qualified_name,
                 "monitoring": self.monitoring.fully_qualified_name,
+                "orders_with_age": self.orders_with_age.fully_qualified_name,
                 "writer_role": self.writer_role.name,
             }
         )
@@ -114,6 +115,15 @@ class OrderChanges(PipelineComponent):
             statement=db.apply(catalog.monitoring_sql),
             comment="order changes per hour by type, and how far each CDC dynamic table is behind the log",
             opts=args.on("sysadmin", self, depends_on=[self.change_log, *self.dynamic_tables.values()]),
+        )
+        self.orders_with_age = snowflake.View(
+            f"{name}-orders-with-age",
+            database=db,
+            schema=CATALOG.schema("orders_with_age"),
+            name=CATALOG.name("orders_with_age"),
+            statement=db.apply(catalog.orders_with_age_sql),
+            comment="ORDERS_DERIVED with DAYS_SINCE_ORDER as of the query (an incremental table cannot hold it)",
+            opts=args.on("sysadmin", self, depends_on=[self.dynamic_tables["orders_derived"]]),
         )
         top = self.dynamic_tables["orders_aggregated"]
         self.refresh_task = self._task(

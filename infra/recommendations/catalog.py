@@ -53,13 +53,15 @@ PRODUCT_CATALOG: Cols = [
     ("IS_PERISHABLE", "BOOLEAN"),
     ("PRODUCT_TYPE", "VARCHAR"),
 ]
-INVENTORY: Cols = [
+STOCK: Cols = [  # what the inventory generator yields per (product, region)
     ("PRODUCT_ID", "NUMBER(38,0)"),
     ("REGION", "VARCHAR"),
     ("WAREHOUSE_NAME", "VARCHAR"),
     ("QTY_ON_HAND", "NUMBER(38,0)"),
     ("EST_DELIVERY_DAYS", "NUMBER(38,0)"),
 ]
+# LAST_UPDATED: when the stock level was taken; the generate step stamps its AS_OF (deterministic reruns).
+INVENTORY: Cols = [*STOCK, ("LAST_UPDATED", "TIMESTAMP_NTZ")]
 CUSTOMERS: Cols = [
     ("CUSTOMER_ID", "NUMBER(38,0)"),
     ("EMAIL", "VARCHAR"),
@@ -170,7 +172,7 @@ UDTFS: dict[str, tuple[str, list[tuple[str, str]], Cols, list[str]]] = {
     "GENERATE_INVENTORY": (
         "InventoryGenerator",
         [("PRODUCT_ID", "NUMBER"), ("SEED", "NUMBER")],
-        INVENTORY,
+        STOCK,
         ["numpy"],
     ),
     "GENERATE_RETAIL_CUSTOMER": (
@@ -276,3 +278,31 @@ def refresh_propensity_sql(database: str, feature_columns: list[str]) -> str:
         udf=q(database, "PREDICT_PROPENSITY"),
         args=", ".join(quote(c) for c in feature_columns),
     )
+
+
+# Per-source bounds of the retrieval (sql/recommendations/candidates.sql): some 350 products a customer
+# at `make local`'s scale, fewer than the ~400 the API ranked before (every in-stock product of 3 categories).
+RETRIEVAL_LIMITS = {
+    "neighbours": 20,
+    "per_source": 60,
+    "categories": 12,
+    "per_category": 25,
+    "brands": 3,
+    "per_brand": 20,
+}
+
+
+def candidates_sql(database: str, feature_end: str, home_region: str, **limits: int) -> str:
+    """Each customer's retrieved candidates (customer, product, source, score) as of `feature_end`, in
+    stock in the home region (`home_region`: a SQL expression over the CUSTOMERS row's ZIP_CODE)."""
+    bounds = {**RETRIEVAL_LIMITS, **limits}
+    return named_queries(
+        "recommendations/candidates.sql",
+        events=q(database, "EVENT_STREAM"),
+        products=q(database, "PRODUCT_CATALOG"),
+        customers=q(database, "CUSTOMERS"),
+        inventory=q(database, "INVENTORY"),
+        feature_end=feature_end,
+        home_region=home_region,
+        **{k: str(int(v)) for k, v in bounds.items()},
+    )["customer_candidates"]

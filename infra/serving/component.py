@@ -30,6 +30,7 @@ class ServingStoresArgs:
     connection: SnowflakeConnection
     private_key: pulumi.Input[str] | None
     database: pulumi.Input[str]
+    permissions_boundary: pulumi.Input[str] | None = None  # the website reader role's (infra/iam.py)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,5 +79,6 @@ def serving_stores(args: ServingStoresArgs, opts: pulumi.ResourceOptions | None 
             ca_certificate=postgres.ca_certificate,
         ),
     )
-    dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, config=args.dynamodb))
+    reader = {"permissions_boundary": args.permissions_boundary}
+    dynamodb = RecommendationsTable("dynamodb", RecommendationsTableArgs(**kept, **reader, config=args.dynamodb))
     return ServingStores(postgres=postgres, access=access, secrets=secrets, dynamodb=dynamodb)

@@ -86,11 +86,18 @@ class PostgresConfig(ConfigModel):
         return cidr_list(value)
 
 
+# An IAM role or user the website runs as: who may assume the table's reader role.
+IamPrincipalArn = Annotated[str, Field(pattern=r"^arn:aws:iam::\d{12}:(role|user)/[\w+=,.@/-]+$")]
+
+
 class DynamoDbConfig(ConfigModel):
     point_in_time_recovery: bool
     deletion_protection: bool
     # The largest share of the live items one export may delete (users no longer recommended).
     max_delete_share: Share = 0.2
+    # Who may assume the website's reader role (GetItem/Query on the table only): the website's own
+    # IAM identities. Empty: the stack's account, whose admins then grant sts:AssumeRole on the role.
+    reader_principals: list[IamPrincipalArn] = Field(default_factory=list)
 
 
 class RefreshConfig(ConfigModel):

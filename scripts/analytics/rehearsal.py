@@ -3,8 +3,8 @@
 What Snowflake does for them is reproduced explicitly, from the same SQL files the Pulumi program
 deploys: each stream is the net change of its table since its offset (sql/analytics/local/stream.sql),
 each procedure runs its statements in order and only then moves the offsets of the streams it reads,
-dynamic tables are rebuilt in dependency order, and the task graph runs root → children in `after`
-order, with the root's WHEN evaluated and every run written to a run log.
+dynamic tables are rebuilt in dependency order, and the task graphs run root → children in `after`
+order, with each root's WHEN evaluated and every run written to a run log.
 
 fakesnow cannot run MERGE inside an explicit transaction, so where Snowflake commits a procedure as one
 transaction the rehearsal relies on its statements being idempotent: a failure leaves the offsets where
@@ -108,27 +108,30 @@ class LocalAnalytics:
         return counts
 
     def run_task_graph(self) -> list[TaskRun]:
-        """One scheduled run of the graph: the root's WHEN, then each task after its predecessor."""
+        """One tick at which both graphs are due: each root's WHEN, then each task after its
+        predecessor; the summary graph's root after the facts committed, as its later minute does."""
         cur = self.cursor()
         cur.execute(self.history["next_run"])
         run_id = int(cur.fetchone()[0])
-        runs: list[TaskRun] = []
-        for key, (name, proc, after) in TASKS.items():
+        runs: dict[str, TaskRun] = {}
+        for key, task in TASKS.items():
             started = datetime.now()
             t0 = time.perf_counter()
-            if after is None and not any(self.stream_rows(s) for s in STREAMS):
-                runs.append(TaskRun(name, "SKIPPED", "WHEN: no stream has data", 0.0))
-            elif runs and runs[-1].state != "SUCCEEDED":
-                runs.append(TaskRun(name, "SKIPPED", f"predecessor {runs[-1].task} {runs[-1].state}", 0.0))
+            before = runs.get(task.after) if task.after else None
+            if task.after is None and not any(self.stream_rows(s) for s in task.when):
+                runs[key] = TaskRun(task.name, "SKIPPED", "WHEN: no stream has data", 0.0)
+            elif before is not None and before.state != "SUCCEEDED":
+                runs[key] = TaskRun(task.name, "SKIPPED", f"predecessor {before.task} {before.state}", 0.0)
             else:
                 try:
-                    self.run_procedure(proc)
-                    runs.append(TaskRun(name, "SUCCEEDED", "", time.perf_counter() - t0))
+                    self.run_procedure(task.procedure)
+                    runs[key] = TaskRun(task.name, "SUCCEEDED", "", time.perf_counter() - t0)
                 except Exception as e:  # a failed task is logged and stops its successors, as in Snowflake
-                    runs.append(TaskRun(name, "FAILED", f"{type(e).__name__}: {e}"[:500], time.perf_counter() - t0))
-            r = runs[-1]
+                    reason = f"{type(e).__name__}: {e}"[:500]
+                    runs[key] = TaskRun(task.name, "FAILED", reason, time.perf_counter() - t0)
+            r = runs[key]
             cur.execute(self.history["record"], (run_id, key, r.state, r.reason, started, datetime.now()))
-        return runs
+        return list(runs.values())
 
     # ------------------------------------------------------------------ report
     def counts(self) -> dict[str, int]:
@@ -137,6 +140,6 @@ class LocalAnalytics:
         keys = [
             k
             for k in (*catalog.TABLES, *DYNAMIC_TABLES)
-            if k not in ("work_customers", "work_products", "order_changes")
+            if k not in ("work_customers", "work_products", "order_changes", "summary_dates")
         ]
         return {catalog.CATALOG.name(key): count(cur, fq(self.db, key)) for key in keys}

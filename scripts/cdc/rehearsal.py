@@ -101,7 +101,7 @@ class LocalCdc:
         cur = self.cursor()
         for key in DYNAMIC_TABLES:
             cur.execute(f"CREATE OR REPLACE TABLE {fq(self.db, key)} AS {catalog.dynamic_table_sql(self.db, key)}")
-        self._create_monitoring()  # the view exists as soon as the tables it reads do, as after `pulumi up`
+        self._create_views()  # the views exist as soon as the tables it reads do, as after `pulumi up`
         cur.execute(q["mark_all_applied"])
         cur.execute(f"SELECT COUNT(DISTINCT ORDER_ID) FROM {fq(self.db, 'changes')}")
         orders = int(cur.fetchone()[0])
@@ -140,10 +140,12 @@ class LocalCdc:
 
     def monitoring(self) -> list[dict]:
         """CDC_MONITORING's rows, from the view's own SQL (created as a view on the stand-in too)."""
-        self._create_monitoring()
+        self._create_views()
         return self.table("monitoring", "CHANGE_HOUR DESC, CHANGE_TYPE")
 
-    def _create_monitoring(self) -> None:
-        self.cursor().execute(
-            f"CREATE OR REPLACE VIEW {fq(self.db, 'monitoring')} AS {catalog.monitoring_sql(self.db)}"
+    def _create_views(self) -> None:
+        cur = self.cursor()
+        cur.execute(f"CREATE OR REPLACE VIEW {fq(self.db, 'monitoring')} AS {catalog.monitoring_sql(self.db)}")
+        cur.execute(
+            f"CREATE OR REPLACE VIEW {fq(self.db, 'orders_with_age')} AS {catalog.orders_with_age_sql(self.db)}"
         )

@@ -1,14 +1,17 @@
-"""Offline evaluation of the recommendation orders on customers held out in time.
+"""Offline evaluation of the recommendation orders on windows held out in time.
 
-Everything is computed from events before the cut-off; a customer counts when they bought something
-in the LABEL_DAYS after it, and the products bought then are the relevant ones. Three orders, each
-cut at K:
-- `seed_baseline`: the top K best sellers of the customer's favourite category (most purchased, else
-  most browsed, else the overall best sellers), stock ignored, as the original batch job listed them;
-- `propensity`: the API's candidates (in stock at home, in the best categories) by category propensity,
-  product id breaking ties, as the API ranked when the model added nothing;
-- `ranker`: the same candidates by the ranking model's score.
-NDCG@K with binary relevance, recall@K = relevant products in the top K / relevant products.
+Everything is computed from events before a cut-off; a customer counts when they bought something
+in the LABEL_DAYS after it (and has a home region), and the products bought then are the relevant
+ones. Every order is measured over the same customers with the same code, on a validation window
+(which tunes the baselines and gates the upload) and a test window (measured once):
+- `seed_baseline`: the top K best sellers of the customer's favourite category, stock ignored, as
+  the original batch job listed them;
+- `best_sellers`, `item_knn`, `ease`, `repeat_popularity`: baselines.py, top K in stock at home;
+- `ranker`: the retrieval's candidates by the ranking model's score;
+- `ceiling`: the generator's own purchase probabilities (ceiling.py), top K in stock at home.
+NDCG@K with binary relevance; the candidate recall is the share of the window's purchases that were
+candidates; the ranker is compared with the best baseline (best on validation) by a paired bootstrap
+over customers.
 """
 
 from __future__ import annotations
@@ -22,12 +25,14 @@ from rich.table import Table
 
 from infra.recommendations import catalog
 from scripts.core.console import console
-from scripts.recommendations import ranking
+from scripts.recommendations import baselines, ranking
+from scripts.recommendations.ceiling import Ceiling
 from scripts.recommendations.snapshot import LABEL_DAYS, Snapshot, World
 from services.features.pair import region_sql
 
 K = 5
-ORDERS = ("seed_baseline", "propensity", "ranker")
+BASELINES = ("seed_baseline", "best_sellers", "item_knn", "ease", "repeat_popularity")
+ORDERS = (*BASELINES, "ranker", "ceiling")
 
 
 def ndcg(order: Sequence[int], relevant: set[int], k: int = K) -> float:
@@ -70,63 +75,138 @@ def seed_baseline(world: World, snap: Snapshot) -> dict[int, list[int]]:
     return out
 
 
-def evaluate(world: World, snap: Snapshot, booster: Any) -> dict[str, Any]:
-    """NDCG@K and recall@K of the three orders over the customers who bought after the cut-off."""
-    baseline = seed_baseline(world, snap)
-    in_stock = {r: set(world.catalog.ids[pos].tolist()) for r, (pos, _, _) in world.stock.items()}
-    sums = {o: [0.0, 0.0] for o in ORDERS}
-    n = ties = ranked = listed = unavailable = 0
-    for customer in sorted(world.region):
-        relevant = snap.bought_after.get(customer)
-        if not relevant:
-            continue
-        n += 1
-        orders = {"seed_baseline": baseline[customer], "propensity": [], "ranker": []}
-        listed += len(baseline[customer])
-        unavailable += sum(p not in in_stock.get(world.region[customer], ()) for p in baseline[customer])
-        c = ranking.candidates(world, snap, customer)
-        if c is not None:
-            model = ranking.score(booster, c.x)
-            orders["propensity"] = _top(c.ids, c.x[:, 0])
-            orders["ranker"] = _top(c.ids, model)
-            top = np.sort(model)[::-1][:K]
-            ranked += 1
-            ties += bool(len(top) == K and top[0] == top[-1])
-        for o, order in orders.items():
-            sums[o][0] += ndcg(order, relevant)
-            sums[o][1] += recall(order, relevant)
-    result: dict[str, Any] = {
-        "cutoff": snap.cutoff.isoformat(),
-        "customers": n,
-        "k": K,
-        **{
-            o: {f"ndcg@{K}": round(s[0] / max(n, 1), 4), f"recall@{K}": round(s[1] / max(n, 1), 4)}
-            for o, s in sums.items()
-        },
-        "ranker_top5_all_equal_share": round(ties / max(ranked, 1), 4),
-        "seed_baseline_out_of_stock_share": round(unavailable / max(listed, 1), 4),
+def _in_stock_top(world: World, customer: int, score: np.ndarray) -> list[int]:
+    """The top K of a score over catalogue positions among what is in stock at the customer's home."""
+    pos = world.stock.get(world.region.get(customer), (np.zeros(0, dtype=np.int64),))[0]
+    return _top(world.catalog.ids[pos], np.asarray(score)[pos])
+
+
+def evaluated_customers(world: World, snap: Snapshot) -> list[int]:
+    """Who bought something in the window after the cut-off and has a home region (every row of the
+    table is over exactly these customers)."""
+    return [c for c in sorted(world.region) if snap.bought_after.get(c) and world.region[c] in world.stock]
+
+
+def per_customer(
+    world: World, snap: Snapshot, booster: Any, ceiling: Ceiling | None, params: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """NDCG@K of every order for each evaluated customer (same customers, same labels), and the
+    retrieval's candidate recall (share of the window's purchases that were candidates)."""
+    customers = evaluated_customers(world, snap)
+    everyone = baselines.Interactions.of(world, snap, sorted(world.region))
+    x = everyone.rows(customers)
+    scores = {
+        "best_sellers": baselines.best_sellers(world, snap, x),
+        "item_knn": baselines.item_knn(world, snap, x, everyone),
+        "ease": baselines.ease(world, snap, x, params["ease_lambda"], everyone),
+        "repeat_popularity": baselines.repeat_popularity(world, snap, x, *params["heuristic"]),
     }
-    base = result["seed_baseline"][f"ndcg@{K}"]
-    result["ndcg_ratio_vs_seed_baseline"] = round(result["ranker"][f"ndcg@{K}"] / base, 3) if base else None
+    seed = seed_baseline(world, snap)
+    month = ceiling.month(snap.cutoff, LABEL_DAYS) if ceiling else 0
+    out: dict[str, list[float]] = {o: [] for o in (*ORDERS, "candidate_recall", "candidates")}
+    for row, c in enumerate(customers):
+        relevant = snap.bought_after[c]
+        out["seed_baseline"].append(ndcg(seed[c], relevant))
+        for name, s in scores.items():
+            out[name].append(ndcg(_in_stock_top(world, c, s[row]), relevant))
+        if ceiling is not None and c in world.profiles:
+            h = snap.history.get(c)
+            before = [] if h is None else np.repeat(world.catalog.ids[h.pos], np.nan_to_num(h.purchases).astype(int))
+            p = ceiling.probabilities(world.profiles[c], month, before.tolist() if len(before) else [])
+            full = np.zeros(len(world.catalog.ids))
+            at, known = world.catalog.positions(ceiling.ids)
+            full[at[known]] = p[known]
+            out["ceiling"].append(ndcg(_in_stock_top(world, c, full), relevant))
+        else:
+            out["ceiling"].append(np.nan)
+        cand = ranking.candidates(world, snap, c)
+        ids = cand.ids if cand is not None else np.zeros(0, dtype=np.int64)
+        out["ranker"].append(ndcg(_top(ids, ranking.score(booster, cand.x)), relevant) if cand is not None else 0.0)
+        out["candidate_recall"].append(len(relevant & set(ids.tolist())) / len(relevant))
+        out["candidates"].append(len(ids))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
+
+
+def tune(world: World, snap: Snapshot) -> dict[str, Any]:
+    """The baselines' settings that score best on the validation window (never on the test one)."""
+    customers = evaluated_customers(world, snap)
+    everyone = baselines.Interactions.of(world, snap, sorted(world.region))
+    x = everyone.rows(customers)
+
+    def mean(s: np.ndarray) -> float:
+        return float(
+            np.mean([ndcg(_in_stock_top(world, c, s[r]), snap.bought_after[c]) for r, c in enumerate(customers)])
+        )
+
+    lam = max(baselines.EASE_LAMBDAS, key=lambda v: mean(baselines.ease(world, snap, x, v, everyone)))
+    heuristic = max(baselines.HEURISTIC_GRID, key=lambda g: mean(baselines.repeat_popularity(world, snap, x, *g)))
+    return {"ease_lambda": lam, "heuristic": list(heuristic)}
+
+
+def bootstrap(a: np.ndarray, b: np.ndarray, rounds: int = 1000, seed: int = 5) -> dict[str, float]:
+    """Paired bootstrap over customers of mean(a) / mean(b): the ratio and its 95% interval."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(a), size=(rounds, len(a)))
+    ratios = a[idx].mean(axis=1) / np.maximum(b[idx].mean(axis=1), 1e-12)
+    lo, hi = np.percentile(ratios, [2.5, 97.5])
+    diff = (a[idx] - b[idx]).mean(axis=1)
+    return {
+        "ratio": round(float(a.mean() / max(b.mean(), 1e-12)), 3),
+        "ratio_low": round(float(lo), 3),
+        "ratio_high": round(float(hi), 3),
+        "diff_low": round(float(np.percentile(diff, 2.5)), 4),
+    }
+
+
+def evaluate(
+    world: World, validation: Snapshot, test: Snapshot, booster: Any, ceiling: Ceiling | None = None
+) -> dict[str, Any]:
+    """Every order on the validation and the test windows; the best baseline is the best on validation."""
+    params = tune(world, validation)
+    windows = {"validation": validation, "test": test}
+    per = {w: per_customer(world, s, booster, ceiling, params) for w, s in windows.items()}
+    result: dict[str, Any] = {"k": K, "params": params}
+    for w, s in windows.items():
+        result[w] = {
+            "cutoff": s.cutoff.isoformat(),
+            "customers": len(per[w]["ranker"]),
+            **{o: round(float(np.nanmean(per[w][o])), 4) if len(per[w][o]) else 0.0 for o in ORDERS},
+            "candidate_recall": round(float(per[w]["candidate_recall"].mean()), 4) if len(per[w]["ranker"]) else 0.0,
+            "candidates_per_customer": round(float(per[w]["candidates"].mean()), 1) if len(per[w]["ranker"]) else 0.0,
+        }
+    best = max(BASELINES, key=lambda o: (result["validation"][o], o))
+    result["best_baseline"] = best
+    for w in windows:
+        result[w]["ranker_vs_best"] = bootstrap(per[w]["ranker"], per[w][best]) if len(per[w]["ranker"]) else {}
+        ceil = result[w]["ceiling"]
+        result[w]["ranker_share_of_ceiling"] = round(result[w]["ranker"] / ceil, 3) if ceil else None
     return result
 
 
 def show(result: dict[str, Any]) -> None:
-    """The evaluation's table (NDCG and recall per order) and its verdict against the seed baseline."""
-    k = result["k"]
+    """The table: every order's NDCG@K on validation and test, the candidate recall, the intervals."""
+    k, val, test = result["k"], result["validation"], result["test"]
     title = (
-        f"offline evaluation, {result['customers']:,} customers who bought in the {LABEL_DAYS} days "
-        f"after {result['cutoff']}"
+        f"offline evaluation, NDCG@{k}: validation {val['customers']:,} customers after {val['cutoff']}, "
+        f"test {test['customers']:,} after {test['cutoff']} ({LABEL_DAYS} days each)"
     )
-    table = Table("order", f"NDCG@{k}", f"recall@{k}", title=title)
+    table = Table("order", "validation", "test", title=title)
     for order in ORDERS:
-        table.add_row(order, f"{result[order][f'ndcg@{k}']:.4f}", f"{result[order][f'recall@{k}']:.4f}")
-    console.print(table)
-    console.print(
-        f"  ranker / seed baseline NDCG@{k}: [bold]{result['ndcg_ratio_vs_seed_baseline']}[/bold] (goal >= 1.3); "
-        f"top {k} all equal in {result['ranker_top5_all_equal_share']:.2%} of the ranker's lists; "
-        f"{result['seed_baseline_out_of_stock_share']:.1%} of the baseline's items are out of stock at home"
+        mark = " (best baseline)" if order == result["best_baseline"] else ""
+        table.add_row(order + mark, f"{val[order]:.4f}", f"{test[order]:.4f}")
+    table.add_row("candidate recall", f"{val['candidate_recall']:.3f}", f"{test['candidate_recall']:.3f}")
+    table.add_row(
+        "candidates per customer", f"{val['candidates_per_customer']:.0f}", f"{test['candidates_per_customer']:.0f}"
     )
+    console.print(table)
+    for w in ("validation", "test"):
+        b = result[w]["ranker_vs_best"]
+        if b:
+            console.print(
+                f"  {w}: ranker / {result['best_baseline']} = [bold]{b['ratio']}[/bold] "
+                f"(95% paired bootstrap {b['ratio_low']} … {b['ratio_high']}; goal >= 1.10 with the low end > 1), "
+                f"{result[w]['ranker_share_of_ceiling']} of the ceiling (goal >= 0.75)"
+            )
 
 
 def stock_at_home(cur: Any, database: str) -> dict[str, int]:

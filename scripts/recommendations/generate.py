@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, time
 from pathlib import Path
 from types import ModuleType
 
@@ -83,7 +84,8 @@ def generate(
     sg, pg, ig = gen.StoreGenerator(), gen.ProductGenerator(), gen.InventoryGenerator()
     stores = [r for i in range(scale.stores) for r in sg.process(i)]
     products = [r for i in range(scale.products) for r in pg.process(i)]
-    inventory = [r for p in products for r in ig.process(p[0], scale.seed)]
+    stamp = datetime.combine(scale.as_of, time())  # INVENTORY.LAST_UPDATED, as the in-warehouse step stamps it
+    inventory = [(*r, stamp) for p in products for r in ig.process(p[0], scale.seed)]
     counts["STORES"] = _write(out_dir / "STORES" / "part-0.parquet", catalog.STORES, stores)
     counts["PRODUCT_CATALOG"] = _write(
         out_dir / "PRODUCT_CATALOG" / "part-0.parquet", catalog.PRODUCT_CATALOG, products

@@ -21,6 +21,7 @@ from scripts.core.console import console, print_counts, step
 from scripts.core.errors import LoadError
 from scripts.core.guard import guard_synthetic
 from scripts.recommendations import evaluation, propensity, ranking, rehearsal, snapshot, warehouse
+from scripts.recommendations.ceiling import Ceiling
 from scripts.recommendations.rehearsal import GENERATED
 from scripts.recommendations.target import RecommendationsTarget, local_target, service_target, stack_target
 
@@ -123,8 +124,8 @@ def train(t: RecommendationsTarget) -> dict[str, Any]:
             raise LoadError(f"CUSTOMER_PROPENSITY has {n} rows for {customers} customers, expected 12 per customer")
         t.counts["CUSTOMER_PROPENSITY"] = n
         metrics["ranking"] = _train_ranker(cur, t)
-        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
         _publish_ranker(cur, t, metrics["ranking"])
+        metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True))
     return metrics
 
 
@@ -157,26 +158,32 @@ def _fit_propensity(cur: Any, t: RecommendationsTarget, cutoff: date) -> tuple[A
 
 
 def _train_ranker(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
-    """Three cut-offs, each LABEL_DAYS apart, so nothing is fitted on what it is judged by: the
-    propensity the ranker sees is fitted on labels before the training cut-off; the ranker is fitted
-    on labels between the training and the evaluation cut-offs; the evaluation uses the purchases of
-    the last LABEL_DAYS before AS_OF."""
+    """Four cut-offs, each LABEL_DAYS apart, so nothing is judged on what it was fitted or tuned on:
+    the propensity the ranker sees is fitted on labels before the training cut-off; the ranker is
+    fitted on the window after it; the baselines' settings and the publish gate use the validation
+    window after that; the test window is the last LABEL_DAYS before AS_OF, measured once."""
     days = timedelta(days=snapshot.LABEL_DAYS)
-    evaluated_at = t.scale.as_of - days
-    trained_at = evaluated_at - days
+    tested_at = t.scale.as_of - days
+    validated_at = tested_at - days
+    trained_at = validated_at - days
     world = snapshot.read_world(cur, t)
     prop, _ = _fit_propensity(cur, t, trained_at - days)
-    train_snap = snapshot.read_snapshot(cur, t, world, trained_at, snapshot.propensity_at(cur, t, prop, trained_at))
-    eval_snap = snapshot.read_snapshot(cur, t, world, evaluated_at, snapshot.propensity_at(cur, t, prop, evaluated_at))
+
+    def at(cutoff: date) -> snapshot.Snapshot:
+        return snapshot.read_snapshot(cur, t, world, cutoff, snapshot.propensity_at(cur, t, prop, cutoff))
+
+    train_snap, validation, test = at(trained_at), at(validated_at), at(tested_at)
     x, y, groups = ranking.training_set(world, train_snap)
     booster, chosen = ranking.fit(x, y, groups)
-    result = evaluation.evaluate(world, eval_snap, booster)
+    ceiling = Ceiling(t.scale.products, t.scale.seed, t.scale.as_of)
+    result = evaluation.evaluate(world, validation, test, booster, ceiling)
     candidate = ranking.save_candidate(booster, t.artifacts / "ranking")
     metrics = {
         **chosen,
         "params": ranking.OBJECTIVES[chosen["objective"]],
         "rounds": ranking.ROUNDS,
         "features": ranking.PAIR_FEATURES,
+        "retrieval": catalog.RETRIEVAL_LIMITS,
         "train_cutoff": trained_at.isoformat(),
         "train_rows": len(y),
         "train_customers": len(set(groups.tolist())),
@@ -185,22 +192,39 @@ def _train_ranker(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
         "candidate": str(candidate),
     }
     ranking.write_metrics(metrics, t.artifacts / "ranking")
-    console.print(f"  ranking objective {chosen['objective']} (validation NDCG@5 {chosen['validation_ndcg@5']})")
+    console.print(f"  ranking objective {chosen['objective']}")
     evaluation.show(result)
     return metrics
 
 
 def _publish_ranker(cur: Any, t: RecommendationsTarget, metrics: dict[str, Any]) -> None:
-    """The model upload: refused when the model ranks worse than the baseline, so the API keeps the
-    model it has; otherwise the artifact the API reads (locally) or the model stage (Snowflake)."""
+    """The model upload, gated on the best baseline's NDCG@5 on the validation window. A losing model
+    is refused and the API keeps the model it has: the step says so and by how much, and the metrics
+    keep it (`published`, `refused`), without failing the loads (a rerun of `make local` or the
+    scheduled refresh goes on with the model already served). With no model published yet, the losing
+    model is published all the same, the refusal's figures kept: the API's only other order then is
+    by propensity, far below every baseline."""
     try:
         ranking.check_gate(metrics["evaluation"])
+        refusal = None
     except ranking.RankerRejectedError as e:
+        refusal = str(e)
+    first = engine(t).published_at(cur, t) is None
+    metrics["published"] = refusal is None or first
+    if refusal:
+        metrics["refused"] = refusal
+    ranking.write_metrics(metrics, t.artifacts / "ranking")
+    if refusal and not first:
         engine(t).refused(cur, t, Path(metrics["candidate"]))  # the registry keeps it as the candidate
-        raise LoadError(str(e)) from None
+        console.print(f"  [bold red]{refusal}[/bold red]")
+        return
     path = ranking.publish(Path(metrics["candidate"]), t.artifacts / "ranking")
     engine(t).publish(cur, t, path)
-    console.print(f"  ranking model published: {path}")
+    if refusal:
+        console.print(f"  [bold red]{refusal.replace('; the published model is unchanged', '')}[/bold red]")
+        console.print(f"  published all the same (no model was published yet): {path}")
+    else:
+        console.print(f"  ranking model published: {path}")
 
 
 def run_all(t: RecommendationsTarget) -> dict[str, int]:

@@ -10,7 +10,7 @@ the API reads.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from infra.recommendations import catalog as rec_catalog
 from infra.sqlfiles import named_queries
 from scripts.recommendations import propensity as prop_model
 from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget
-from services.features.pair import Catalog, History, region_for_zip
+from services.features.pair import Catalog, History, region_for_zip, region_sql
 
 LABEL_DAYS = 30
 MAX_CUSTOMERS = 5000  # customers whose rows train and evaluate the ranker (the lowest ids)
@@ -38,6 +38,8 @@ class World:
     catalog: Catalog
     stock: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
     region: dict[int, str]
+    # (customer_id, zip_code, has_app, loyalty_tier): what the generator's ceiling replays
+    profiles: dict[int, tuple] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Snapshot:
     history: dict[int, History]
     propensity: dict[int, dict[str, float]]
     bought_after: dict[int, set[int]]  # products bought in the LABEL_DAYS after the cut-off
+    # product id -> its retrieval sources, per customer (sql/recommendations/candidates.sql)
+    retrieved: dict[int, dict[int, set[str]]] = field(default_factory=dict)
 
 
 def _queries(t: RecommendationsTarget) -> dict[str, str]:
@@ -77,11 +81,12 @@ def read_world(cur: Any, t: RecommendationsTarget) -> World:
         days = np.array([i[2] for i in items], dtype=np.float32)
         stock[region] = (pos[known], qty[known], days[known])
     cur.execute(sql["customers"])
-    regions = {}
-    for cid, zip_code in cur.fetchall():
+    regions, profiles = {}, {}
+    for cid, zip_code, has_app, tier in cur.fetchall():
+        profiles[int(cid)] = (int(cid), zip_code, has_app, tier)
         if zip_code and str(zip_code)[:1].isdigit() and str(zip_code)[:1].isascii():
             regions[int(cid)] = region_for_zip(str(zip_code))
-    return World(catalog, stock, regions)
+    return World(catalog, stock, regions, profiles)
 
 
 def read_snapshot(
@@ -107,7 +112,18 @@ def read_snapshot(
     bought: dict[int, set[int]] = defaultdict(set)
     for cid, pid in cur.fetchall():
         bought[int(cid)].add(int(pid))
-    return Snapshot(cutoff, popularity, history, propensity, dict(bought))
+    return Snapshot(cutoff, popularity, history, propensity, dict(bought), read_candidates(cur, t, cutoff))
+
+
+def read_candidates(cur: Any, t: RecommendationsTarget, cutoff: date, **limits: int) -> dict[int, dict[int, set[str]]]:
+    """The retrieval's candidates of the ranker's customers as of `cutoff`: product id -> its sources."""
+    cur.execute(
+        _of_customers(t, rec_catalog.candidates_sql(t.database, literal(cutoff), region_sql("ZIP_CODE"), **limits))
+    )
+    out: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for cid, pid, source, _score in cur.fetchall():
+        out[int(cid)][int(pid)].add(str(source))
+    return {c: dict(p) for c, p in out.items()}
 
 
 def propensity_at(cur: Any, t: RecommendationsTarget, booster: Any, cutoff: date) -> dict[int, dict[str, float]]:

@@ -1,6 +1,7 @@
 -- ORDERS_AGGREGATED: per order year, month and value segment, the live orders' figures and the changes
 -- the log recorded (each change counted under the segment of its own image). Revenue and the average
--- order value leave cancelled orders out; AOV is per order, not per line.
+-- order value leave cancelled orders out; AOV is per order, not per line. So do the items sold and the
+-- High/Low Value totals, so that high + low (+ amounts of unknown value: none) = TOTAL_REVENUE.
 WITH live AS (
     SELECT
         ORDER_YEAR,
@@ -12,7 +13,12 @@ WITH live AS (
         COUNT(DISTINCT CUSTOMER_ID) AS UNIQUE_CUSTOMERS,
         SUM(IFF(STATUS = 'DELIVERED', AMOUNT, 0.00)) AS DELIVERED_REVENUE,
         COUNT_IF(STATUS = 'CANCELLED') AS CANCELLED_ORDERS,
-        COUNT_IF(ORDER_STATE = 'OPEN') AS OPEN_ORDERS
+        COUNT_IF(ORDER_STATE = 'OPEN') AS OPEN_ORDERS,
+        SUM(IFF(STATUS IS DISTINCT FROM 'CANCELLED', QUANTITY, 0)) AS TOTAL_ITEMS_SOLD,
+        SUM(IFF(STATUS IS DISTINCT FROM 'CANCELLED' AND ORDER_VALUE_CATEGORY = 'High Value', AMOUNT, 0.00))
+            AS TOTAL_HIGH_VALUE_ORDERS,
+        SUM(IFF(STATUS IS DISTINCT FROM 'CANCELLED' AND ORDER_VALUE_CATEGORY = 'Low Value', AMOUNT, 0.00))
+            AS TOTAL_LOW_VALUE_ORDERS
     FROM {{ orders_derived }}
     GROUP BY ORDER_YEAR, ORDER_MONTH, VALUE_SEGMENT
 ),
@@ -47,6 +53,9 @@ SELECT
     CAST(COALESCE(l.DELIVERED_REVENUE, 0) AS NUMBER(14, 2)) AS DELIVERED_REVENUE,
     COALESCE(l.CANCELLED_ORDERS, 0) AS CANCELLED_ORDERS,
     COALESCE(l.OPEN_ORDERS, 0) AS OPEN_ORDERS,
+    CAST(COALESCE(l.TOTAL_ITEMS_SOLD, 0) AS NUMBER(38, 0)) AS TOTAL_ITEMS_SOLD,
+    CAST(COALESCE(l.TOTAL_HIGH_VALUE_ORDERS, 0) AS NUMBER(14, 2)) AS TOTAL_HIGH_VALUE_ORDERS,
+    CAST(COALESCE(l.TOTAL_LOW_VALUE_ORDERS, 0) AS NUMBER(14, 2)) AS TOTAL_LOW_VALUE_ORDERS,
     COALESCE(g.NEW_RECORDS, 0) AS NEW_RECORDS,
     COALESCE(g.UPDATED_RECORDS, 0) AS UPDATED_RECORDS,
     COALESCE(g.DELETED_RECORDS, 0) AS DELETED_RECORDS,

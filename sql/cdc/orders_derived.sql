@@ -1,6 +1,8 @@
 -- ORDERS_DERIVED: the current orders with the columns reports group and filter by, and data-quality
--- flags. No CURRENT_DATE() here (a non-deterministic function forces full refreshes): the age of an
--- order is computed where it is read.
+-- flags, with the order-value category (over 100: High Value) and completion status the business reports
+-- use. No CURRENT_DATE() here: Snowflake allows it in an incremental dynamic table only in a filter, and a
+-- stored age would go stale on every order that does not change. DAYS_SINCE_ORDER is computed where it
+-- is read: the view SILVER.ORDERS_WITH_AGE (sql/cdc/orders_with_age.sql).
 SELECT
     ORDER_ID,
     CUSTOMER_ID,
@@ -13,6 +15,8 @@ SELECT
     MONTH(ORDER_DATE) AS ORDER_MONTH,
     {{ value_segment }} AS VALUE_SEGMENT,
     IFF(STATUS IN ('DELIVERED', 'CANCELLED'), 'CLOSED', 'OPEN') AS ORDER_STATE,
+    {{ value_category }} AS ORDER_VALUE_CATEGORY,
+    IFF(STATUS = 'DELIVERED', 'Completed', 'Pending') AS ORDER_COMPLETION_STATUS,
     IFF(ORDER_ID IS NOT NULL, 'PASSED', 'FAILED') AS DQ_ORDER_ID,
     IFF(CUSTOMER_ID IS NOT NULL, 'PASSED', 'FAILED') AS DQ_CUSTOMER_ID,
     IFF(AMOUNT IS NOT NULL AND AMOUNT >= 0, 'PASSED', 'FAILED') AS DQ_AMOUNT,

@@ -9,7 +9,7 @@ DELETE FROM {{ products }};
 INSERT INTO {{ products }} SELECT p.* FROM TABLE(GENERATOR(ROWCOUNT => {{ n_products }})) g,
   TABLE({{ gen_product }}(SEQ4()::NUMBER)) p;
 DELETE FROM {{ inventory }};
-INSERT INTO {{ inventory }} SELECT i.* FROM {{ products }} p,
+INSERT INTO {{ inventory }} SELECT i.*, '{{ as_of }}'::TIMESTAMP_NTZ AS LAST_UPDATED FROM {{ products }} p,
   TABLE({{ gen_inventory }}(p.PRODUCT_ID, {{ seed }}::NUMBER)) i;
 DELETE FROM {{ customers }};
 INSERT INTO {{ customers }} SELECT c.* FROM TABLE(GENERATOR(ROWCOUNT => {{ n_customers }})) g,

@@ -3,7 +3,7 @@
 -- their ZIP codes, the catalogue, in-stock inventory, and who bought what in a label window.
 
 -- name: customers
-SELECT CUSTOMER_ID, ZIP_CODE FROM {{ customers }} ORDER BY CUSTOMER_ID LIMIT {{ max_customers }};
+SELECT CUSTOMER_ID, ZIP_CODE, HAS_APP, LOYALTY_TIER FROM {{ customers }} ORDER BY CUSTOMER_ID LIMIT {{ max_customers }};
 
 -- name: products
 SELECT PRODUCT_ID, CATEGORY_ID, BRAND, PRICE FROM {{ products }};

@@ -10,6 +10,8 @@ from infra.analytics.catalog import DYNAMIC_TABLES, LOADER_WRITES, STREAMS, TABL
 from infra.config.reader import ConfigError, own_keys, parse_config, read_stack_file, stack_config
 from tests.conftest import by_type, one
 
+SOURCES = ("customers", "products", "orders", "order_items", "movements")
+
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_one_stream_per_consumer_on_the_right_tables(plans, stack):
@@ -17,29 +19,55 @@ def test_one_stream_per_consumer_on_the_right_tables(plans, stack):
     streams = {r["inputs"]["name"]: r["inputs"] for r in by_type(plans[stack], "streamOnTable:StreamOnTable")}
     for key, s in STREAMS.items():
         name = f"{TABLES[s.table][1]}_STREAM"
-        assert streams[name]["table"] == f'"{db}"."BRONZE"."{TABLES[s.table][1]}"'
+        assert streams[name]["table"] == f'"{db}"."{TABLES[s.table][0]}"."{TABLES[s.table][1]}"'
         # updates matter on customers, products and orders; order items are only ever inserted
         assert streams[name]["appendOnly"] == ("true" if key == "items_stream" else "false")
-    sources = [one(plans[stack], f"analytics-{k.replace('_', '-')}")["inputs"] for k in TABLES if k in (
-        "customers", "products", "orders", "order_items", "movements")]  # fmt: skip
+    assert {s.table for s in STREAMS.values()} - {"facts"} <= set(SOURCES)  # only the summary reads a GOLD table
+    sources = [one(plans[stack], f"analytics-{k.replace('_', '-')}")["inputs"] for k in SOURCES]
     assert all(s["changeTracking"] for s in sources) and all(s["name"].startswith("SHOP_") for s in sources)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_task_graph_root_schedule_when_and_after_edges(plans, stack):
+def test_two_task_graphs_on_their_own_cadences_and_the_summary_after_loaded_facts(plans, stack):
     cfg = stack_config(stack).analytics
+    db = f"RDP_{stack.upper()}_RETAIL"
     root = one(plans[stack], "analytics-dimensions-task")
     facts = one(plans[stack], "analytics-facts-task")
     summary = one(plans[stack], "analytics-summary-task")
     assert root["inputs"]["schedule"] == {"usingCron": f"{cfg.task_schedule} {cfg.task_timezone}"}
-    assert root["inputs"]["when"].count("SYSTEM$STREAM_HAS_DATA(") == len(STREAMS)
-    assert root["inputs"]["errorIntegration"] == f"RDP_{stack.upper()}_INGEST_ERRORS"
-    assert "afters" not in root["inputs"] and "schedule" not in facts["inputs"]
-    assert facts["inputs"]["afters"] == [f'"RDP_{stack.upper()}_RETAIL"."STREAMS_TASKS"."ANALYTICS_DIMENSIONS_TASK"']
-    assert summary["inputs"]["afters"] == [f'"RDP_{stack.upper()}_RETAIL"."STREAMS_TASKS"."ANALYTICS_FACTS_TASK"']
+    assert summary["inputs"]["schedule"] == {"usingCron": f"{cfg.summary_schedule} {cfg.task_timezone}"}
+    # the facts graph wakes on the source streams, the summary on committed facts only
+    assert root["inputs"]["when"].count("SYSTEM$STREAM_HAS_DATA(") == 4 and "FACT_SALES" not in root["inputs"]["when"]
+    assert summary["inputs"]["when"] == f"SYSTEM$STREAM_HAS_DATA('{db}.STREAMS_TASKS.FACT_SALES_STREAM')"
+    errors = f"RDP_{stack.upper()}_INGEST_ERRORS"
+    assert root["inputs"]["errorIntegration"] == summary["inputs"]["errorIntegration"] == errors
+    assert "afters" not in root["inputs"] and "afters" not in summary["inputs"] and "schedule" not in facts["inputs"]
+    assert facts["inputs"]["afters"] == [f'"{db}"."STREAMS_TASKS"."ANALYTICS_DIMENSIONS_TASK"']
     assert {t["inputs"]["started"] for t in (root, facts, summary)} == {cfg.tasks_enabled}
-    assert root["urn"] in facts["dependencies"] and facts["urn"] in summary["dependencies"]
+    assert root["urn"] in facts["dependencies"]
     assert facts["inputs"]["sqlStatement"].endswith('."LOAD_FACT_SALES"()')
+    stream = one(plans[stack], "analytics-facts-stream")["inputs"]
+    assert stream["table"] == f'"{db}"."GOLD"."FACT_SALES"' and stream["appendOnly"] == "false"
+    assert one(plans[stack], "analytics-facts")["inputs"]["changeTracking"] is True
+    # the summary procedure reads FACT_SALES (through its stream) and nothing upstream of it
+    body = one(plans[stack], "analytics-summary-procedure")["inputs"]["procedureDefinition"]
+    assert f'"{db}"."STREAMS_TASKS"."FACT_SALES_STREAM"' in body and "SHOP_" not in body and "BEGIN TRANSACTION" in body
+
+
+def test_prod_cadences_are_the_references_and_the_summary_runs_after_a_facts_run():
+    cfg = stack_config("prod").analytics
+    assert cfg.task_schedule == "*/10 * * * *"  # facts every 10 minutes
+    minutes = [int(m) for m in cfg.summary_schedule.split()[0].split(",")]
+    assert minutes == [5, 35]  # every 30 minutes, 5 minutes after a facts run starts
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_fact_sales_is_clustered_by_day_and_nothing_else_is(plans, stack):
+    analytics = [r for r in by_type(plans[stack], "table:Table") if "retail:analytics:" in r["urn"]]
+    tables = {r["inputs"]["name"]: r["inputs"] for r in analytics}
+    assert len(tables) == len(TABLES)
+    clustered = {n: t["clusterBies"] for n, t in tables.items() if t.get("clusterBies")}
+    assert clustered == {"FACT_SALES": ["DATE_KEY"]}
 
 
 def test_dynamic_table_lags_per_stack(plans):

@@ -130,3 +130,16 @@ def test_a_bad_cdc_value_names_the_config_key():
     assert "below Snowflake's minimum target lag" in str(e.value)
     for key in ("cdc.lags.ordersDerived", "cdc.lags.ordersAggregated", "cdc.generator.mix", "cdc.generator.rate"):
         assert f"retail-data-platform:{key}" in str(e.value)
+
+
+def test_the_order_age_is_a_view_over_the_derived_table_which_carries_the_v2_columns(plans):
+    derived, aggregated = (one(plans["prod"], f"cdc-orders-{k}")["inputs"]["query"] for k in ("derived", "aggregated"))
+    for column in ("ORDER_VALUE_CATEGORY", "ORDER_COMPLETION_STATUS"):
+        assert f"AS {column}" in derived
+    for column in ("TOTAL_ITEMS_SOLD", "TOTAL_HIGH_VALUE_ORDERS", "TOTAL_LOW_VALUE_ORDERS"):
+        assert f"AS {column}" in aggregated
+    aged = one(plans["prod"], "cdc-orders-with-age")
+    assert (aged["inputs"]["schema"], aged["inputs"]["name"]) == ("SILVER", "ORDERS_WITH_AGE")
+    assert 'FROM "RDP_PROD_RETAIL"."SILVER"."ORDERS_DERIVED"' in aged["inputs"]["statement"]
+    assert "DATEDIFF('day', d.ORDER_DATE, CURRENT_TIMESTAMP()) AS DAYS_SINCE_ORDER" in aged["inputs"]["statement"]
+    assert one(plans["prod"], "cdc-orders-derived")["urn"] in aged["dependencies"]

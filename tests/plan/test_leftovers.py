@@ -48,7 +48,11 @@ def test_every_physical_name_of_a_review_stack_is_found_by_a_listing(review):
     assert by_kind["INTEGRATIONS"] == ["RDP_PR_12_INGEST_ERRORS", "RDP_PR_12_LANDING_S3"]
     assert by_kind["dynamodb tables"] == ["rdp-pr-12-product-recommendations"]
     assert by_kind["s3 buckets"][0].startswith("rdp-pr-12-landing-")
-    assert set(by_kind["iam roles"]) == {"rdp-pr-12-snowflake-s3", "rdp-pr-12-snowflake-sns"}
+    assert set(by_kind["iam roles"]) == {
+        "rdp-pr-12-snowflake-s3",
+        "rdp-pr-12-snowflake-sns",
+        "rdp-pr-12-website-reader",
+    }
     # every object inside the database goes with it: the plan's tables, stages, tasks are not listed
     assert not any("SHOP_ORDERS" in n for n in _names(cov))
 

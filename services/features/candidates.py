@@ -1,0 +1,50 @@
+"""Which products the ranker scores for a customer: retrieval before ranking, shared by the ranking
+model's training and evaluation (scripts/recommendations/ranking.py) and the orchestrator.
+
+Four sources are precomputed in the warehouse per customer (sql/recommendations/candidates.sql:
+own history, co-occurrence, best sellers of the most active categories and of the favourite brands);
+the fifth, best sellers of the customer's top propensity categories, is taken here from the region's
+in-stock shelf, because the propensity is scored after the candidates are built. The union is
+deduplicated and kept to what is in stock in the region now, so a product sold out since the load is
+never ranked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+
+import numpy as np
+
+SOURCES = ("history", "cooccurrence", "category", "brand", "propensity")
+PROPENSITY_CATEGORIES = 3
+PER_PROPENSITY_CATEGORY = 30
+
+
+def propensity_picks(
+    category_code: np.ndarray, popularity: np.ndarray, ids: np.ndarray, codes: Iterable[int], per_category: int
+) -> np.ndarray:
+    """Indexes of the `per_category` best sellers (90 days, then product id) of each category code in
+    `codes` among a region's in-stock products (`category_code`, `popularity` (n, 3), `ids` aligned)."""
+    out = []
+    for code in codes:
+        members = np.flatnonzero(category_code == code)
+        order = np.lexsort((ids[members], -popularity[members, 1]))
+        out.append(members[order[:per_category]])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def select(
+    ids: np.ndarray,
+    retrieved: Mapping[int, Collection[str]],
+    picks: np.ndarray,
+    exclude: Collection[str] = (),
+) -> np.ndarray:
+    """Sorted, unique indexes into a region's in-stock `ids` (sorted ascending) of the customer's
+    candidates: the precomputed products (product id -> its sources) that are still in stock, plus
+    the propensity picks; sources in `exclude` are left out (to measure what each one adds)."""
+    wanted = np.array([p for p, src in retrieved.items() if any(s not in exclude for s in src)], dtype=np.int64)
+    at = np.searchsorted(ids, wanted)
+    at = at[(at < len(ids)) & (ids[np.clip(at, 0, max(len(ids) - 1, 0))] == wanted)] if len(ids) else at[:0]
+    if "propensity" not in exclude:
+        at = np.concatenate([at, np.asarray(picks, dtype=np.int64)])
+    return np.unique(at)
