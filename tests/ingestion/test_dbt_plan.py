@@ -95,7 +95,7 @@ def _planted_loader_to_dbt(plan: list[dict]) -> None:
     [
         (_planted_create_in_silver, "may create in SILVER"),
         (_planted_read_of_all_bronze, "RDP_PROD_DBT reads"),
-        (_planted_loader_to_dbt, "inherits ['RDP_PROD_LOADER']"),
+        (_planted_loader_to_dbt, "'RDP_PROD_LOADER']"),  # with the access roles LOADER inherits
     ],
 )
 def test_a_planted_privilege_is_reported(plans, creates, plant, says):
