@@ -65,7 +65,7 @@ lock: ## re-resolve both lock files (every package pinned, with its hashes) from
 	cp tests/requirements.txt requirements.txt  # the deploy set keeps the very pins the tests ran with
 	$(LOCK) -o requirements.txt pyproject.toml
 	$(LOCK) -o .github/requirements/snowcli.txt .github/requirements/snowcli.in
-	$(LOCK) -o $(DBT_LOCK) .github/requirements/dbt.in
+	$(LOCK:--strip-extras=--no-strip-extras) -o $(DBT_LOCK) .github/requirements/dbt.in  # keeps the extras dbt asks for: pip --require-hashes refuses them unpinned
 	for d in services/api/orchestrator services/api/ranker; do cp tests/requirements.txt $$d/requirements.txt; \
 	  $(LOCK) -o $$d/requirements.txt $$d/requirements.in; done  # the images keep the project's pins
 
