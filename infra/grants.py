@@ -7,9 +7,25 @@ from __future__ import annotations
 import pulumi
 import pulumi_snowflake as snowflake
 
-from infra.naming import quote
+from infra.naming import quote, slug
 
 Role = snowflake.AccountRole | pulumi.Input[str]
+
+# What a refresh reads (SHOW/DESCRIBE) in each schema, by the least privilege that shows the object: none
+# of these reads a row (REFERENCES shows a table's or view's structure only) or runs anything. Left out on
+# purpose: procedures and the Streamlit app (USAGE would run them with the owner's rights), internal and
+# external stages (READ/USAGE reads their files), streams (SELECT reads change rows), sequences (USAGE
+# takes values), secrets; tests/foundation/test_metadata_reads.py lists what the role therefore cannot see.
+PREVIEW_READS = {
+    "TABLES": "REFERENCES",
+    "VIEWS": "REFERENCES",
+    "DYNAMIC TABLES": "MONITOR",
+    "TASKS": "MONITOR",
+    "PIPES": "MONITOR",
+    "ALERTS": "MONITOR",  # DESCRIBE ALERT takes MONITOR, OPERATE or OWNERSHIP
+    "FILE FORMATS": "USAGE",
+    "FUNCTIONS": "USAGE",  # the UDFs run as their caller, and the role has no warehouse to run them on
+}
 
 
 def quote_output(*parts: pulumi.Input[str]) -> pulumi.Output[str]:
@@ -51,3 +67,19 @@ class RoleGrants:
         """`role` granted to a parent role or to a user."""
         parent = {"parent_role_name": _name(to_role)} if to_role is not None else {"user_name": to_user}
         return snowflake.GrantAccountRole(f"{self.prefix}-{suffix}", role_name=_name(role), opts=self.opts, **parent)
+
+
+def preview_reads(
+    g: RoleGrants, role: Role, database: pulumi.Input[str], schemas: dict[str, pulumi.Input[str]]
+) -> None:
+    """USAGE on each schema, and PREVIEW_READS on every object of it that exists and that will: one way for
+    every schema a stack declares, wherever it is declared, so a preview sees all of them."""
+    for schema, schema_name in schemas.items():
+        s, in_schema = slug(schema.lower()), quote_output(database, schema_name)
+        g.grant(f"preview-{s}-schema", role, ["USAGE"], on_schema={"schema_name": in_schema})
+        for plural, privilege in PREVIEW_READS.items():
+            for scope in ("all", "future"):
+                on = {scope: {"object_type_plural": plural, "in_schema": in_schema}}
+                g.grant(
+                    f"preview-{s}-{scope}-{plural.lower().replace(' ', '-')}", role, [privilege], on_schema_object=on
+                )

@@ -19,6 +19,12 @@ ACCOUNT_MADE = ("AccountRole", "ServiceUser", "ResourceMonitor")
 # prod takes no synthetic data: its sources are real uploads and the loads' `--first-fill` of an empty stack.
 POST_DEPLOY = (
     ("landing-bucket", "python -m scripts.ingestion upload --stack {stack}", "customer files to the landing bucket"),
+    (
+        "dbt-schema-dbt-silver",
+        "python -m scripts.ingestion dbt --stack {stack}",
+        "the dbt layer as the transformer user with the DBT role (SNOWFLAKE_TRANSFORMER_KEY_PATH): the silver "
+        "model, the customers' snapshot, the gold view and their tests",
+    ),
     ("analytics-facts", "python -m scripts.analytics all --stack {stack}", "the shop's history, its task graph"),
     ("cdc-change-log", "python -m scripts.cdc all --stack {stack}", "order changes and the incremental tables"),
     (

@@ -19,7 +19,7 @@ from scripts.core import CAPABILITIES
 from scripts.core.connections import connect_local, ensure_foundation
 from scripts.core.console import console
 from scripts.core.errors import LoadError
-from scripts.core.rehearsal import LocalRun
+from scripts.core.rehearsal import LocalRun, run_cli
 from scripts.core.target import ROOT
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -37,6 +37,14 @@ def rehearse_all(run: LocalRun) -> None:
         rehearsal = importlib.import_module(f"scripts.{capability}.rehearsal")
         console.rule(rehearsal.TITLE)
         rehearsal.rehearse(run)
+        if capability == "ingestion":
+            rehearse_dbt(run)
+
+
+def rehearse_dbt(run: LocalRun) -> None:
+    """Ingestion's dbt layer on what its rehearsal loaded: `dbt build` on the stand-in, its nodes printed."""
+    console.rule("ingestion: dbt build (silver model, customer snapshot, gold view, their tests)")
+    run_cli("ingestion", "dbt", "--local", "--stack", run.stack)
 
 
 def print_plan(stack: str) -> None:

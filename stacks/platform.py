@@ -1,7 +1,6 @@
 """What one environment of the platform is made of. Stacks differ only by their config.
 
-`build()` composes the capabilities in three named steps (the foundation every capability stands on,
-the warehouse pipelines, the serving stores with the API in front); `outputs()` is what the stack exports.
+`build()` composes the foundation, the warehouse pipelines and the serving stores; `outputs()` what it exports.
 """
 
 from __future__ import annotations
@@ -40,6 +39,7 @@ from infra.serving.component import ServingStores, ServingStoresArgs, serving_st
 from infra.serving.dynamodb import RecommendationsTable, RecommendationsTableArgs
 from infra.serving.postgres import SnowflakePostgres
 from infra.serving.refresh import ServingRefresh
+from stacks.dbt import dbt_layer
 from stacks.ingestion import ingestion as build_ingestion
 from stacks.operations import operations
 from stacks.refresh import serving_refresh
@@ -123,9 +123,8 @@ def _providers(cfg: StackConfig, private_key: pulumi.Output[str] | None) -> Prov
 
 
 def _base(cfg: StackConfig) -> Base:
-    """The database, warehouses, roles and users, CI's identities (a review stack is CI's own creation and
-    has none: its roles carry the boundary the account stack declares for the review identity) and the
-    error topic."""
+    """The database, warehouses, roles and users, CI's identities (a review stack is CI's own creation and has
+    none: its roles carry the boundary the account stack declares for the review identity) and the error topic."""
     private_key = pulumi.Config().get_secret("snowflakePrivateKey")
     providers = _providers(cfg, private_key)
     common = {"naming": cfg.naming, "providers": providers}
@@ -306,6 +305,7 @@ def build(cfg: StackConfig) -> Platform:
     """Compose the platform's capabilities for one stack."""
     base = _base(cfg)
     pipelines = _pipelines(base)
+    dbt_layer(base, pipelines.ingestion)
     serving = _serving(base, pipelines.recommendations)
     operations(base, pipelines, serving_refresh=serving.refresh.task if serving.refresh else None)
     return Platform(base=base, pipelines=pipelines, serving=serving)

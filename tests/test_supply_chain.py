@@ -146,6 +146,15 @@ def test_the_snowflake_cli_lock_is_pinned_with_hashes():
     assert "snowflake-cli" in locked((ROOT / ".github" / "requirements" / "snowcli.txt").read_text())
 
 
+def test_the_dbt_lock_is_pinned_with_hashes_and_installed_by_make_setup():
+    """dbt's venv of its own (.venv-dbt): dbt-core and dbt-snowflake at the versions dbt.in pins."""
+    lock = locked((ROOT / ".github" / "requirements" / "dbt.txt").read_text())
+    wanted = (ROOT / ".github" / "requirements" / "dbt.in").read_text()
+    for name in ("dbt-core", "dbt-snowflake"):
+        assert f"{name}=={lock[name][0]}" in wanted, name
+    assert "--require-hashes -r $(DBT_LOCK)" in (ROOT / "Makefile").read_text()
+
+
 IMAGE_LOCKS = sorted((ROOT / "services").rglob("requirements.txt"))
 
 

@@ -22,8 +22,8 @@ import pulumi_snowflake as snowflake
 
 from infra.ci_roles import boundary, github_role
 from infra.foundation.config import CiConfig
-from infra.grants import RoleGrants, quote_output
-from infra.naming import Naming, object_ref, slug
+from infra.grants import RoleGrants, preview_reads
+from infra.naming import Naming, object_ref
 from infra.network import Ingress, ingress_policy
 from infra.providers import Providers
 
@@ -36,23 +36,6 @@ class CiIdentitiesArgs:
     database: pulumi.Input[str]
     warehouses: dict[str, pulumi.Input[str]]
     schemas: dict[str, pulumi.Input[str]]
-
-
-# What a refresh reads (SHOW/DESCRIBE) in each schema, by the least privilege that shows the object: none
-# of these reads a row (REFERENCES shows a table's or view's structure only) or runs anything. Left out on
-# purpose: procedures and the Streamlit app (USAGE would run them with the owner's rights), internal and
-# external stages (READ/USAGE reads their files), streams (SELECT reads change rows), sequences (USAGE
-# takes values), secrets; tests/foundation/test_metadata_reads.py lists what the role therefore cannot see.
-PREVIEW_READS = {
-    "TABLES": "REFERENCES",
-    "VIEWS": "REFERENCES",
-    "DYNAMIC TABLES": "MONITOR",
-    "TASKS": "MONITOR",
-    "PIPES": "MONITOR",
-    "ALERTS": "MONITOR",  # DESCRIBE ALERT takes MONITOR, OPERATE or OWNERSHIP
-    "FILE FORMATS": "USAGE",
-    "FUNCTIONS": "USAGE",  # the UDFs run as their caller, and the role has no warehouse to run them on
-}
 
 
 class CiIdentities(pulumi.ComponentResource):
@@ -101,14 +84,7 @@ class CiIdentities(pulumi.ComponentResource):
 
     def _preview_reads(self, args: CiIdentitiesArgs) -> None:
         """USAGE on each schema, and PREVIEW_READS on every object of it that exists and that will."""
-        for schema, schema_name in args.schemas.items():
-            s, in_schema = slug(schema.lower()), quote_output(args.database, schema_name)
-            self._g.grant(f"preview-{s}-schema", self.preview_role, ["USAGE"], on_schema={"schema_name": in_schema})
-            for plural, privilege in PREVIEW_READS.items():
-                for scope in ("all", "future"):
-                    on = {scope: {"object_type_plural": plural, "in_schema": in_schema}}
-                    label = f"preview-{s}-{scope}-{plural.lower().replace(' ', '-')}"
-                    self._g.grant(label, self.preview_role, [privilege], on_schema_object=on)
+        preview_reads(self._g, self.preview_role, args.database, args.schemas)
 
     def _user(self, suffix: str, physical: str, public_key: str, role: snowflake.AccountRole) -> snowflake.ServiceUser:
         user = snowflake.ServiceUser(

@@ -5,6 +5,7 @@ output), or in the stand-in's.
     python -m scripts.ingestion upload --local --rows 10000 --seed 7 --bad-share 0.02
     python -m scripts.ingestion upload --local --feed sales --rows 5000
     python -m scripts.ingestion upload --stack dev --feed inventory counts.csv
+    python -m scripts.ingestion dbt --local | --stack dev   (the dbt layer: see scripts/ingestion/dbt.py)
 
 Given no files it generates one of the feed (deterministic by seed, with a share of malformed rows):
 refused for a prod stack, like every step that writes synthetic data. `--bucket`, if given, must be
@@ -24,6 +25,7 @@ from scripts import standins
 from scripts.core.console import console
 from scripts.core.guard import guard_synthetic
 from scripts.core.runner import failures_in_one_line
+from scripts.ingestion.dbt import COMMANDS, dbt_cmd
 from scripts.ingestion.generate import GENERATORS
 from scripts.ingestion.loads import UploadError, landing_bucket, s3_client, upload
 from scripts.ingestion.rehearsal import LOCAL_ACCOUNT
@@ -72,6 +74,19 @@ def upload_cmd(
         columns = FEEDS[feed].raw_columns
         for line in upload(client, bucket, prefix, cfg.ingestion.max_file_mb, payloads, columns):
             console.print(line)
+
+
+@app.command("dbt")
+@standins.exits_in_one_line
+def dbt_command(
+    stack: str = typer.Option("dev", help="stack whose names (and, deployed, whose transformer key) to use"),
+    local: bool = typer.Option(False, "--local", help="build on the fakesnow stand-in"),
+    command: str = typer.Option("build", help=f"dbt command: {', '.join(COMMANDS)}"),
+    select: list[str] = typer.Option(None, help="dbt node selection (repeatable)"),
+) -> None:
+    """`dbt build` of the dbt layer (silver model, snapshot, gold view and their tests) on a stack or locally."""
+    with failures_in_one_line():
+        dbt_cmd(stack, local, command, tuple(select or ()))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 GRANT = "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole"
 INHERIT = "grantAccountRole:GrantAccountRole"
@@ -44,13 +46,30 @@ RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
         "scripts/api/loads.py",  # a customer to ask the API for, the SPCS service's status
         "scripts/monitor/signals.py",  # the monitor's reads: task and refresh history, pipe status, streams
         "scripts/review/smoke.py",  # a review stack's smoke: counts of the loaded tables
+        "scripts/ingestion/dbt.py",  # dbt build as the DBT role: the project's tables, views and snapshot
     ),
     "app": (),  # an application calling the API's endpoint: no code of this repository logs in as it
     "registry": (),  # docker push to the image repository
 }
 # What every duty's steps share (sessions, counts, transactions), and what of it only the stand-in runs.
 SHARED_MODULES = ("scripts/core/connections.py",)
-LOCAL_FUNCTIONS = {"scripts/core/connections.py": ("ensure_foundation",)}  # what `pulumi up` does, locally
+# what `pulumi up` does, locally
+LOCAL_FUNCTIONS = {
+    "scripts/core/connections.py": ("ensure_foundation",),
+    "scripts/ingestion/dbt.py": ("prepare_local",),
+}
+# A module that runs a dbt project issues the DDL of the project's materializations (dbt_creates).
+DBT_PROJECTS = {"scripts/ingestion/dbt.py": "sql/ingestion/dbt"}
+# dbt materialization → the schema privilege it needs (a snapshot's staging table is a temporary table)
+DBT_MATERIALIZATIONS = {
+    "table": ("CREATE TABLE",),
+    "incremental": ("CREATE TABLE",),
+    "snapshot": ("CREATE TABLE",),
+    "view": ("CREATE VIEW",),
+    "materialized_view": ("CREATE MATERIALIZED VIEW",),
+    "dynamic_table": ("CREATE DYNAMIC TABLE",),
+    "ephemeral": (),
+}
 # Modules that issue SQL but never as a service user.
 OTHER_SQL_MODULES: dict[str, str] = {
     "scripts/dashboard/loads.py": "the deploy user, with its admin role, publishes the dashboard's files",
@@ -177,7 +196,10 @@ class Scanner:
 
     def module(self, rel: str, skip: Iterable[str] = ()) -> list[Use]:
         tree = ast.parse((self.root / rel).read_text(), rel)
-        return self._scan(tree, rel, self._imports(tree, rel), tuple(skip))
+        dbt = (
+            [Use(p, where) for _, p, where in dbt_creates(self.root, DBT_PROJECTS[rel])] if rel in DBT_PROJECTS else []
+        )
+        return self._scan(tree, rel, self._imports(tree, rel), tuple(skip)) + dbt
 
     def _scan(self, node: ast.AST, rel: str, imports: dict[str, tuple[str, str | None]], skip) -> list[Use]:
         uses: list[Use] = []
@@ -266,6 +288,41 @@ def _feature_store_ddl(call: ast.Call, name: str) -> tuple[str, ...]:
 
 def _module_name(rel: str) -> str:
     return rel.removesuffix(".py").replace("/", ".")
+
+
+_CONFIG = re.compile(r"config\(([^)]*)\)")
+_KEY = re.compile(r"""(\w+)\s*=\s*['"]([^'"]+)['"]""")
+
+
+def dbt_creates(root: Path, project: str) -> list[tuple[str, str, str]]:
+    """(schema, privilege, where) for each model and snapshot of a dbt project: its materialization and
+    schema from dbt_project.yml's folder configs (`+materialized`, `+schema`), a model's own `config(...)`
+    or a snapshot's `config:`; a materialization dbt could not name is an error, not a pass."""
+    base = root / project
+    conf = yaml.safe_load((base / "dbt_project.yml").read_text())
+    name = conf["name"]
+    out = []
+    for sql in sorted((base / "models").rglob("*.sql")):
+        cfg: dict[str, str] = {}
+        node = conf.get("models", {}).get(name, {})
+        for part in sql.relative_to(base / "models").parts[:-1]:
+            node = node.get(part, {})
+            cfg |= {k.lstrip("+"): v for k, v in node.items() if k.startswith("+")}
+        for m in _CONFIG.finditer(sql.read_text()):
+            cfg |= dict(_KEY.findall(m.group(1)))
+        out += _creates(cfg.get("materialized", "view"), cfg.get("schema"), sql.relative_to(root).as_posix())
+    folder = {k.lstrip("+"): v for k, v in conf.get("snapshots", {}).get(name, {}).items() if k.startswith("+")}
+    for spec in sorted((base / "snapshots").rglob("*.yml")):
+        for snap in yaml.safe_load(spec.read_text()).get("snapshots", []):
+            schema = snap.get("config", {}).get("schema", folder.get("schema"))
+            out += _creates("snapshot", schema, spec.relative_to(root).as_posix())
+    return out
+
+
+def _creates(materialized: str, schema: str | None, where: str) -> list[tuple[str, str, str]]:
+    if materialized not in DBT_MATERIALIZATIONS:
+        raise ValueError(f"{where}: dbt materialization {materialized!r} is not one the scanner knows")
+    return [(str(schema).upper(), p, f"{where}:1") for p in DBT_MATERIALIZATIONS[materialized]]
 
 
 def runtime_uses(root: Path = ROOT, modules: Mapping[str, tuple[str, ...]] = RUNTIME_MODULES) -> dict[str, list[Use]]:

@@ -10,7 +10,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from infra.arns import ACCOUNT_ID, arn
 from infra.config.reader import ConfigError, parse_config
-from infra.foundation.identity import PREVIEW_READS
+from infra.grants import PREVIEW_READS
 from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import action_resource_types
 from infra.naming import Naming
@@ -37,7 +37,13 @@ def test_the_preview_role_can_look_but_not_touch(plans, stack):
     # on every schema: USAGE, and PREVIEW_READS on what exists and what will (tests/foundation/test_metadata_reads.py
     # derives from the plan that this shows every object a refresh reads)
     schemas = {g["onSchema"]["schemaName"] for g in grants if "onSchema" in g}
-    assert len(schemas) == 6 and all(g["privileges"] == ["USAGE"] for g in grants if "onSchema" in g)
+    declared = {
+        f'"{r["inputs"]["database"]}"."{r["inputs"]["name"]}"'
+        for r in by_type(plans[stack], "/schema:Schema")
+        if r["type"].startswith("snowflake:")
+    }
+    assert schemas == declared and len(schemas) == 8  # the foundation's six and the dbt layer's two
+    assert all(g["privileges"] == ["USAGE"] for g in grants if "onSchema" in g)
     bulk = {
         (scope, on[scope]["inSchema"], on[scope]["objectTypePlural"], g["privileges"][0])
         for g in grants

@@ -8,6 +8,7 @@ import pytest
 
 from infra.foundation.access import FUNCTIONAL_ROLES, SERVICE_DUTY_ROLES
 from infra.foundation.catalog import SCHEMAS
+from infra.ingestion.dbt_catalog import SCHEMAS as DBT_SCHEMAS
 from tests.conftest import by_type, one
 
 NAME_KEYS = ("name", "bucket")
@@ -48,7 +49,10 @@ def test_every_component_child_has_a_parent(plans):
 def test_layer_schemas_and_warehouses(plans):
     prod = plans["prod"]
     sf_schemas = [r for r in by_type(prod, "/schema:Schema") if r["type"].startswith("snowflake:")]
-    assert {r["inputs"]["name"] for r in sf_schemas} == set(SCHEMAS)
+    # the layers' schemas are the foundation's; the dbt layer declares its own two beside them
+    foundation = {r["inputs"]["name"] for r in sf_schemas if r["name"].startswith("foundation-")}
+    assert foundation == set(SCHEMAS)
+    assert {r["inputs"]["name"] for r in sf_schemas} == set(SCHEMAS) | set(DBT_SCHEMAS)
     assert all(r["inputs"]["database"] == "RDP_PROD_RETAIL" for r in sf_schemas)
     whs = {r["inputs"]["name"]: r["inputs"] for r in by_type(prod, "/warehouse:Warehouse")}
     assert whs["RDP_PROD_TRANSFORM_WH"]["warehouseSize"] == "MEDIUM"
@@ -176,7 +180,7 @@ def test_a_service_user_per_duty_with_only_its_role_and_a_network_policy(plans):
     held = {u: {c for c, p in edges if p == f"user:{u}"} for u in users}
     assert held == {
         "RDP_PROD_SVC_LOADER": {"RDP_PROD_LOADER", "RDP_PROD_CDC_WRITER"},  # the change generator writes too
-        "RDP_PROD_SVC_TRANSFORMER": {"RDP_PROD_TRANSFORMER"},
+        "RDP_PROD_SVC_TRANSFORMER": {"RDP_PROD_TRANSFORMER", "RDP_PROD_DBT"},  # dbt's own duty role (its schemas)
         "RDP_PROD_SVC_APP": {"RDP_PROD_APP_SERVICE"},
         "RDP_PROD_SVC_REGISTRY": {"RDP_PROD_IMAGE_PUSHER"},
     }

@@ -44,14 +44,23 @@ def test_every_module_that_issues_sql_is_placed():
     assert sd.unplaced_sql_modules() == []
 
 
-def test_only_the_registry_calls_of_train_issue_ddl(uses):
+def test_only_the_registry_calls_of_train_and_dbt_issue_ddl(uses):
     """No temporary stage either: the bulk loads PUT to declared stages (write_pandas would create one).
-    The one DDL is snowflake-ml's, in the caller's-rights procedure `train` CALLs as TRANSFORMER."""
+    The DDL is snowflake-ml's, in the caller's-rights procedure `train` CALLs as TRANSFORMER, and dbt's,
+    whose tables and views are its purpose."""
     found = {d: sorted({(u.privilege, u.where.split(":")[0]) for u in us}) for d, us in uses.items()}
     registry = "sql/recommendations/ml_registry.py"
+    dbt = "sql/ingestion/dbt/"  # dbt build as the DBT role, only in its own schemas (tests/ingestion/test_dbt_plan.py)
     assert found == {
         "loader": [],
-        "transformer": [("CREATE MODEL", registry), ("CREATE TAG", registry), ("CREATE VIEW", registry)],
+        "transformer": [
+            ("CREATE MODEL", registry),
+            ("CREATE TABLE", dbt + "models/silver/silver_customer.sql"),
+            ("CREATE TABLE", dbt + "snapshots/customer_history.yml"),
+            ("CREATE TAG", registry),
+            ("CREATE VIEW", dbt + "models/gold/customer_insights.sql"),
+            ("CREATE VIEW", registry),
+        ],
         "app": [],
         "registry": [],
     }
@@ -274,7 +283,7 @@ def _schema_ownership_to_the_app(w: World) -> None:
 
 
 def _a_step_creates_a_temporary_table(w: World) -> None:
-    w.uses["transformer"].append(Use("CREATE TABLE", "scripts/analytics/loads.py:1"))
+    w.uses["loader"].append(Use("CREATE TABLE", "scripts/analytics/loads.py:1"))  # the transformer's dbt may
 
 
 def _a_stale_waiver(w: World) -> None:
