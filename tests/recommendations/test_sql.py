@@ -75,8 +75,11 @@ CUSTOMERS = [
 REGIONS = ("Northeast", "Southeast", "Midwest", "South", "West")
 # every product in stock everywhere, but 13 (none left in the West) and 12 (sold out in every region)
 OUT_OF_STOCK = {(13, "West")} | {(12, r) for r in REGIONS}
+STOCK_TAKEN = "2026-11-01 00:00:00"  # INVENTORY.LAST_UPDATED: stamped with the AS_OF, as the generate step does
 INVENTORY = [
-    (p, r, f"WH-{r}", 0 if (p, r) in OUT_OF_STOCK else 10, 2) for p in (*range(10, 18), 20, 21, 99) for r in REGIONS
+    (p, r, f"WH-{r}", 0 if (p, r) in OUT_OF_STOCK else 10, 2, STOCK_TAKEN)
+    for p in (*range(10, 18), 20, 21, 99)
+    for r in REGIONS
 ]
 
 
@@ -92,7 +95,9 @@ def cur(stand_ins):
             c.execute(catalog.create_table_sql(DB, name))
         c.executemany(f"INSERT INTO {catalog.q(DB, 'CUSTOMERS')} VALUES ({', '.join(['%s'] * 16)})", CUSTOMERS)
         c.executemany(f"INSERT INTO {catalog.q(DB, 'EVENT_STREAM')} VALUES ({', '.join(['%s'] * 18)})", events())
-        c.executemany(f"INSERT INTO {catalog.q(DB, 'INVENTORY')} VALUES (%s, %s, %s, %s, %s)", INVENTORY)
+        c.executemany(
+            f"INSERT INTO {catalog.q(DB, 'INVENTORY')} VALUES ({', '.join(['%s'] * len(catalog.INVENTORY))})", INVENTORY
+        )
         for stmt in split_statements(
             render_sql(
                 "recommendations/reference_data.sql",
