@@ -354,21 +354,37 @@ def test_train_on_a_stack_registers_features_then_the_propensity_model_then_scor
     assert published(cur, "propensity") == path.read_bytes()
 
 
-@pytest.mark.parametrize(("ranker", "promoted"), [(0.5, True), (0.1, False)])
-def test_the_publish_gate_decides_the_production_alias(target, monkeypatch, ranker, promoted):
+PUBLISHED = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("ranker", "published_before", "promoted"),
+    [(0.5, PUBLISHED, True), (0.1, PUBLISHED, False), (0.1, None, True)],
+    ids=["beats-baseline", "below-baseline", "below-baseline-first-model"],
+)
+def test_the_publish_gate_decides_the_production_alias(target, monkeypatch, ranker, published_before, promoted):
+    """The gate compares the validation window's NDCG@5 with the best baseline's: a losing model is
+    refused (kept as the candidate, production unchanged) without failing the loads, unless no model
+    was published yet (then the API's only other order is by propensity)."""
     ml = FakeML()
     cur = ProcedureCursor(ml)
     candidate = ranker_file(target, 5)
     metrics = {
         "candidate": str(candidate),
-        "evaluation": {"ranker": {"ndcg@5": ranker}, "seed_baseline": {"ndcg@5": 0.3}, "customers": 10},
+        "evaluation": {
+            "best_baseline": "seed_baseline",
+            "validation": {"ranker": ranker, "seed_baseline": 0.3, "item_knn": 0.2, "customers": 10},
+        },
     }
-    monkeypatch.setattr(loads, "engine", lambda t: warehouse)
-    if promoted:
-        loads._publish_ranker(cur, target, metrics)
-    else:
-        with pytest.raises(LoadError, match="ranking model refused"):
-            loads._publish_ranker(cur, target, metrics)
+    engine = SimpleNamespace(
+        publish=warehouse.publish, refused=warehouse.refused, published_at=lambda cur, t: published_before
+    )
+    monkeypatch.setattr(loads, "engine", lambda t: engine)
+    loads._publish_ranker(cur, target, metrics)
+    assert metrics["published"] is promoted
+    assert ("ranking model refused" in metrics.get("refused", "")) is (ranker < 0.3)
+    written = json.loads((target.artifacts / "ranking" / ranking.METRICS_FILE).read_text())
+    assert written["published"] is promoted
     model = ml.models["PRODUCT_RANKING_MODEL"]
     version = target.model_version
     assert "CANDIDATE" in model.aliases[version]
