@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -109,6 +110,8 @@ def target(stand_ins):
     t = local_target(
         "dev", SCALE, database="T_LOADS_RETAIL", pg_schema=SCHEMA, dynamodb_table="t-loads-product-recommendations"
     )
+    # its own artifacts: the API tests' loads (same stack) must not have published a model before this run's
+    t = dataclasses.replace(t, artifacts=Path(tempfile.mkdtemp(prefix="rdp-test-loads-")) / "dev")
     loads.run_all(t)
     serving.sync(t)
     serving.export(t)
