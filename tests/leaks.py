@@ -33,8 +33,12 @@ def _boot_time() -> float:
     return time.time() - float(Path("/proc/uptime").read_text().split()[0])
 
 
-def checkout_servers(root: Path = ROOT) -> list[Proc]:
-    """Server processes whose interpreter or command lives in `root` (this checkout's .venv)."""
+RUN_VARIABLE = "RDP_TEST_RUN"  # set by the guard, inherited by what the run starts (stand-ins keep it)
+
+
+def checkout_servers(root: Path = ROOT, run: str | None = None) -> list[Proc]:
+    """Live server processes whose interpreter or command lives in `root` (this checkout's .venv), and
+    with `run`, only those started under that run (another run in the same checkout is not ours)."""
     boot, out = _boot_time(), []
     for entry in Path("/proc").glob("[0-9]*"):
         try:
@@ -44,11 +48,20 @@ def checkout_servers(root: Path = ROOT) -> list[Proc]:
             continue
         if not argv or not argv[0].startswith(str(root)) or int(entry.name) == os.getpid():
             continue
-        if not any(s in " ".join(argv) for s in SERVERS):
+        if not any(s in " ".join(argv) for s in SERVERS) or stat.rsplit(")", 1)[1].split()[0] == "Z":
+            continue
+        if run and f"{RUN_VARIABLE}={run}".encode() not in _environ(entry):
             continue
         start_ticks = int(stat.rsplit(")", 1)[1].split()[19])  # field 22: start time in ticks since boot
         out.append(Proc(int(entry.name), boot + start_ticks / _TICKS, argv))
     return out
+
+
+def _environ(entry: Path) -> list[bytes]:
+    try:
+        return (entry / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return []
 
 
 class LeakGuard:
@@ -56,7 +69,8 @@ class LeakGuard:
 
     def __init__(self) -> None:
         self.started = time.time()
-        self.before = {p.pid for p in checkout_servers()}
+        self.run = os.environ.setdefault(RUN_VARIABLE, f"{os.getpid()}-{self.started:.0f}")
+        self.before = {p.pid for p in checkout_servers(run=self.run)}
         self.windows: list[tuple[float, str]] = []
 
     @pytest.hookimpl(hookwrapper=True)
@@ -77,7 +91,9 @@ class LeakGuard:
         server told to stop at the end of the last test may take a moment to go)."""
         deadline = time.time() + grace
         while True:
-            left = [p for p in checkout_servers() if p.pid not in self.before and p.started >= self.started - 1]
+            left = [
+                p for p in checkout_servers(run=self.run) if p.pid not in self.before and p.started >= self.started - 1
+            ]
             if not left or time.time() > deadline:
                 return left
             time.sleep(0.2)

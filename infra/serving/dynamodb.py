@@ -36,10 +36,17 @@ def reader_policy(table_arn: str, indexes: Sequence[str] = ()) -> str:
     return policy({"Effect": "Allow", "Action": READER_ACTIONS, "Resource": resources})
 
 
-def reader_trust_policy(principals: Sequence[str], account: str) -> str:
-    """The website's identities may assume the reader role; none configured: the stack's account."""
+def reader_trust_policy(principals: Sequence[str], account: str, external_id: str) -> str:
+    """The website's identities may assume the reader role (none configured: the stack's account), and
+    only by naming `external_id` (the role's own name), so no other principal that happens to be trusted
+    can be tricked into reading for someone else (the confused deputy)."""
     who = list(principals) or [f"arn:aws:iam::{account}:root"]
-    statement = {"Effect": "Allow", "Principal": {"AWS": who}, "Action": "sts:AssumeRole"}
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": who},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
+    }
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
@@ -70,12 +77,14 @@ class RecommendationsTable(pulumi.ComponentResource):
     def _reader(self, name: str, args: RecommendationsTableArgs) -> None:
         """The website's role: read-only on this table (the table declares no index), within the
         stack's permissions boundary, assumable by `dynamodb.readerPrincipals`."""
-        principals = args.config.reader_principals
+        principals, role_name = args.config.reader_principals, args.naming.aws("website-reader")
         self.reader_role = aws.iam.Role(
             f"{name}-reader-role",
-            name=args.naming.aws("website-reader"),
+            name=role_name,
             description="the website reads product recommendations: GetItem/Query on the table only",
-            assume_role_policy=args.providers.aws_account_id.apply(lambda a: reader_trust_policy(principals, a)),
+            assume_role_policy=args.providers.aws_account_id.apply(
+                lambda a: reader_trust_policy(principals, a, role_name)
+            ),
             permissions_boundary=args.permissions_boundary,
             opts=args.providers.on("aws", self),
         )

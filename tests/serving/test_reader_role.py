@@ -55,7 +55,8 @@ def test_the_reader_reads_its_own_table_only(plans, stack, other):
     # the website's identities (none configured: the stack's own account) assume it, no one else
     trust = json.loads(role["assumeRolePolicy"])["Statement"]
     account = {"AWS": [f"arn:aws:iam::{ACCT}:root"]}
-    assert trust == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": account}]
+    external_id = {"StringEquals": {"sts:ExternalId": f"rdp-{stack}-website-reader"}}
+    assert trust == [{"Action": "sts:AssumeRole", "Condition": external_id, "Effect": "Allow", "Principal": account}]
 
 
 def _plant(plan: list[dict], stack: str, statements: list[dict] | None = None, boundary: bool = True) -> list[dict]:
