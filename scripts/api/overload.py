@@ -117,5 +117,14 @@ def _summary(by_status: dict[int, list[float]], counts: dict[str, int], total: i
 
 def open_loop(url: str, paths: Sequence[str], rate: float, seconds: float, timeout: float = 5.0) -> dict:
     """Offer `rate` requests a second for `seconds` (cycling through `paths`): answers by status, the
-    200s' latency percentiles from their scheduled start, 503s, other 5xx, timeouts."""
-    return asyncio.run(_run(url, paths, rate, seconds, timeout))
+    200s' latency percentiles from their scheduled start, 503s, other 5xx, timeouts.
+
+    On a private loop, not asyncio.run: asyncio.run ends by setting the thread's current loop to None,
+    which breaks whoever else in the process holds that loop (the Pulumi mocks of the tests).
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_run(url, paths, rate, seconds, timeout))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
