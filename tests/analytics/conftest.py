@@ -45,27 +45,50 @@ def ts(text: str) -> datetime:
 
 def customer(cid: int, segment: str = "STANDARD", updated: str = "2026-01-01 00:00:00", **kw) -> dict:
     return {
-        "CUSTOMER_ID": cid, "FIRST_NAME": f"F{cid}", "LAST_NAME": "L", "EMAIL": f"c{cid}@example.com",
-        "COUNTRY": "USA", "CITY": "Austin", "SEGMENT": segment, "UPDATED_AT": ts(updated), **kw,
-    }  # fmt: skip
+        "CUSTOMER_ID": cid,
+        "FIRST_NAME": f"F{cid}",
+        "LAST_NAME": "L",
+        "EMAIL": f"c{cid}@example.com",
+        "COUNTRY": "USA",
+        "CITY": "Austin",
+        "SEGMENT": segment,
+        "UPDATED_AT": ts(updated),
+        **kw,
+    }
 
 
 def product(pid: int, price: float = 10.0, cost: float = 6.0, updated: str = "2026-01-01 00:00:00") -> dict:
     return {
-        "PRODUCT_ID": pid, "PRODUCT_NAME": f"P{pid}", "CATEGORY": "Home", "BRAND": "Casa", "UNIT_PRICE": price,
-        "UNIT_COST": cost, "REORDER_LEVEL": 10, "UPDATED_AT": ts(updated),
-    }  # fmt: skip
+        "PRODUCT_ID": pid,
+        "PRODUCT_NAME": f"P{pid}",
+        "CATEGORY": "Home",
+        "BRAND": "Casa",
+        "UNIT_PRICE": price,
+        "UNIT_COST": cost,
+        "REORDER_LEVEL": 10,
+        "UPDATED_AT": ts(updated),
+    }
 
 
 def order(oid: int, cid: int, at: str, status: str = "DELIVERED") -> dict:
     return {
-        "ORDER_ID": oid, "CUSTOMER_ID": cid, "ORDER_TS": ts(at), "ORDER_STATUS": status,
-        "PAYMENT_METHOD": "PAYPAL", "SHIPPING_COUNTRY": "USA", "UPDATED_AT": ts(at),
-    }  # fmt: skip
+        "ORDER_ID": oid,
+        "CUSTOMER_ID": cid,
+        "ORDER_TS": ts(at),
+        "ORDER_STATUS": status,
+        "PAYMENT_METHOD": "PAYPAL",
+        "SHIPPING_COUNTRY": "USA",
+        "UPDATED_AT": ts(at),
+    }
 
 
 def item(iid: int, oid: int, pid: int, qty: int = 1, price: float = 10.0, discount: float = 0.0) -> dict:
     return {
-        "ORDER_ITEM_ID": iid, "ORDER_ID": oid, "PRODUCT_ID": pid, "QUANTITY": qty, "UNIT_PRICE": price,
-        "DISCOUNT_PCT": discount, "CREATED_AT": ts("2026-01-01 00:00:00"),
-    }  # fmt: skip
+        "ORDER_ITEM_ID": iid,
+        "ORDER_ID": oid,
+        "PRODUCT_ID": pid,
+        "QUANTITY": qty,
+        "UNIT_PRICE": price,
+        "DISCOUNT_PCT": discount,
+        "CREATED_AT": ts("2026-01-01 00:00:00"),
+    }

@@ -11,11 +11,14 @@ from tests.analytics.conftest import customer, insert, item, order, product, que
 
 def digest(la) -> list[tuple]:
     return [
-        *query(la, "SELECT ORDER_ITEM_ID, CUSTOMER_SK, PRODUCT_SK, DATE_KEY, NET_AMOUNT, COST_AMOUNT, ORDER_STATUS "
-                   "FROM {facts} ORDER BY 1"),
+        *query(
+            la,
+            "SELECT ORDER_ITEM_ID, CUSTOMER_SK, PRODUCT_SK, DATE_KEY, NET_AMOUNT, COST_AMOUNT, ORDER_STATUS "
+            "FROM {facts} ORDER BY 1",
+        ),
         *query(la, "SELECT DATE_KEY, ORDERS, REVENUE, COST, MARGIN, AVG_ORDER_VALUE FROM {summary} ORDER BY 1"),
         *query(la, "SELECT CUSTOMER_SK, CUSTOMER_ID, SEGMENT, IS_CURRENT FROM {dim_customer} ORDER BY 1"),
-    ]  # fmt: skip
+    ]
 
 
 def base(la) -> None:
@@ -35,8 +38,9 @@ def test_facts_summary_and_a_rerun_that_changes_nothing(la):
         (2, 5.0, 1.0, 4.0, False),
         (3, 20.0, 12.0, 8.0, True),
     ]
-    (day,) = query(la, "SELECT SALES_DATE, ORDERS, REVENUE, COST, PROFIT, MARGIN, AVG_ORDER_VALUE, CANCELLED_ORDERS "
-                       "FROM {summary}")  # fmt: skip
+    (day,) = query(
+        la, "SELECT SALES_DATE, ORDERS, REVENUE, COST, PROFIT, MARGIN, AVG_ORDER_VALUE, CANCELLED_ORDERS FROM {summary}"
+    )
     assert (day[1], float(day[2]), float(day[3]), float(day[4])) == (1, 41.0, 25.0, 16.0)
     assert float(day[5]) == pytest.approx(16 / 41, abs=1e-6) and float(day[6]) == 41.0 and day[7] == 1
     before = digest(la)
@@ -47,9 +51,13 @@ def test_facts_summary_and_a_rerun_that_changes_nothing(la):
     log = la.cursor()
     log.execute(f"SELECT RUN_ID, TASK_NAME, STATE, REASON FROM {fq(la.db, 'task_history')} ORDER BY RUN_ID, STARTED_AT")
     assert [r[:3] for r in log.fetchall()] == [
-        (1, "dimensions_task", "SUCCEEDED"), (1, "facts_task", "SUCCEEDED"), (1, "summary_task", "SUCCEEDED"),
-        (2, "dimensions_task", "SKIPPED"), (2, "facts_task", "SKIPPED"), (2, "summary_task", "SKIPPED"),
-    ]  # fmt: skip
+        (1, "dimensions_task", "SUCCEEDED"),
+        (1, "facts_task", "SUCCEEDED"),
+        (1, "summary_task", "SUCCEEDED"),
+        (2, "dimensions_task", "SKIPPED"),
+        (2, "facts_task", "SKIPPED"),
+        (2, "summary_task", "SKIPPED"),
+    ]
 
 
 def test_an_order_whose_customer_arrives_a_batch_later_is_loaded_then(la):
@@ -125,9 +133,10 @@ def test_a_run_that_fails_midway_is_retried_to_the_same_tables(la, stand_ins):
     from scripts.core.connections import connect_local
 
     clean = LocalAnalytics(
-        connect_local(stand_ins.snowflake_host, stand_ins.snowflake_port, None, None), la.db + "_CLEAN",
+        connect_local(stand_ins.snowflake_host, stand_ins.snowflake_port, None, None),
+        la.db + "_CLEAN",
         stack_config("dev").analytics,
-    )  # fmt: skip
+    )
     clean.setup()
     base(clean)
     clean.run_task_graph()

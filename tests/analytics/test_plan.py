@@ -102,8 +102,11 @@ def test_procedures_run_their_sql_files_in_one_transaction(plans):
 
 
 def test_transformer_operates_the_tasks_and_prod_protects_the_state(plans):
-    grants = [r["inputs"] for r in by_type(plans["dev"], "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
-              if r["name"].startswith("analytics-transformer-task")]  # fmt: skip
+    grants = [
+        r["inputs"]
+        for r in by_type(plans["dev"], "grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+        if r["name"].startswith("analytics-transformer-task")
+    ]
     assert len(grants) == 3 and all(g["accountRoleName"] == "RDP_DEV_TRANSFORMER" for g in grants)
     for stack, protect in (("dev", False), ("prod", True)):
         assert one(plans[stack], "analytics-facts")["protect"] is protect

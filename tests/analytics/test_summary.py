@@ -56,8 +56,12 @@ def loaded(la):
 def test_daily_summary_equals_an_independent_computation(loaded):
     la, batch = loaded
     want = expected(batch)
-    got = {r[0]: r[1:] for r in query(la, "SELECT SALES_DATE, ORDERS, REVENUE, COST, MARGIN, AVG_ORDER_VALUE, "
-                                           "CANCELLED_ORDERS FROM {summary}")}  # fmt: skip
+    got = {
+        r[0]: r[1:]
+        for r in query(
+            la, "SELECT SALES_DATE, ORDERS, REVENUE, COST, MARGIN, AVG_ORDER_VALUE, CANCELLED_ORDERS FROM {summary}"
+        )
+    }
     assert set(got) == set(want)
     for d, w in want.items():
         orders, revenue, cost, margin, aov, cancelled = got[d]

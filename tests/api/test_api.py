@@ -459,8 +459,10 @@ def test_no_backend_can_serve_is_a_503_with_a_request_id_and_the_cause_only_in_t
         r = c.get("/recommend", params={"customer_id": 1, "zip_code": "10001"}, headers={"x-request-id": "trace-0001"})
         assert r.status_code == 503, r.text
         body = r.json()
-        assert body == {"error": "no backend can serve this request now (request id trace-0001)",
-                        "request_id": "trace-0001"}  # fmt: skip
+        assert body == {
+            "error": "no backend can serve this request now (request id trace-0001)",
+            "request_id": "trace-0001",
+        }
         assert r.headers["x-request-id"] == "trace-0001"
         assert_no_backend_text(r.text)
         logged = [m for m in caplog.messages if "trace-0001" in m]

@@ -75,8 +75,9 @@ def test_the_api_computes_exactly_the_training_rows_and_explains_with_the_model(
             contribs = booster.predict(xgb.DMatrix(row, feature_names=PAIR_FEATURES), pred_contribs=True)[0, :-1]
             largest = [PAIR_FEATURES[j] for j in np.argsort(-np.abs(contribs), kind="stable")[:3]]
             assert [w["feature"] for w in item["why"]] == largest
-            assert [w["contribution"] for w in item["why"]] == [round(float(contribs[PAIR_FEATURES.index(f)]), 4)
-                                                                for f in largest]  # fmt: skip
+            assert [w["contribution"] for w in item["why"]] == [
+                round(float(contribs[PAIR_FEATURES.index(f)]), 4) for f in largest
+            ]
     assert rows > 25 * 20  # every candidate of 25 requests compared, not a handful
 
 

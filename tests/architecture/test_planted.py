@@ -170,6 +170,12 @@ FAULTS = [
         lambda r: append(r, "scripts/cdc/rehearsal.py", "STEPS = [1,2]  # fmt: skip\n"),
     ),
     Fault(
+        "fmt-off-in-tests",
+        rules.format_guards,
+        "tests/cdc/test_fmt.py",
+        lambda r: write(r, "tests/cdc/test_fmt.py", "# fmt: off\nSTEPS = [1,2]\n# fmt: on\n"),
+    ),
+    Fault(
         "services-import-infra",
         rules.import_flow,
         "services/api/orchestrator/orchestrator/app.py",

@@ -26,14 +26,30 @@ def cdc(stand_ins):
     conn.close()
 
 
-def change(seq: int, kind: str, order_id: int, status: str, amount: str, at: str, order_date: str = "2026-01-15",
-           customer: int = 7, quantity: int = 1) -> dict:  # fmt: skip
+def change(
+    seq: int,
+    kind: str,
+    order_id: int,
+    status: str,
+    amount: str,
+    at: str,
+    order_date: str = "2026-01-15",
+    customer: int = 7,
+    quantity: int = 1,
+) -> dict:
     return {
-        "ORDER_ID": order_id, "CUSTOMER_ID": customer, "PRODUCT_ID": 3,
-        "ORDER_DATE": datetime.fromisoformat(order_date), "STATUS": status, "AMOUNT": Decimal(amount),
-        "QUANTITY": quantity, "CHANGE_TYPE": kind, "CHANGE_SEQ": seq,
-        "CHANGED_AT": datetime.fromisoformat(at), "RECORD_SOURCE": RECORD_SOURCE,
-    }  # fmt: skip
+        "ORDER_ID": order_id,
+        "CUSTOMER_ID": customer,
+        "PRODUCT_ID": 3,
+        "ORDER_DATE": datetime.fromisoformat(order_date),
+        "STATUS": status,
+        "AMOUNT": Decimal(amount),
+        "QUANTITY": quantity,
+        "CHANGE_TYPE": kind,
+        "CHANGE_SEQ": seq,
+        "CHANGED_AT": datetime.fromisoformat(at),
+        "RECORD_SOURCE": RECORD_SOURCE,
+    }
 
 
 def as_table(rows: list[dict]) -> pa.Table:

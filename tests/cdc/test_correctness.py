@@ -34,9 +34,21 @@ def category(amount: Decimal) -> str:
     return "High Value" if amount > 100 else "Low Value"
 
 
-FIGURES = ("ORDER_COUNT", "TOTAL_REVENUE", "DELIVERED_REVENUE", "CANCELLED_ORDERS", "OPEN_ORDERS", "NEW_RECORDS",
-           "UPDATED_RECORDS", "DELETED_RECORDS", "TOTAL_ITEMS_SOLD", "TOTAL_HIGH_VALUE_ORDERS",
-           "TOTAL_LOW_VALUE_ORDERS", "AVG_ORDER_VALUE", "UNIQUE_CUSTOMERS")  # fmt: skip
+FIGURES = (
+    "ORDER_COUNT",
+    "TOTAL_REVENUE",
+    "DELIVERED_REVENUE",
+    "CANCELLED_ORDERS",
+    "OPEN_ORDERS",
+    "NEW_RECORDS",
+    "UPDATED_RECORDS",
+    "DELETED_RECORDS",
+    "TOTAL_ITEMS_SOLD",
+    "TOTAL_HIGH_VALUE_ORDERS",
+    "TOTAL_LOW_VALUE_ORDERS",
+    "AVG_ORDER_VALUE",
+    "UNIQUE_CUSTOMERS",
+)
 
 
 def expected_current(changes: list[dict]) -> dict[int, dict]:
@@ -68,8 +80,11 @@ def expected_aggregated(changes: list[dict]) -> dict[tuple, dict]:
     for key, g in groups.items():
         booked = g.pop("BOOKED", 0)
         aov = (Decimal(g["TOTAL_REVENUE"]) / booked).quantize(Decimal("0.01")) if booked else None
-        out[key] = {**{k: g.get(k, 0) for k in FIGURES[:-2]},
-                    "AVG_ORDER_VALUE": aov, "UNIQUE_CUSTOMERS": len(customers[key])}  # fmt: skip
+        out[key] = {
+            **{k: g.get(k, 0) for k in FIGURES[:-2]},
+            "AVG_ORDER_VALUE": aov,
+            "UNIQUE_CUSTOMERS": len(customers[key]),
+        }
     return out
 
 
@@ -85,7 +100,11 @@ def _check(lc, changes: list[dict]) -> None:
     for oid, c in want.items():
         got = current[oid]
         assert (got["STATUS"], got["AMOUNT"], got["ORDER_DATE"], got["LAST_CHANGE_SEQ"]) == (
-            c["STATUS"], c["AMOUNT"], c["ORDER_DATE"], c["CHANGE_SEQ"])  # fmt: skip
+            c["STATUS"],
+            c["AMOUNT"],
+            c["ORDER_DATE"],
+            c["CHANGE_SEQ"],
+        )
     derived = {r["ORDER_ID"]: r for r in lc.table("orders_derived")}
     assert set(derived) == set(want)
     for oid, c in want.items():
@@ -153,8 +172,11 @@ def test_a_deleted_order_does_not_make_a_caught_up_table_look_behind(cdc):
     writer.write(as_table([gone]))  # the newest change is a delete: ORDERS_CURRENT has no row for it
     lc.refresh()
     lags = lc.monitoring()[0]
-    assert (lags["ORDERS_CURRENT_LAG_SECONDS"], lags["ORDERS_DERIVED_LAG_SECONDS"],
-            lags["ORDERS_AGGREGATED_LAG_SECONDS"]) == (0, 0, 0)  # fmt: skip
+    assert (
+        lags["ORDERS_CURRENT_LAG_SECONDS"],
+        lags["ORDERS_DERIVED_LAG_SECONDS"],
+        lags["ORDERS_AGGREGATED_LAG_SECONDS"],
+    ) == (0, 0, 0)
 
 
 def test_high_and_low_value_totals_split_the_revenue_at_100(cdc):

@@ -147,8 +147,11 @@ def test_the_stack_writer_puts_a_parquet_file_to_the_stage_and_copies_it_by_colu
 
     conn = _RecordingConnection()
     writer = StageWriter(conn, "RDP_DEV_RETAIL")
-    source = OrderSource(stack_config("dev").cdc.generator, IdBlocks(lambda: writer.reserve("order_ids")),
-                         IdBlocks(lambda: writer.reserve("change_seqs")))  # fmt: skip
+    source = OrderSource(
+        stack_config("dev").cdc.generator,
+        IdBlocks(lambda: writer.reserve("order_ids")),
+        IdBlocks(lambda: writer.reserve("change_seqs")),
+    )
     batch = source.batch(10, NOW)
     writer.write(batch)
     reserve, reserve2, put, copy = conn.cur.statements

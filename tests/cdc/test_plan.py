@@ -34,7 +34,10 @@ def test_dynamic_table_chain_incremental_with_the_stack_lags(plans, stack):
     )
     assert derived["urn"] in aggregated["dependencies"] and log["urn"] in aggregated["dependencies"]
     assert (current["inputs"]["schema"], derived["inputs"]["schema"], aggregated["inputs"]["schema"]) == (
-        "SILVER", "SILVER", "GOLD")  # fmt: skip
+        "SILVER",
+        "SILVER",
+        "GOLD",
+    )
     assert current["inputs"]["targetLag"] == {"downstream": True}
     assert derived["inputs"]["targetLag"] == {"maximumDuration": cfg.lags.orders_derived}
     assert aggregated["inputs"]["targetLag"] == {"maximumDuration": cfg.lags.orders_aggregated}
@@ -66,8 +69,11 @@ def test_the_generator_role_may_only_insert_into_the_change_log(plans):
     grants = [
         r["inputs"] for r in by_type(plans["dev"], GRANT) if r["inputs"]["accountRoleName"] == "RDP_DEV_CDC_WRITER"
     ]
-    on_objects = {(g["onSchemaObject"]["objectType"], g["onSchemaObject"]["objectName"].split(".")[-1]): g["privileges"]
-                  for g in grants if "onSchemaObject" in g}  # fmt: skip
+    on_objects = {
+        (g["onSchemaObject"]["objectType"], g["onSchemaObject"]["objectName"].split(".")[-1]): g["privileges"]
+        for g in grants
+        if "onSchemaObject" in g
+    }
     assert on_objects == {
         ("TABLE", '"ORDER_CHANGES"'): ["INSERT"],
         ("STAGE", '"ORDER_CHANGES_STAGE"'): ["READ", "WRITE"],
@@ -77,8 +83,11 @@ def test_the_generator_role_may_only_insert_into_the_change_log(plans):
     others = [g for g in grants if "onSchemaObject" not in g]
     assert all(g["privileges"] == ["USAGE"] for g in others) and len(others) == 3  # database, schema, warehouse
     assert not any("SELECT" in g["privileges"] for g in grants)
-    members = [r["inputs"] for r in by_type(plans["dev"], "grantAccountRole:GrantAccountRole")
-               if r["inputs"]["roleName"] == "RDP_DEV_CDC_WRITER"]  # fmt: skip
+    members = [
+        r["inputs"]
+        for r in by_type(plans["dev"], "grantAccountRole:GrantAccountRole")
+        if r["inputs"]["roleName"] == "RDP_DEV_CDC_WRITER"
+    ]
     assert {m.get("userName") or m.get("parentRoleName") for m in members} == {"RDP_DEV_SVC_LOADER", "RDP_DEV_ADMIN"}
 
 
@@ -104,8 +113,17 @@ def test_change_log_tracks_changes_and_is_protected_in_prod(plans):
 def test_every_cdc_object_is_a_child_of_the_component_so_destroy_drops_it(plans):
     children = _cdc(plans["dev"])
     kinds = sorted({r["type"].split(":")[-1] for r in children})
-    assert kinds == ["AccountRole", "DynamicTable", "GrantAccountRole", "GrantPrivilegesToAccountRole", "Sequence",
-                     "StageInternal", "Table", "Task", "View"]  # fmt: skip
+    assert kinds == [
+        "AccountRole",
+        "DynamicTable",
+        "GrantAccountRole",
+        "GrantPrivilegesToAccountRole",
+        "Sequence",
+        "StageInternal",
+        "Table",
+        "Task",
+        "View",
+    ]
     names = {r["inputs"].get("name") for r in children}
     # the seed's objects, each declared (and so dropped by `pulumi destroy`)
     assert {

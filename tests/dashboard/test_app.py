@@ -109,8 +109,10 @@ def test_cached_until_refresh(app_env, stand_ins):
     with t.connect() as conn:  # the pipeline's summary changes behind the page's back
         cur = conn.cursor()
         cur.execute(f'SELECT MAX(SALES_DATE) FROM "{db}".GOLD.DAILY_SALES_SUMMARY')
-        cur.execute(f'UPDATE "{db}".GOLD.DAILY_SALES_SUMMARY SET ORDERS = ORDERS + 1000 WHERE SALES_DATE = %s',
-                    (cur.fetchone()[0],))  # fmt: skip
+        cur.execute(
+            f'UPDATE "{db}".GOLD.DAILY_SALES_SUMMARY SET ORDERS = ORDERS + 1000 WHERE SALES_DATE = %s',
+            (cur.fetchone()[0],),
+        )
     at.run()
     assert metrics(at)["Today's orders"] == before  # served from the cache
     at.sidebar.button[0].click().run()
@@ -157,8 +159,10 @@ def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins):
         stock = int(cur.fetchone()[0])
         cur.execute(f'SELECT MAX(MOVED_AT), MAX(MOVEMENT_ID) FROM "{db}".BRONZE.SHOP_INVENTORY_MOVEMENTS')
         at, last_id = cur.fetchone()
-        cur.execute(f'INSERT INTO "{db}".BRONZE.SHOP_INVENTORY_MOVEMENTS VALUES (%s, 7, %s, %s, %s)',
-                    (last_id + 1, "SALE", 2 - stock, at))  # fmt: skip
+        cur.execute(
+            f'INSERT INTO "{db}".BRONZE.SHOP_INVENTORY_MOVEMENTS VALUES (%s, 7, %s, %s, %s)',
+            (last_id + 1, "SALE", 2 - stock, at),
+        )
     analytics.run(t)
     at = run(app_env, db)
     tab = at.tabs[TABS.index(INVENTORY)]

@@ -53,13 +53,17 @@ def ops(monkeypatch):
 def _answers(grant_missing: bool):
     """A Snowflake session's answers to the stack queries: a failed task, a dynamic table behind."""
     rows = {
-        "TASK_HISTORY": (["NAME", "STATE", "ERROR_MESSAGE", "COMPLETED_TIME"],
-                         [("ANALYTICS_FACTS_TASK", "FAILED", "division by zero", NOW)]),
-        "DYNAMIC_TABLE_REFRESH_HISTORY": (["NAME", "STATE", "STATE_MESSAGE", "REFRESH_END_TIME", "LAG_SECONDS"],
-                                          [("ORDERS_DERIVED", "UPSTREAM_FAILED", "", NOW, 90)]),
+        "TASK_HISTORY": (
+            ["NAME", "STATE", "ERROR_MESSAGE", "COMPLETED_TIME"],
+            [("ANALYTICS_FACTS_TASK", "FAILED", "division by zero", NOW)],
+        ),
+        "DYNAMIC_TABLE_REFRESH_HISTORY": (
+            ["NAME", "STATE", "STATE_MESSAGE", "REFRESH_END_TIME", "LAG_SECONDS"],
+            [("ORDERS_DERIVED", "UPSTREAM_FAILED", "", NOW, 90)],
+        ),
         "PIPE_STATUS": (["STATUS"], [(json.dumps({"executionState": "RUNNING", "pendingFileCount": 0}),)]),
         "SHOW STREAMS": (["name", "stale", "stale_after"], [("ORDERS_STREAM", "false", NOW + timedelta(days=9))]),
-    }  # fmt: skip
+    }
     seen: list[str] = []
 
     def run(sql: str):

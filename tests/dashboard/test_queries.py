@@ -87,8 +87,10 @@ class Recorder:
 def test_publish_puts_every_file_then_removes_what_is_no_longer_in_the_app():
     stage = '"RDP_DEV_RETAIL"."GOLD"."DASHBOARD_STAGE"'
     files = bundle.files()
-    listed = [f"dashboard_stage/app/{f.path}" for f in files] + ["dashboard_stage/app/sql/old.sql",
-                                                                "dashboard_stage/other/keep.txt"]  # fmt: skip
+    listed = [f"dashboard_stage/app/{f.path}" for f in files] + [
+        "dashboard_stage/app/sql/old.sql",
+        "dashboard_stage/other/keep.txt",
+    ]
     cur = Recorder(listed)
     done = publish(cur, stage)
     puts = [s for s in cur.sql if s.startswith("PUT")]
@@ -120,5 +122,11 @@ def test_publish_connection_names_what_is_missing(tmp_path):
     with pytest.raises(PublishError, match="SNOWFLAKE_USER, SNOWFLAKE_PRIVATE_KEY"):
         deployer_connection({"SNOWFLAKE_ORGANIZATION_NAME": "O", "SNOWFLAKE_ACCOUNT_NAME": "A"})
     with pytest.raises(PublishError, match="not an unencrypted PEM private key"):
-        deployer_connection({"SNOWFLAKE_ORGANIZATION_NAME": "O", "SNOWFLAKE_ACCOUNT_NAME": "A",
-                             "SNOWFLAKE_USER": "U", "SNOWFLAKE_PRIVATE_KEY": "not a key"})  # fmt: skip
+        deployer_connection(
+            {
+                "SNOWFLAKE_ORGANIZATION_NAME": "O",
+                "SNOWFLAKE_ACCOUNT_NAME": "A",
+                "SNOWFLAKE_USER": "U",
+                "SNOWFLAKE_PRIVATE_KEY": "not a key",
+            }
+        )

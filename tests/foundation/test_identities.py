@@ -112,18 +112,34 @@ def test_ci_can_create_roles_only_inside_the_stacks_boundary(plans, stack):
     plan = plans[stack]
     boundary = one(plan, "ci-aws-boundary")["inputs"]
     assert boundary["path"] == "/ci/" and boundary["name"] == f"rdp-{stack}-ci-boundary"
-    boundary_actions = {a for st in json.loads(boundary["policy"])["Statement"] for a in
-                        (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}  # fmt: skip
-    assert boundary_actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation",
-                                "sns:Publish", "dynamodb:GetItem", "dynamodb:Query",  # the website's reads
-                                "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DescribeTable"}  # fmt: skip
+    boundary_actions = {
+        a
+        for st in json.loads(boundary["policy"])["Statement"]
+        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    }
+    assert boundary_actions == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "sns:Publish",
+        "dynamodb:GetItem",
+        "dynamodb:Query",  # the website's reads
+        "dynamodb:BatchWriteItem",
+        "dynamodb:PutItem",
+        "dynamodb:DescribeTable",
+    }
     arn = f"arn:aws:iam::123456789012:policy/ci/rdp-{stack}-ci-boundary"
     _, statements = _role_policy(plan, "deploy")
     bounded = [st for st in statements if st["Action"] == BOUNDED_IAM_ACTIONS]
     assert bounded and bounded[0]["Condition"] == {"ArnEquals": {"iam:PermissionsBoundary": arn}}
     assert {"Effect": "Deny", "Action": "iam:DeleteRolePermissionsBoundary", "Resource": "*"} in statements
-    unbounded = {a for st in statements if "Condition" not in st and st["Effect"] == "Allow"
-                 for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}  # fmt: skip
+    unbounded = {
+        a
+        for st in statements
+        if "Condition" not in st and st["Effect"] == "Allow"
+        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    }
     assert not unbounded & set(BOUNDED_IAM_ACTIONS)
     # and every role the stack creates carries it
     for role in by_type(plan, "aws:iam/role:Role"):
@@ -153,8 +169,12 @@ def test_a_preview_plan_logs_every_provider_in_read_only():
 
     out = subprocess.run(
         [sys.executable, "-m", "infra.plan", "--stack", "prod", "--format", "json"],
-        cwd=ROOT, env={**os.environ, "RDP_IDENTITY": "preview"}, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        env={**os.environ, "RDP_IDENTITY": "preview"},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     providers = [r["inputs"] for r in json.loads(out.stdout) if r["type"] == "pulumi:providers:snowflake"]
     assert len(providers) == 4
     assert {(p["user"], p["role"]) for p in providers} == {("RDP_PROD_PREVIEW", "RDP_PROD_PREVIEWER")}

@@ -60,19 +60,28 @@ def test_the_owner_role_reads_only_what_the_api_serves(plans):
     for g in grants:  # no schema-wide or future grant, nothing that writes
         assert "all" not in g.get("onSchemaObject", {}) and "future" not in g.get("onSchemaObject", {})
         assert not set(g["privileges"]) & {"INSERT", "UPDATE", "DELETE", "TRUNCATE", "OWNERSHIP", "CREATE TABLE"}
-    secrets = sorted(g["onSchemaObject"]["objectName"] for g in grants if g["privileges"] == ["READ"]
-                     and g["onSchemaObject"]["objectType"] == "SECRET")  # fmt: skip
+    secrets = sorted(
+        g["onSchemaObject"]["objectName"]
+        for g in grants
+        if g["privileges"] == ["READ"] and g["onSchemaObject"]["objectType"] == "SECRET"
+    )
     assert secrets == ['"RDP_PROD_RETAIL"."BRONZE"."PG_APP_PASSWORD"', '"RDP_PROD_RETAIL"."BRONZE"."PG_ROOT_CA"']
     # SYSADMIN no longer needs the pool or the integration: nothing of the API runs as SYSADMIN
-    sysadmin = [g["inputs"] for g in by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
-                if g["inputs"]["accountRoleName"] == "SYSADMIN"]  # fmt: skip
+    sysadmin = [
+        g["inputs"]
+        for g in by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+        if g["inputs"]["accountRoleName"] == "SYSADMIN"
+    ]
     assert not [g for g in sysadmin if g.get("onAccountObject", {}).get("objectType") == "COMPUTE POOL"]
 
 
 def test_the_registry_user_pushes_images_and_nothing_else(plans):
     plan = plans["prod"]
-    pusher = [g["inputs"] for g in by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
-              if g["inputs"]["accountRoleName"] == "RDP_PROD_IMAGE_PUSHER"]  # fmt: skip
+    pusher = [
+        g["inputs"]
+        for g in by_type(plan, "/grantPrivilegesToAccountRole:GrantPrivilegesToAccountRole")
+        if g["inputs"]["accountRoleName"] == "RDP_PROD_IMAGE_PUSHER"
+    ]
     assert len(pusher) == 1 and pusher[0]["privileges"] == ["READ", "WRITE"]
     assert pusher[0]["onSchemaObject"]["objectType"] == "IMAGE REPOSITORY"
     for image in by_type(plan, "docker:index/image:Image"):

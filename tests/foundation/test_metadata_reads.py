@@ -77,8 +77,11 @@ def unreadable(plan: list[dict], principal: str, m: Model | None = None) -> list
             if _has(held, wanted, key, object_kind(r))
             else ["/".join(sorted(wanted)) if wanted is not ANY else "any"]
         )
-        missing += [f"USAGE on {k} {n}" for k, n in (("DATABASE", db), ("SCHEMA", f"{db}.{schema}"))
-                    if not _has(held, frozenset({"USAGE"}), (k, n))]  # fmt: skip
+        missing += [
+            f"USAGE on {k} {n}"
+            for k, n in (("DATABASE", db), ("SCHEMA", f"{db}.{schema}"))
+            if not _has(held, frozenset({"USAGE"}), (k, n))
+        ]
         if missing:
             found.append(f"{principal} cannot see {key[1]} in {query}: lacks {', '.join(missing)}")
     return found
@@ -178,9 +181,18 @@ def test_a_read_the_preview_role_lacks_is_reported(plans):
 # -------------------------------------------------------------------------- drift: the Snowflake preview role
 # What a refresh must see of each declared kind (SHOW and DESCRIBE list what the role holds a privilege on).
 PREVIEW_SEES = (
-    "database", "schema", "warehouse", "table", "view", "dynamicTable", "task", "pipe", "alert", "fileFormatCsv",
+    "database",
+    "schema",
+    "warehouse",
+    "table",
+    "view",
+    "dynamicTable",
+    "task",
+    "pipe",
+    "alert",
+    "fileFormatCsv",
     "functionPython",
-)  # fmt: skip
+)
 # Declared kinds the preview role is left unable to see, and why (infra/foundation/identity.PREVIEW_READS).
 PREVIEW_BLIND = {
     "procedureSql": "USAGE would let it call the owner's-rights procedures, which write",

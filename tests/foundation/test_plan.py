@@ -167,15 +167,19 @@ def test_future_grants_only_at_schema_level(plans):
 
 def test_a_service_user_per_duty_with_only_its_role_and_a_network_policy(plans):
     prod = plans["prod"]
-    users = {u["inputs"]["name"]: u["inputs"] for u in by_type(prod, "/serviceUser:ServiceUser")
-             if u["name"].startswith("access-")}  # fmt: skip
+    users = {
+        u["inputs"]["name"]: u["inputs"]
+        for u in by_type(prod, "/serviceUser:ServiceUser")
+        if u["name"].startswith("access-")
+    }
     assert set(users) == {f"RDP_PROD_SVC_{d}" for d in ("LOADER", "TRANSFORMER", "APP", "REGISTRY")}
     keys = {u["rsaPublicKey"] for u in users.values()}
     assert len(keys) == 4 and all(len(k) > 300 for k in keys)  # a key of its own per duty
     assert all("password" not in u for u in users.values())
     assert {u["defaultSecondaryRolesOption"] for u in users.values()} == {"NONE"}
-    assert {u["networkPolicy"] for u in users.values()} == {f"RDP_PROD_SVC_{d}_POLICY" for d in
-                                                            ("LOADER", "TRANSFORMER", "APP", "REGISTRY")}  # fmt: skip
+    assert {u["networkPolicy"] for u in users.values()} == {
+        f"RDP_PROD_SVC_{d}_POLICY" for d in ("LOADER", "TRANSFORMER", "APP", "REGISTRY")
+    }
     edges = _inherits(prod)
     held = {u: {c for c, p in edges if p == f"user:{u}"} for u in users}
     assert held == {

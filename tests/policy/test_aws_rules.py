@@ -150,8 +150,10 @@ CASES = [
 ]
 
 GITHUB = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-PINNED = {"token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-          "token.actions.githubusercontent.com:sub": "repo:acme/rdp:environment:prod"}  # fmt: skip
+PINNED = {
+    "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+    "token.actions.githubusercontent.com:sub": "repo:acme/rdp:environment:prod",
+}
 
 
 def github_trust(condition: dict) -> dict:

@@ -72,7 +72,7 @@ def tampered_prod(tmp_path, monkeypatch):
         ("cdc", "taskEnabled"),
         ("operations", "enabled"),
     ):  # review stacks run no task or alert
-        cfg[key(section)][flag] = False  # fmt: skip
+        cfg[key(section)][flag] = False
     cfg[key("servingRefresh")]["enabled"] = False  # nor the scheduled refresh (no pool, no Postgres there)
     cfg[key("forceDestroyBucket")] = True
     cfg[key("allowedCidrs")] = ["0.0.0.0/1"]  # /0 the config refuses in every stack; /1 only prod may not

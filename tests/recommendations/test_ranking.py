@@ -31,9 +31,14 @@ def test_pair_features_by_hand():
     history = History.build(catalog, [(1, 2, 0, 2, 10), (3, 0, 1, 0, None), (4, 1, 0, 0, None), (99, 5, 5, 5, 1)])
     pos, _ = catalog.positions(np.array([2, 3, 4]))
     x = pair_matrix(
-        catalog, pos, np.array([5.0, 0.0, 9.0]), np.array([2.0, 3.0, 4.0]),
-        np.array([[1, 2, 3], [0, 0, 0], [4, 5, 6]]), {"CAT-001": 0.2, "CAT-002": 0.6}, history,
-    )  # fmt: skip
+        catalog,
+        pos,
+        np.array([5.0, 0.0, 9.0]),
+        np.array([2.0, 3.0, 4.0]),
+        np.array([[1, 2, 3], [0, 0, 0], [4, 5, 6]]),
+        {"CAT-001": 0.2, "CAT-002": 0.6},
+        history,
+    )
     row = {f: x[:, col(f)].tolist() for f in PAIR_FEATURES}
     assert row["propensity"] == pytest.approx([0.2, 0.2, 0.6])
     assert row["category_rank"] == [2, 2, 1] and row["category_idx"] == [1, 1, 2]
@@ -51,8 +56,15 @@ def test_pair_features_by_hand():
     assert row["brand_buy_share"] == pytest.approx([0, 1, 0])
     assert row["product_views"] == [0, 0, 1] and row["product_buys"] == [0, 1, 0]
     assert all(math.isnan(v) for v in row["days_since_product_purchase"])
-    first = pair_matrix(catalog, catalog.positions(np.array([1]))[0], np.ones(1), np.ones(1), np.zeros((1, 3)),
-                        {"CAT-001": 0.2}, history)  # fmt: skip
+    first = pair_matrix(
+        catalog,
+        catalog.positions(np.array([1]))[0],
+        np.ones(1),
+        np.ones(1),
+        np.zeros((1, 3)),
+        {"CAT-001": 0.2},
+        history,
+    )
     assert first[0, col("days_since_product_purchase")] == 10 and first[0, col("product_buys")] == 2
     newcomer = pair_matrix(catalog, pos, np.ones(3), np.ones(3), np.zeros((3, 3)), {"CAT-001": 0.2}, History.empty())
     assert newcomer[:, col("brand_view_share")].tolist() == [0, 0, 0] and newcomer[:, col("product_buys")].sum() == 0

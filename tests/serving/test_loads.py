@@ -191,11 +191,48 @@ def test_malformed_rows_are_refused_naming_the_row_and_change_nothing(target, ta
 def test_a_sync_keeps_every_value_exactly(target):
     """Binary COPY round trip of each column type the serving tables use (NULLs stay NULL)."""
     rows = [
-        (1, "Ann", "O'Neil", "a@x.io", "F", date(1990, 2, 3), 36, "Boston", "MA", "02110", date(2020, 1, 1), 70,
-         "Gold", True, False, None, 12, 1234.5, 102.875, datetime(2026, 10, 1, 12, 30), 31, 4, 2**31 - 1, 9, 3,
-         "Toys", 19.99, 7, 2, 0.25, "web", "mobile", 0.5, 2**40, 0, "Books", "Champions", 0.91),
+        (
+            1,
+            "Ann",
+            "O'Neil",
+            "a@x.io",
+            "F",
+            date(1990, 2, 3),
+            36,
+            "Boston",
+            "MA",
+            "02110",
+            date(2020, 1, 1),
+            70,
+            "Gold",
+            True,
+            False,
+            None,
+            12,
+            1234.5,
+            102.875,
+            datetime(2026, 10, 1, 12, 30),
+            31,
+            4,
+            2**31 - 1,
+            9,
+            3,
+            "Toys",
+            19.99,
+            7,
+            2,
+            0.25,
+            "web",
+            "mobile",
+            0.5,
+            2**40,
+            0,
+            "Books",
+            "Champions",
+            0.91,
+        ),
         (2, *[None] * 37),
-    ]  # fmt: skip
+    ]
     with psycopg.connect(target.pg_dsn) as conn:
         before = conn.execute(f"SELECT * FROM {SCHEMA}.customer_profiles ORDER BY customer_id").fetchall()
     try:

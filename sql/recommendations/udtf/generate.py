@@ -62,9 +62,17 @@ REGIONS = [
 ]
 # First digit of a ZIP code -> fulfilment region (the API maps request ZIP codes the same way).
 ZIP_REGIONS = {
-    "0": "Northeast", "1": "Northeast", "2": "Southeast", "3": "Southeast", "4": "Midwest",
-    "5": "Midwest", "6": "Midwest", "7": "South", "8": "West", "9": "West",
-}  # fmt: skip
+    "0": "Northeast",
+    "1": "Northeast",
+    "2": "Southeast",
+    "3": "Southeast",
+    "4": "Midwest",
+    "5": "Midwest",
+    "6": "Midwest",
+    "7": "South",
+    "8": "West",
+    "9": "West",
+}
 CONSUMABLE_CATEGORIES = ("CAT-010", "CAT-011")  # skincare and makeup are bought again
 STORE_CITIES = [
     ("New York", "NY", "Northeast"),
