@@ -8,9 +8,7 @@ same rules check the real tree (test_tree) and small planted trees that prove ea
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import pairwise
@@ -19,7 +17,7 @@ from pathlib import Path
 from tests.architecture import dynamic
 from tests.architecture.graph import Import, Index, Module, cycle_through, index, source_files, strongly_connected
 from tests.architecture.references import stale_paths
-from tests.architecture.sizes import formatted_sources, long_functions
+from tests.architecture.sizes import comments, formatted_sources, long_functions
 
 # ---------------------------------------------------------------------------------------------- data
 CAPABILITIES = (
@@ -242,15 +240,6 @@ def _lines(root: Path, trees: tuple[str, ...]) -> list[tuple[str, int, str]]:
     ]
 
 
-def _comments(text: str) -> list[tuple[int, str]]:
-    """The comments of a module (a rule's own string that spells a guard is not one)."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return []
-    return [(t.start[0], t.string) for t in tokens if t.type == tokenize.COMMENT]
-
-
 def format_guards(root: Path) -> list[str]:
     """`# fmt: skip`/`# fmt: off` would let code escape the formatter and so the size limits; the
     tests are formatted like the rest."""
@@ -258,7 +247,7 @@ def format_guards(root: Path) -> list[str]:
         f"{m.path}:{n}: {comment}"
         for m in index(root).in_trees(*FORMATTED_TREES)
         if m.path.endswith(".py")
-        for n, comment in _comments(m.text)
+        for n, comment in comments(m.text)
         if FMT_GUARD.search(comment)
     ]
 

@@ -7,10 +7,12 @@ formatted once per state of the tree; the rules then measure the copies.
 from __future__ import annotations
 
 import ast
+import io
 import shutil
 import subprocess
 import sys
 import tempfile
+import tokenize
 from collections.abc import Iterable, Iterator
 from functools import cache
 from pathlib import Path
@@ -85,3 +87,12 @@ def long_functions(original: str, formatted: str, limit: int) -> list[tuple[int,
         if length > limit:
             found.append((written.get(name, node.lineno), name, length))
     return found
+
+
+def comments(text: str) -> list[tuple[int, str]]:
+    """The comments of a module (a rule's own string that spells a guard is not one)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return []
+    return [(t.start[0], t.string) for t in tokens if t.type == tokenize.COMMENT]
