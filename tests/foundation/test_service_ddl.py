@@ -17,10 +17,8 @@ import pytest
 
 from infra.foundation.access import FUNCTIONAL_ROLES, RUNTIME_DDL, SERVICE_DUTY_ROLES
 from infra.foundation.catalog import SCHEMAS
-from scripts.analytics import loads as analytics
-from scripts.core import connections
-from scripts.recommendations import loads as recommendations
 from tests.conftest import ROOT
+from tests.foundation import plan_privileges as pp
 from tests.foundation import service_ddl as sd
 from tests.foundation.service_ddl import Use
 
@@ -85,7 +83,7 @@ def test_a_feature_view_with_a_refresh_schedule_is_a_dynamic_table_the_role_may_
     uses = sd.runtime_uses(_tree(tmp_path, {**shared, rel: changed}), {"transformer": (rel,)})
     got = sorted({u.privilege for u in uses["transformer"]} - {"CREATE MODEL", "CREATE TAG", "CREATE VIEW"})
     assert got == privileges
-    problems = sd.ungranted_uses(plans["prod"], uses, WAIVED)
+    problems = pp.ungranted_uses(plans["prod"], uses, WAIVED)
     assert [p.split(" at ")[0] for p in problems] == [f"transformer issues {p}" for p in privileges]
 
 
@@ -102,7 +100,7 @@ def test_the_scanner_sees_the_loaders_steps(plans, tmp_path):
     assert [(u.privilege, u.where.split(":")[0]) for u in uses["loader"]] == [
         ("CREATE STAGE", "scripts/analytics/loads.py")
     ]
-    problems = sd.ungranted_uses(plans["prod"], uses, WAIVED)
+    problems = pp.ungranted_uses(plans["prod"], uses, WAIVED)
     assert problems and problems[0].startswith("loader issues CREATE STAGE at scripts/analytics/loads.py:"), problems
 
 
@@ -113,34 +111,34 @@ def test_runtime_ddl_covers_every_schema_with_a_step_per_privilege():
 
 
 def test_each_declared_privilege_is_issued_by_a_step_of_a_duty_writing_the_schema(uses):
-    assert sd.unused_declarations(RUNTIME_DDL, uses, WRITERS) == []
+    assert pp.unused_declarations(RUNTIME_DDL, uses, WRITERS) == []
 
 
 # ------------------------------------------------------------------------------------ the plans
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_no_service_user_or_functional_role_reaches_ddl_its_steps_do_not_use(plans, uses, stack):
-    assert sd.unused_ddl(plans[stack], uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, stack) == []
+    assert pp.unused_ddl(plans[stack], uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, stack) == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_no_service_user_may_create_a_stage_pipe_task_routine_or_integration(plans, stack):
-    assert sd.undeclared_exfiltration(plans[stack], RUNTIME_DDL) == []
-    for user in sd.service_users(plans[stack]).values():
-        assert [h for h in sd.held_ddl(plans[stack], f"user:{user}") if h.privilege in sd.EXFILTRATION] == []
+    assert pp.undeclared_exfiltration(plans[stack], RUNTIME_DDL) == []
+    for user in pp.service_users(plans[stack]).values():
+        assert [h for h in pp.held_ddl(plans[stack], f"user:{user}") if h.privilege in sd.EXFILTRATION] == []
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_each_read_write_access_role_holds_what_runtime_ddl_declares(plans, stack):
-    assert sd.undeclared_in_plan(plans[stack], RUNTIME_DDL, stack) == []
+    assert pp.undeclared_in_plan(plans[stack], RUNTIME_DDL, stack) == []
 
 
 def test_what_the_steps_issue_is_granted_or_waived_with_a_reason(plans, uses):
-    assert sd.ungranted_uses(plans["prod"], uses, WAIVED) == []
+    assert pp.ungranted_uses(plans["prod"], uses, WAIVED) == []
 
 
 def test_the_service_roles_keep_their_table_dml(plans):
     """Only DDL went: the writers' future-table DML stays on every read/write access role."""
-    grants = sd.by_role(plans["prod"])
+    grants = pp.by_role(plans["prod"])
     for schema in SCHEMAS:
         dml = [g for g in grants[f"RDP_PROD_AR_{schema}_RW"] if "future" in g.get("onSchemaObject", {})]
         assert [g["privileges"] for g in dml] == [["INSERT", "UPDATE", "DELETE", "TRUNCATE"]], schema
@@ -229,11 +227,11 @@ class World:
 
     def problems(self) -> list[str]:
         return [
-            *sd.unused_ddl(self.plan, self.uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, "prod"),
-            *sd.undeclared_exfiltration(self.plan, self.declared),
-            *sd.undeclared_in_plan(self.plan, self.declared, "prod"),
-            *sd.unused_declarations(self.declared, self.uses, WRITERS),
-            *sd.ungranted_uses(self.plan, self.uses, self.waived),
+            *pp.unused_ddl(self.plan, self.uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, "prod"),
+            *pp.undeclared_exfiltration(self.plan, self.declared),
+            *pp.undeclared_in_plan(self.plan, self.declared, "prod"),
+            *pp.unused_declarations(self.declared, self.uses, WRITERS),
+            *pp.ungranted_uses(self.plan, self.uses, self.waived),
         ]
 
 
@@ -335,162 +333,7 @@ def test_create_task_in_transformers_data_reaches_the_plan_and_is_refused(uses):
     plan = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("PLAN=")).removeprefix("PLAN="))
     grant = next(r["inputs"] for r in plan if r["name"] == "access-ar-streams-tasks-rw-schema")
     assert grant["privileges"] == ["CREATE TASK"]
-    unused = sd.unused_ddl(plan, uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, "prod")
+    unused = pp.unused_ddl(plan, uses, SERVICE_DUTY_ROLES, FUNCTIONAL_ROLES, "prod")
     assert any(p.startswith("user:RDP_PROD_SVC_TRANSFORMER reaches CREATE TASK") for p in unused), unused
     declared = {**RUNTIME_DDL, "STREAMS_TASKS": {"CREATE TASK": "planted"}}
-    assert sd.unused_declarations(declared, uses, WRITERS) != []
-
-
-# ------------------------------------------------------------ each step's duty holds what its statements need
-TRACED_STACK = "dev"  # synthetic steps are refused on prod (its first fill runs the same statements)
-TRACED_STEPS: list[tuple[str, Callable[[object, object], object]]] = [
-    ("analytics generate", lambda a, r: analytics.generate(a)),
-    ("analytics changes", lambda a, r: analytics.changes(a)),
-    ("analytics run", lambda a, r: analytics.run(a)),
-    ("recommendations generate", lambda a, r: recommendations.generate(r)),
-    ("recommendations build", lambda a, r: recommendations.build(r)),
-    ("recommendations train", lambda a, r: recommendations.train(r)),
-]
-
-
-def _offline_models(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> None:
-    """`train` on empty tables: the models' fitting and evaluation (Python, no SQL) stand aside, so every
-    statement the step sends to the warehouse is still sent, on the session it opens."""
-    model, metrics, ranker = tmp / "propensity_model.json", tmp / "metrics.json", tmp / "ranking_model.json"
-    for f in (model, metrics, ranker):
-        f.write_text("{}")
-    fitted = {"auc_holdout": 0.5, "test_rows": 0, "test_customers": 0}
-    monkeypatch.setattr(recommendations, "_fit_propensity", lambda cur, t, cutoff: (object(), dict(fitted)))
-    monkeypatch.setattr(recommendations.propensity, "save", lambda booster, m, out: (model, metrics))
-    monkeypatch.setattr(recommendations, "_train_ranker", lambda cur, t: {"evaluation": {}, "candidate": str(ranker)})
-    monkeypatch.setattr(recommendations.ranking, "check_gate", lambda evaluation: None)
-    monkeypatch.setattr(recommendations.ranking, "publish", lambda candidate, out: candidate)
-
-
-def trace(plan: list[dict], monkeypatch: pytest.MonkeyPatch, tmp: Path) -> list[sd.Statement]:
-    """Every statement the post-deploy steps send to a deployed stack, with the session each opens:
-    the steps run as written, their stack targets built from the plan's outputs, each session a recorder."""
-    log: list[sd.Statement] = []
-    current = [""]
-    out = sd.stack_outputs_of(plan)
-    for module in (connections, analytics):
-        monkeypatch.setattr(module, "stack_outputs", lambda stack, required=(): out)
-
-    def session(account: str, user: str, role: str, warehouse: str, database: str, duty: str) -> sd.Recording:
-        return sd.Recording(log, lambda: current[0], user, role)
-
-    monkeypatch.setattr(connections, "connect_stack", session)
-    _offline_models(monkeypatch, tmp)
-    a, r = analytics.stack_target(TRACED_STACK), recommendations.stack_target(TRACED_STACK)
-    r.artifacts = tmp / "artifacts"
-    for name, run in TRACED_STEPS:
-        current[0] = name
-        run(a, r)
-    return log
-
-
-def test_each_step_runs_as_the_duty_that_owns_its_writes(plans, monkeypatch, tmp_path):
-    roles = {(s.step, s.role.removeprefix("RDP_DEV_")) for s in trace(plans["dev"], monkeypatch, tmp_path)}
-    assert sorted(roles) == [
-        ("analytics changes", "LOADER"),
-        ("analytics generate", "LOADER"),
-        ("analytics run", "TRANSFORMER"),
-        ("recommendations build", "TRANSFORMER"),
-        ("recommendations generate", "LOADER"),
-        ("recommendations train", "TRANSFORMER"),
-    ]
-
-
-def test_each_step_holds_what_its_statements_need(plans, monkeypatch, tmp_path):
-    statements = trace(plans["dev"], monkeypatch, tmp_path)
-    needs = {(s.step, p) for s in statements for _, p in sd.statement_needs(s.sql, sd.declared_objects(plans["dev"]))}
-    # the trace reaches every kind of need: bulk loads through the stage, DML, the functions, the operations
-    assert {
-        ("analytics generate", "WRITE"),
-        ("analytics changes", "UPDATE"),
-        ("recommendations generate", "USAGE"),
-    } <= needs
-    assert {
-        ("recommendations train", "USAGE"),
-        ("recommendations train", "INSERT"),
-        ("analytics run", "OPERATE"),
-    } <= needs
-    assert sd.unheld_needs(plans["dev"], statements) == []
-
-
-def _without(plan: list[dict], grant: str) -> list[dict]:
-    assert any(r["name"] == grant for r in plan), grant
-    return [r for r in plan if r["name"] != grant]
-
-
-def _as_transformer(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(analytics, "loader_session", connections.transformer_session)
-    monkeypatch.setattr(connections, "loader_session", connections.transformer_session)
-
-
-@pytest.mark.parametrize(
-    ("fault", "says"),
-    [
-        ("analytics-loader-stage", "analytics generate as RDP_DEV_LOADER (RDP_DEV_SVC_LOADER) needs READ on "),
-        ("recommendations-loader-generate-store", "needs USAGE on RDP_DEV_RETAIL.BRONZE.GENERATE_STORE"),
-        (
-            "recommendations-transformer-predict-propensity",
-            "needs USAGE on RDP_DEV_RETAIL.ML_REGISTRY.PREDICT_PROPENSITY",
-        ),
-        # the schema's future grant (INSERT … on BRONZE, through AR_BRONZE_RW) is made beside the table: no cover
-        ("analytics-loader-customers", "analytics generate as RDP_DEV_LOADER (RDP_DEV_SVC_LOADER) needs INSERT on "),
-        ("recommendations-loader-table-event-stream", "needs DELETE on RDP_DEV_RETAIL.BRONZE.EVENT_STREAM"),
-        ("recommendations-transformer-table-customer-propensity", "needs INSERT on RDP_DEV_RETAIL.GOLD.CUSTOMER_PROP"),
-        ("cdc-writer-stage", None),  # the change generator's grant: no traced step uses it
-    ],
-)
-def test_a_dropped_grant_is_reported(plans, monkeypatch, tmp_path, fault, says):
-    plan = _without(copy.deepcopy(plans["dev"]), fault)
-    problems = sd.unheld_needs(plan, trace(plan, monkeypatch, tmp_path))
-    assert any(says in p for p in problems) if says else problems == [], problems
-
-
-def test_a_future_grant_counts_only_for_an_object_created_after_it(plans, monkeypatch, tmp_path):
-    plan = _without(copy.deepcopy(plans["dev"]), "analytics-loader-customers")
-    table = next(r for r in plan if r["name"] == "analytics-customers")
-    future = next(r for r in plan if r["name"] == "access-ar-bronze-rw-future-tables")
-    assert sd.unheld_needs(plan, trace(plan, monkeypatch, tmp_path)) != []
-    table["dependencies"] = [*table["dependencies"], future["urn"]]
-    assert sd.unheld_needs(plan, trace(plan, monkeypatch, tmp_path)) == []
-
-
-def test_generate_run_as_transformer_is_reported(plans, monkeypatch, tmp_path):
-    _as_transformer(monkeypatch)
-    problems = sd.unheld_needs(plans["dev"], trace(plans["dev"], monkeypatch, tmp_path))
-    for says in (
-        "analytics generate as RDP_DEV_TRANSFORMER (RDP_DEV_SVC_TRANSFORMER) needs INSERT on "
-        "RDP_DEV_RETAIL.BRONZE.SHOP_CUSTOMERS",
-        "analytics changes as RDP_DEV_TRANSFORMER (RDP_DEV_SVC_TRANSFORMER) needs UPDATE on",
-        "needs WRITE on RDP_DEV_RETAIL.BRONZE.SHOP_LOAD_STAGE",
-        "recommendations generate as RDP_DEV_TRANSFORMER (RDP_DEV_SVC_TRANSFORMER) needs DELETE on",
-        "needs USAGE on RDP_DEV_RETAIL.BRONZE.GENERATE_RETAIL_EVENTS",
-    ):
-        assert any(says in p for p in problems), (says, problems)
-
-
-@pytest.mark.parametrize(
-    ("sql", "needs"),
-    [
-        ('INSERT OVERWRITE INTO "D"."S"."T" SELECT 1', [(("D", "S", "T"), "INSERT")]),
-        (
-            "COPY INTO d.s.t FROM @d.s.st/f FILE_FORMAT = (TYPE = PARQUET) PURGE = TRUE",
-            [(("D", "S", "T"), "INSERT"), (("D", "S", "ST"), "READ"), (("D", "S", "ST"), "WRITE")],
-        ),
-        ('PUT \'file:///tmp/x.parquet\' @"D"."S"."ST"/f', [(("D", "S", "ST"), "READ"), (("D", "S", "ST"), "WRITE")]),
-        ('SELECT * FROM TABLE("D"."S"."F"(1))', [(("D", "S", "F"), "USAGE")]),
-        ('DELETE FROM "D"."S"."GONE"', [(("D", "S", "GONE"), "UNDECLARED")]),
-        ('SELECT "D"."S"."T".A FROM "D"."S"."T"', []),
-    ],
-)
-def test_what_a_statement_needs(sql, needs):
-    objects = {
-        ("D", "S", "T"): ("TABLE", "TABLES", "urn:t"),
-        ("D", "S", "ST"): ("STAGE", "STAGES", "urn:st"),
-        ("D", "S", "F"): ("FUNCTION", "FUNCTIONS", "urn:f"),
-    }
-    assert sd.statement_needs(sql, objects) == needs
+    assert pp.unused_declarations(declared, uses, WRITERS) != []

@@ -10,6 +10,7 @@ import pytest
 
 from infra.ingestion.dbt_catalog import SCHEMAS, identity
 from infra.naming import Naming
+from tests.foundation import plan_privileges as pp
 from tests.foundation import service_ddl as sd
 
 GRANT = f"snowflake:index/{sd.GRANT}"
@@ -23,7 +24,7 @@ def dbt_problems(plan: list[dict], stack: str, creates: list[tuple[str, str, str
     """What the DBT role holds beyond, or short of, what the dbt project needs."""
     role, db = _dbt_role(stack), Naming("rdp", stack).database
     problems = []
-    held = sorted({(sd.schema_of(h.on) or h.on, h.privilege) for h in sd.held_ddl(plan, role)})
+    held = sorted({(pp.schema_of(h.on) or h.on, h.privilege) for h in pp.held_ddl(plan, role)})
     needed = sorted({(schema, p) for schema, p, _ in creates})
     if held != needed:
         problems.append(f"{role} may create {held}, the dbt project needs {needed}")
@@ -37,7 +38,7 @@ def dbt_problems(plan: list[dict], stack: str, creates: list[tuple[str, str, str
     sources = [f'"{db}"."BRONZE"."WORK_CUSTOMER_COPY"', f'"{db}"."SILVER"."CUSTOMER"']
     if reads != sources:
         problems.append(f"{role} reads {reads}, its sources are {sources}")
-    if inherited := sd.roles_of(plan, role) - {role}:
+    if inherited := pp.roles_of(plan, role) - {role}:
         problems.append(f"{role} inherits {sorted(inherited)}")
     holders = sorted(
         r["inputs"].get("userName") or r["inputs"].get("parentRoleName")
