@@ -4,6 +4,8 @@ against the stored procedure's SILVER.CUSTOMER, and a planted duplicate caught b
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from infra.ingestion.dbt_catalog import SCHEMAS
@@ -43,6 +45,7 @@ def li(stand_ins, request):
     suffix = "dbt" + request.node.name.replace("_", "")[-12:].lower()
     ing = LocalIngestion(stand_ins, "dev", naming=Naming("T", suffix))
     ing.setup()
+    (local_target(ing.naming, ing.ep).work / "logs" / "dbt.log").unlink(missing_ok=True)
     yield ing
     ing.close()
 
@@ -104,6 +107,20 @@ def test_snapshot_history_after_two_loads(li):
         (3, "Cy Notime", "Bronze", 1, 0, "1900-01-01 00:00:00"),
         (4, "Dee New", "Unknown", 1, 0, "2024-02-02 00:00:00"),
     ]
+
+
+def created_tables(li: LocalIngestion) -> dict[str, str]:
+    """Table → how dbt's DDL created it ("table" or "transient table"), from this test's dbt log."""
+    log = (local_target(li.naming, li.ep).work / "logs" / "dbt.log").read_text()
+    found = re.findall(r"create or replace (transient table|table) [\w.\"]+\.([\w\"]+)\s", log, re.I)
+    return {name.strip('"').upper(): kind.lower() for kind, name in found}
+
+
+def test_the_models_and_the_history_are_permanent_tables(li):
+    """Transient tables keep no Fail-safe and one day of Time Travel: the history cannot be rebuilt."""
+    load(li, "day1.csv", DAY1)
+    build(li)
+    assert created_tables(li) == {"CUSTOMER": "table", "CUSTOMER_HISTORY": "table"}
 
 
 def test_the_silver_model_equals_the_procedures_silver(li):
