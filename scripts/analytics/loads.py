@@ -26,6 +26,7 @@ from infra.analytics.config import AnalyticsConfig
 from infra.config.reader import stack_config
 from infra.sqlfiles import named_queries
 from scripts.analytics.generate import Batch, day_of_changes, history
+from scripts.analytics.graphs import run_graphs
 from scripts.analytics.rehearsal import LocalAnalytics, TaskRun
 from scripts.core.connections import connect_standin, count, loader_session, stack_outputs, transformer_session
 from scripts.core.errors import LoadError
@@ -147,8 +148,8 @@ def changes(t: AnalyticsTarget, day: date | None = None) -> dict[str, int]:
 
 
 def run(t: AnalyticsTarget) -> list[TaskRun]:
-    """The pipeline now: locally the rehearsal's task graph and dynamic tables; in Snowflake, EXECUTE
-    TASK on the root (its children follow) and a refresh of each dynamic table."""
+    """The pipeline now: locally the rehearsal's task graphs and dynamic tables; in Snowflake, a refresh
+    of each dynamic table, then the facts graph and, once it has ended, the summary graph (graphs.py)."""
     with t.connect() as conn:
         if t.local:
             la = LocalAnalytics(conn, t.database, t.config)
@@ -160,10 +161,9 @@ def run(t: AnalyticsTarget) -> list[TaskRun]:
             t.timings["dynamic tables s"] = time.perf_counter() - t0
             return runs
         cur = conn.cursor()
-        cur.execute(f"EXECUTE TASK {fq(t.database, 'dimensions_task')}")
         for key in DYNAMIC_TABLES:
             cur.execute(f"ALTER DYNAMIC TABLE {fq(t.database, key)} REFRESH")
-        return [TaskRun("ANALYTICS_DIMENSIONS_TASK", "STARTED", "its children run after it in Snowflake", 0.0)]
+        return run_graphs(cur, t.database)
 
 
 def prepare_local(t: AnalyticsTarget) -> None:
