@@ -167,8 +167,9 @@ EXPORT_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DescribeTable", "dynamodb
 def boundary_policy(account: str, prefix: str) -> str:
     """The most any role of the stack may do: read its landing files (Snowflake's storage integration),
     publish to its topics (Snowflake's error notifications), read items of its DynamoDB tables (the
-    website's reader role) and write them (the scheduled export's role: put and batch-write, never
-    delete, scan or manage). A role CI creates can never exceed it."""
+    website's reader role) and write them (the scheduled export's role: put and batch-write; a batch
+    write may also delete by key, IAM has no narrower action for it, but no role may scan, so none can
+    list what to delete, nor manage a table). A role CI creates can never exceed it."""
     table = f"arn:aws:dynamodb:*:{account}:table/{prefix}-*"
     return policy(
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query"], "Resource": [table, f"{table}/index/*"]},

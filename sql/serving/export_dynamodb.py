@@ -8,9 +8,10 @@ The procedure runs as the child task EXPORT_DYNAMODB after the serving refresh s
 recommendations, builds every item before it writes any (a bad row fails the run with the table
 untouched), then writes them with BatchWriteItem, 25 at a time, retrying unprocessed items with backoff.
 AWS credentials come from the CLOUD_PROVIDER_TOKEN secret bound as `cred` (Snowflake assumes the stack's
-role `rdp-<env>-snowflake-dynamodb` through the security integration). It writes only: the items of users
+role `rdp-<env>-snowflake-dynamodb` through the security integration). It only puts: the items of users
 no longer recommended stay until an export with the delete pass (`python -m scripts.serving export`)
-converges the table, as its role may not scan or delete.
+converges the table, as its role may not scan, so it cannot list them (BatchWriteItem would allow a
+delete by key: IAM has no action that allows a batch's puts without its deletes).
 """
 
 from __future__ import annotations
