@@ -18,8 +18,11 @@ Actions:
   to the published path: a promotion by hand, or a rollback.
 """
 
+from __future__ import annotations
+
 import json
 import tempfile
+from typing import Any
 
 PRODUCTION, CANDIDATE = "PRODUCTION", "CANDIDATE"
 
@@ -28,7 +31,7 @@ class RegistryError(Exception):
     """A spec the procedure cannot carry out, worded with the field or object at fault."""
 
 
-def _snowflake_ml():
+def _snowflake_ml() -> Any:
     """The snowflake.ml API, imported only inside Snowflake (the project's environment has none)."""
     from types import SimpleNamespace
 
@@ -40,12 +43,12 @@ def _snowflake_ml():
     )
 
 
-def run(session, action, spec):
+def run(session: Any, action: str, spec: str) -> str:
     """Snowflake's entry point: `spec` is the JSON the caller built; the result says what was done."""
     return json.dumps(execute(session, action, json.loads(spec), _snowflake_ml()), sort_keys=True)
 
 
-def execute(session, action, spec, ml):
+def execute(session: Any, action: str, spec: dict, ml: Any) -> dict:
     """`action` with `spec`, through `ml` (snowflake.ml, or a fake in tests)."""
     actions = {"features": register_features, "log": log_version, "promote": promote}
     if action not in actions:
@@ -53,14 +56,14 @@ def execute(session, action, spec, ml):
     return actions[action](session, spec, ml)
 
 
-def _need(spec, *keys):
+def _need(spec: dict, *keys: str) -> list:
     missing = [k for k in keys if spec.get(k) in (None, "", [])]
     if missing:
         raise RegistryError(f"spec lacks {', '.join(missing)}")
     return [spec[k] for k in keys]
 
 
-def register_features(session, spec, ml):
+def register_features(session: Any, spec: dict, ml: Any) -> dict:
     """Entities first (a feature view names them), then each feature view at its version."""
     database, schema, entities, views = _need(spec, "database", "schema", "entities", "feature_views")
     warehouse = spec.get("warehouse") or session.get_current_warehouse()
@@ -87,13 +90,13 @@ def register_features(session, spec, ml):
     return {"entities": sorted(known), "feature_views": done}
 
 
-def _aliases(model):
+def _aliases(model: Any) -> dict[str, list[str]]:
     """Version name -> its aliases, from SHOW VERSIONS IN MODEL (`aliases` is a JSON list)."""
     rows = model.show_versions().to_dict("records")
     return {str(r["name"]).upper(): [a.upper() for a in json.loads(r.get("aliases") or "[]")] for r in rows}
 
 
-def _move(model, alias, version):
+def _move(model: Any, alias: str, version: str) -> None:
     """`alias` onto `version`: a model holds an alias on one version at most, so it is unset first."""
     held = _aliases(model)
     for name, aliases in held.items():
@@ -103,13 +106,13 @@ def _move(model, alias, version):
         model.version(version).set_alias(alias)
 
 
-def _publish(session, spec, version):
+def _publish(session: Any, spec: dict, version: str) -> None:
     """The version's own run file copied to the path the UDF and the API read."""
     stage, file = _need(spec, "stage", "file")
     session.sql(f"COPY FILES INTO @{stage}/ FROM @{stage}/runs/{version}/ FILES = ('{file}')").collect()
 
 
-def log_version(session, spec, ml):
+def log_version(session: Any, spec: dict, ml: Any) -> dict:
     """A training run's model logged as a version; `candidate` moves to it, `production` only if promoted."""
     database, schema, model_name, version, stage, file, features = _need(
         spec, "database", "schema", "model", "version", "stage", "file", "features"
@@ -140,13 +143,13 @@ def log_version(session, spec, ml):
     return {"model": model_name, "version": version, "candidate": version, "promoted": promoted}
 
 
-def _production(session, spec, model, version):
+def _production(session: Any, spec: dict, model: Any, version: str) -> None:
     _move(model, PRODUCTION, version)
     model.default = version
     _publish(session, spec, version)
 
 
-def promote(session, spec, ml):
+def promote(session: Any, spec: dict, ml: Any) -> dict:
     """`production` moved to an existing version (a promotion by hand, or a rollback)."""
     database, schema, model_name, version = _need(spec, "database", "schema", "model", "version")
     registry = ml.Registry(session, database_name=database, schema_name=schema)
