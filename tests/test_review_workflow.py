@@ -3,7 +3,7 @@ each step given only the credential its command logs in with."""
 
 from __future__ import annotations
 
-from tests.test_workflows import SECRET, _load
+from tests.test_workflows import SECRET, load_workflow
 
 # The review stack end to end (review-stack.yml): up → loads → smoke; destroy → leftover check.
 REVIEW_LOADS = (
@@ -43,7 +43,7 @@ def _index(steps: list[dict], command: str) -> int:
 
 
 def test_the_review_stack_runs_up_loads_smoke_then_destroy_and_the_leftover_check():
-    review = _load("review-stack.yml")
+    review = load_workflow("review-stack.yml")
     up, destroy = review["jobs"]["up"]["steps"], review["jobs"]["destroy"]["steps"]
     order = [_index(up, c) for c in ("pulumi up", *REVIEW_LOADS, "scripts.review smoke")]
     assert order == sorted(order) and order[-1] == len(up) - 1
@@ -78,7 +78,7 @@ def _credential_faults(doc: dict) -> list[str]:
 
 
 def test_each_review_credential_reaches_only_the_step_that_needs_it():
-    review = _load("review-stack.yml")
+    review = load_workflow("review-stack.yml")
     assert _credential_faults(review) == []
     for job in review["jobs"].values():
         for step in job["steps"]:
@@ -93,7 +93,7 @@ def test_each_review_credential_reaches_only_the_step_that_needs_it():
 
 
 def test_the_credential_check_sees_a_secret_or_key_given_too_widely():
-    review = _load("review-stack.yml")
+    review = load_workflow("review-stack.yml")
     up = review["jobs"]["up"]
     up["env"] = {"SNOWFLAKE_PRIVATE_KEY": "${{ secrets.SNOWFLAKE_REVIEW_KEY }}"}
     smoke = up["steps"][_index(up["steps"], "scripts.review smoke")]

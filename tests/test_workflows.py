@@ -51,27 +51,27 @@ def test_the_drift_scripts_pass_shellcheck(tmp_path):
     assert out.returncode != 0 and "SC2086" in out.stdout
 
 
-def _load(name: str) -> dict:
+def load_workflow(name: str) -> dict:
     doc = yaml.safe_load((WF / name).read_text())
     doc["on"] = doc.pop(True, doc.get("on"))
     return doc
 
 
 def test_deploy_rules():
-    pr = _load("preview.yml")
+    pr = load_workflow("preview.yml")
     assert "pull_request" in pr["on"]
     steps = str(pr["jobs"])
     assert "pulumi/actions" in steps and "policyPacks" in steps and "comment-on-pr" in steps
-    deploy = _load("deploy.yml")
+    deploy = load_workflow("deploy.yml")
     assert deploy["on"]["push"]["branches"] == ["main"]
     assert deploy["jobs"]["prod"]["environment"]["name"] == "prod"
     assert "dev" in deploy["jobs"]["prod"]["needs"]
-    review = _load("review-stack.yml")
+    review = load_workflow("review-stack.yml")
     assert set(review["on"]["pull_request"]["types"]) >= {"opened", "synchronize", "closed"}
     text = (WF / "review-stack.yml").read_text()
     assert "pulumi stack rm" in text and "destroy" in text
     for f in WF.glob("*.yml"):
-        wf, text = _load(f.name), f.read_text()
+        wf, text = load_workflow(f.name), f.read_text()
         if "aws-actions/" in text or "pulumi/auth-actions" in text:
             jobs = [str(j.get("permissions", {})) for j in wf["jobs"].values()]
             assert any("id-token" in p for p in jobs), f"{f.name} must use OIDC"
@@ -80,12 +80,12 @@ def test_deploy_rules():
 
 
 def test_the_plan_diff_reaches_every_pull_request_without_credentials():
-    pr = _load("preview.yml")
+    pr = load_workflow("preview.yml")
     job = pr["jobs"]["plan-diff"]
     assert job["permissions"] == {"contents": "read"} and "secrets." not in str(job)
     assert "--diff" in str(job["steps"]) and "if" not in job  # forks too
     assert "policyPacks" in str(pr["jobs"]["preview"]) and "base/infra/policy" in str(pr["jobs"]["preview"])
-    comment = _load("plan-diff-comment.yml")
+    comment = load_workflow("plan-diff-comment.yml")
     assert comment["on"]["workflow_run"]["workflows"] == ["preview"]
     assert "actions/checkout" not in (WF / "plan-diff-comment.yml").read_text()  # never the PR's code
 
@@ -95,7 +95,7 @@ SECRET = re.compile(r"\$\{\{\s*secrets\.([A-Z0-9_]+)\s*\}\}")
 
 def _jobs_with_secrets():
     for f in WF.glob("*.yml"):
-        wf = _load(f.name)
+        wf = load_workflow(f.name)
         top = set(SECRET.findall(str(wf.get("env", {}))))
         for name, job in wf["jobs"].items():
             used = top | set(SECRET.findall(str(job)))
@@ -111,21 +111,21 @@ def test_every_credential_comes_from_a_github_environment():
 
 
 def test_pull_requests_never_get_a_deploy_identity():
-    pr = _load("preview.yml")["jobs"]["preview"]
+    pr = load_workflow("preview.yml")["jobs"]["preview"]
     assert pr["environment"]["name"] == "preview-${{ matrix.stack }}"
     keys = [st["env"]["SNOWFLAKE_PRIVATE_KEY"] for st in pr["steps"] if "SNOWFLAKE_PRIVATE_KEY" in st.get("env", {})]
     assert pr["env"]["RDP_IDENTITY"] == "preview" and keys == ["${{ secrets.SNOWFLAKE_PREVIEW_KEY }}"]
     text = str(pr)
     assert "AWS_PREVIEW_ROLE_ARN" in text and "DEPLOY" not in text and "organization" not in text.split("token-type")[1]
     assert "'refresh': False" in text  # the preview identity reads no object
-    review = _load("review-stack.yml")
+    review = load_workflow("review-stack.yml")
     for name, job in review["jobs"].items():
         assert job["environment"]["name"] == "review", name
         assert "head.repo.full_name == github.repository" in job["if"], name  # never a fork's code
         assert "AWS_REVIEW_ROLE_ARN" in str(job) and "DEPLOY_ROLE" not in str(job)
         assert "SNOWFLAKE_REVIEW_KEY" in str(job) and "env" not in job, name  # the key is given per step
     assert "base/infra/policy" in str(review["jobs"]["up"])  # the PR cannot loosen its own rules
-    deploy = _load("deploy.yml")
+    deploy = load_workflow("deploy.yml")
     assert {j["environment"]["name"] for j in deploy["jobs"].values() if "environment" in j} == {"dev", "prod"}
 
 
@@ -133,7 +133,7 @@ def _environments() -> set[str]:
     """Every GitHub environment a job of the workflows runs in (matrix expanded)."""
     names = set()
     for f in WF.glob("*.yml"):
-        for job in _load(f.name)["jobs"].values():
+        for job in load_workflow(f.name)["jobs"].values():
             env = job.get("environment")
             if not env:
                 continue
@@ -267,17 +267,17 @@ WORKFLOWS = {"review-stack.yml", "preview.yml", "plan-diff-comment.yml", "deploy
 )
 def test_every_refresh_and_destroy_is_preceded_by_the_postgres_ca(name):
     assert {f.name for f in WF.glob("*.yml")} == WORKFLOWS  # a new workflow joins the list
-    assert not _ca_steps_missing(_load(name))
+    assert not _ca_steps_missing(load_workflow(name))
 
 
 def test_the_ca_check_sees_a_destroy_or_refresh_without_it():
-    doc = _load("review-stack.yml")
+    doc = load_workflow("review-stack.yml")
     assert not _ca_steps_missing(doc)
     for step in doc["jobs"]["destroy"]["steps"]:
         if WRITE_CA in str(step.get("run", "")):
             step["run"] = step["run"].replace(WRITE_CA, "echo")
     assert _ca_steps_missing(doc) == ["destroy step 7 (Destroy the review stack and remove it)"]
-    deploy = _load("deploy.yml")
+    deploy = load_workflow("deploy.yml")
     assert not _ca_steps_missing(deploy)
     for job in deploy["jobs"].values():
         job["steps"] = [st for st in job["steps"] if WRITE_CA not in str(st.get("run", ""))]
@@ -307,7 +307,7 @@ def _unattended(doc: dict) -> bool:
 PULUMI_COMMAND = re.compile(r"(^|[\s;&|(])pulumi (preview|up|refresh|destroy|import|stack)\b", re.MULTILINE)
 
 
-def _runs_pulumi(step: dict) -> bool:
+def runs_pulumi(step: dict) -> bool:
     """The step runs the engine: the Pulumi action, or the CLI as a command (not quoted in a message)."""
     if _installs_the_cli(step):
         return False
@@ -330,17 +330,17 @@ def _deploy_identity_faults(doc: dict) -> list[str]:
         faults += [f"{name}: names {c}" for c in DEPLOY_CREDENTIALS if c in str(job)]
         for i, step in enumerate(job.get("steps", [])):
             identity = {**doc.get("env", {}), **job.get("env", {}), **step.get("env", {})}.get("RDP_IDENTITY")
-            if _runs_pulumi(step) and identity != "preview":
+            if runs_pulumi(step) and identity != "preview":
                 faults.append(f"{name} step {i + 1}: pulumi without RDP_IDENTITY=preview")
     return faults
 
 
 def test_unattended_workflows_never_get_a_deploy_identity():
-    unattended = [f.name for f in WF.glob("*.yml") if _unattended(_load(f.name))]
+    unattended = [f.name for f in WF.glob("*.yml") if _unattended(load_workflow(f.name))]
     assert "drift.yml" in unattended and "deploy.yml" not in unattended  # deploy also runs on push to main
     for name in unattended:
-        assert not _deploy_identity_faults(_load(name)), name
-    drift = _load("drift.yml")["jobs"]["drift"]
+        assert not _deploy_identity_faults(load_workflow(name)), name
+    drift = load_workflow("drift.yml")["jobs"]["drift"]
     assert drift["environment"]["name"] == "preview-${{ matrix.stack }}" and drift["runs-on"] == [
         "self-hosted",
         "rdp-pr",
@@ -351,85 +351,19 @@ def test_unattended_workflows_never_get_a_deploy_identity():
 
 
 def test_the_identity_check_sees_a_deploy_identity_in_a_scheduled_job():
-    doc = _load("drift.yml")
+    doc = load_workflow("drift.yml")
     doc["jobs"]["drift"]["environment"] = {"name": "dev"}
     assert _deploy_identity_faults(doc) == ["drift: environment dev"]
-    doc = _load("drift.yml")
+    doc = load_workflow("drift.yml")
     doc["jobs"]["drift"]["env"]["SNOWFLAKE_PRIVATE_KEY"] = "${{ secrets.SNOWFLAKE_DEPLOY_KEY }}"
     assert _deploy_identity_faults(doc) == ["drift: names SNOWFLAKE_DEPLOY_KEY"]
-    doc = _load("drift.yml")
+    doc = load_workflow("drift.yml")
     del doc["jobs"]["drift"]["env"]["RDP_IDENTITY"]
     preview_step = next(i for i, s in enumerate(doc["jobs"]["drift"]["steps"]) if "--expect-no" in s.get("run", ""))
     assert _deploy_identity_faults(doc) == [f"drift step {preview_step + 1}: pulumi without RDP_IDENTITY=preview"]
     # a manually dispatched deploy of its own is unattended too; deploy.yml (push to main) is not
-    deploy = _load("deploy.yml")
+    deploy = load_workflow("deploy.yml")
     assert not _deploy_identity_faults(deploy)
     deploy["on"] = {"workflow_dispatch": None}
     assert "dev: environment dev" in _deploy_identity_faults(deploy)
     assert "prod: names SNOWFLAKE_DEPLOY_KEY" in _deploy_identity_faults(deploy)
-
-
-def _drift_steps() -> tuple[dict, dict, int, int]:
-    steps = _load("drift.yml")["jobs"]["drift"]["steps"]
-    [pi] = [i for i, s in enumerate(steps) if _runs_pulumi(s) and "--expect-no-changes" in s.get("run", "")]
-    [ii] = [i for i, s in enumerate(steps) if "gh issue" in str(s.get("run", ""))]
-    return steps[pi], steps[ii], pi, ii
-
-
-def test_the_drift_issue_is_opened_only_when_the_preview_proposed_changes():
-    preview, issue, pi, ii = _drift_steps()
-    assert pi < ii and "--refresh" in preview["run"] and "continue-on-error" not in preview
-    sid = preview["id"]
-    # runs only after the preview step succeeded (the default `success()`) and said it drifted, exit non-zero
-    assert issue["if"] == f"steps.{sid}.outputs.drifted == 'true' && steps.{sid}.outputs.exit != '0'"
-    assert "gh issue list --state open --search" in issue["run"] and "gh issue comment" in issue["run"]
-    assert "gh issue create" in issue["run"] and issue["env"]["TITLE"] == "Drift in ${{ matrix.stack }}"
-
-
-STACK_EXPR = "${{ matrix.stack }}"
-
-
-def _run(script: str, tmp_path: Path, stubs: dict[str, str], env: dict[str, str]) -> tuple[int, dict, str]:
-    bin_ = tmp_path / "bin"
-    bin_.mkdir(exist_ok=True)
-    for name, body in stubs.items():
-        (bin_ / name).write_text(f"#!/bin/bash\n{body}\n")
-        (bin_ / name).chmod(0o755)
-    out_file = tmp_path / "out"
-    out_file.write_text("")
-    full = {"PATH": f"{bin_}:/usr/bin:/bin", "GITHUB_OUTPUT": str(out_file), "LOG": str(tmp_path / "log"), **env}
-    out = subprocess.run(["/bin/bash", "-e", "-c", script], cwd=tmp_path, env=full, capture_output=True, text=True)
-    outputs = dict(line.split("=", 1) for line in out_file.read_text().splitlines())
-    return out.returncode, outputs, out.stdout + out.stderr
-
-
-@pytest.mark.parametrize(
-    ("pulumi", "rc", "drifted"),
-    [
-        ("echo 'Resources: 353 unchanged'; exit 0", 0, "false"),
-        (
-            "echo '~ update bucket'; echo 'error: no changes were expected but changes were proposed' >&2; exit 255",
-            0,
-            "true",
-        ),
-        ("echo 'error: 403 AccessDenied reading bucket' >&2; exit 255", 255, "false"),  # an error is no drift
-    ],
-)
-def test_the_preview_step_tells_a_drift_from_an_error(tmp_path, pulumi, rc, drifted):
-    preview, _, _, _ = _drift_steps()
-    got, outputs, _ = _run(preview["run"], tmp_path, {"pulumi": pulumi}, {"STACK": "org/dev"})
-    assert got == rc and outputs["drifted"] == drifted
-    assert (outputs["exit"] == "0") == (pulumi.endswith("exit 0"))
-
-
-@pytest.mark.parametrize(("listed", "action"), [("", "create --title Drift in dev"), ("7", "comment 7")])
-def test_the_issue_step_updates_the_open_issue_or_creates_one(tmp_path, listed, action):
-    _, issue, _, _ = _drift_steps()
-    (tmp_path / "preview.log").write_text("~ update bucket\n")
-    gh = f'echo "gh $*" >> "$LOG"; [ "$2" = list ] && echo "{listed}"; exit 0'
-    env = {"TITLE": "Drift in dev", "RUN_URL": "https://example.invalid/run/1"}
-    got, _, out = _run(issue["run"].replace(STACK_EXPR, "dev"), tmp_path, {"gh": gh}, env)
-    log = (tmp_path / "log").read_text()
-    assert got == 0, out
-    assert f"gh issue {action}" in log and "--body-file body.md" in log
-    assert "~ update bucket" in (tmp_path / "body.md").read_text()
