@@ -20,8 +20,18 @@ DATABASE = "{database}"  # the app's stand-in for its database, filled when it r
 APP_TARGET = "kept in the stack's config (python -m scripts.monitor judges the lag)"
 
 
+def scope(feed: ingestion.Feed) -> str:
+    """The prefix of a feed's own monitor queries: ingestion/monitor.sql is filled once per feed."""
+    return f"ingestion:{feed.key}"
+
+
+def capability(scope_name: str) -> str:
+    """The capability (and so the monitor file) of a query scope: `ingestion:sales` → `ingestion`."""
+    return scope_name.split(":", 1)[0]
+
+
 def params(database: str) -> dict[str, dict[str, str]]:
-    """Each monitor file's placeholders for a database."""
+    """Each query scope's placeholders for a database: one per capability, one per ingestion feed."""
     return {
         "analytics": {"db": quote(database), "history": analytics.fq(database, "task_history")},
         "cdc": {
@@ -29,23 +39,30 @@ def params(database: str) -> dict[str, dict[str, str]]:
             "monitoring": cdc.fq(database, "monitoring"),
             "refreshes": cdc.fq(database, "local_refreshes"),
         },
-        "ingestion": {
-            "pipe": ".".join((database, *ingestion.CATALOG.objects["pipe"])),
-            "load_history": ingestion.fq(database, "load_history"),
+        **{
+            scope(feed): {
+                "pipe": ".".join((database, *feed.catalog.objects["pipe"])),
+                "load_history": feed.fq(database, "load_history"),
+            }
+            for feed in ingestion.FEEDS.values()
         },
     }
 
 
 def queries(database: str) -> dict[str, str]:
-    """Every monitor query of a database, by `capability.name` (stack_* on a stack, local_* on the stand-in)."""
+    """Every monitor query of a database, by `scope.name` (stack_* on a stack, local_* on the stand-in)."""
     found: dict[str, str] = {}
-    for cap, values in params(database).items():
-        found |= {f"{cap}.{k}": v for k, v in named_queries(FILES[cap], **values).items()}
+    for name, values in params(database).items():
+        found |= {f"{name}.{k}": v for k, v in named_queries(FILES[capability(name)], **values).items()}
     return found
 
 
-def pipe_name() -> str:
-    return ingestion.CATALOG.name("pipe")
+def feeds() -> list[dict[str, str]]:
+    """Every ingestion feed's query scope and the names of its pipe, stream and task (the catalog's)."""
+    return [
+        {"scope": scope(f), **{k: f.catalog.name(k) for k in ("pipe", "stream", "task")}}
+        for f in ingestion.FEEDS.values()
+    ]
 
 
 def dynamic_tables() -> dict[str, tuple[str, str]]:
@@ -73,10 +90,11 @@ def cdc_tables() -> list[str]:
 
 def app_description() -> dict[str, Any]:
     """What the dashboard needs to run and judge the same queries: each file's placeholders with the
-    database left as `{database}`, the pipe, and the dynamic tables (their targets stay in the config)."""
+    database left as `{database}`, the feeds' pipes, streams and tasks, and the dynamic tables (their
+    targets stay in the config)."""
     return {
         "params": params(DATABASE),
-        "pipe": pipe_name(),
+        "feeds": feeds(),
         "dynamic_tables": {
             name: [cap, "DOWNSTREAM" if lag == "DOWNSTREAM" else APP_TARGET]
             for name, (cap, lag) in dynamic_tables().items()

@@ -8,6 +8,7 @@ import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
@@ -32,6 +33,24 @@ def _fill(text: str, label: str, params: dict[str, str]) -> str:
 
 def render_sql(relpath: str, **params: str) -> str:
     return _fill(read_sql(relpath), f"sql/{relpath}", params)
+
+
+@cache
+def _macros(relpath: str) -> Any:
+    """A file of Jinja macros (a dbt project's macros/), as a template module whose macros can be called."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    return env.from_string(read_sql(relpath), globals={}).module
+
+
+def render_macro(relpath: str, macro: str, *args: Any) -> str:
+    """Call one macro of a Jinja macros file (SQL shared with dbt, whose models call the same macros);
+    an unknown macro is an error naming the file."""
+    module = _macros(relpath)
+    if not hasattr(module, macro):
+        raise KeyError(f"sql/{relpath}: no macro {macro!r}")
+    return str(getattr(module, macro)(*args)).strip()
 
 
 def render_template(path: Path, **params: str) -> str:

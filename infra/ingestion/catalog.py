@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 from infra.ingestion.config import REJECTED_PREFIX  # where rejected files are kept (expired by a lifecycle rule)
 from infra.naming import Catalog
-from infra.sqlfiles import render_sql
+from infra.sqlfiles import render_macro, render_sql
 
 # What every Bronze table has after the file's own columns: where the row came from and when.
 LOAD_COLUMNS: list[tuple[str, str]] = [
     ("_FILE_NAME", "VARCHAR"),
     ("_FILE_ROW_NUMBER", "NUMBER(38,0)"),
     ("_LOADED_AT", "TIMESTAMP_NTZ"),
-    # Load order, for "latest version wins, then load order" (the feed's xfm_file). Snowpipe fills the
+    # Load order, for "latest version wins, then load order" (FEED_MACROS' feed_xfm). Snowpipe fills the
     # file's last-modified time (METADATA$FILE_LAST_MODIFIED); the local pipe also fills _LOAD_SEQ,
     # its load sequence, which increases with every loaded file and row (Snowpipe leaves it NULL).
     ("_FILE_LAST_MODIFIED", "TIMESTAMP_NTZ"),
@@ -50,7 +50,7 @@ class Feed:
     primary_key: tuple[str, ...]
     catalog: Catalog
     logical: str
-    xfm_file: str  # sql/ingestion/…: Bronze rows to typed, cleaned rows, one per key
+    version: str  # the column whose later value wins (a key's version), in the xfm and the MERGE
     schedule_note: str = "on its schedule"
 
     @property
@@ -74,13 +74,25 @@ class Feed:
         return self.catalog.fq(database, key)
 
     def xfm_select_sql(self, source: str) -> str:
-        """Bronze rows of `source` to typed, cleaned, one-per-key rows."""
-        return render_sql(f"ingestion/{self.xfm_file}", source=source)
+        """Bronze rows of `source` to typed, cleaned, one-per-key rows: the feed's macro in FEED_MACROS,
+        which dbt's silver model calls too."""
+        return render_macro(FEED_MACROS, f"{self.key}_xfm", source)
 
     def merge_sql(self, database: str) -> str:
-        """The upsert of the work table into Silver (sql/ingestion/merge_<feed>.sql)."""
+        """The upsert of the work table into Silver (sql/ingestion/merge.sql, filled with the feed's columns)."""
+        values = [c for c, _ in self.typed_columns if c not in self.primary_key]
+        carried = [*values, *(c for c, _ in SOURCE_COLUMNS)]
+        inserted = [*(c for c, _ in self.xfm_columns), "MERGED_AT"]
         return render_sql(
-            f"ingestion/merge_{self.key}.sql", target=self.fq(database, "silver"), xfm=self.fq(database, "xfm")
+            "ingestion/merge.sql",
+            target=self.fq(database, "silver"),
+            xfm=self.fq(database, "xfm"),
+            on=" AND ".join(f"t.{c} = s.{c}" for c in self.primary_key),
+            version=self.version,
+            changed="\n    OR ".join(f"t.{c} IS DISTINCT FROM s.{c}" for c in values),
+            update=_wrap([*(f"{c} = s.{c}" for c in carried), "MERGED_AT = CURRENT_TIMESTAMP()"], 4, "  "),
+            columns=_wrap(inserted, 8, "  "),
+            values=_wrap([*(f"s.{c}" for c in inserted[:-1]), "CURRENT_TIMESTAMP()"], 8, "  "),
         )
 
     def procedure_sql(self, database: str) -> str:
@@ -113,6 +125,9 @@ class Feed:
 
     def gold_view_sql(self, database: str) -> str:
         return render_sql(f"ingestion/gold_{self.key}_view.sql", silver=self.fq(database, "silver"))
+
+
+FEED_MACROS = "ingestion/dbt/macros/feeds.sql"  # every feed's cleaning, shared with dbt's silver model
 
 
 def _wrap(items: list[str], per_line: int, indent: str, tail: list[str] = ()) -> str:
@@ -182,7 +197,7 @@ CUSTOMER = Feed(
         consumed=("STREAMS_TASKS", "LOCAL_STREAM_CONSUMED"),
     ),
     logical="",
-    xfm_file="xfm_select.sql",  # the name the customer pipe's COPY comment gives it
+    version="UPDATED_AT",
     schedule_note="nightly",
 )
 # Point-of-sale lines: one row per sale line, corrected by a later version of the same SALE_ID
@@ -205,7 +220,7 @@ SALES = Feed(
     primary_key=("SALE_ID",),
     catalog=_catalog("SALES", "SALES"),
     logical="sales",
-    xfm_file="xfm_sales.sql",
+    version="UPDATED_AT",
 )
 # Stock counts: the latest count of a product in a store replaces the one before.
 INVENTORY = Feed(
@@ -222,7 +237,7 @@ INVENTORY = Feed(
     primary_key=("PRODUCT_ID", "STORE_ID"),
     catalog=_catalog("INVENTORY", "INVENTORY"),
     logical="inventory",
-    xfm_file="xfm_inventory.sql",
+    version="LAST_UPDATED",
 )
 __all__ = ["REJECTED_PREFIX"]
 FEEDS: dict[str, Feed] = {f.key: f for f in (CUSTOMER, SALES, INVENTORY)}

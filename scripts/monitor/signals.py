@@ -25,7 +25,8 @@ def lag_targets(cfg: StackConfig) -> dict[str, tuple[str, int | None]]:
 
 
 def names(cfg: StackConfig) -> health.Names:
-    return health.Names(monitoring.pipe_name(), lag_targets(cfg), monitoring.cdc_tables())
+    feeds = [health.FeedNames(**f) for f in monitoring.feeds()]
+    return health.Names(feeds, lag_targets(cfg), monitoring.cdc_tables())
 
 
 def stack_queries(database: str) -> dict[str, str]:

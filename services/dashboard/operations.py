@@ -31,9 +31,10 @@ def description() -> dict[str, Any]:
 
 
 def names(desc: dict[str, Any]) -> health.Names:
-    """The pipe and the dynamic tables to judge; a target the app cannot know is said so, not guessed."""
+    """The feeds' pipes, streams and tasks and the dynamic tables to judge; a target the app cannot know
+    is said so, not guessed."""
     targets = {n: (cap, None if lag == "DOWNSTREAM" else lag) for n, (cap, lag) in desc["dynamic_tables"].items()}
-    return health.Names(desc["pipe"], targets, desc["cdc_tables"])
+    return health.Names([health.FeedNames(**f) for f in desc["feeds"]], targets, desc["cdc_tables"])
 
 
 def _plain(value: Any) -> Any:
@@ -47,13 +48,14 @@ def _plain(value: Any) -> Any:
 
 
 def runner(source: queries.Source, desc: dict[str, Any]) -> health.Run:
-    """Runs a monitor query (`analytics.stack_tasks`) through the dashboard's source."""
+    """Runs a monitor query (`analytics.stack_tasks`, `ingestion:sales.stack_pipe`: its scope, then its
+    name) through the dashboard's source; a scope's file is its capability's."""
     database = source.database
 
     def run(key: str) -> list[dict[str, Any]]:
-        cap, name = key.split(".", 1)
-        params = {k: v.replace("{database}", database) for k, v in desc["params"][cap].items()}
-        sql = queries.monitor_queries(cap, params)[name]
+        scope, name = key.split(".", 1)
+        params = {k: v.replace("{database}", database) for k, v in desc["params"][scope].items()}
+        sql = queries.monitor_queries(scope.split(":", 1)[0], params)[name]
         try:
             rows, columns = source.run(sql)
         except Exception as e:  # a missing grant on Snowflake, a table the stand-in has not got

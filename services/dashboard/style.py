@@ -5,9 +5,11 @@ Symbols, whose font ships inside Streamlit itself, so they render where no emoji
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from pandas.io.formats.style import Styler
 
@@ -97,3 +99,33 @@ def table(df: pd.DataFrame | Styler, **kwargs: Any) -> None:
     """A table with a reader's header on every column; the frame itself keeps the query's names."""
     columns = df.data.columns if isinstance(df, Styler) else df.columns
     st.dataframe(df, hide_index=True, column_config={c: _column(c) for c in columns}, **kwargs)
+
+
+# plotly express's arguments that name a column of the frame: each gets its reader's label
+COLUMN_ARGS = ("x", "y", "color", "names", "values", "size", "hover_name", "locations")
+
+
+def plot(
+    make: Callable[..., go.Figure],
+    df: Any,
+    key: str,
+    *,
+    title: str,
+    where: Any = st,
+    words: dict[str, str] | None = None,
+    yaxes: dict[str, Any] | None = None,
+    layout: dict[str, Any] | None = None,
+    **args: Any,
+) -> go.Figure:
+    """Every chart of the page: a plotly express chart (`make`) with a title and a reader's label on every
+    column it draws (`words` for what LABELS has not got, or says otherwise), shown under `key` in `where`
+    (the page or one of its columns)."""
+    words = words or {}
+    used = [v for k, v in args.items() if k in COLUMN_ARGS and isinstance(v, str) and v not in words]
+    fig = make(df, title=title, labels=labels(*used) | words, **args)
+    if yaxes:
+        fig.update_yaxes(**yaxes)
+    if layout:
+        fig.update_layout(**layout)
+    where.plotly_chart(fig, key=key)
+    return fig

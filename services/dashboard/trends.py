@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-from style import MONEY, labels
+from style import MONEY, plot
 
 Fetch = Callable[..., "pd.DataFrame | None"]
 WINDOW = 7  # days in the moving average
@@ -33,46 +33,34 @@ def _daily(daily: pd.DataFrame, start: date, end: date) -> None:
     long = days.rename(columns={"REVENUE": "Daily revenue", "AVG_7_DAYS": "7-day average"}).melt(
         id_vars="SALES_DATE", value_vars=["Daily revenue", "7-day average"], var_name="MEASURE", value_name="AMOUNT"
     )
-    line = px.line(
+    plot(
+        px.line,
         long,
+        "trends_revenue",
+        title="Revenue per day and its 7-day average",
+        words={"AMOUNT": MONEY},
         x="SALES_DATE",
         y="AMOUNT",
         color="MEASURE",
         markers=True,
-        title="Revenue per day and its 7-day average",
-        labels=labels("SALES_DATE", "MEASURE", AMOUNT=MONEY),
     )
-    st.plotly_chart(line, key="trends_revenue")
-    orders = px.bar(days, x="SALES_DATE", y="ORDERS", title="Orders per day", labels=labels("SALES_DATE", "ORDERS"))
-    st.plotly_chart(orders, key="trends_orders")
+    plot(px.bar, days, "trends_orders", title="Orders per day", x="SALES_DATE", y="ORDERS")
 
 
 def _categories(cats: pd.DataFrame, start: date, end: date) -> None:
     grid = cats.pivot_table(index="SALES_DATE", columns="CATEGORY", values="REVENUE", aggfunc="sum", fill_value=0)
     grid = calendar(grid.reset_index(), start, end)
     long = grid.melt(id_vars="SALES_DATE", var_name="CATEGORY", value_name="REVENUE")
-    area = px.area(
-        long,
-        x="SALES_DATE",
-        y="REVENUE",
-        color="CATEGORY",
-        title="Revenue per day by category (stacked)",
-        labels=labels("SALES_DATE", "REVENUE", "CATEGORY"),
-    )
-    st.plotly_chart(area, key="trends_categories")
+    title = "Revenue per day by category (stacked)"
+    plot(px.area, long, "trends_categories", title=title, x="SALES_DATE", y="REVENUE", color="CATEGORY")
 
 
 def _heatmap(months: pd.DataFrame) -> None:
     months["MONTH"] = pd.to_datetime(months["MONTH"]).dt.strftime("%Y-%m")
     grid = months.pivot_table(index="CATEGORY", columns="MONTH", values="REVENUE", aggfunc="sum", fill_value=0)
-    heat = px.imshow(
-        grid,
-        aspect="auto",
-        color_continuous_scale="Blues",
-        title="Revenue by category and month",
-        labels={"x": "Month", "y": "Category", "color": MONEY},
-    )
-    st.plotly_chart(heat, key="trends_heatmap")
+    words = {"x": "Month", "y": "Category", "color": MONEY}  # the grid's axes, not a frame's columns
+    title = "Revenue by category and month"
+    plot(px.imshow, grid, "trends_heatmap", title=title, words=words, aspect="auto", color_continuous_scale="Blues")
 
 
 def sales_trends(fetch: Fetch, start: date, end: date) -> None:
@@ -97,24 +85,28 @@ def segmentation(segments: pd.DataFrame) -> None:
             "Revenue": segments["REVENUE"] / segments["REVENUE"].sum(),
         }
     ).melt(id_vars="SEGMENT", var_name="MEASURE", value_name="SHARE")
-    bars = px.bar(
+    left, right = st.columns(2)
+    plot(
+        px.bar,
         shares,
+        "customers_segment_share",
+        title="Share of customers vs share of revenue by segment",
+        where=left,
+        words={"SHARE": "Share of the total"},
+        yaxes={"tickformat": ".0%"},
         x="SEGMENT",
         y="SHARE",
         color="MEASURE",
         barmode="group",
-        title="Share of customers vs share of revenue by segment",
-        labels=labels("SEGMENT", "MEASURE", SHARE="Share of the total"),
     )
-    bars.update_yaxes(tickformat=".0%")
-    left, right = st.columns(2)
-    left.plotly_chart(bars, key="customers_segment_share")
-    spend = px.bar(
+    title = "Revenue per customer by segment"
+    plot(
+        px.bar,
         segments,
+        "customers_segment_value",
+        title=title,
+        where=right,
         x="SEGMENT",
         y="REVENUE_PER_CUSTOMER",
         color="SEGMENT",
-        title="Revenue per customer by segment",
-        labels=labels("SEGMENT", "REVENUE_PER_CUSTOMER"),
     )
-    right.plotly_chart(spend, key="customers_segment_value")

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 import trends
-from style import labels, tab, table
+from style import plot, tab, table
 
 Fetch = Callable[..., "pd.DataFrame | None"]
 STATUS_COLORS = {"LOW": "#d62728", "MEDIUM": "#ff7f0e", "HEALTHY": "#2ca02c"}
@@ -63,15 +63,7 @@ def _kpis(daily: pd.DataFrame, end: date) -> None:
     # every day of the 30, a day without sales at zero (the query returns only days with sales)
     days = pd.DataFrame({"SALES_DATE": [end - timedelta(days=n) for n in range(29, -1, -1)]})
     line = days.merge(daily, on="SALES_DATE", how="left").fillna({"REVENUE": 0.0})
-    area = px.area(
-        line,
-        x="SALES_DATE",
-        y="REVENUE",
-        title="Revenue, last 30 days",
-        markers=True,
-        labels=labels("SALES_DATE", "REVENUE"),
-    )
-    st.plotly_chart(area, key="overview_trend")
+    plot(px.area, line, "overview_trend", title="Revenue, last 30 days", x="SALES_DATE", y="REVENUE", markers=True)
 
 
 def overview(fetch: Fetch, start: date, end: date) -> None:
@@ -86,52 +78,36 @@ def overview(fetch: Fetch, start: date, end: date) -> None:
             long = cats.rename(columns={"REVENUE": "Revenue", "PROFIT": "Profit"}).melt(
                 id_vars="CATEGORY", value_vars=["Revenue", "Profit"], var_name="MEASURE", value_name="AMOUNT"
             )
-            bars = px.bar(
-                long,
-                x="CATEGORY",
-                y="AMOUNT",
-                color="MEASURE",
-                barmode="group",
-                title="Revenue vs profit by category",
-                labels=labels("CATEGORY", "AMOUNT", "MEASURE"),
+            title = "Revenue vs profit by category"
+            plot(
+                px.bar, long, "overview_profit", title=title, x="CATEGORY", y="AMOUNT", color="MEASURE", barmode="group"
             )
-            st.plotly_chart(bars, key="overview_profit")
         segments = fetch("segments", start, end)
         if segments is not None:
             # the seed's "customer segment distribution": how many customers ordered in each segment
-            donut = px.pie(
-                segments,
-                names="SEGMENT",
-                values="CUSTOMERS",
-                hole=0.5,
-                title="Customers by segment",
-                labels=labels("SEGMENT", "CUSTOMERS"),
-            )
-            st.plotly_chart(donut, key="overview_segments")
+            title = "Customers by segment"
+            plot(px.pie, segments, "overview_segments", title=title, names="SEGMENT", values="CUSTOMERS", hole=0.5)
     with right:
         status = fetch("order_status", start, end)
         if status is not None:
-            by_status = px.bar(
-                status, x="ORDER_STATUS", y="ORDERS", title="Orders by status", labels=labels("ORDER_STATUS", "ORDERS")
-            )
-            st.plotly_chart(by_status, key="overview_status")
+            plot(px.bar, status, "overview_status", title="Orders by status", x="ORDER_STATUS", y="ORDERS")
 
 
 def customers(fetch: Fetch, start: date, end: date) -> None:
     top = fetch("top_customers", end=end)
     if top is not None:
         st.subheader("Top 10 customers, last 30 days")
-        chart = px.bar(
+        plot(
+            px.bar,
             top,
+            "customers_top",
+            title="Revenue per customer, top 10",
+            yaxes={"categoryorder": "total ascending"},
             x="REVENUE",
             y="CUSTOMER",
             orientation="h",
             color="SEGMENT",
-            title="Revenue per customer, top 10",
-            labels=labels("REVENUE", "CUSTOMER", "SEGMENT"),
         )
-        chart.update_yaxes(categoryorder="total ascending")
-        st.plotly_chart(chart, key="customers_top")
         table(top)
     segments = fetch("segments", start, end)
     if segments is not None:
@@ -145,29 +121,30 @@ def products(fetch: Fetch, start: date, end: date) -> None:
     if df is None:
         return
     best = df.sort_values("MARGIN", ascending=False).head(20)
-    bars = px.bar(
+    percent = {"tickformat": ".0%"}
+    plot(
+        px.bar,
         best,
+        "products_margin",
+        title="Margin per product (top 20)",
+        yaxes=percent,
+        layout={"barmode": "stack"},  # one bar per product, full width, coloured by category
         x="PRODUCT_NAME",
         y="MARGIN",
         color="CATEGORY",
-        title="Margin per product (top 20)",
-        labels=labels("PRODUCT_NAME", "MARGIN", "CATEGORY"),
     )
-    bars.update_layout(barmode="stack")  # one bar per product, full width, coloured by category
-    bars.update_yaxes(tickformat=".0%")
-    st.plotly_chart(bars, key="products_margin")
-    scatter = px.scatter(
+    plot(
+        px.scatter,
         df,
+        "products_scatter",
+        title="List price vs margin (size: revenue)",
+        yaxes=percent,
         x="UNIT_PRICE",
         y="MARGIN",
         size="REVENUE",
         color="CATEGORY",
         hover_name="PRODUCT_NAME",
-        title="List price vs margin (size: revenue)",
-        labels=labels("UNIT_PRICE", "MARGIN", "REVENUE", "CATEGORY", "PRODUCT_NAME"),
     )
-    scatter.update_yaxes(tickformat=".0%")
-    st.plotly_chart(scatter, key="products_scatter")
     table(df)
 
 
@@ -185,16 +162,17 @@ def inventory(fetch: Fetch, start: date, end: date) -> None:
         st.error(f"{len(alerts)} product(s) at or below their reorder level: reorder now.")
     else:
         st.success("No product is at or below its reorder level.")
-    chart = px.bar(
+    plot(
+        px.bar,
         counts.rename_axis("STOCK_STATUS").reset_index(name="PRODUCTS"),
+        "inventory_status",
+        title="Products by stock status",
+        words={"PRODUCTS": "Products"},
         x="STOCK_STATUS",
         y="PRODUCTS",
         color="STOCK_STATUS",
         color_discrete_map=STATUS_COLORS,
-        title="Products by stock status",
-        labels=labels("STOCK_STATUS", PRODUCTS="Products"),
     )
-    st.plotly_chart(chart, key="inventory_status")
     st.subheader("Products to watch: low stock first, then the fewest days of cover")
     table(df.head(20))
 
@@ -204,14 +182,9 @@ def payments(fetch: Fetch, start: date, end: date) -> None:
     if df is None:
         return
     left, right = st.columns(2)
-    names = labels("PAYMENT_METHOD", "ORDERS", "REVENUE")
-    left.plotly_chart(
-        px.pie(df, names="PAYMENT_METHOD", values="ORDERS", hole=0.5, title="Orders by payment method", labels=names),
-        key="payments_mix",
-    )
-    right.plotly_chart(
-        px.bar(df, x="PAYMENT_METHOD", y="REVENUE", title="Revenue by payment method", labels=names), key="payments"
-    )
+    title = "Orders by payment method"
+    plot(px.pie, df, "payments_mix", title=title, where=left, names="PAYMENT_METHOD", values="ORDERS", hole=0.5)
+    plot(px.bar, df, "payments", title="Revenue by payment method", where=right, x="PAYMENT_METHOD", y="REVENUE")
     table(df)
 
 
@@ -221,13 +194,11 @@ def geography(fetch: Fetch, start: date, end: date) -> None:
         return
     # A choropleth draws country outlines fetched from cdn.plot.ly: offline (or behind a strict content
     # policy) it shows an empty frame, so the figures are a bar chart unless a map is asked for.
-    names = labels("COUNTRY", "REVENUE", "ORDERS")
     title = "Revenue by shipping country"
     if st.toggle("Show as a map (loads country outlines from cdn.plot.ly)", key="geo_map"):
-        chart = px.choropleth(df, locations="COUNTRY", locationmode="ISO-3", color="REVENUE", title=title, labels=names)
+        plot(px.choropleth, df, "geography", title=title, locations="COUNTRY", locationmode="ISO-3", color="REVENUE")
     else:
-        chart = px.bar(df, x="COUNTRY", y="REVENUE", title=title, labels=names)
-    st.plotly_chart(chart, key="geography")
+        plot(px.bar, df, "geography", title=title, x="COUNTRY", y="REVENUE")
     table(df)
 
 
@@ -248,15 +219,8 @@ def cdc(fetch: Fetch, start: date, end: date) -> None:
     for col, (name, shown) in zip(cols, CDC_TABLES.items(), strict=True):
         lag = lags[f"{name}_LAG_SECONDS"]
         col.metric(f"{shown} lag", "not refreshed yet" if pd.isna(lag) else f"{int(lag):,} s", help=name)
-    chart = px.bar(
-        df,
-        x="CHANGE_HOUR",
-        y="CHANGES",
-        color="CHANGE_TYPE",
-        title="Changes per hour by type",
-        labels=labels("CHANGE_HOUR", "CHANGES", "CHANGE_TYPE"),
-    )
-    st.plotly_chart(chart, key="cdc_changes")
+    title = "Changes per hour by type"
+    plot(px.bar, df, "cdc_changes", title=title, x="CHANGE_HOUR", y="CHANGES", color="CHANGE_TYPE")
 
 
 TABS: dict[str, Callable[[Fetch, date, date], None]] = {

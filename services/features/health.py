@@ -47,11 +47,23 @@ class Signal:
 
 
 @dataclass(frozen=True)
-class Names:
-    """What the judgement needs to know of the stack's objects: the pipe, and every dynamic table's
-    capability and target lag (in the order the CDC rehearsal reports its lags)."""
+class FeedNames:
+    """One ingestion feed's objects, by their names as Snowflake's metadata lists them; `scope` is the
+    prefix of its own monitor queries (`ingestion:sales` → `ingestion:sales.stack_pipe`)."""
 
+    scope: str
     pipe: str
+    stream: str
+    task: str
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the judgement needs to know of the stack's objects: every ingestion feed's pipe, stream and
+    task, and every dynamic table's capability and target lag (in the order the CDC rehearsal reports
+    its lags)."""
+
+    feeds: Sequence[FeedNames]
     dynamic_tables: Mapping[str, tuple[str, Target]]
     cdc_tables: Sequence[str]
 
@@ -89,17 +101,19 @@ def dynamic_table(
     return Signal(capability, name, detail, RED if red else OK)
 
 
-def stream(name: str, stale: object, stale_after: datetime | None, now: datetime) -> Signal:
+def stream(
+    name: str, stale: object, stale_after: datetime | None, now: datetime, capability: str = "analytics"
+) -> Signal:
     """Red when the stream is stale or will be within a day (SHOW STREAMS' `stale`, `stale_after`)."""
     if str(stale).lower() == "true":
-        return Signal("analytics", name, "stale", RED)
+        return Signal(capability, name, "stale", RED)
     if stale_after is None:
-        return Signal("analytics", name, "no stale_after reported", OK)
+        return Signal(capability, name, "no stale_after reported", OK)
     if stale_after.tzinfo is None:
         now = now.replace(tzinfo=None)
     left = (stale_after - now).total_seconds()
     detail = f"stale after {stale_after:%Y-%m-%d %H:%M} ({left / 3600:.0f} h left)"
-    return Signal("analytics", name, detail, RED if left < STALE_WITHIN_SECONDS else OK)
+    return Signal(capability, name, detail, RED if left < STALE_WITHIN_SECONDS else OK)
 
 
 def pipe(name: str, status_json: str) -> Signal:
@@ -148,22 +162,50 @@ def dynamic_tables(rows: list[Row], targets: Mapping[str, tuple[str, Target]]) -
 
 def stack_signals(run: Run, names: Names, now: datetime) -> list[Signal]:
     """A deployed stack's Snowflake signals; a query the session may not run (a missing MONITOR
-    grant) is red with Snowflake's message."""
+    grant) is red with Snowflake's message. The feeds' tasks and streams are the ingestion's (each
+    must be there: a suspended task has no run to show), the others the analytics'."""
+    feed_tasks = {f.task: f for f in names.feeds}
+    feed_streams = {f.stream: f for f in names.feeds}
 
     def tasks(rows: list[Row]) -> list[Signal]:
-        return [task("analytics", r["name"], r["state"], r["error_message"], r["completed_time"]) for r in rows]
+        found = [
+            task(cap_of(r["name"], feed_tasks), r["name"], r["state"], r["error_message"], r["completed_time"])
+            for r in rows
+        ]
+        return found + _missing(rows, feed_tasks, "no run in the past week: suspended, or never scheduled")
 
     def streams(rows: list[Row]) -> list[Signal]:
-        return [stream(r["name"], r.get("stale"), r.get("stale_after"), now) for r in rows]
+        found = [
+            stream(r["name"], r.get("stale"), r.get("stale_after"), now, cap_of(r["name"], feed_streams)) for r in rows
+        ]
+        return found + _missing(rows, feed_streams, "not listed by SHOW STREAMS: dropped, or not visible to this role")
 
+    pipes = [
+        signal
+        for f in names.feeds
+        for signal in _read(
+            run, f"{f.scope}.stack_pipe", "ingestion", f.pipe, lambda r, f=f: [pipe(f.pipe, r[0]["status"])]
+        )
+    ]
     return [
         *_read(run, "analytics.stack_tasks", "analytics", "tasks", tasks),
         *_read(
             run, "cdc.stack_dynamic_tables", "cdc", "dynamic tables", lambda r: dynamic_tables(r, names.dynamic_tables)
         ),
-        *_read(run, "ingestion.stack_pipe", "ingestion", names.pipe, lambda r: [pipe(names.pipe, r[0]["status"])]),
+        *pipes,
         *_read(run, "analytics.stack_streams", "analytics", "streams", streams),
     ]
+
+
+def cap_of(name: str, feed_objects: Mapping[str, FeedNames]) -> str:
+    """The capability a task or stream belongs to: an ingestion feed's, else the analytics'."""
+    return "ingestion" if name in feed_objects else "analytics"
+
+
+def _missing(rows: list[Row], wanted: Mapping[str, FeedNames], why: str) -> list[Signal]:
+    """A feed's task or stream the metadata does not show is red."""
+    seen = {r["name"] for r in rows}
+    return [Signal("ingestion", name, why, RED) for name in wanted if name not in seen]
 
 
 def _read(run: Run, key: str, cap: str, what: str, judge: Callable[[list[Row]], list[Signal]]) -> list[Signal]:
@@ -179,7 +221,8 @@ def local_signals(run: Run, names: Names) -> list[Signal]:
     found = _local(run, "analytics.local_tasks", "analytics", "task graph", _local_tasks)
     found += _local(run, "cdc.local_dynamic_tables", "cdc", "dynamic tables", lambda rows: _local_cdc(rows, names))
     found.append(unavailable("analytics", "dynamic tables (enriched_orders, …)"))
-    found += _local(run, "ingestion.local_pipe", "ingestion", names.pipe, lambda rows: _local_pipe(rows, names.pipe))
+    for f in names.feeds:
+        found += _local(run, f"{f.scope}.local_pipe", "ingestion", f.pipe, lambda rows, f=f: _local_pipe(rows, f.pipe))
     found.append(unavailable("analytics", "streams' staleness"))
     return found
 
@@ -208,6 +251,8 @@ def _local_cdc(rows: list[Row], names: Names) -> list[Signal]:
 
 
 def _local_pipe(rows: list[Row], name: str) -> list[Signal]:
+    """The local pipe has no state of its own: n/a, but red when its last load failed (as Snowpipe's
+    COPY_HISTORY would show a LOAD_FAILED file)."""
     r = rows[0]
     detail = f"pipe state {STANDIN}; last load {r['status']} of {r['file_name']} at {r['loaded_at']:%Y-%m-%d %H:%M}"
-    return [Signal("ingestion", name, detail, NA)]
+    return [Signal("ingestion", name, detail, RED if str(r["status"]).upper() == "LOAD_FAILED" else NA)]

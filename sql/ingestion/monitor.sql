@@ -1,4 +1,4 @@
--- The monitor's reads of the customer pipe (python -m scripts.monitor).
+-- The monitor's reads of one feed's pipe (python -m scripts.monitor), filled once per feed.
 
 -- name: stack_pipe
 SELECT SYSTEM$PIPE_STATUS('{{ pipe }}') AS STATUS;

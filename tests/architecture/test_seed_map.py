@@ -269,7 +269,7 @@ def _literal(old: str, new: str) -> tuple[str, str]:
 # (fault, pattern, replacement, what the report says): each planted once, inside the section, in rows that
 # stay in the map whatever is built later.
 PLANTED = [
-    ("a bogus path", *_literal("`sql/ingestion/merge_customer.sql`", "`sql/ingestion/no_such_file.sql`"), "not exist"),
+    ("a bogus path", *_literal("`sql/ingestion/merge.sql`", "`sql/ingestion/no_such_file.sql`"), "not exist"),
     ("a bogus object", *_literal("`GOLD.CUSTOMER_VIEW`", "`GOLD.NO_SUCH_VIEW`"), "not an object of schema GOLD"),
     ("a local name found nowhere", *_literal("`GOLD.CUSTOMER_VIEW`", "`GOLD.NOWHERE` (local only)"), "local only"),
     ("a bogus resource", *_literal("`dashboard-stage`", "`dashboard-nowhere`"), "not a resource"),

@@ -10,21 +10,10 @@ from streamlit.testing.v1 import AppTest
 
 from scripts.analytics import loads as analytics
 from scripts.core.connections import connect_local, ensure_foundation
+from services.dashboard.style import ICONS  # each tab's Material icon: Streamlit's own font, no emoji
 from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
 
-# each tab's Material icon (Streamlit's own font: no emoji, which headless browsers have no font for)
-ICONS = {
-    "Overview": "dashboard",
-    "Customers": "group",
-    "Products": "shopping_bag",
-    "Sales Trends": "trending_up",
-    "Inventory": "inventory_2",
-    "Payments": "credit_card",
-    "Geography": "public",
-    "CDC": "sync_alt",
-    "Operations": "monitor_heart",
-}
-TABS = [f":material/{icon}: {name}" for name, icon in ICONS.items()]
+TABS = [f":material/{icon}: {name}" for name, icon in ICONS.items()]  # as Streamlit renders a Material icon
 OVERVIEW, CUSTOMERS, PRODUCTS, TRENDS, INVENTORY, PAYMENTS, GEOGRAPHY, CDC, OPERATIONS = TABS
 # charts, metrics and tables each tab shows on the rehearsal's data
 EXPECTED = {

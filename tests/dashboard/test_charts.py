@@ -116,17 +116,17 @@ def _range(at: AppTest) -> tuple[date, date]:
     return tuple(at.sidebar.date_input[0].value)
 
 
-def test_sales_trends_revenue_orders_and_average_equal_python(page):
-    start, end = _range(page)
-    items = reference_items()
-    days = [start - timedelta(days=n) for n in range(6, 0, -1)] + [
-        start + timedelta(days=n) for n in range((end - start).days + 1)
-    ]
+# Each check compares one chart, as the page received it, with Python's computation from the generator's
+# rows (`items`: reference_items) over the selected range; each is run once on the page and once on a
+# copy of its figures with a planted fault (test_each_check_catches_its_planted_fault).
+def check_revenue_and_orders(figs: dict[str, dict], items: pd.DataFrame, start: date, end: date) -> None:
+    """Revenue per day with its 7-day average (the six days before the range count), and orders per day;
+    a day without sales is a point at zero."""
+    days = [start + timedelta(days=n) for n in range(-6, (end - start).days + 1)]
     revenue = {d: items.loc[items["DAY"] == d, "REVENUE"].sum() for d in days}
     orders = {d: items.loc[items["DAY"] == d, "ORDER_ID"].nunique() for d in days}
     shown = days[6:]
     expected_avg = {d.isoformat(): _money(sum(revenue[d - timedelta(days=k)] for k in range(7)) / 7) for d in shown}
-    figs = figures(page)
     line = series(figs["trends_revenue"])
     expected_revenue = {d.isoformat(): _money(revenue[d]) for d in shown}
     assert {d: _money(v) for d, v in line["Daily revenue"].items()} == expected_revenue
@@ -135,11 +135,9 @@ def test_sales_trends_revenue_orders_and_average_equal_python(page):
     assert {d: int(v) for d, v in bars[""].items()} == {d.isoformat(): orders[d] for d in shown}
 
 
-def test_revenue_per_category_per_day_and_month_equal_python(page):
-    start, end = _range(page)
-    items = reference_items()
+def check_categories(figs: dict[str, dict], items: pd.DataFrame, start: date, end: date) -> None:
+    """Revenue per category per day (every day of the range), and per category and month (the heatmap)."""
     items = items[(items["DAY"] >= start) & (items["DAY"] <= end)]
-    figs = figures(page)
     expected = {}
     for cat in sorted(items["CATEGORY"].unique()):
         mine = items[items["CATEGORY"] == cat].groupby("DAY")["REVENUE"].sum()
@@ -161,22 +159,21 @@ def test_revenue_per_category_per_day_and_month_equal_python(page):
     assert got == want
 
 
-def _segments(at: AppTest) -> pd.DataFrame:
-    start, end = _range(at)
-    items = reference_items()
+def _segments(items: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
     items = items[(items["DAY"] >= start) & (items["DAY"] <= end)]
     return items.groupby("SEGMENT").agg(CUSTOMERS=("CUSTOMER_ID", "nunique"), REVENUE=("REVENUE", "sum"))
 
 
-def test_the_segment_donut_counts_customers_as_python_does(page):
-    seg = _segments(page)
-    donut = figures(page)["overview_segments"]["data"][0]
-    assert dict(zip(_array(donut["labels"]), _array(donut["values"]), strict=True)) == seg["CUSTOMERS"].to_dict()
+def check_donut(figs: dict[str, dict], items: pd.DataFrame, start: date, end: date) -> None:
+    """The Overview's donut: how many customers ordered in each segment (not its revenue)."""
+    donut = figs["overview_segments"]["data"][0]
+    want = _segments(items, start, end)["CUSTOMERS"].to_dict()
+    assert dict(zip(_array(donut["labels"]), _array(donut["values"]), strict=True)) == want
 
 
-def test_the_segmentation_chart_equals_python(page):
-    seg = _segments(page)
-    figs = figures(page)
+def check_segmentation(figs: dict[str, dict], items: pd.DataFrame, start: date, end: date) -> None:
+    """Each segment's share of customers and of revenue, and its revenue per customer (to the cent)."""
+    seg = _segments(items, start, end)
     share = series(figs["customers_segment_share"])
     customers = (seg["CUSTOMERS"] / seg["CUSTOMERS"].sum()).round(6).to_dict()
     revenue = {k: round(float(v / seg["REVENUE"].sum()), 6) for k, v in seg["REVENUE"].items()}
@@ -189,3 +186,91 @@ def test_the_segmentation_chart_equals_python(page):
     rows = seg[["REVENUE", "CUSTOMERS"]].itertuples()
     per_customer = {k: float((r / n).quantize(cents, ROUND_HALF_UP)) for k, r, n in rows}
     assert spend == per_customer
+
+
+CHECKS = [check_revenue_and_orders, check_categories, check_donut, check_segmentation]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_each_chart_equals_python(page, check):
+    check(figures(page), reference_items(), *_range(page))
+
+
+def _set(trace: dict, key: str, values: list) -> None:
+    trace[key] = values  # a plain list: what plotly sends for an untyped array
+
+
+def _drop_quiet_day(figs: dict, *_: object) -> None:
+    """The query's days only: the range's quietest day has no point (the line is drawn across it)."""
+    for trace in figs["trends_revenue"]["data"]:
+        xs, ys = _array(trace["x"]), _array(trace["y"])
+        i = ys.index(min(ys))
+        _set(trace, "x", xs[:i] + xs[i + 1 :])
+        _set(trace, "y", ys[:i] + ys[i + 1 :])
+
+
+def _average_of_the_range_only(figs: dict, *_: object) -> None:
+    """The 7-day average started on the range's first day: its first six points are missing."""
+    trace = next(t for t in figs["trends_revenue"]["data"] if t["name"] == "7-day average")
+    _set(trace, "x", _array(trace["x"])[6:])
+    _set(trace, "y", _array(trace["y"])[6:])
+
+
+def _items_for_orders(figs: dict, *_: object) -> None:
+    """Orders counted as items: a day with a two-item order counts one more."""
+    trace = figs["trends_orders"]["data"][0]
+    _set(trace, "y", [v + 1 if i == 3 else v for i, v in enumerate(_array(trace["y"]))])
+
+
+def _category_days_with_sales_only(figs: dict, *_: object) -> None:
+    """A category's days without sales left out instead of drawn at zero."""
+    trace = figs["trends_categories"]["data"][0]
+    _set(trace, "x", _array(trace["x"])[1:])
+    _set(trace, "y", _array(trace["y"])[1:])
+
+
+def _heatmap_with_cancelled_orders(figs: dict, *_: object) -> None:
+    """A category's months counted with its cancelled orders: more than its sales."""
+    heat = figs["trends_heatmap"]["data"][0]
+    heat["z"] = [[v * 1.1 for v in _array(row)] if i == 0 else row for i, row in enumerate(heat["z"])]
+
+
+def _donut_of_revenue(figs: dict, items: pd.DataFrame, start: date, end: date) -> None:
+    """The donut the seed did not ask for: revenue per segment."""
+    revenue = _segments(items, start, end)["REVENUE"]
+    donut = figs["overview_segments"]["data"][0]
+    _set(donut, "values", [float(revenue[s]) for s in _array(donut["labels"])])
+
+
+def _shares_of_orders(figs: dict, *_: object) -> None:
+    """The customers' share computed over a different total (all customers, not those who ordered)."""
+    trace = next(t for t in figs["customers_segment_share"]["data"] if t["name"] == "Customers")
+    _set(trace, "y", [v * 0.9 for v in _array(trace["y"])])
+
+
+def _spend_per_order(figs: dict, *_: object) -> None:
+    """Revenue per order shown as revenue per customer: less than what a customer spent."""
+    trace = figs["customers_segment_value"]["data"][0]
+    _set(trace, "y", [v / 2 for v in _array(trace["y"])])
+
+
+FAULTS = {  # fault → (what it does to the page's figures, the check that must fail)
+    "quiet day dropped": (_drop_quiet_day, check_revenue_and_orders),
+    "average over the range only": (_average_of_the_range_only, check_revenue_and_orders),
+    "items counted as orders": (_items_for_orders, check_revenue_and_orders),
+    "category days with sales only": (_category_days_with_sales_only, check_categories),
+    "heatmap with cancelled orders": (_heatmap_with_cancelled_orders, check_categories),
+    "donut of revenue": (_donut_of_revenue, check_donut),
+    "customer share over another total": (_shares_of_orders, check_segmentation),
+    "revenue per customer halved": (_spend_per_order, check_segmentation),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_check_catches_its_planted_fault(page, fault):
+    plant, check = FAULTS[fault]
+    figs, items, (start, end) = figures(page), reference_items(), _range(page)
+    plant(figs, items, start, end)
+    with pytest.raises(AssertionError):
+        check(figs, items, start, end)
+    assert {c.__name__ for _, c in FAULTS.values()} == {c.__name__ for c in CHECKS}  # every check has a fault

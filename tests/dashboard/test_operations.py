@@ -91,6 +91,8 @@ def test_in_snowflake_the_tab_runs_the_monitors_stack_queries_and_rules(ops):
     assert status["ORDERS_AGGREGATED"].status == health.RED  # declared, never refreshed
     assert "stack's config" in status["ENRICHED_ORDERS"].detail  # the app does not guess the target lag
     assert status["WORK_CUSTOMER_SRC_TO_SL_PIPE"].status == health.OK
+    for feed in monitoring.feeds():  # every feed's pipe is read; its task and stream, not in the planted rows, red
+        assert (status[feed["pipe"]].status, status[feed["task"]].status) == (health.OK, health.RED), feed
     assert status["ORDERS_STREAM"].status == health.OK
     assert {s.capability for s in found if s.status == health.NA} == {"serving", "api"}
 

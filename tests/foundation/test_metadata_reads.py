@@ -34,7 +34,8 @@ READS: dict[str, tuple[str, str, frozenset[str]]] = {
         "DYNAMIC_TABLE_REFRESH_HISTORY",
         frozenset({"MONITOR"}),
     ),
-    "snowflake:index/pipe:Pipe": ("ingestion.stack_pipe", "SYSTEM$PIPE_STATUS", frozenset({"MONITOR"})),
+    # each feed's pipe by its own query (ingestion/monitor.sql filled once per feed)
+    "snowflake:index/pipe:Pipe": ("{scope}.stack_pipe", "SYSTEM$PIPE_STATUS", frozenset({"MONITOR"})),
     "snowflake:index/streamOnTable:StreamOnTable": ("analytics.stack_streams", "SHOW STREAMS", ANY),
 }
 
@@ -71,7 +72,8 @@ def unreadable(plan: list[dict], principal: str, m: Model | None = None) -> list
         if r["type"] not in READS or (key := object_key(r)) is None:
             continue
         query, _, wanted = READS[r["type"]]
-        db, schema, _ = key[1].split(".")
+        db, schema, name = key[1].split(".")
+        query = query.format(scope=next((f["scope"] for f in monitoring.feeds() if f["pipe"] == name), "?"))
         missing = (
             []
             if _has(held, wanted, key, object_kind(r))
@@ -94,7 +96,8 @@ def _user(stack: str, duty: str) -> str:
 def test_each_read_is_the_monitor_querys_own():
     q = monitoring.queries("RDP_DEV_RETAIL")
     for query, text, _ in READS.values():
-        assert text in q[query], (query, text)
+        for f in monitoring.feeds() if "{scope}" in query else [{"scope": ""}]:
+            assert text in q[query.format(scope=f["scope"])], (query, text)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -111,7 +114,7 @@ def test_a_planted_missing_monitor_grant_is_reported(plans):
     plan = [r for r in plans["dev"] if r is not pipe_grant]
     assert unreadable(plan, _user("dev", "transformer")) == [
         "RDP_DEV_SVC_TRANSFORMER cannot see RDP_DEV_RETAIL.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE in "
-        "ingestion.stack_pipe: lacks MONITOR"
+        "ingestion:customer.stack_pipe: lacks MONITOR"
     ]
     # the loader's MONITOR on the same pipe does not count for the transformer
     assert any(r["name"] == "ingestion-loader-pipe" for r in plan)

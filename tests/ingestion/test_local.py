@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from infra.ingestion.catalog import CUSTOMER
 from infra.naming import Naming
 from scripts.ingestion.csvfile import parse_csv
 from scripts.ingestion.generate import generate_customers
@@ -111,9 +112,7 @@ def test_merge_inserts_updates_leaves_and_is_a_no_op_on_rerun(li):
     cur.execute(f"SELECT MERGED_AT FROM {li.fq('silver')} WHERE CUSTOMER_ID = 1")
     assert cur.fetchone()[0] == merged_at[1]  # untouched row not rewritten
     # re-running the MERGE of the last staged batch changes nothing
-    from infra.sqlfiles import render_sql
-
-    cur.execute(render_sql("ingestion/merge_customer.sql", target=li.fq("silver"), xfm=li.fq("xfm")))
+    cur.execute(CUSTOMER.merge_sql(li.db))
     assert cur.fetchall() in ([(0, 0)], [(0,)])
     assert silver(li)[2][0] == "Bee"
 
@@ -268,7 +267,7 @@ def test_a_rejected_file_uploaded_again_is_skipped_without_a_new_alert(li, caplo
 
 
 def test_snowpipe_rows_without_a_load_sequence_order_by_file_time_then_load_start(li):
-    """Rows as Snowpipe's COPY writes them (no _LOAD_SEQ): the same xfm_select.sql orders a tie by the
+    """Rows as Snowpipe's COPY writes them (no _LOAD_SEQ): the same customer_xfm orders a tie by the
     file's last-modified time, then the load's start, then the row, never by the file name first."""
     cols = "CUSTOMER_ID, FIRST_NAME, UPDATED_AT, _FILE_NAME, _FILE_ROW_NUMBER, _LOADED_AT, _FILE_LAST_MODIFIED"
     rows = [

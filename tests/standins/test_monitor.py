@@ -47,7 +47,7 @@ def test_stack_queries_name_the_database_functions_and_pipe():
     assert 'TABLE("RDP_DEV_RETAIL".INFORMATION_SCHEMA.TASK_HISTORY(' in q["analytics.stack_tasks"]
     assert 'TABLE("RDP_DEV_RETAIL".INFORMATION_SCHEMA.DYNAMIC_TABLE_REFRESH_HISTORY(' in q["cdc.stack_dynamic_tables"]
     pipe = "RDP_DEV_RETAIL.BRONZE.WORK_CUSTOMER_SRC_TO_SL_PIPE"
-    assert q["ingestion.stack_pipe"] == f"SELECT SYSTEM$PIPE_STATUS('{pipe}') AS STATUS"
+    assert q["ingestion:customer.stack_pipe"] == f"SELECT SYSTEM$PIPE_STATUS('{pipe}') AS STATUS"
     assert q["analytics.stack_streams"] == 'SHOW STREAMS IN DATABASE "RDP_DEV_RETAIL"'
 
 
