@@ -73,13 +73,16 @@ def test_sales_are_typed_deduplicated_and_merged_by_sale_id(li):
         + "x5,101,9,S003,1,2.00,2024-03-01 11:00:00,2024-03-01 11:00:00\n"  # no numeric id
         + "6,102,10,S001,1,3.00,2024-02-30 10:00:00,2024-03-01 12:00:00\n"
         + "6,102,10,S001,2,3.00,2024-03-01 10:00:00,2024-03-01 13:00:00\n"  # a later version of 6
+        + "9,101,9,S003,1000000,1000000.00,2024-03-01 11:00:00,2024-03-01 11:00:00\n"  # beyond AMOUNT's type
+        + "10,101,9,S003,999999,999999.99,2024-03-01 11:00:00,2024-03-01 11:00:00\n"  # the largest amount
         + "7,1,2\n",  # a column count the pipe rejects
     )
-    assert [(r.feed, r.status, r.rows_loaded, r.rows_rejected) for r in first] == [("sales", "PARTIALLY_LOADED", 7, 1)]
+    assert [(r.feed, r.status, r.rows_loaded, r.rows_rejected) for r in first] == [("sales", "PARTIALLY_LOADED", 9, 1)]
     assert sales(li) == {
         1: (100, 7, "S001", 2, Decimal("9.99"), Decimal("19.98"), "2024-03-01 10:00:00", "2024-03-01 10:00:00"),
         2: (None, 8, "S002", -1, Decimal("5.50"), Decimal("-5.50"), "2024-03-01 11:00:00", "2024-03-01 11:00:00"),
         6: (102, 10, "S001", 2, Decimal("3.00"), Decimal("6.00"), "2024-03-01 10:00:00", "2024-03-01 13:00:00"),
+        10: (101, 9, "S003", 999999, Decimal("999999.99"), Decimal("999998990000.01"), *["2024-03-01 11:00:00"] * 2),
     }
     cur = li.conn.cursor()
     cur.execute(f"SELECT SALE_ID, MERGED_AT FROM {li.fq('silver', 'sales')} ORDER BY 1")
@@ -103,7 +106,7 @@ def test_sales_are_typed_deduplicated_and_merged_by_sale_id(li):
     assert dict(cur.fetchall()) == {2: merged_at[2], 6: merged_at[6]}  # not rewritten
     cur.execute(FEEDS["sales"].merge_sql(li.db))  # the last batch again: nothing changes
     assert cur.fetchall() in ([(0, 0)], [(0,)])
-    assert li.counts("sales") == {"bronze": 11, "rejected": 1, "stream (unconsumed)": 0, "silver": 4}
+    assert li.counts("sales") == {"bronze": 13, "rejected": 1, "stream (unconsumed)": 0, "silver": 5}
 
 
 def test_inventory_keeps_the_latest_count_per_product_and_store(li):

@@ -15,14 +15,16 @@ CASE WHEN REGEXP_LIKE(TRIM({{ c }}), '{{ pattern }}') THEN CAST(TRIM({{ c }}) AS
 
 {%- macro clean_count(c) %}{{ clean_matching(c, '^[0-9]{1,12}$', 'NUMBER(38,0)') }}{% endmacro %}
 
-{#- a non-zero whole number; negative is a return -#}
+{#- a non-zero whole number of at most six digits; negative is a return. With clean_price's six digits,
+    QUANTITY x UNIT_PRICE stays below 10^12, inside AMOUNT's NUMBER(14,2): a wider product would fail the
+    CAST, and with it the whole batch's MERGE, every run, until the row was removed by hand -#}
 {%- macro clean_quantity(c) -%}
-CASE WHEN REGEXP_LIKE(TRIM({{ c }}), '^-?[0-9]{1,9}$') AND TRY_TO_NUMBER(TRIM({{ c }})) <> 0
+CASE WHEN REGEXP_LIKE(TRIM({{ c }}), '^-?[0-9]{1,6}$') AND TRY_TO_NUMBER(TRIM({{ c }})) <> 0
          THEN CAST(TRIM({{ c }}) AS NUMBER(38,0)) END
 {%- endmacro %}
 
-{#- a non-negative amount with at most two decimals -#}
-{%- macro clean_price(c) %}{{ clean_matching(c, '^[0-9]{1,10}([.][0-9]{1,2})?$', 'NUMBER(12,2)') }}{% endmacro %}
+{#- a non-negative amount below a million with at most two decimals -#}
+{%- macro clean_price(c) %}{{ clean_matching(c, '^[0-9]{1,6}([.][0-9]{1,2})?$', 'NUMBER(12,2)') }}{% endmacro %}
 
 {%- macro clean_text(c) %}NULLIF(TRIM({{ c }}), ''){% endmacro %}
 
