@@ -6,7 +6,7 @@ ones. Every order is measured over the same customers with the same code, on a v
 (which tunes the baselines and gates the upload) and a test window (measured once):
 - `seed_baseline`: the top K best sellers of the customer's favourite category, stock ignored, as
   the original batch job listed them;
-- `best_sellers`, `item_knn`, `ease`, `repeat_popularity`: baselines.py, top K in stock at home;
+- `best_sellers`, `item_knn`, `ease`, `als`, `repeat_popularity`: baselines.py, top K in stock at home;
 - `ranker`: the retrieval's candidates by the ranking model's score;
 - `ceiling`: the generator's own purchase probabilities (ceiling.py), top K in stock at home.
 NDCG@K with binary relevance; the candidate recall is the share of the window's purchases that were
@@ -31,7 +31,7 @@ from scripts.recommendations.snapshot import LABEL_DAYS, Snapshot, World
 from services.features.pair import region_sql
 
 K = 5
-BASELINES = ("seed_baseline", "best_sellers", "item_knn", "ease", "repeat_popularity")
+BASELINES = ("seed_baseline", "best_sellers", "item_knn", "ease", "als", "repeat_popularity")
 ORDERS = (*BASELINES, "ranker", "ceiling")
 
 
@@ -99,6 +99,7 @@ def per_customer(
         "best_sellers": baselines.best_sellers(world, snap, x),
         "item_knn": baselines.item_knn(world, snap, x, everyone),
         "ease": baselines.ease(world, snap, x, params["ease_lambda"], everyone),
+        "als": baselines.als(world, snap, x, *params["als"], everyone),
         "repeat_popularity": baselines.repeat_popularity(world, snap, x, *params["heuristic"]),
     }
     seed = seed_baseline(world, snap)
@@ -139,8 +140,9 @@ def tune(world: World, snap: Snapshot) -> dict[str, Any]:
         )
 
     lam = max(baselines.EASE_LAMBDAS, key=lambda v: mean(baselines.ease(world, snap, x, v, everyone)))
+    als = max(baselines.ALS_GRID, key=lambda g: mean(baselines.als(world, snap, x, *g, everyone)))
     heuristic = max(baselines.HEURISTIC_GRID, key=lambda g: mean(baselines.repeat_popularity(world, snap, x, *g)))
-    return {"ease_lambda": lam, "heuristic": list(heuristic)}
+    return {"ease_lambda": lam, "als": list(als), "heuristic": list(heuristic)}
 
 
 def bootstrap(a: np.ndarray, b: np.ndarray, rounds: int = 1000, seed: int = 5) -> dict[str, float]:

@@ -11,7 +11,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scripts.recommendations import evaluation, ranking
+from scripts.recommendations import baselines, evaluation, ranking
 from scripts.recommendations.snapshot import Snapshot, World
 from services.features.pair import PAIR_FEATURES, Catalog, History, pair_matrix
 
@@ -199,8 +199,31 @@ def test_candidates_are_the_retrieved_products_in_stock_and_the_recall_counts_th
     assert ranking.candidates(world, snap, 1, exclude=("brand",)).ids.tolist() == c.ids.tolist()  # 7 via cooccurrence
     assert 7 not in ranking.candidates(world, snap, 1, exclude=("brand", "cooccurrence")).ids
     booster, _ = ranking.fit(*ranking.training_set(world, snap))
-    per = evaluation.per_customer(world, snap, booster, None, {"ease_lambda": 1.0, "heuristic": [1.0, 1.0]})
+    per = evaluation.per_customer(
+        world, snap, booster, None, {"ease_lambda": 1.0, "als": [8, 0.1], "heuristic": [1.0, 1.0]}
+    )
     assert per["candidate_recall"].tolist() == pytest.approx([2 / 3])  # 40 (CAT-005) was no candidate
+
+
+def test_als_recovers_two_planted_tastes():
+    """Two groups of customers buy from two disjoint sets of products: for a customer of either group,
+    ALS's four best products they have not bought are of their own group."""
+    catalog = Catalog.build([(p, CATEGORIES[p % 12], "B", 10.0) for p in range(20)])
+    rng = random.Random(3)
+    history = {}
+    for c in range(60):
+        own = range(0, 10) if c % 2 else range(10, 20)
+        bought = sorted(rng.sample(list(own), 4))
+        history[c] = History.build(catalog, [(p, 1, 0, 1, 5) for p in bought])
+    world = World(catalog, {}, {c: "West" for c in history})
+    snap = Snapshot(date(2026, 10, 1), np.zeros((20, 3)), history, {}, {})
+    everyone = baselines.Interactions.of(world, snap, sorted(history))
+    scores = baselines.als(world, snap, everyone.rows([0, 1]), 2, 0.1, everyone)
+    for row, c in enumerate((0, 1)):
+        own = np.arange(10) + (0 if c % 2 else 10)
+        unbought = np.setdiff1d(np.arange(20), catalog.ids[history[c].pos])
+        best = unbought[np.argsort(-scores[row, unbought])[:4]]
+        assert set(best.tolist()) <= set(own.tolist()), c  # 6 of their group's products are unbought
 
 
 def test_paired_bootstrap_interval():
