@@ -29,7 +29,7 @@ class Ceiling:
 
     def __init__(self, n_products: int, seed: int, as_of: date, gen: Any = None) -> None:
         self.gen = gen or load_generators()
-        self.world = self.gen._world(max(int(n_products), len(self.gen.CATEGORIES)), int(seed))
+        self.world = self.gen.build_world(max(int(n_products), len(self.gen.CATEGORIES)), int(seed))
         self.as_of = as_of
         self.ids = np.asarray(self.world.ids, dtype=np.int64)
         self.cat = np.asarray(self.world.cat)
@@ -48,7 +48,7 @@ class Ceiling:
         customer_id, zip_code, _has_app, tier = customer
         rng = random.Random(int(customer_id))
         region = gen.ZIP_REGIONS.get(str(zip_code or "")[:1], gen.REGIONS[0][0])
-        taste = gen._Taste(rng, world, region)
+        taste = gen.Taste(rng, world, region)
         num_events = max(10, gen.EventGenerator.TIER_ACTIVITY.get(tier, 60) + rng.randint(-20, 30))
         rng.randint(5, num_events // 3 + 1)  # the sessions
         favourites = set(rng.sample(gen.CATEGORY_IDS, k=3))

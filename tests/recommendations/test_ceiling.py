@@ -42,9 +42,8 @@ def test_repeats_raise_what_was_bought_in_a_consumable_category():
     row = (1_000_007, "10001", False, "Silver")
     consumable = gen.CATEGORY_IDS.index(gen.CONSUMABLE_CATEGORIES[0])
     lo = ceiling.world.start[consumable]
-    stocked = [
-        j for j in range(lo, ceiling.world.start[consumable + 1]) if gen._world(240, 1).region["Northeast"][0][j] > 0
-    ]
+    northeast = gen.build_world(240, 1).region["Northeast"][0]
+    stocked = [j for j in range(lo, ceiling.world.start[consumable + 1]) if northeast[j] > 0]
     product = int(ceiling.ids[stocked[0]])
     before, after = ceiling.probabilities(row, 3, []), ceiling.probabilities(row, 3, [product])
     assert after[stocked[0]] > before[stocked[0]] + 0.01

@@ -250,14 +250,14 @@ class _World:
         }
 
 
-def _world(n_products, seed):
+def build_world(n_products, seed):
     key = (n_products, seed)
     if key not in _WORLDS:
         _WORLDS[key] = _World(n_products, seed)
     return _WORLDS[key]
 
 
-class _Taste:
+class Taste:
     """One customer's product choice: browsing follows appeal and brand; buying also price, delivery
     days and stock in the customer's region, the product's trend by month, and repeats."""
 
@@ -328,8 +328,8 @@ class EventGenerator:
 
     def process(self, customer_id, has_app, zip_code, loyalty_tier, n_products, seed, as_of):
         rng = random.Random(customer_id)
-        world = _world(max(int(n_products), len(CATEGORIES)), int(seed))
-        taste = _Taste(rng, world, ZIP_REGIONS.get(str(zip_code or "")[:1], REGIONS[0][0]))
+        world = build_world(max(int(n_products), len(CATEGORIES)), int(seed))
+        taste = Taste(rng, world, ZIP_REGIONS.get(str(zip_code or "")[:1], REGIONS[0][0]))
         num_events = max(10, self.TIER_ACTIVITY.get(loyalty_tier, 60) + rng.randint(-20, 30))
         base = _as_datetime(as_of) - timedelta(days=365)
         sessions = rng.randint(5, num_events // 3 + 1)
