@@ -22,10 +22,8 @@ NAMING = Naming("RDP", STACK)
 
 
 @pytest.fixture(scope="module")
-def review(tmp_path_factory) -> list[dict]:
-    from tests.foundation.test_iam_lint import review_plan
-
-    return review_plan(tmp_path_factory.mktemp("review-stack"))
+def review(review_stack_plan) -> list[dict]:
+    return review_stack_plan
 
 
 def _names(cov: leftovers.Coverage) -> set[str]:

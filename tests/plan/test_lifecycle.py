@@ -263,11 +263,9 @@ def real_findings(all_plans) -> dict[tuple, str]:
     return found
 
 
-def test_the_real_plans_pass(all_plans, tmp_path) -> None:
-    from tests.foundation.test_iam_lint import review_plan
-
+def test_the_real_plans_pass(all_plans, review_stack_plan) -> None:
     assert real_findings(all_plans) == {}
-    review = review_plan(tmp_path)
+    review = review_stack_plan
     assert lifecycle.check("pr-12", review, all_plans["account"], *networks("dev")) == []
 
 
