@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from infra.recommendations.config import ScaleConfig
+from tests.background import BACKGROUND
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's stand-ins live apart from a developer's `make local` ones.
@@ -135,13 +136,17 @@ def review_stack_plan() -> list[dict]:
 
 
 def pytest_collection_finish(session) -> None:
+    if session.config.option.collectonly:
+        return
     wanted = {s for item in session.items for f in getattr(item, "fixturenames", ()) for s in PLAN_FIXTURES.get(f, ())}
     for stack in sorted(wanted):
         PLAN_RUNS.start(stack)
+    BACKGROUND.start_for(session.items)
 
 
 def pytest_unconfigure(config) -> None:
     PLAN_RUNS.close()
+    BACKGROUND.close()
 
 
 @pytest.fixture(scope="session")

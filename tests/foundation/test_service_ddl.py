@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from infra.foundation.catalog import SCHEMAS
 from scripts.analytics import loads as analytics
 from scripts.core import connections
 from scripts.recommendations import loads as recommendations
+from tests import background
 from tests.conftest import ROOT
 from tests.foundation import service_ddl as sd
 from tests.foundation.service_ddl import Use
@@ -331,7 +331,8 @@ print("PLAN=" + json.dumps(run_plan("prod"), default=str))
 
 def test_create_task_in_transformers_data_reaches_the_plan_and_is_refused(uses):
     """The fault planted in access.py itself: the program grants it, and the checks refuse the plan."""
-    done = subprocess.run([sys.executable, "-c", PLANTED_PLAN], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = background.result(PLANTED)
+    done.check_returncode()
     plan = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("PLAN=")).removeprefix("PLAN="))
     grant = next(r["inputs"] for r in plan if r["name"] == "access-ar-streams-tasks-rw-schema")
     assert grant["privileges"] == ["CREATE TASK"]
@@ -339,6 +340,13 @@ def test_create_task_in_transformers_data_reaches_the_plan_and_is_refused(uses):
     assert any(p.startswith("user:RDP_PROD_SVC_TRANSFORMER reaches CREATE TASK") for p in unused), unused
     declared = {**RUNTIME_DDL, "STREAMS_TASKS": {"CREATE TASK": "planted"}}
     assert sd.unused_declarations(declared, uses, WRITERS) != []
+
+
+PLANTED = background.command(
+    "prod-planted-create-task",
+    [sys.executable, "-c", PLANTED_PLAN],
+    test_create_task_in_transformers_data_reaches_the_plan_and_is_refused,
+)
 
 
 # ------------------------------------------------------------ each step's duty holds what its statements need
