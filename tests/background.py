@@ -55,22 +55,17 @@ class Background:
         self.commands.setdefault(name, Command(argv, tests, module, **kw))
         return name
 
-    def _run(self, cmd: Command) -> subprocess.CompletedProcess:
+    def _run(self, cmd: Command, ahead: bool = True) -> subprocess.CompletedProcess:
         if cmd.prepare:
             cmd.cwd = cmd.prepare()
         env = {**os.environ, **(cmd.env or {})}
-        niceness = cmd.nice
+        # nice(1), not a preexec_fn: that is unsafe in a process with threads
+        niced = ["nice", "-n", str(cmd.nice)] if ahead and cmd.nice and shutil.which("nice") else []
         with self.lock:
             if self.closed:
                 raise RuntimeError("the suite ended before this command ran")
             proc = subprocess.Popen(
-                cmd.argv,
-                cwd=cmd.cwd,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                preexec_fn=(lambda: os.nice(niceness)) if niceness else None,
+                [*niced, *cmd.argv], cwd=cmd.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
             self.procs.add(proc)
         try:
@@ -103,7 +98,7 @@ class Background:
                 cmd.future = done
         if pending:
             try:
-                done.set_result(self._run(cmd))
+                done.set_result(self._run(cmd, ahead=False))  # the test waits: at its own priority
             except BaseException as e:
                 done.set_exception(e)
         return cmd.future.result()
@@ -149,3 +144,8 @@ def cwd(name: str) -> Path:
 
 def result(name: str) -> subprocess.CompletedProcess:
     return BACKGROUND.result(name)
+
+
+def tmpdir() -> Path:
+    """A fresh directory for a command's `prepare` or environment, removed when the suite ends."""
+    return BACKGROUND.tmpdir()
