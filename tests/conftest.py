@@ -13,8 +13,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from infra.recommendations.config import ScaleConfig
+from tests.background import BACKGROUND
 
 ROOT = Path(__file__).resolve().parent.parent
 # The suite's stand-ins live apart from a developer's `make local` ones.
@@ -23,33 +25,128 @@ STACKS = ("dev", "prod")  # the environment stacks
 ACCOUNT = "account"
 
 
+PLAN_CODE = (  # `python -m infra.plan`, with the stack files read from the directory given first
+    "import pathlib, sys; import infra.config.reader as r; r.ROOT = pathlib.Path(sys.argv.pop(1)); "
+    "from infra.plan import app; app()"
+)
+
+
+def _plan_process(stack: str, config_dir: Path | None = None) -> subprocess.Popen:
+    program = ["-c", PLAN_CODE, str(config_dir)] if config_dir else ["-m", "infra.plan"]
+    argv = [sys.executable, *program, "--stack", stack, "--format", "json"]
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _plan_result(proc: subprocess.Popen) -> list[dict]:
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
+    return json.loads(out)
+
+
 def run_plan_json(stack: str) -> list[dict]:
     """The plan of a stack from a fresh interpreter, as `python -m infra.plan` prints it."""
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", stack, "--format", "json"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout)
+    return _plan_result(_plan_process(stack))
+
+
+REVIEW_STACK = "pr-12"
+
+
+def write_review_config(tmp: Path) -> Path:
+    """A review stack's config made as review-stack.yml makes it: dev's, as environment review, deploying as
+    the review identity and hosting no review identity itself."""
+    doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    cfg, key = doc["config"], "retail-data-platform:{}".format
+    cfg[key("environment")] = "review"
+    cfg[key("snowflake")]["deployUser"] = "RDP_REVIEW_DEPLOYER"
+    (tmp / f"Pulumi.{REVIEW_STACK}.yaml").write_text(yaml.safe_dump(doc))
+    return tmp
+
+
+def review_plan(tmp: Path) -> list[dict]:
+    """A review stack's plan (its config written into `tmp`), from a fresh interpreter."""
+    return _plan_result(_plan_process(REVIEW_STACK, write_review_config(tmp)))
+
+
+class PlanRuns:
+    """The session's plans, each a fresh interpreter running `python -m infra.plan`: every plan the
+    collected tests use starts at once when collection ends, in parallel with each other and with the
+    tests that need none, and each is read once (a plan is seconds of CPU; the suite uses the same four)."""
+
+    def __init__(self) -> None:
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.results: dict[str, list[dict]] = {}
+        self.tmp: Path | None = None
+
+    def start(self, stack: str) -> None:
+        if stack in self.procs or stack in self.results:
+            return
+        if stack == REVIEW_STACK:
+            self.tmp = Path(tempfile.mkdtemp(prefix="rdp-test-review-"))
+            self.procs[stack] = _plan_process(stack, write_review_config(self.tmp))
+        else:
+            self.procs[stack] = _plan_process(stack)
+
+    def get(self, stack: str) -> list[dict]:
+        if stack not in self.results:
+            self.start(stack)
+            self.results[stack] = _plan_result(self.procs.pop(stack))
+        return self.results[stack]
+
+    def close(self) -> None:
+        for proc in self.procs.values():
+            proc.kill()
+            proc.communicate()
+        self.procs.clear()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+PLAN_RUNS = PlanRuns()
+# which session fixture needs which stack's plan
+PLAN_FIXTURES = {
+    "plans": STACKS,
+    "all_plans": (*STACKS, ACCOUNT),
+    "account_plan": (ACCOUNT,),
+    "review_stack_plan": (REVIEW_STACK,),
+}
 
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, list[dict]]:
-    return {s: run_plan_json(s) for s in STACKS}
+    return {s: PLAN_RUNS.get(s) for s in STACKS}
 
 
 @pytest.fixture(scope="session")
 def account_plan() -> list[dict]:
     """The account stack's plan (Pulumi.account.yaml), applied by a human account administrator."""
-    return run_plan_json(ACCOUNT)
+    return PLAN_RUNS.get(ACCOUNT)
 
 
 @pytest.fixture(scope="session")
 def all_plans(plans, account_plan) -> dict[str, list[dict]]:
     """Every stack's plan: the environments and the account stack."""
     return {**plans, ACCOUNT: account_plan}
+
+
+@pytest.fixture(scope="session")
+def review_stack_plan() -> list[dict]:
+    """A review stack's plan (`write_review_config`), shared: the tests that read it only read it."""
+    return PLAN_RUNS.get(REVIEW_STACK)
+
+
+def pytest_collection_finish(session) -> None:
+    if session.config.option.collectonly:
+        return
+    wanted = {s for item in session.items for f in getattr(item, "fixturenames", ()) for s in PLAN_FIXTURES.get(f, ())}
+    for stack in sorted(wanted):
+        PLAN_RUNS.start(stack)
+    BACKGROUND.start_for(session.items)
+
+
+def pytest_unconfigure(config) -> None:
+    PLAN_RUNS.close()
+    BACKGROUND.close()
 
 
 @pytest.fixture(scope="session")
@@ -142,3 +239,6 @@ def pytest_configure(config) -> None:
     from tests.leaks import LeakGuard
 
     config.pluginmanager.register(LeakGuard(), "leak-guard")
+    if {Path(a).resolve() for a in config.args} <= {ROOT, ROOT / "tests"} and not config.option.collectonly:
+        for stack in (*STACKS, ACCOUNT, REVIEW_STACK):  # the whole suite: its plans run while it collects
+            PLAN_RUNS.start(stack)

@@ -14,10 +14,8 @@ GRANT_ROLE = "snowflake:index/grantAccountRole:GrantAccountRole"
 
 
 @pytest.fixture(scope="module")
-def review(tmp_path_factory) -> list[dict]:
-    from tests.foundation.test_iam_lint import review_plan
-
-    return review_plan(tmp_path_factory.mktemp("review-stack"))
+def review(review_stack_plan) -> list[dict]:
+    return review_stack_plan
 
 
 def planted(all_plans: dict[str, list[dict]]) -> dict[str, list[dict]]:

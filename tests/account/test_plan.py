@@ -193,14 +193,10 @@ def test_the_admin_roles_hold_exactly_the_account_privileges_the_environments_us
     assert used == set(ENVIRONMENT_PRIVILEGES)  # nothing missing for a first `up`, nothing unused
 
 
-def test_a_review_stack_has_no_postgres_pool_or_services_and_its_identity_may_create_what_it_makes():
-    import tempfile
-    from pathlib import Path
-
-    from tests.foundation.test_iam_lint import review_plan
-
-    with tempfile.TemporaryDirectory() as tmp:
-        plan = review_plan(Path(tmp))
+def test_a_review_stack_has_no_postgres_pool_or_services_and_its_identity_may_create_what_it_makes(
+    review_stack_plan,
+):
+    plan = review_stack_plan
     types = {r["type"].split(":")[-1] for r in plan}
     assert not types & {"PostgresInstance", "ComputePool", "Service", "Image", "ExternalAccessIntegration"}
     assert "Table" in types and any(r["type"] == "aws:dynamodb/table:Table" for r in plan)

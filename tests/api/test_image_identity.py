@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.api import build
+from tests import background
 from tests.conftest import ROOT
 
 
@@ -65,9 +66,8 @@ def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def test_the_plan_diff_shows_a_service_code_change_as_the_service_it_redeploys(tmp_path):
+def _ranker_change(repo: Path) -> Path:
     """This program at HEAD in a temporary repository, then a commit that edits the ranker's code only."""
-    repo = tmp_path / "repo"
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(repo, filter="data")
@@ -77,13 +77,11 @@ def test_the_plan_diff_shows_a_service_code_change_as_the_service_it_redeploys(t
     with (repo / "services" / "api" / "ranker" / "ranker" / "app.py").open("a") as f:
         f.write("\n# a change to the ranker's code only\n")
     _git(repo, "commit", "-q", "-am", "ranker code")
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--diff", "HEAD~1", "--stack", "dev", "--format", "json"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return repo
+
+
+def test_the_plan_diff_shows_a_service_code_change_as_the_service_it_redeploys():
+    out = background.result(RANKER_DIFF)  # started ahead of the test (tests/background.py)
     assert out.returncode == 0, out.stderr
     changes = {c["name"]: c for c in json.loads(out.stdout)["stacks"]["dev"]["changes"]}
     assert set(changes) == {"api-ranker-image", "api-ranker"}
@@ -92,3 +90,12 @@ def test_the_plan_diff_shows_a_service_code_change_as_the_service_it_redeploys(t
     old, new = image["diff"]["imageName"]["old"], image["diff"]["imageName"]["new"]
     assert old.rsplit("-", 1)[0] == new.rsplit("-", 1)[0] and old != new  # 1.0.0-<digest>: the digest moved
     assert changes["api-ranker"]["action"] == "update" and changes["api-ranker"]["keys"] == ["fromSpecification"]
+
+
+RANKER_DIFF = background.command(
+    "plan-diff-ranker-code",
+    [sys.executable, "-m", "infra.plan", "--diff", "HEAD~1", "--stack", "dev", "--format", "json"],
+    test_the_plan_diff_shows_a_service_code_change_as_the_service_it_redeploys,
+    prepare=lambda: _ranker_change(background.tmpdir() / "repo"),
+    timeout=600,
+)

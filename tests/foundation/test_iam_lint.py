@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,10 +13,9 @@ import yaml
 
 from infra.iam import ARN_PATTERNS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import Document, Finding, ResourceType, action_resource_types, documents, lint, lint_plan
-from tests.conftest import ACCOUNT, ROOT, STACKS
+from tests.conftest import ACCOUNT, STACKS
 
 ALLOW_FILE = Path(__file__).with_name("iam_lint_allow.yaml")
-REVIEW_STACK = "pr-12"
 KINDS = {"trust", "identity", "resource"}
 
 
@@ -33,25 +30,9 @@ def allow_list() -> dict[tuple[str, str, str], str]:
     return allowed
 
 
-def review_plan(tmp: Path) -> list[dict]:
-    """A review stack's plan, its config made as review-stack.yml makes it: dev's, as environment review,
-    deploying as the review identity and hosting no review identity itself."""
-    doc = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
-    cfg, key = doc["config"], "retail-data-platform:{}".format
-    cfg[key("environment")] = "review"
-    cfg[key("snowflake")]["deployUser"] = "RDP_REVIEW_DEPLOYER"
-    (tmp / f"Pulumi.{REVIEW_STACK}.yaml").write_text(yaml.safe_dump(doc))
-    code = (
-        "import pathlib, sys; import infra.config.reader as r; r.ROOT = pathlib.Path(sys.argv.pop(1)); "
-        "from infra.plan import app; app()"
-    )
-    argv = [sys.executable, "-c", code, str(tmp), "--stack", REVIEW_STACK, "--format", "json"]
-    return json.loads(subprocess.run(argv, cwd=ROOT, check=True, capture_output=True, text=True).stdout)
-
-
 @pytest.fixture(scope="module")
-def stack_plans(all_plans, tmp_path_factory) -> dict[str, list[dict]]:
-    return {**all_plans, "review": review_plan(tmp_path_factory.mktemp("review-stack"))}
+def stack_plans(all_plans, review_stack_plan) -> dict[str, list[dict]]:
+    return {**all_plans, "review": review_stack_plan}
 
 
 @pytest.fixture(scope="module")

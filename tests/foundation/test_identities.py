@@ -4,6 +4,7 @@ providers use in each case (the review identity is the account stack's: tests/ac
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
@@ -15,6 +16,7 @@ from infra.iam import BOUNDED_IAM_ACTIONS, READ_ACTIONS, WRITE_ACTIONS
 from infra.iam_lint import action_resource_types
 from infra.naming import Naming
 from infra.providers import ROLES, login_for
+from tests import background
 from tests.conftest import by_type, one
 from tests.foundation.test_config import _nested, raw
 
@@ -161,23 +163,19 @@ def test_the_login_per_identity():
 
 
 def test_a_preview_plan_logs_every_provider_in_read_only():
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import ROOT
-
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "prod", "--format", "json"],
-        cwd=ROOT,
-        env={**os.environ, "RDP_IDENTITY": "preview"},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    out = background.result(PREVIEW)
+    out.check_returncode()
     providers = [r["inputs"] for r in json.loads(out.stdout) if r["type"] == "pulumi:providers:snowflake"]
     assert len(providers) == 4
     assert {(p["user"], p["role"]) for p in providers} == {("RDP_PROD_PREVIEW", "RDP_PROD_PREVIEWER")}
+
+
+PREVIEW = background.command(
+    "prod-preview",
+    [sys.executable, "-m", "infra.plan", "--stack", "prod", "--format", "json"],
+    test_a_preview_plan_logs_every_provider_in_read_only,
+    env={"RDP_IDENTITY": "preview"},
+)
 
 
 def _review_config() -> dict:

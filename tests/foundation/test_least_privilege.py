@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import boto3
@@ -17,6 +16,7 @@ from infra.api.owner import SERVED_TABLES
 from infra.config.reader import ConfigError, parse_config
 from scripts.core.errors import LoadError
 from scripts.core.target import secret_dsn
+from tests import background
 from tests.conftest import ROOT, by_type, one
 from tests.foundation.test_config import _with, raw
 
@@ -102,29 +102,35 @@ def test_postgres_clients_verify_the_server(plans, stack):
     assert f"objectName: RDP_{stack.upper()}_RETAIL.BRONZE.PG_ROOT_CA" in spec
 
 
+OUTPUTS_SCRIPT = (
+    "import json, pulumi\n"
+    "from infra.mocks import PlanMocks\n"
+    "from infra.config.reader import read_stack_file\n"
+    "values, secret = read_stack_file('prod')\n"
+    "pulumi.runtime.set_mocks(PlanMocks(), project='retail-data-platform', stack='prod', preview=False)\n"
+    "pulumi.runtime.set_all_config(values, secret)\n"
+    "from infra.config.engine import load_stack_config\n"
+    "from stacks.platform import build, outputs\n"
+    "def run():\n"
+    "    cfg = load_stack_config()\n"
+    "    out = outputs(cfg, build(cfg))\n"
+    "    return pulumi.Output.all(**out).apply(lambda v: print('OUTPUTS=' + json.dumps(v, default=str)))\n"
+    "pulumi.runtime.test(run)()\n"
+)
+
+
 def test_no_password_is_a_stack_output():
     """The outputs, resolved under the mocks, hold no key naming a password and no generated secret."""
-    script = (
-        "import json, pulumi\n"
-        "from infra.mocks import PlanMocks\n"
-        "from infra.config.reader import read_stack_file\n"
-        "values, secret = read_stack_file('prod')\n"
-        "pulumi.runtime.set_mocks(PlanMocks(), project='retail-data-platform', stack='prod', preview=False)\n"
-        "pulumi.runtime.set_all_config(values, secret)\n"
-        "from infra.config.engine import load_stack_config\n"
-        "from stacks.platform import build, outputs\n"
-        "def run():\n"
-        "    cfg = load_stack_config()\n"
-        "    out = outputs(cfg, build(cfg))\n"
-        "    return pulumi.Output.all(**out).apply(lambda v: print('OUTPUTS=' + json.dumps(v, default=str)))\n"
-        "pulumi.runtime.test(run)()\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = background.result(OUTPUTS)
+    done.check_returncode()
     line = next(x for x in done.stdout.splitlines() if x.startswith("OUTPUTS="))
     values = json.loads(line.removeprefix("OUTPUTS="))
     assert not [k for k in values if "password" in k.lower()]
     assert "mock-" not in line  # the mocks' generated passwords and the admin credential
     assert values["postgresLoaderSecret"].startswith("arn:aws:secretsmanager:")
+
+
+OUTPUTS = background.command("prod-outputs", [sys.executable, "-c", OUTPUTS_SCRIPT], test_no_password_is_a_stack_output)
 
 
 @mock_aws

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import pytest
 
 from infra.foundation.access import FUNCTIONAL_ROLES, RUNTIME_DDL, SERVICE_DUTY_ROLES
 from infra.foundation.catalog import SCHEMAS
+from tests import background
 from tests.conftest import ROOT
 from tests.foundation import plan_privileges as pp
 from tests.foundation import service_ddl as sd
@@ -329,7 +329,8 @@ print("PLAN=" + json.dumps(run_plan("prod"), default=str))
 
 def test_create_task_in_transformers_data_reaches_the_plan_and_is_refused(uses):
     """The fault planted in access.py itself: the program grants it, and the checks refuse the plan."""
-    done = subprocess.run([sys.executable, "-c", PLANTED_PLAN], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = background.result(PLANTED)
+    done.check_returncode()
     plan = json.loads(next(x for x in done.stdout.splitlines() if x.startswith("PLAN=")).removeprefix("PLAN="))
     grant = next(r["inputs"] for r in plan if r["name"] == "access-ar-streams-tasks-rw-schema")
     assert grant["privileges"] == ["CREATE TASK"]
@@ -337,3 +338,10 @@ def test_create_task_in_transformers_data_reaches_the_plan_and_is_refused(uses):
     assert any(p.startswith("user:RDP_PROD_SVC_TRANSFORMER reaches CREATE TASK") for p in unused), unused
     declared = {**RUNTIME_DDL, "STREAMS_TASKS": {"CREATE TASK": "planted"}}
     assert pp.unused_declarations(declared, uses, WRITERS) != []
+
+
+PLANTED = background.command(
+    "prod-planted-create-task",
+    [sys.executable, "-c", PLANTED_PLAN],
+    test_create_task_in_transformers_data_reaches_the_plan_and_is_refused,
+)

@@ -17,6 +17,7 @@ import pytest
 from infra import plandiff
 from infra.config.reader import SECRET_MARK
 from infra.plandiff import REPLACE_ON, diff_plans, forcing_inputs, render_markdown, render_text
+from tests import background
 from tests.conftest import ROOT, STACKS
 
 STACK_URN = "urn:pulumi:dev::retail-data-platform::pulumi:pulumi:Stack::retail-data-platform-dev"
@@ -174,10 +175,8 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
+def make_repo(repo: Path) -> Path:
     """This program at HEAD (with the diff tool of the working tree), then a commit that changes it."""
-    repo = tmp_path_factory.mktemp("plan-diff") / "repo"
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(repo, filter="data")
@@ -218,8 +217,14 @@ def run(repo: Path, *args: str, tmp: Path | None = None) -> subprocess.Completed
 
 
 @pytest.fixture(scope="module")
+def repo() -> Path:
+    """The repository `make_repo` made, in which CHANGED ran (ahead of the tests, see tests/background.py)."""
+    return background.cwd(CHANGED)
+
+
+@pytest.fixture(scope="module")
 def changed(repo) -> dict:
-    out = run(repo, "--diff", "HEAD~1", "--format", "json")
+    out = background.result(CHANGED)  # run(repo, "--diff", "HEAD~1", "--format", "json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -260,13 +265,13 @@ def test_the_real_diff_reads_well(changed):
     assert "‼️ **protected**" in render_markdown(results, changed["base"])
 
 
-def test_an_identical_pair_reports_no_changes(repo, tmp_path):
-    out = run(repo, "--diff", "HEAD", "--stack", "dev", tmp=tmp_path)
+def test_an_identical_pair_reports_no_changes():
+    out = background.result(IDENTICAL)  # run(repo, "--diff", "HEAD", "--stack", "dev", tmp=IDENTICAL_TMP)
     assert out.returncode == 0, out.stderr
     assert "no changes" in out.stdout
     last = out.stdout.strip().splitlines()[-1]
     assert last.startswith("dev: 0 to create, 0 to update, 0 to replace, 0 to delete, ") and last.endswith(" unchanged")
-    assert list(tmp_path.iterdir()) == [], "the exported tree is removed"
+    assert list(IDENTICAL_TMP.iterdir()) == [], "the exported tree is removed"
 
 
 def test_a_bad_ref_is_one_error_line(repo):
@@ -281,3 +286,22 @@ def test_a_failing_plan_is_one_error_line(repo):
     (line,) = out.stderr.strip().splitlines()
     assert line.startswith("error: the plan of stack qa at broken failed: ConfigError")
     assert "warehouses.load.size" in line
+
+
+CHANGED = background.command(
+    "plan-diff-changed",
+    [sys.executable, "-m", "infra.plan", "--diff", "HEAD~1", "--format", "json"],
+    test_each_real_change_is_classified,
+    test_the_real_diff_reads_well,
+    prepare=lambda: make_repo(background.tmpdir() / "repo"),
+    timeout=600,
+)
+IDENTICAL_TMP = background.tmpdir()  # its TMPDIR: the exported tree goes there, and must be gone after
+IDENTICAL = background.command(
+    "plan-diff-identical",
+    [sys.executable, "-m", "infra.plan", "--diff", "HEAD", "--stack", "dev"],
+    test_an_identical_pair_reports_no_changes,
+    env={"TMPDIR": str(IDENTICAL_TMP)},
+    prepare=lambda: background.cwd(CHANGED),  # the same repository, at main
+    timeout=600,
+)

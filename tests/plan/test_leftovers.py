@@ -7,7 +7,6 @@ finding."""
 from __future__ import annotations
 
 import copy
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from infra import leftovers
 from infra.naming import Naming
+from tests import background
 from tests.conftest import ROOT
 
 STACK = "pr-12"
@@ -22,10 +22,8 @@ NAMING = Naming("RDP", STACK)
 
 
 @pytest.fixture(scope="module")
-def review(tmp_path_factory) -> list[dict]:
-    from tests.foundation.test_iam_lint import review_plan
-
-    return review_plan(tmp_path_factory.mktemp("review-stack"))
+def review(review_stack_plan) -> list[dict]:
+    return review_stack_plan
 
 
 def _names(cov: leftovers.Coverage) -> set[str]:
@@ -98,12 +96,7 @@ def test_the_prefix_is_exact_where_sql_like_is_not():
 
 
 def test_the_command_plans_a_review_stack_from_devs_config(review):
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", STACK, "--leftovers"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
+    out = background.result(LEFTOVERS)
     assert out.returncode == 0, out.stderr
     assert not Path(ROOT, f"Pulumi.{STACK}.yaml").exists()
     assert "nothing named RDP_PR_12_* (Snowflake) or rdp-pr-12-* (AWS)" in out.stdout
@@ -111,6 +104,13 @@ def test_the_command_plans_a_review_stack_from_devs_config(review):
     expected = leftovers.coverage(review, NAMING)
     assert leftovers.render(STACK, NAMING, expected) == out.stdout
     assert "every name is covered" in out.stdout
+
+
+LEFTOVERS = background.command(
+    "review-leftovers",
+    [sys.executable, "-m", "infra.plan", "--stack", STACK, "--leftovers"],
+    test_the_command_plans_a_review_stack_from_devs_config,
+)
 
 
 def _allowed(doc: dict) -> dict[str, set[str]]:

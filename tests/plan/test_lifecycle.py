@@ -6,13 +6,13 @@ from __future__ import annotations
 import copy
 import json
 import re
-import subprocess
 import sys
 
 import pytest
 
 from infra import lifecycle, lifecycle_deploy, lifecycle_privileges, lifecycle_rules, lifecycle_teardown
 from infra.config.reader import read_stack_file
+from tests import background
 from tests.conftest import ROOT, one
 
 README = ROOT / "README.md"
@@ -263,11 +263,9 @@ def real_findings(all_plans) -> dict[tuple, str]:
     return found
 
 
-def test_the_real_plans_pass(all_plans, tmp_path) -> None:
-    from tests.foundation.test_iam_lint import review_plan
-
+def test_the_real_plans_pass(all_plans, review_stack_plan) -> None:
     assert real_findings(all_plans) == {}
-    review = review_plan(tmp_path)
+    review = review_stack_plan
     assert lifecycle.check("pr-12", review, all_plans["account"], *networks("dev")) == []
 
 
@@ -276,9 +274,7 @@ def test_the_command_prints_the_findings_and_the_runbook(monkeypatch, capsys, al
 
     from infra import plan as cli
 
-    out = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "dev", "--lifecycle"], cwd=ROOT, capture_output=True, text=True
-    )
+    out = background.result(LIFECYCLE)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "lifecycle dev: 0 findings; tearing it down:" in out.stdout
     assert ".venv/bin/python -m scripts.serving write-ca --stack dev" in out.stdout
@@ -289,6 +285,13 @@ def test_the_command_prints_the_findings_and_the_runbook(monkeypatch, capsys, al
     with pytest.raises(typer.Exit):
         cli.lifecycle_command("dev")
     assert "lifecycle dev: create api-owner-inventory: undeclared-dependency: " in capsys.readouterr().out
+
+
+LIFECYCLE = background.command(
+    "dev-lifecycle",
+    [sys.executable, "-m", "infra.plan", "--stack", "dev", "--lifecycle"],
+    test_the_command_prints_the_findings_and_the_runbook,
+)
 
 
 def test_the_readme_holds_dev_s_first_deploy_as_generated(plans, account_plan) -> None:

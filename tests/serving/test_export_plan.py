@@ -93,10 +93,8 @@ def test_the_child_task_runs_after_the_refresh_as_the_owner_with_its_error_integ
     assert not [r["name"] for r in plan if r["name"].startswith(P) and f"RDP_{other}" in json.dumps(r["inputs"])]
 
 
-def test_a_review_stack_declares_no_export(tmp_path):
-    from tests.foundation.test_iam_lint import review_plan
-
-    plan = review_plan(tmp_path)
+def test_a_review_stack_declares_no_export(review_stack_plan):
+    plan = review_stack_plan
     assert [r["name"] for r in plan if P in r["name"] or "EXPORT_DYNAMODB" in json.dumps(r["inputs"])] == []
     assert not [r for r in plan if "snowflake-dynamodb" in json.dumps(r["inputs"])]
 

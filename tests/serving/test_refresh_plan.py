@@ -98,10 +98,8 @@ def test_a_review_stack_may_not_enable_the_refresh():
         StackConfig.model_validate({**cfg, "servingRefresh": {**cfg["servingRefresh"], "enabled": True}})
 
 
-def test_a_review_stack_declares_no_refresh(tmp_path):
-    from tests.foundation.test_iam_lint import review_plan
-
-    plan = review_plan(tmp_path)
+def test_a_review_stack_declares_no_refresh(review_stack_plan):
+    plan = review_stack_plan
     assert [r["name"] for r in plan if "serving-refresh" in r["name"] or "REFRESH_SERVING" in str(r["inputs"])] == []
     assert [r["name"] for r in plan if "EXECUTE JOB SERVICE" in str(r["inputs"])] == []
 
