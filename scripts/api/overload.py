@@ -19,18 +19,41 @@ from urllib.parse import urlparse
 MAX_CONNECTIONS = 512
 
 
-async def _one(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> int:
-    """One request on a keep-alive connection: its status (the body is read and dropped)."""
+class StaleConnectionError(ConnectionError):
+    """A kept-alive connection the server had closed: nothing of the answer came back, so the request
+    (a GET) can go out again on a new connection, as every HTTP client does."""
+
+
+async def _one(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], raw: bytes) -> tuple[int, bool]:
+    """One request on a keep-alive connection: its status (the body is read and dropped) and whether the
+    connection can be used again (not when the server said `Connection: close`)."""
     reader, writer = conn
-    writer.write(raw)
-    head = await reader.readuntil(b"\r\n\r\n")
+    try:
+        writer.write(raw)
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as e:
+        if e.partial:
+            raise
+        raise StaleConnectionError("closed by the server before answering") from e
+    except (ConnectionResetError, BrokenPipeError) as e:
+        raise StaleConnectionError(str(e)) from e
     status = int(head.split(b" ", 2)[1])
-    length = 0
+    length, keep = 0, True
     for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            keep = False
     await reader.readexactly(length)
-    return status
+    return status, keep
+
+
+def _usable(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> bool:
+    """Still open as far as this side knows: the server's close (its keep-alive timeout, uvicorn's 5 s,
+    ends connections left idle after a burst) arrives as end of file on the idle connection."""
+    return not conn[0].at_eof() and not conn[1].is_closing()
 
 
 async def _run(url: str, paths: Sequence[str], rate: float, seconds: float, timeout: float) -> dict[str, float]:
@@ -40,37 +63,62 @@ async def _run(url: str, paths: Sequence[str], rate: float, seconds: float, time
     opened = 0
     by_status: dict[int, list[float]] = {}
     counts = {"timeouts": 0, "connection errors": 0, "not sent (no connection free)": 0}
+    counts |= {"keep-alive closed by the server (sent again)": 0}
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """An idle connection still open, else a new one (up to MAX_CONNECTIONS); None when neither."""
+        nonlocal opened
+        while idle:
+            conn = idle.pop()
+            if _usable(conn):
+                return conn
+            conn[1].close()
+            opened -= 1
+        if opened >= MAX_CONNECTIONS:
+            counts["not sent (no connection free)"] += 1
+            return None
+        opened += 1
+        try:
+            return await asyncio.open_connection(host, port)
+        except OSError:
+            opened -= 1
+            counts["connection errors"] += 1
+            return None
 
     async def request(i: int, due: float) -> None:
         nonlocal opened
         raw = f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-        if idle:
-            conn = idle.pop()
-        elif opened < MAX_CONNECTIONS:
-            opened += 1
+        for attempt in (1, 2):
+            conn = await connect()
+            if conn is None:
+                return
             try:
-                conn = await asyncio.open_connection(host, port)
-            except OSError:
+                status, keep = await asyncio.wait_for(_one(conn, raw), timeout)
+            except StaleConnectionError:
+                conn[1].close()
                 opened -= 1
+                if attempt == 1:
+                    counts["keep-alive closed by the server (sent again)"] += 1
+                    continue
                 counts["connection errors"] += 1
                 return
-        else:
-            counts["not sent (no connection free)"] += 1
+            except TimeoutError:
+                counts["timeouts"] += 1
+                conn[1].close()
+                opened -= 1
+                return
+            except (OSError, asyncio.IncompleteReadError, ValueError):
+                counts["connection errors"] += 1
+                conn[1].close()
+                opened -= 1
+                return
+            by_status.setdefault(status, []).append(time.perf_counter() - due)
+            if keep:
+                idle.append(conn)
+            else:
+                conn[1].close()
+                opened -= 1
             return
-        try:
-            status = await asyncio.wait_for(_one(conn, raw), timeout)
-        except TimeoutError:
-            counts["timeouts"] += 1
-            conn[1].close()
-            opened -= 1
-            return
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            counts["connection errors"] += 1
-            conn[1].close()
-            opened -= 1
-            return
-        by_status.setdefault(status, []).append(time.perf_counter() - due)
-        idle.append(conn)
 
     tasks = []
     start = time.perf_counter()

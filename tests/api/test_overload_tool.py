@@ -60,3 +60,29 @@ def test_every_answer_is_sorted_by_status_and_timeouts_are_counted(server):
     assert figures["timeouts"] == 10
     assert 80 <= figures["offered req/s"] <= 110
     assert figures["200 p99 ms"] < 1000
+
+
+class ClosesIdle(Answers):
+    """Closes a kept-alive connection idle for 50 ms, as uvicorn does after 5 s; every tenth id is slow,
+    so a burst opens connections that then sit idle."""
+
+    timeout = 0.05
+
+    def do_GET(self) -> None:
+        if int(parse_qs(urlparse(self.path).query)["customer_id"][0]) % 10 == 0:
+            time.sleep(0.3)
+        super().do_GET()
+
+
+def test_connections_the_server_closed_while_idle_are_not_errors():
+    httpd = Quiet(("127.0.0.1", 0), ClosesIdle)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        paths = [f"/recommend?customer_id={i}&zip_code=10001" for i in range(2, 42, 2)]  # all 200
+        figures = open_loop(f"http://127.0.0.1:{httpd.server_address[1]}", paths, rate=50, seconds=2.0)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert figures["connection errors"] == 0, figures
+    assert figures["answered 200"].startswith("100 "), figures
