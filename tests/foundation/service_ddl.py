@@ -33,6 +33,7 @@ RUNTIME_MODULES: dict[str, tuple[str, ...]] = {
     ),
     "transformer": (
         "scripts/analytics/loads.py",  # run: EXECUTE TASK, the dynamic tables' REFRESH
+        "scripts/analytics/graphs.py",  # run: EXECUTE TASK of each graph's root, its TASK_HISTORY read
         "scripts/cdc/loads.py",  # the refresh task's statement, the aggregated table and monitoring view
         "scripts/recommendations/loads.py",  # build, train: counts, the training reads
         "scripts/recommendations/warehouse.py",  # REFRESH, INSERT OVERWRITE through PREDICT_PROPENSITY, PUT model
