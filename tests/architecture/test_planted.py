@@ -164,6 +164,13 @@ FAULTS = [
         "401 lines",
     ),
     Fault(
+        "test-module-of-401-lines",
+        rules.sizes,
+        "tests/cdc/test_big.py",
+        lambda r: write(r, "tests/cdc/test_big.py", "X = 1\n" * 401),
+        "401 lines",
+    ),
+    Fault(
         "fmt-skip-in-scripts",
         rules.format_guards,
         "scripts/cdc/rehearsal.py",
