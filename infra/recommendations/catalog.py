@@ -161,6 +161,7 @@ CATALOG = Catalog(
             "CUSTOMER_360": "GOLD",
             "CUSTOMER_CATEGORY_FEATURES": "FEATURE_STORE",
             **dict.fromkeys(PAIR_SIGNALS, "FEATURE_STORE"),
+            "CUSTOMER_CANDIDATES": "FEATURE_STORE",
             "MODEL_STAGE": "ML_REGISTRY",
             "PREDICT_PROPENSITY": "ML_REGISTRY",
             "REGISTRY_OPS": "ML_REGISTRY",
@@ -304,9 +305,32 @@ RETRIEVAL_LIMITS = {
 }
 
 
-def candidates_sql(database: str, feature_end: str, home_region: str, **limits: int) -> str:
+# First digit of a customer's ZIP code -> their home fulfilment region, as the API maps a request's ZIP
+# (services/features/pair.py's ZIP_REGIONS; tests/recommendations/test_plan.py holds them equal).
+ZIP_REGIONS = {
+    "0": "Northeast",
+    "1": "Northeast",
+    "2": "Southeast",
+    "3": "Southeast",
+    "4": "Midwest",
+    "5": "Midwest",
+    "6": "Midwest",
+    "7": "South",
+    "8": "West",
+    "9": "West",
+}
+
+
+def home_region_sql(zip_column: str = "ZIP_CODE") -> str:
+    """ZIP_REGIONS as a SQL CASE expression over a ZIP code column."""
+    whens = " ".join(f"WHEN SUBSTR({zip_column}, 1, 1) = '{d}' THEN '{r}'" for d, r in ZIP_REGIONS.items())
+    return f"CASE {whens} END"
+
+
+def candidates_sql(database: str, feature_end: str, **limits: int) -> str:
     """Each customer's retrieved candidates (customer, product, source, score) as of `feature_end`, in
-    stock in the home region (`home_region`: a SQL expression over the CUSTOMERS row's ZIP_CODE)."""
+    stock in their home region. The CUSTOMER_CANDIDATES view is this as of now, which the sync hands
+    to the API; training and evaluation run it at past cut-offs."""
     bounds = {**RETRIEVAL_LIMITS, **limits}
     return named_queries(
         "recommendations/candidates.sql",
@@ -315,6 +339,6 @@ def candidates_sql(database: str, feature_end: str, home_region: str, **limits: 
         customers=q(database, "CUSTOMERS"),
         inventory=q(database, "INVENTORY"),
         feature_end=feature_end,
-        home_region=home_region,
+        home_region=home_region_sql(),
         **{k: str(int(v)) for k, v in bounds.items()},
     )["customer_candidates"]

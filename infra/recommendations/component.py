@@ -145,6 +145,16 @@ class RecommendationsData(PipelineComponent):
             )
             for view in catalog.PAIR_SIGNALS
         }
+        retrieval_inputs = [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG", "CUSTOMERS", "INVENTORY")]
+        self.candidates_view = snowflake.View(
+            f"{name}-customer-candidates",
+            database=db,
+            schema=CATALOG.schema("CUSTOMER_CANDIDATES"),
+            name=CATALOG.name("CUSTOMER_CANDIDATES"),
+            statement=db.apply(lambda d: catalog.candidates_sql(d, "CURRENT_TIMESTAMP()")),
+            comment="the products the ranker scores for each customer, as of now (sql/recommendations/candidates.sql)",
+            opts=args.on("sysadmin", self, depends_on=retrieval_inputs),
+        )
 
     def _model(self) -> list[str]:
         """The model stage the `train` step uploads to, and the propensity UDF that reads it; its features."""

@@ -34,6 +34,7 @@ SERVING_TABLES = (
     "customer_profiles",
     "product_popularity",
     "customer_product_interactions",
+    "customer_candidates",
 )
 # What the sync writes warehouse → Postgres (customer_profiles is the export's), live together.
 SYNCED_TABLES = tuple(t for t in SERVING_TABLES if t != "customer_profiles")

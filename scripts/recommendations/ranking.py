@@ -74,7 +74,9 @@ def candidates(world: World, snap: Snapshot, customer: int, exclude: Collection[
     picks = retrieval.propensity_picks(
         world.catalog.category_code[pos], snap.popularity[pos], ids, top, retrieval.PER_PROPENSITY_CATEGORY
     )
-    at = retrieval.select(ids, snap.retrieved.get(customer, {}), picks, exclude)
+    if "propensity" in exclude:
+        picks = picks[:0]
+    at = retrieval.select(ids, retrieval.kept(snap.retrieved.get(customer, {}), exclude), picks)
     if not len(at):
         return None
     pos = pos[at]

@@ -64,6 +64,7 @@ def build(cur: Any, t: RecommendationsTarget) -> None:
     )
     for view, body in catalog.pair_signals_sql(t.database, at).items():
         cur.execute(f"CREATE OR REPLACE VIEW {t.q(view)} AS {body}")
+    cur.execute(f"CREATE OR REPLACE VIEW {t.q('CUSTOMER_CANDIDATES')} AS " + catalog.candidates_sql(t.database, at))
     cur.execute(f"DELETE FROM {t.q('USER_PRODUCT_RECOMMENDATIONS')}")
     cur.execute(
         f"INSERT INTO {t.q('USER_PRODUCT_RECOMMENDATIONS')} (USER_ID, RANK, PRODUCT_ID, CATEGORY_ID, "

@@ -20,7 +20,7 @@ from infra.recommendations import catalog as rec_catalog
 from infra.sqlfiles import named_queries
 from scripts.recommendations import propensity as prop_model
 from scripts.recommendations.target import BASE_TABLES, RecommendationsTarget
-from services.features.pair import Catalog, History, region_for_zip, region_sql
+from services.features.pair import Catalog, History, region_for_zip
 
 LABEL_DAYS = 30
 MAX_CUSTOMERS = 5000  # customers whose rows train and evaluate the ranker (the lowest ids)
@@ -117,9 +117,7 @@ def read_snapshot(
 
 def read_candidates(cur: Any, t: RecommendationsTarget, cutoff: date, **limits: int) -> dict[int, dict[int, set[str]]]:
     """The retrieval's candidates of the ranker's customers as of `cutoff`: product id -> its sources."""
-    cur.execute(
-        _of_customers(t, rec_catalog.candidates_sql(t.database, literal(cutoff), region_sql("ZIP_CODE"), **limits))
-    )
+    cur.execute(_of_customers(t, rec_catalog.candidates_sql(t.database, literal(cutoff), **limits)))
     out: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     for cid, pid, source, _score in cur.fetchall():
         out[int(cid)][int(pid)].add(str(source))

@@ -38,6 +38,7 @@ SOURCES = {
     "recommendations": "USER_PRODUCT_RECOMMENDATIONS",
     "product_popularity": "PRODUCT_POPULARITY",
     "customer_product_interactions": "CUSTOMER_PRODUCT_INTERACTIONS",
+    "customer_candidates": "CUSTOMER_CANDIDATES",
 }
 
 

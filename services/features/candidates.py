@@ -1,9 +1,10 @@
 """Which products the ranker scores for a customer: retrieval before ranking, shared by the ranking
-model's training and evaluation (scripts/recommendations/ranking.py) and the orchestrator.
+model's training and evaluation (scripts/recommendations/ranking.py) and the orchestrator (its shelf).
 
-Four sources are precomputed in the warehouse per customer (sql/recommendations/candidates.sql:
-own history, co-occurrence, best sellers of the most active categories and of the favourite brands);
-the fifth, best sellers of the customer's top propensity categories, is taken here from the region's
+Four sources are precomputed in the warehouse per customer (sql/recommendations/candidates.sql, the
+FEATURE_STORE.CUSTOMER_CANDIDATES view that the sync copies to serving.customer_candidates): own
+history, co-occurrence, best sellers of the most active categories and of the favourite brands. The
+fifth, best sellers of the customer's top propensity categories, is taken here from the region's
 in-stock shelf, because the propensity is scored after the candidates are built. The union is
 deduplicated and kept to what is in stock in the region now, so a product sold out since the load is
 never ranked.
@@ -11,7 +12,7 @@ never ranked.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -33,18 +34,16 @@ def propensity_picks(
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
 
-def select(
-    ids: np.ndarray,
-    retrieved: Mapping[int, Collection[str]],
-    picks: np.ndarray,
-    exclude: Collection[str] = (),
-) -> np.ndarray:
+def kept(retrieved: Mapping[int, Collection[str]], exclude: Collection[str] = ()) -> list[int]:
+    """The retrieved product ids (product id -> its sources) that some source not in `exclude` brought
+    (leaving sources out measures what each one adds)."""
+    return [p for p, src in retrieved.items() if any(s not in exclude for s in src)]
+
+
+def select(ids: np.ndarray, retrieved: Sequence[int], picks: np.ndarray) -> np.ndarray:
     """Sorted, unique indexes into a region's in-stock `ids` (sorted ascending) of the customer's
-    candidates: the precomputed products (product id -> its sources) that are still in stock, plus
-    the propensity picks; sources in `exclude` are left out (to measure what each one adds)."""
-    wanted = np.array([p for p, src in retrieved.items() if any(s not in exclude for s in src)], dtype=np.int64)
+    candidates: the retrieved product ids that are still in stock, plus the propensity picks."""
+    wanted = np.asarray(retrieved, dtype=np.int64)
     at = np.searchsorted(ids, wanted)
     at = at[(at < len(ids)) & (ids[np.clip(at, 0, max(len(ids) - 1, 0))] == wanted)] if len(ids) else at[:0]
-    if "propensity" not in exclude:
-        at = np.concatenate([at, np.asarray(picks, dtype=np.int64)])
-    return np.unique(at)
+    return np.unique(np.concatenate([at, np.asarray(picks, dtype=np.int64)]))

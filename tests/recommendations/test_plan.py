@@ -10,6 +10,7 @@ from infra.config.reader import stack_config
 from infra.mocks import SECRET_MARK, PlanMocks
 from infra.recommendations import catalog
 from infra.sqlfiles import read_sql
+from services.features import pair
 from tests.conftest import by_type, one
 
 
@@ -154,6 +155,20 @@ def test_ranking_signal_views_run_the_sql_file_as_of_now(plans, stack):
     for udtf in by_type(plans[stack], "/functionPython:FunctionPython"):
         if udtf["inputs"]["name"].startswith("GENERATE_"):  # the handler file imports numpy
             assert "numpy" in udtf["inputs"]["packages"], udtf["name"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_candidates_view_is_the_retrieval_training_runs_with_the_apis_zip_regions(plans, stack):
+    """The view the sync copies to serving.customer_candidates is the retrieval's query as of now, over
+    the tables it reads, and its home region maps a ZIP code as the API does."""
+    db = f"RDP_{stack.upper()}_RETAIL"
+    v = one(plans[stack], "recommendations-customer-candidates")
+    assert v["inputs"]["schema"] == "FEATURE_STORE" and v["inputs"]["name"] == "CUSTOMER_CANDIDATES"
+    assert v["inputs"]["statement"] == catalog.candidates_sql(db, "CURRENT_TIMESTAMP()")
+    for table in ("event-stream", "product-catalog", "customers", "inventory"):
+        assert one(plans[stack], f"recommendations-{table}")["urn"] in v["dependencies"], table
+    assert catalog.ZIP_REGIONS == pair.ZIP_REGIONS
+    assert catalog.home_region_sql("c.ZIP_CODE") == pair.region_sql("c.ZIP_CODE")
 
 
 def test_destroy_order_follows_dependencies(plans):

@@ -2,14 +2,15 @@
 
 GET/POST /recommend: zip → region; the customer's features, propensity and product history from
 Postgres in one statement; the catalogue and each region's in-stock inventory with popularity from
-memory (shelf.py: reloaded when a sync swapped those tables); candidates = in-stock products of the
-customer's top categories; vectorized pair features (services/features, shared with training); the
-ranking model's score; top N, each with the features that moved its score most (`why`). Fallbacks are
-flagged in `backend`: ranker down → propensity only; Postgres down → DynamoDB's precomputed list,
-then the warehouse's, without what is out of stock in the request's region when that is known.
-Fixes: no NameError (products are held in memory), candidates are filtered by stock, per-stage
-timings are true durations, an unknown customer is a 404, and every error is JSON; what is accepted
-(strict types, ASCII ZIP codes, body, batch and URL limits) is in inputs.py.
+memory (shelf.py: reloaded when a sync swapped those tables); candidates = the retrieval's for the
+customer (serving.customer_candidates) and the best sellers of their top propensity categories, in
+stock in the region (services/features/candidates.py, as in training); vectorized pair features
+(services/features, shared with training); the ranking model's score; top N, each with the features
+that moved its score most (`why`). Fallbacks are flagged in `backend`: ranker down → propensity only;
+Postgres down → DynamoDB's precomputed list, then the warehouse's, without what is out of stock in
+the request's region when that is known.
+An unknown customer is a 404 and every error is JSON; what is accepted (strict types, ASCII ZIP
+codes, body, batch and URL limits) is in inputs.py.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel
 
-from services.features.pair import History, pair_matrix, region_for_zip, top_categories
+from services.features.pair import History, pair_matrix, region_for_zip
 
 from .backends import (
     BackendUnavailableError,
@@ -192,10 +193,7 @@ class Recommender:
         timings["shelf_ms"] = (time.perf_counter() - t0) * 1000
         timings["shelf_reloaded"] = self.shelves.loads != loads
         t0 = time.perf_counter()
-        # candidates: the region's in-stock, known products of the customer's top categories (pre-sorted)
-        stock = shelf.region(region)
-        top = top_categories(got.propensity, self.s.top_categories)
-        at = stock.take(shelf.codes[c] for c in top if c in shelf.codes)
+        stock, at = shelf.candidates(region, got.candidates, got.propensity)  # as the model was trained
         pos, ids, qty, days = stock.pos[at], stock.ids[at], stock.qty[at], stock.days[at]
         timings["candidates"] = len(ids)
         if not len(ids):

@@ -53,7 +53,6 @@ class Settings:
     snowflake_account: str = ""
     snowflake_database: str = ""
     snowflake_warehouse: str = ""
-    top_categories: int = 3
     stock_fresh_seconds: float = 300.0  # stock confirmed current this recently filters the fallbacks
     shelf_max_age_seconds: float = 60.0  # reload the in-memory tables at least this often (shelf.py)
     warehouse_concurrency: int = 2  # warehouse queries at a time on the worker's one session (warehouse.py)
@@ -77,11 +76,13 @@ class Settings:
 @dataclass(frozen=True)
 class Customer:
     """What one request reads: whether the customer is known, their category propensity, their history
-    per product, and the versions (OIDs) of the tables the shelf holds, all from one snapshot."""
+    per product, their retrieved candidates (product ids), and the versions (OIDs) of the tables the
+    shelf holds, all from one snapshot."""
 
     known: bool
     propensity: dict[str, float]
     history: list[tuple]
+    candidates: list[int]
     versions: tuple[int | None, int | None, int | None]
 
 
@@ -114,14 +115,16 @@ class Postgres:
         # its arrays are in the same order. Composed to bytes once, not on every request.
         self.q_customer = (
             sql.SQL(
-                "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, "
+                "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, r.*, "
                 "{inv}, {prod}, {pop} FROM "
                 "(SELECT coalesce(array_agg(category_id), '{{}}'), coalesce(array_agg(propensity_score), '{{}}') "
                 " FROM {q}.customer_propensity WHERE customer_id = %(c)s) p, "
                 "(SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(views), '{{}}'), "
                 " coalesce(array_agg(carts), '{{}}'), coalesce(array_agg(purchases), '{{}}'), "
                 " coalesce(array_agg(days_since_purchase), '{{}}') "
-                " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h"
+                " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h, "
+                "(SELECT coalesce(array_agg(product_id), '{{}}') "
+                " FROM {q}.customer_candidates WHERE customer_id = %(c)s) r"
             )
             .format(q=q, inv=oid["inventory"], prod=oid["products"], pop=oid["product_popularity"])
             .as_bytes(None)
@@ -237,11 +240,12 @@ class Postgres:
 
     async def customer(self, customer_id: int) -> Customer:
         """The customer's rows and the shared tables' versions, in one statement."""
-        ((known, cats, scores, ids, views, carts, buys, days, *versions),) = await self._one(
+        ((known, cats, scores, ids, views, carts, buys, days, retrieved, *versions),) = await self._one(
             self.q_customer, {"c": customer_id}
         )
         history = list(zip(ids, views, carts, buys, days, strict=True))
-        return Customer(known, {c: float(s) for c, s in zip(cats, scores, strict=True)}, history, tuple(versions))
+        propensity = {c: float(s) for c, s in zip(cats, scores, strict=True)}
+        return Customer(known, propensity, history, retrieved, tuple(versions))
 
     async def shared(self) -> tuple[tuple[int | None, int | None, int | None], list[tuple], list[tuple]]:
         """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds."""

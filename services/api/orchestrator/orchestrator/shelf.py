@@ -1,5 +1,6 @@
 """The serving tables every request shares, kept in memory: the product catalogue and each region's
-in-stock inventory with its popularity, with candidates pre-sorted by category.
+in-stock inventory with its popularity, and each category's best sellers (the propensity source of the
+retrieval, services/features/candidates.py).
 
 They change only when the sync swaps tables, and a swap gives each live table a new OID; so a request
 reads the three tables' OIDs in the same round trip as the customer's own rows, and the shelf is
@@ -13,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from services.features.pair import Catalog
+from services.features import candidates as retrieval
+from services.features.pair import Catalog, top_categories
 
 Versions = tuple[int | None, int | None, int | None]  # OIDs of inventory, products, product_popularity
 UNKNOWN: Versions = (None, None, None)
@@ -26,16 +28,16 @@ UNKNOWN: Versions = (None, None, None)
 
 @dataclass(frozen=True)
 class RegionStock:
-    """A region's in-stock products that the catalogue knows, sorted by category then product id, so a
-    customer's candidates are a few slices (`starts[code]:starts[code + 1]`); plus every in-stock
-    product, known or not, for the fallbacks' stock filter."""
+    """A region's in-stock products that the catalogue knows, sorted by product id (what
+    candidates.select expects), with each category's best sellers precomputed as the propensity
+    source's picks; plus every in-stock product, known or not, for the fallbacks' stock filter."""
 
     ids: np.ndarray
     pos: np.ndarray  # catalogue positions
     qty: np.ndarray
     days: np.ndarray
     popularity: np.ndarray  # (n, 3): purchases over 30, 90, 365 days
-    starts: np.ndarray
+    best: tuple[np.ndarray, ...]  # per catalogue category code: its propensity picks (indexes here)
     stocked: dict[int, float]
 
     @classmethod
@@ -45,21 +47,27 @@ class RegionStock:
         qty = np.asarray(row[1], dtype=np.float32)
         stocked = dict(zip(ids.tolist(), qty.tolist(), strict=True))
         pos, known = catalog.positions(ids)
-        code = catalog.category_code[pos] if len(catalog.ids) else np.zeros(len(ids), dtype=np.int64)
-        order = np.lexsort((ids, code))
+        order = np.argsort(ids, kind="stable")
         order = order[known[order]]
-        n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
-        starts = np.searchsorted(code[order], np.arange(n_cats + 1))
-        popularity = np.asarray(row[3:6], dtype=np.float64).reshape(3, -1).T
+        popularity = np.asarray(row[3:6], dtype=np.float64).reshape(3, -1).T[order]
         days = np.asarray(row[2], dtype=np.float32)
-        return cls(ids[order], pos[order], qty[order], days[order], popularity[order], starts, stocked)
+        ids, pos = ids[order], pos[order]
+        code = catalog.category_code[pos]
+        n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
+        best = tuple(
+            retrieval.propensity_picks(code, popularity, ids, (c,), retrieval.PER_PROPENSITY_CATEGORY)
+            for c in range(n_cats)
+        )
+        return cls(ids, pos, qty[order], days[order], popularity, best, stocked)
 
-    def take(self, codes: Iterable[int]) -> np.ndarray:
-        """Indexes of the in-stock products of these categories (by catalogue category code)."""
-        parts = [np.arange(self.starts[c], self.starts[c + 1]) for c in codes if 0 <= c < len(self.starts) - 1]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    def candidates(self, retrieved: Sequence[int], codes: Iterable[int]) -> np.ndarray:
+        """Sorted indexes of a customer's candidates here: the retrieved products still in stock, and
+        the best sellers of the categories `codes` (catalogue codes of their top propensity categories)."""
+        picks = [self.best[c] for c in codes if 0 <= c < len(self.best)]
+        return retrieval.select(self.ids, retrieved, np.concatenate(picks) if picks else NO_PICKS)
 
 
+NO_PICKS = np.zeros(0, dtype=np.int64)
 EMPTY_STOCK = RegionStock.build(Catalog.build([]), ([], [], [], [], [], []))
 
 
@@ -87,6 +95,15 @@ class Shelf:
 
     def region(self, name: str) -> RegionStock:
         return self.regions.get(name, EMPTY_STOCK)
+
+    def candidates(
+        self, region: str, retrieved: Sequence[int], propensity: Mapping[str, float]
+    ) -> tuple[RegionStock, np.ndarray]:
+        """The region's stock and, indexes into it, the customer's candidates: the retrieval's products
+        still in stock here and the best sellers of their top propensity categories."""
+        stock = self.region(region)
+        top = top_categories(propensity, retrieval.PROPENSITY_CATEGORIES)
+        return stock, stock.candidates(retrieved, [self.codes[c] for c in top if c in self.codes])
 
 
 class Shelves:
