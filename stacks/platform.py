@@ -72,7 +72,9 @@ class Base:
 
     @property
     def after_foundation(self) -> pulumi.ResourceOptions:
-        return pulumi.ResourceOptions(depends_on=[self.foundation])
+        """After the database and its access roles: a schema's future grants must exist before the
+        objects they are to cover (a view made before its grant is never readable by the roles)."""
+        return pulumi.ResourceOptions(depends_on=[self.foundation, self.access])
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -72,9 +72,11 @@ def refresh_cmd(
 
 
 @app.command("rollback")
-def rollback_cmd(stack: str = STACK, local: bool = LOCAL) -> None:
-    """Put the tables the last sync replaced (`<table>__old`) back live, in one transaction."""
-    run_steps(loads, stack, local, [("rollback", loads.rollback)])
+def rollback_cmd(stack: str = STACK, local: bool = LOCAL, allow_shrink: bool = ALLOW_SHRINK) -> None:
+    """Put the tables the last sync replaced (`<table>__old`) back live, in one transaction, unless one
+    is below its floor or shrinks beyond the config's share (as a sync would be refused)."""
+    rollback = ("rollback", lambda t: loads.rollback(t, allow_shrink=allow_shrink))
+    run_steps(loads, stack, local, [rollback])
 
 
 @app.command("write-ca")

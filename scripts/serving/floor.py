@@ -18,17 +18,20 @@ class ShrinkError(LoadError):
     """A load refused because it would empty or shrink a serving store beyond its config."""
 
 
-def sync_problems(staged: Mapping[str, int], live: Mapping[str, int], guard: SyncGuardConfig) -> list[str]:
-    """What is wrong with putting `staged` rows live over `live` ones, one phrase per table."""
+def sync_problems(
+    staged: Mapping[str, int], live: Mapping[str, int], guard: SyncGuardConfig, what: str = "staged"
+) -> list[str]:
+    """What is wrong with putting `staged` rows live over `live` ones, one phrase per table (`what`: how
+    those rows came, staged by a sync or kept to roll back to)."""
     problems = []
     for table, n in staged.items():
         before = live.get(table, 0)
         if n < guard.floor(table):
             key = f"postgres.sync.minRows.{table}" if table in guard.min_rows else "postgres.sync.minRows (default)"
-            problems.append(f"{table}: {n:,} rows staged, fewer than {key} = {guard.floor(table):,} (live: {before:,})")
+            problems.append(f"{table}: {n:,} rows {what}, fewer than {key} = {guard.floor(table):,} (live: {before:,})")
         elif before and n < (1 - guard.max_shrink) * before:
             problems.append(
-                f"{table}: {n:,} rows staged against {before:,} live, a {1 - n / before:.0%} shrink beyond "
+                f"{table}: {n:,} rows {what} against {before:,} live, a {1 - n / before:.0%} shrink beyond "
                 f"postgres.sync.maxShrink = {guard.max_shrink:g}"
             )
     return problems

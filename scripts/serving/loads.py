@@ -7,16 +7,19 @@ columns the migrations define; the sync checks the names before it loads anythin
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 
 from infra.config.reader import stack_config
 from infra.recommendations import catalog as recommendations
-from infra.serving.config import SYNCED_TABLES, SyncGuardConfig
+from infra.serving.config import SERVING_TABLES, SYNCED_TABLES, SyncGuardConfig
 from infra.sqlfiles import read_sql, render_sql
 from scripts.core.console import console, print_counts, progress_bar, step
 from scripts.core.target import Target, local_target, service_target, stack_target
 from scripts.serving import dynamodb, floor, postgres
 from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, without_epoch_dates
+from scripts.serving.staging import RowRefusedError
 
 __all__ = [  # with the runner's
     "export",
@@ -54,16 +57,36 @@ def sync_query(t: Target, name: str) -> str:
     return render_sql(path, **{k: recommendations.q(t.database, v) for k, v in SOURCES.items() if "{{ " + k in text})
 
 
+# The connector's type codes of VARIANT, OBJECT and ARRAY values, which it hands over as JSON text.
+SEMI_STRUCTURED = frozenset({5, 9, 10})
+
+
 def fetch(t: Target, table: str) -> tuple[list[str], list[tuple]]:
-    """A serving table's rows as the warehouse holds them (the source of truth), with column names."""
+    """A serving table's rows as the warehouse holds them (the source of truth), with column names; an
+    array (customer_candidates' product ids) as a list."""
     with t.connect_snowflake() as conn:
         cur = conn.cursor()
         cur.execute(sync_query(t, table))
         names = [d[0].lower() for d in cur.description]
         rows = cur.fetchall()
+        parsed = [i for i, d in enumerate(cur.description) if d[1] in SEMI_STRUCTURED]
+    if parsed:
+        rows = [from_json(table, names, n, row, parsed) for n, row in enumerate(rows, start=1)]
     if table == "customer_profiles" and t.local:
         rows = without_epoch_dates(names, rows)
     return names, rows
+
+
+def from_json(table: str, names: list[str], n: int, row: tuple, columns: list[int]) -> tuple:
+    """The row with its semi-structured columns parsed; text that is not JSON names the row and column."""
+    out = list(row)
+    for i in columns:
+        if isinstance(out[i], str):
+            try:
+                out[i] = json.loads(out[i])
+            except ValueError as e:
+                raise RowRefusedError(f"{table}: row {n} column {names[i]} is not JSON ({e})") from None
+    return tuple(out)
 
 
 def sync_one(t: Target, table: str, allow_shrink: bool = False, guard: SyncGuardConfig | None = None) -> int:
@@ -119,9 +142,18 @@ def sync(
     return counts
 
 
-def rollback(t: Target) -> list[str]:
-    """Put the tables the last sync (and export) replaced back live, in one transaction."""
+def rollback(t: Target, allow_shrink: bool = False) -> list[str]:
+    """Put the tables the last sync (and export) replaced back live, in one transaction, held to the
+    sync's floors: a previous table that is empty (the one a migration created before the first sync)
+    or far smaller than the live one is not put back without `--allow-shrink`."""
+    guard = stack_config(t.stack).postgres.sync
     with step("roll back Postgres"), psycopg.connect(t.pg_dsn) as conn:
+        kept = [name for name in SERVING_TABLES if postgres.exists(conn, t.pg_schema, f"{name}__old")]
+        live = postgres.live_counts(conn, t.pg_schema, kept)
+        old = postgres.live_counts(conn, t.pg_schema, [f"{name}__old" for name in kept])
+        previous = {name: old[f"{name}__old"] for name in kept}
+        problems = floor.sync_problems(previous, live, guard, "to roll back to")
+        floor.enforce(problems, allow_shrink, "nothing was rolled back")
         back = postgres.rollback(conn, t.pg_schema)
         counts = postgres.live_counts(conn, t.pg_schema, back)
         print_counts(counts, f"Postgres {t.pg_schema}, rolled back (the replaced tables are now <table>__old)")

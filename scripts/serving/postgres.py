@@ -258,7 +258,7 @@ def switch(
     replaced ones stay as `<table>__old` (the previous `__old` is dropped). Each attempt waits at most
     `lock_timeout` for a lock (a long read holds it), then rolls back and is retried with backoff for
     up to `patience` seconds; the staged tables stay for the next attempt."""
-    missing = [t for t in tables if not _exists(conn, schema, f"{t}__staging")]
+    missing = [t for t in tables if not exists(conn, schema, f"{t}__staging")]
     if missing:
         raise ServingError(f"nothing staged for {', '.join(missing)}: stage them before the switch")
 
@@ -289,7 +289,7 @@ def rollback(
     all previous tables); the tables it replaces become the `__old` ones, so a second rollback undoes
     the first. A previous table whose columns differ (a migration since) is refused. The tables
     rolled back."""
-    back = [t for t in tables if _exists(conn, schema, f"{t}__old")]
+    back = [t for t in tables if exists(conn, schema, f"{t}__old")]
     if not back:
         raise ServingError(f"nothing to roll back in {schema}: no <table>__old is left by a sync")
     for name in back:
@@ -339,7 +339,7 @@ def _locked(
         ) from None
 
 
-def _exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
+def exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
     found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.{name}",)).fetchone()
     conn.commit()
     return bool(found and found[0])

@@ -76,6 +76,11 @@ class _StrictBool(BoolBinaryDumper):
 STRICT_DUMPERS = (_CheckedInt2, _CheckedInt4, _CheckedInt8, _StrictBool)
 
 
+def copy_type(udt: str) -> str:
+    """psycopg's name of a column's type: information_schema names an array of int8 `_int8`."""
+    return f"{udt[1:]}[]" if udt.startswith("_") else udt
+
+
 def copy_rows(cur: psycopg.Cursor, table: ServingTable, schema: str, staging: str, rows: Iterable[Sequence]) -> int:
     """Binary COPY (FREEZE: the table is new in this transaction, so readers need no hint-bit writes)
     of `rows`, in the table's column order, into the empty staging table; the number of rows."""
@@ -86,7 +91,7 @@ def copy_rows(cur: psycopg.Cursor, table: ServingTable, schema: str, staging: st
     n, row = 0, None
     try:
         with cur.copy(query) as copy:
-            copy.set_types([table.udt[c] for c in table.columns])
+            copy.set_types([copy_type(table.udt[c]) for c in table.columns])
             for row in rows:
                 n += 1
                 copy.write_row(row)
@@ -122,7 +127,7 @@ def _unsendable(cur: psycopg.Cursor, table: ServingTable, n: int, row: Sequence 
         got = f"has {len(row)} values" if row is not None else "cannot be read"
         return f"{table.name}: row {n} {got}, expected {width} ({', '.join(table.columns)}): {error}"
     for name, value in zip(table.columns, row, strict=True):
-        info = cur.adapters.types.get(table.udt[name])
+        info = cur.adapters.types.get(copy_type(table.udt[name]))
         dumper = cur.adapters.get_dumper_by_oid(info.oid, pq.Format.BINARY) if info else None
         try:
             if value is not None and dumper:

@@ -52,12 +52,10 @@ def test_contract_ordering_stock_and_candidates(client, target):
                     f"SELECT product_id, qty_on_hand FROM {SCHEMA}.inventory WHERE region = 'Northeast'"
                 ).fetchall()
             )
-            retrieved = {
-                p
-                for (p,) in conn.execute(
-                    f"SELECT product_id FROM {SCHEMA}.customer_candidates WHERE customer_id = %s", (cid,)
-                )
-            }
+            (ids,) = conn.execute(
+                f"SELECT product_ids FROM {SCHEMA}.customer_candidates WHERE customer_id = %s", (cid,)
+            ).fetchone()
+            retrieved = set(ids)
             for i in items:  # a candidate: retrieved for the customer, or a best seller of a top category
                 assert i["product_id"] in retrieved or i["category_id"] in top3
                 assert stock[i["product_id"]] == i["in_stock_qty"] > 0  # only in-stock products

@@ -36,6 +36,7 @@ def _services_copy(tmp_path: Path) -> Path:
         ("services/api/ranker/ranker/app.py", {"ranker"}),
         ("services/api/orchestrator/orchestrator/shelf.py", {"orchestrator"}),
         ("services/features/pair.py", {"orchestrator"}),  # shared with training, copied into the orchestrator
+        ("services/features/candidates.py", {"orchestrator"}),  # the retrieval's selection, shared too
         ("services/features/health.py", set()),  # the monitor's and the dashboard's judgement, not copied
         ("services/api/orchestrator/requirements.txt", {"orchestrator"}),
         ("services/api/ranker/Dockerfile", {"ranker"}),
@@ -99,3 +100,37 @@ RANKER_DIFF = background.command(
     prepare=lambda: _ranker_change(background.tmpdir() / "repo"),
     timeout=600,
 )
+
+
+def image_layout(dockerfile: Path, context: Path, app: Path) -> None:
+    """Lay out under `app` (the image's WORKDIR) what the Dockerfile's COPY lines take from `context`,
+    as Docker does: a directory's contents into the destination, a file into a destination ending in /."""
+    for line in dockerfile.read_text().splitlines():
+        words = [w for w in line.split()[1:] if not w.startswith("--")]
+        if not line.startswith("COPY ") or "--from" in line:
+            continue
+        *sources, dest = words
+        into = dest.endswith("/") or dest == "."  # a directory
+        for src in sources:
+            source = context / src
+            target = app / dest / source.name if into and source.is_file() else app / dest
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(source, target)
+
+
+def test_the_orchestrator_imports_from_what_its_image_copies(tmp_path):
+    """The tests run the app from the repository, where every module is at hand; the image has only what
+    its Dockerfile copies, so a module the app imports and the Dockerfile forgets fails only in SPCS."""
+    app = tmp_path / "app"
+    image_layout(build.dockerfile("orchestrator"), ROOT / "services", app)
+    out = subprocess.run(
+        [sys.executable, "-c", "import orchestrator.app, orchestrator.cost, server"],
+        cwd=app,
+        env={**os.environ, "PYTHONPATH": str(app)},
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-1500:]

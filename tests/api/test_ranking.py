@@ -55,8 +55,10 @@ def test_the_api_ranks_exactly_the_training_candidates_and_rows_and_explains_wit
     rows = 0
     for cid, zip_code in home_customers(target, 25):
         body = client.get("/recommend", params={"customer_id": cid, "zip_code": zip_code}).json()
+        assert len(seen) == 1, f"the API built {len(seen)} feature matrices for {cid}"
         api_ids, api_x = seen.pop()
         trained = ranking.candidates(world, snap, cid)
+        assert trained is not None, cid
         np.testing.assert_array_equal(api_ids, trained.ids, err_msg=f"candidates of {cid}")
         np.testing.assert_array_equal(api_x, trained.x, err_msg=f"rows of {cid}")
         x = trained.x

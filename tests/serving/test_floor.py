@@ -156,6 +156,11 @@ def test_rollback_puts_the_previous_sync_back_and_again_undoes_it(own_schema, mo
         serving.rollback(t)
     serving.sync(t)
     first = {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables}
+    # after the first sync the previous tables are the empty ones the migrations created
+    empty = r"customer_candidates: 0 rows to roll back to, fewer than .*nothing was rolled back"
+    with pytest.raises(LoadError, match=empty):
+        serving.rollback(t)
+    assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == first
     planted(monkeypatch, "inventory", 0.4)
     serving.sync(t, allow_shrink=True)
     second = {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables}
@@ -165,7 +170,9 @@ def test_rollback_puts_the_previous_sync_back_and_again_undoes_it(own_schema, mo
     out = CliRunner().invoke(app, ["rollback", "--local"])
     assert out.exit_code == 0, out.output
     assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == first
-    assert serving.rollback(t) == list(tables)  # the rolled-back tables are the __old ones now
+    with pytest.raises(LoadError, match=r"inventory: .* shrink beyond postgres\.sync\.maxShrink"):
+        serving.rollback(t)  # back to the shrunk inventory: refused as its sync was
+    assert serving.rollback(t, allow_shrink=True) == list(tables)  # the rolled-back tables are the __old ones now
     assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == second
 
 

@@ -83,10 +83,13 @@ class Customer:
     propensity: dict[str, float]
     history: list[tuple]
     candidates: list[int]
-    versions: tuple[int | None, int | None, int | None]
+    versions: tuple[int | None, ...]
 
 
 SHARED_TABLES = ("inventory", "products", "product_popularity")  # held in memory (shelf.py)
+# Tables whose OIDs each request reads (a sync swaps them, so a new OID means a sync landed): the shared
+# ones, and customer_candidates, which exists only once a sync has run its migration.
+VERSIONED = {"inv": "inventory", "prod": "products", "pop": "product_popularity", "cand": "customer_candidates"}
 
 
 class Postgres:
@@ -110,35 +113,43 @@ class Postgres:
         self.pool = AsyncConnectionPool(self.conninfo, **sizes, open=False, timeout=1.0, kwargs=session)
         q = sql.Identifier(s.pg_schema)
         # to_regclass names the live table now: the sync's swap gives it a new OID.
-        oid = {t: sql.SQL("to_regclass({})::oid").format(sql.Literal(f"{q.as_string()}.{t}")) for t in SHARED_TABLES}
+        regclass = sql.SQL("to_regclass({})::oid")
+        oid = {t: regclass.format(sql.Literal(f"{q.as_string()}.{t}")) for t in VERSIONED.values()}
         # Arrays, one row: one round trip and cheap to decode. Each lateral aggregates in one pass, so
         # its arrays are in the same order. Composed to bytes once, not on every request.
-        self.q_customer = (
-            sql.SQL(
-                "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, r.*, "
-                "{inv}, {prod}, {pop} FROM "
+        # The customer's retrieved candidates come from a table a sync creates (its migration): until one
+        # has run since this image was deployed, the statement without it (the shelf's picks only).
+        candidates = {
+            True: sql.SQL(
+                "coalesce((SELECT product_ids FROM {q}.customer_candidates WHERE customer_id = %(c)s), '{{}}')"
+            ),
+            False: sql.SQL("'{{}}'::bigint[]"),
+        }
+        self.q_customer = {
+            has: sql.SQL(
+                "SELECT EXISTS (SELECT 1 FROM {q}.customer_features WHERE customer_id = %(c)s), p.*, h.*, {r}, "
+                "{inv}, {prod}, {pop}, {cand} FROM "
                 "(SELECT coalesce(array_agg(category_id), '{{}}'), coalesce(array_agg(propensity_score), '{{}}') "
                 " FROM {q}.customer_propensity WHERE customer_id = %(c)s) p, "
                 "(SELECT coalesce(array_agg(product_id), '{{}}'), coalesce(array_agg(views), '{{}}'), "
                 " coalesce(array_agg(carts), '{{}}'), coalesce(array_agg(purchases), '{{}}'), "
                 " coalesce(array_agg(days_since_purchase), '{{}}') "
-                " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h, "
-                "(SELECT coalesce(array_agg(product_id), '{{}}') "
-                " FROM {q}.customer_candidates WHERE customer_id = %(c)s) r"
+                " FROM {q}.customer_product_interactions WHERE customer_id = %(c)s) h"
             )
-            .format(q=q, inv=oid["inventory"], prod=oid["products"], pop=oid["product_popularity"])
+            .format(q=q, r=r.format(q=q), **{k: oid[t] for k, t in VERSIONED.items()})
             .as_bytes(None)
-        )
+            for has, r in candidates.items()
+        }
         # The shared tables with their OIDs in the same statement: it locks the tables it reads, so no
         # swap can commit between the rows and the OIDs.
         self.q_stock = sql.SQL(
-            "SELECT v.*, g.* FROM (SELECT {inv}, {pop}) v LEFT JOIN ("
+            "SELECT v.*, g.* FROM (SELECT {inv}, {pop}, {cand}) v LEFT JOIN ("
             "SELECT i.region, array_agg(i.product_id), array_agg(i.qty_on_hand), "
             "array_agg(coalesce(i.est_delivery_days, 0)), array_agg(coalesce(p.purchases_30d, 0)), "
             "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)) "
             "FROM {q}.inventory i LEFT JOIN {q}.product_popularity p ON p.product_id = i.product_id "
             "WHERE i.qty_on_hand > 0 GROUP BY i.region) g ON true"
-        ).format(q=q, inv=oid["inventory"], pop=oid["product_popularity"])
+        ).format(q=q, inv=oid["inventory"], pop=oid["product_popularity"], cand=oid["customer_candidates"])
         self.q_products = sql.SQL(
             "SELECT v.*, p.product_id, p.product_name, p.category_id, p.department, p.category_name, p.price, "
             "p.brand FROM (SELECT {prod}) v LEFT JOIN {q}.products p ON true"
@@ -149,6 +160,7 @@ class Postgres:
         # `pg_retry_seconds`; requests read it again once a ping (or /health's) answers. While it is up,
         # nothing is skipped: concurrent requests all read it.
         self.retry_seconds = s.pg_retry_seconds
+        self.has_candidates = False  # read with the shared tables (shared())
         self.down = False
         self.prober: asyncio.Task | None = None
 
@@ -239,20 +251,24 @@ class Postgres:
             return False
 
     async def customer(self, customer_id: int) -> Customer:
-        """The customer's rows and the shared tables' versions, in one statement."""
+        """The customer's rows and the versioned tables' OIDs, in one statement."""
         ((known, cats, scores, ids, views, carts, buys, days, retrieved, *versions),) = await self._one(
-            self.q_customer, {"c": customer_id}
+            self.q_customer[self.has_candidates], {"c": customer_id}
         )
         history = list(zip(ids, views, carts, buys, days, strict=True))
         propensity = {c: float(s) for c, s in zip(cats, scores, strict=True)}
         return Customer(known, propensity, history, retrieved, tuple(versions))
 
-    async def shared(self) -> tuple[tuple[int | None, int | None, int | None], list[tuple], list[tuple]]:
-        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds."""
+    async def shared(self) -> tuple[tuple[int | None, ...], list[tuple], list[tuple]]:
+        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds. Also tells
+        whether customer_candidates exists yet (the first sync after a deploy creates it)."""
         stock = await self._one(self.q_stock, ())
         products = await self._one(self.q_products, ())
-        versions = (stock[0][0], products[0][0], stock[0][1])
-        return versions, [r[1:] for r in products if r[1] is not None], [r[2:] for r in stock if r[2] is not None]
+        versions = (stock[0][0], products[0][0], stock[0][1], stock[0][2])
+        self.has_candidates = versions[3] is not None
+        if not self.has_candidates:
+            log.warning("serving.customer_candidates does not exist yet (run the sync): ranking the picks only")
+        return versions, [r[1:] for r in products if r[1] is not None], [r[3:] for r in stock if r[3] is not None]
 
 
 class DynamoRecs:

@@ -22,8 +22,8 @@ import numpy as np
 from services.features import candidates as retrieval
 from services.features.pair import Catalog, top_categories
 
-Versions = tuple[int | None, int | None, int | None]  # OIDs of inventory, products, product_popularity
-UNKNOWN: Versions = (None, None, None)
+Versions = tuple[int | None, ...]  # OIDs of inventory, products, product_popularity, customer_candidates
+UNKNOWN: Versions = (None, None, None, None)
 
 
 @dataclass(frozen=True)
