@@ -167,6 +167,9 @@ def test_the_candidates_view_is_the_retrieval_training_runs_with_the_apis_zip_re
     assert v["inputs"]["statement"] == catalog.candidates_sql(db, "CURRENT_TIMESTAMP()")
     for table in ("event-stream", "product-catalog", "customers", "inventory"):
         assert one(plans[stack], f"recommendations-{table}")["urn"] in v["dependencies"], table
+    # the component (so the view) waits for the grant that makes future views readable by the sync's role
+    grant = one(plans[stack], "access-ar-feature-store-r-future-views")["urn"]
+    assert grant in one(plans[stack], "recommendations")["dependencies"]
     assert catalog.ZIP_REGIONS == pair.ZIP_REGIONS
     assert catalog.home_region_sql("c.ZIP_CODE") == pair.region_sql("c.ZIP_CODE")
 
