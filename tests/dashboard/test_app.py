@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from scripts.analytics import loads as analytics
 from scripts.core.connections import connect_local, ensure_foundation
 from services.dashboard.style import ICONS  # each tab's Material icon: Streamlit's own font, no emoji
-from tests.dashboard.conftest import APP, fill, overview_deltas, overview_texts, reference_days
+from tests.dashboard.conftest import APP, copy_db, overview_deltas, overview_texts, reference_days
 
 TABS = [f":material/{icon}: {name}" for name, icon in ICONS.items()]  # as Streamlit renders a Material icon
 OVERVIEW, CUSTOMERS, PRODUCTS, TRENDS, INVENTORY, PAYMENTS, GEOGRAPHY, CDC, OPERATIONS = TABS
@@ -89,9 +89,9 @@ def test_the_date_filter_moves_today(app_env, shop_db):
     assert {k: shown[k] for k in overview_texts(days, earlier)} == overview_texts(days, earlier)
 
 
-def test_cached_until_refresh(app_env, stand_ins):
+def test_cached_until_refresh(app_env, stand_ins, analytics_db):
     db = "T_DASH_" + uuid.uuid4().hex[:8].upper()
-    fill(stand_ins, db, with_cdc=False)
+    copy_db(stand_ins, analytics_db, db)
     at = run(app_env, db)
     before = metrics(at)["Today's orders"]
     t = analytics.local_target("dev", database=db)
@@ -121,9 +121,9 @@ def test_an_empty_database_says_no_data_yet(app_env, stand_ins):
     assert at.info[0].value.startswith("No data yet")
 
 
-def test_a_missing_cdc_pipeline_is_a_message_on_its_tab(app_env, stand_ins):
+def test_a_missing_cdc_pipeline_is_a_message_on_its_tab(app_env, stand_ins, analytics_db):
     db = "T_DASH_NOCDC_" + uuid.uuid4().hex[:6].upper()
-    fill(stand_ins, db, with_cdc=False)
+    copy_db(stand_ins, analytics_db, db)
     at = run(app_env, db)
     assert not at.exception
     cdc_tab = at.tabs[TABS.index(CDC)]
@@ -138,9 +138,9 @@ def test_outside_snowflake_without_settings_the_page_says_what_to_set(app_env):
     assert "RDP_DASHBOARD_SNOWFLAKE_HOST" in at.warning[0].value
 
 
-def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins):
+def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins, analytics_db):
     db = "T_DASH_LOW_" + uuid.uuid4().hex[:6].upper()
-    fill(stand_ins, db, with_cdc=False)
+    copy_db(stand_ins, analytics_db, db)
     t = analytics.local_target("dev", database=db)
     with t.connect() as conn:  # product 7 sells all but 2 of its stock: 2 is below any reorder level
         cur = conn.cursor()
@@ -162,9 +162,9 @@ def test_a_product_below_its_reorder_level_is_an_alert(app_env, stand_ins):
     assert (first["PRODUCT_ID"], first["STOCK_ON_HAND"], first["ACTION"]) == (7, 2, "REORDER NOW")
 
 
-def test_a_product_deleted_at_the_source_keeps_its_sales(app_env, stand_ins):
+def test_a_product_deleted_at_the_source_keeps_its_sales(app_env, stand_ins, analytics_db):
     db = "T_DASH_DEL_" + uuid.uuid4().hex[:6].upper()
-    fill(stand_ins, db, with_cdc=False)
+    copy_db(stand_ins, analytics_db, db)
     at = run(app_env, db)
     products = at.tabs[TABS.index(PRODUCTS)].dataframe[0].value
     gone = int(products.sort_values("REVENUE").iloc[-1]["PRODUCT_ID"])

@@ -20,7 +20,7 @@ from infra.dashboard import bundle
 from infra.sqlfiles import named_queries
 from scripts.analytics import loads as analytics
 from services.features import health
-from tests.dashboard.conftest import APP, fill
+from tests.dashboard.conftest import APP, copy_db
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 
@@ -121,9 +121,9 @@ def _ops_tab(at: AppTest):
     return next(t for t in at.tabs if t.label == ":material/monitor_heart: Operations")
 
 
-def test_on_the_stand_in_a_planted_failed_task_is_red_on_the_page(app_env, stand_ins):
+def test_on_the_stand_in_a_planted_failed_task_is_red_on_the_page(app_env, stand_ins, analytics_db):
     db = "T_DASH_OPS_" + uuid.uuid4().hex[:6].upper()
-    fill(stand_ins, db, with_cdc=False)
+    copy_db(stand_ins, analytics_db, db)
     app_env.setenv("RDP_DASHBOARD_DATABASE", db)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
