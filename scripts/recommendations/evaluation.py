@@ -10,8 +10,10 @@ ones. Every order is measured over the same customers with the same code, on a v
 - `ranker`: the retrieval's candidates by the ranking model's score;
 - `ceiling`: the generator's own purchase probabilities (ceiling.py), top K in stock at home.
 NDCG@K with binary relevance; the candidate recall is the share of the window's purchases that were
-candidates; the ranker is compared with the best baseline (best on validation) by a paired bootstrap
-over customers.
+candidates; the candidate recall bound is what an ideal retrieval would reach with BOUND_KS candidates
+(the top K in stock at home by the generator's own probabilities; `in_stock`: every product in stock
+at home, which no retrieval restricted to the shelf can pass); the ranker is compared with the best
+baseline (best on validation) by a paired bootstrap over customers.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from services.features.pair import region_sql
 K = 5
 BASELINES = ("seed_baseline", "best_sellers", "item_knn", "ease", "als", "repeat_popularity")
 ORDERS = (*BASELINES, "ranker", "ceiling")
+BOUND_KS = (100, 200, 350, 400, 450, 500, 750)
 
 
 def ndcg(order: Sequence[int], relevant: set[int], k: int = K) -> float:
@@ -81,6 +84,37 @@ def _in_stock_top(world: World, customer: int, score: np.ndarray) -> list[int]:
     return _top(world.catalog.ids[pos], np.asarray(score)[pos])
 
 
+def recall_bound(
+    world: World, customer: int, score: np.ndarray, relevant: set[int], ks: Sequence[int] = BOUND_KS
+) -> dict[str, float]:
+    """The candidate recall of the top k products by `score` (over catalogue positions) in stock at
+    the customer's home, for each k, and of every product in stock there (`in_stock`): with the
+    generator's probabilities as the score, the most any retrieval of k candidates can be expected to
+    reach, since it is judged on the same purchases and restricted to the same shelf."""
+    pos = world.stock.get(world.region.get(customer), (np.zeros(0, dtype=np.int64),))[0]
+    ids = world.catalog.ids[pos]
+    ranked = ids[np.lexsort((ids, -np.asarray(score)[pos]))]  # _top's order: score descending, then id
+    found = np.flatnonzero(np.isin(ranked, np.fromiter(relevant, dtype=np.int64, count=len(relevant))))
+    total = max(len(relevant), 1)
+    out = {str(k): int((found < k).sum()) / total for k in ks}
+    out["in_stock"] = len(found) / total
+    return out
+
+
+def ceiling_scores(world: World, snap: Snapshot, ceiling: Ceiling, month: int, customer: int) -> np.ndarray | None:
+    """The generator's purchase probabilities of the customer over catalogue positions (None without
+    the customer's profile)."""
+    if customer not in world.profiles:
+        return None
+    h = snap.history.get(customer)
+    before = [] if h is None else np.repeat(world.catalog.ids[h.pos], np.nan_to_num(h.purchases).astype(int))
+    p = ceiling.probabilities(world.profiles[customer], month, before.tolist() if len(before) else [])
+    full = np.zeros(len(world.catalog.ids))
+    at, known = world.catalog.positions(ceiling.ids)
+    full[at[known]] = p[known]
+    return full
+
+
 def evaluated_customers(world: World, snap: Snapshot) -> list[int]:
     """Who bought something in the window after the cut-off and has a home region (every row of the
     table is over exactly these customers)."""
@@ -90,8 +124,9 @@ def evaluated_customers(world: World, snap: Snapshot) -> list[int]:
 def per_customer(
     world: World, snap: Snapshot, booster: Any, ceiling: Ceiling | None, params: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """NDCG@K of every order for each evaluated customer (same customers, same labels), and the
-    retrieval's candidate recall (share of the window's purchases that were candidates)."""
+    """NDCG@K of every order for each evaluated customer (same customers, same labels), the
+    retrieval's candidate recall (share of the window's purchases that were candidates) and its bound
+    (`bound:<k>`, recall_bound of the ceiling's probabilities)."""
     customers = evaluated_customers(world, snap)
     everyone = baselines.Interactions.of(world, snap, sorted(world.region))
     x = everyone.rows(customers)
@@ -104,22 +139,18 @@ def per_customer(
     }
     seed = seed_baseline(world, snap)
     month = ceiling.month(snap.cutoff, LABEL_DAYS) if ceiling else 0
-    out: dict[str, list[float]] = {o: [] for o in (*ORDERS, "candidate_recall", "candidates")}
+    bounds = [f"bound:{k}" for k in (*BOUND_KS, "in_stock")]
+    out: dict[str, list[float]] = {o: [] for o in (*ORDERS, "candidate_recall", "candidates", *bounds)}
     for row, c in enumerate(customers):
         relevant = snap.bought_after[c]
         out["seed_baseline"].append(ndcg(seed[c], relevant))
         for name, s in scores.items():
             out[name].append(ndcg(_in_stock_top(world, c, s[row]), relevant))
-        if ceiling is not None and c in world.profiles:
-            h = snap.history.get(c)
-            before = [] if h is None else np.repeat(world.catalog.ids[h.pos], np.nan_to_num(h.purchases).astype(int))
-            p = ceiling.probabilities(world.profiles[c], month, before.tolist() if len(before) else [])
-            full = np.zeros(len(world.catalog.ids))
-            at, known = world.catalog.positions(ceiling.ids)
-            full[at[known]] = p[known]
-            out["ceiling"].append(ndcg(_in_stock_top(world, c, full), relevant))
-        else:
-            out["ceiling"].append(np.nan)
+        full = ceiling_scores(world, snap, ceiling, month, c) if ceiling is not None else None
+        out["ceiling"].append(ndcg(_in_stock_top(world, c, full), relevant) if full is not None else np.nan)
+        bound = recall_bound(world, c, full, relevant) if full is not None else {}
+        for b in bounds:
+            out[b].append(bound.get(b.removeprefix("bound:"), np.nan))
         cand = ranking.candidates(world, snap, c)
         ids = cand.ids if cand is not None else np.zeros(0, dtype=np.int64)
         out["ranker"].append(ndcg(_top(ids, ranking.score(booster, cand.x)), relevant) if cand is not None else 0.0)
@@ -175,6 +206,7 @@ def evaluate(
             **{o: round(float(np.nanmean(per[w][o])), 4) if len(per[w][o]) else 0.0 for o in ORDERS},
             "candidate_recall": round(float(per[w]["candidate_recall"].mean()), 4) if len(per[w]["ranker"]) else 0.0,
             "candidates_per_customer": round(float(per[w]["candidates"].mean()), 1) if len(per[w]["ranker"]) else 0.0,
+            "candidate_recall_bound": _bounds(per[w]),
         }
     best = max(BASELINES, key=lambda o: (result["validation"][o], o))
     result["best_baseline"] = best
@@ -183,6 +215,16 @@ def evaluate(
         ceil = result[w]["ceiling"]
         result[w]["ranker_share_of_ceiling"] = round(result[w]["ranker"] / ceil, 3) if ceil else None
     return result
+
+
+def _bounds(per: dict[str, np.ndarray]) -> dict[str, float | None]:
+    """Mean of each `bound:<k>` over the customers the ceiling knows (None with no such customer)."""
+    out: dict[str, float | None] = {}
+    for key, v in per.items():
+        if key.startswith("bound:"):
+            known = v[~np.isnan(v)]
+            out[key.removeprefix("bound:")] = round(float(known.mean()), 4) if len(known) else None
+    return out
 
 
 def show(result: dict[str, Any]) -> None:
@@ -200,6 +242,10 @@ def show(result: dict[str, Any]) -> None:
     table.add_row(
         "candidates per customer", f"{val['candidates_per_customer']:.0f}", f"{test['candidates_per_customer']:.0f}"
     )
+    for k, v in val.get("candidate_recall_bound", {}).items():
+        label = "every product in stock" if k == "in_stock" else f"{k} candidates"
+        shown = [f"{x:.3f}" if x is not None else "-" for x in (v, test["candidate_recall_bound"].get(k))]
+        table.add_row(f"candidate recall bound ({label})", *shown)
     console.print(table)
     for w in ("validation", "test"):
         b = result[w]["ranker_vs_best"]

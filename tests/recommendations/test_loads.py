@@ -61,6 +61,9 @@ def test_metrics_keep_the_offline_evaluation_and_the_model_is_published(target):
         for order in evaluation.ORDERS:
             assert 0 <= w[order] <= 1, (window, order)
         assert 0 < w["candidate_recall"] <= 1 and w["candidates_per_customer"] > 0
+        bound = [w["candidate_recall_bound"][str(k)] for k in (*evaluation.BOUND_KS, "in_stock")]
+        assert bound == sorted(bound) and bound[-1] <= 1, bound  # more candidates never find less
+        assert w["candidate_recall"] <= bound[-1]  # the candidates are on the home shelf too
         assert w["ranker_vs_best"]["ratio_low"] <= w["ranker_vs_best"]["ratio"] <= w["ranker_vs_best"]["ratio_high"]
     assert ev["best_baseline"] in evaluation.BASELINES
     # the first model is published even when it loses (the API would rank by propensity); the refusal is kept

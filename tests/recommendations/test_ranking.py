@@ -4,6 +4,7 @@ definition and the gate that keeps a worse model from the API."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import date
@@ -203,6 +204,47 @@ def test_candidates_are_the_retrieved_products_in_stock_and_the_recall_counts_th
         world, snap, booster, None, {"ease_lambda": 1.0, "als": [8, 0.1], "heuristic": [1.0, 1.0]}
     )
     assert per["candidate_recall"].tolist() == pytest.approx([2 / 3])  # 40 (CAT-005) was no candidate
+
+
+def test_the_recall_bound_takes_the_top_k_in_stock_at_home_by_the_score():
+    """An ideal retrieval of k candidates: the k best-scored products on the home shelf; a purchase
+    not on it counts against every k, however high its score."""
+    catalog = Catalog.build([(p, CATEGORIES[p % 12], "B", 10.0) for p in range(10)])
+    pos = np.array([p for p in range(10) if p != 9])  # product 9 is not stocked at home
+    world = World(catalog, {"West": (pos, np.ones(9), np.ones(9))}, {1: "West"})
+    score = np.array([0.0, 0.1, 0.5, 0.1, 0.3, 0.0, 0.0, 0.0, 0.0, 1.0])  # 2, 4, then 1 before 3 (the id)
+    bound = evaluation.recall_bound(world, 1, score, {4, 3, 9, 8}, ks=(1, 2, 3, 4, 9))
+    assert bound == {"1": 0.0, "2": 0.25, "3": 0.25, "4": 0.5, "9": 0.75, "in_stock": 0.75}
+
+
+class FakeCeiling:
+    """The generator's probabilities stood in by a fixed score per product id."""
+
+    def __init__(self, score: dict[int, float], n: int) -> None:
+        self.ids = np.arange(n, dtype=np.int64)
+        self.p = np.array([score.get(p, 0.0) for p in range(n)])
+
+    def month(self, *_: object) -> int:
+        return 0
+
+    def probabilities(self, *_: object) -> np.ndarray:
+        return self.p
+
+
+def test_the_evaluation_keeps_the_recall_bound_of_the_ceilings_probabilities():
+    rng = random.Random(5)
+    world = planted_world(rng, range(1, 61))
+    world = dataclasses.replace(world, profiles={c: (c, "94110", True, "Gold") for c in range(1, 61)})
+    snap = planted_snapshot(rng, world, range(1, 61))
+    bought = set().union(*snap.bought_after.values())
+    ceiling = FakeCeiling({p: 1.0 + (p in bought) for p in range(240)}, 240)  # every purchase first
+    params = {"ease_lambda": 1.0, "als": [8, 0.1], "heuristic": [1.0, 1.0]}
+    per = evaluation.per_customer(world, snap, ranking.fit(*ranking.training_set(world, snap))[0], ceiling, params)
+    assert per["bound:100"].tolist() == [1.0] * 60  # fewer than 100 bought, every one in stock
+    assert (per["bound:in_stock"] >= per["candidate_recall"]).all()
+    worst = FakeCeiling({p: -1.0 * (p in bought) for p in range(240)}, 240)  # every purchase last
+    per = evaluation.per_customer(world, snap, ranking.fit(*ranking.training_set(world, snap))[0], worst, params)
+    assert per["bound:100"].max() == 0.0 and per["bound:in_stock"].tolist() == [1.0] * 60
 
 
 def test_als_recovers_two_planted_tastes():
