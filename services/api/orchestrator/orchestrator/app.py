@@ -1,8 +1,8 @@
 """The recommendation API: the orchestrator of the real-time recommendations.
 
 GET/POST /recommend: zip → region; the customer's features, propensity, product history and
-retrieved candidates from Postgres in one statement; the catalogue and each region's in-stock inventory with popularity from
-memory (shelf.py: reloaded when a sync swapped those tables); candidates = the retrieval's for the
+retrieved candidates from Postgres in one statement; the catalogue and each region's in-stock
+inventory with popularity from memory (shelf.py: reloaded when a sync swapped those tables); candidates = the retrieval's for the
 customer (serving.customer_candidates) and the best sellers of their top propensity categories, in
 stock in the region (services/features/candidates.py, as in training); vectorized pair features
 (services/features, shared with training); the ranking model's score; top N, each with the features
