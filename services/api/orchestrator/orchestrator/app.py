@@ -2,9 +2,9 @@
 
 GET/POST /recommend: zip → region; the customer's features, propensity, product history and
 retrieved candidates from Postgres in one statement; the catalogue and each region's in-stock
-inventory with popularity from memory (shelf.py: reloaded when a sync swapped those tables); candidates = the retrieval's for the
-customer (serving.customer_candidates) and the best sellers of their top propensity categories, in
-stock in the region (services/features/candidates.py, as in training); vectorized pair features
+inventory with popularity from memory (shelf.py: reloaded when a sync swapped those tables);
+candidates = the retrieval's, in stock in the region, and the best sellers of the customer's top
+propensity categories (services/features/candidates.py, as in training); vectorized pair features
 (services/features, shared with training); the ranking model's score; top N, each with the features
 that moved its score most (`why`). Fallbacks are flagged in `backend`: ranker down → propensity only;
 Postgres down → DynamoDB's precomputed list, then the warehouse's, without what is out of stock in
