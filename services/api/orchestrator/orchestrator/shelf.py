@@ -3,10 +3,11 @@ in-stock inventory with its popularity, and each category's best sellers (the pr
 retrieval, services/features/candidates.py).
 
 They change only when the sync swaps tables, and a swap gives each live table a new OID; so a request
-reads the three tables' OIDs in the same round trip as the customer's own rows, and the shelf is
-reloaded, before the request goes on, only when one of them changed (or the shelf is older than
-`max_age`, which catches a write made in place, outside the sync). The next request after a sync
-therefore always sees the new stock, with no polling and no notification from the sync.
+reads the OIDs of the three tables (and of customer_candidates, which the API reads only once a sync
+created it) in the same round trip as the customer's own rows, and the shelf is reloaded, before
+the request goes on, only when one of them changed (or the shelf is older than `max_age`, which
+catches a write made in place, outside the sync). The next request after a sync therefore always sees
+the new stock, with no polling and no notification from the sync.
 """
 
 from __future__ import annotations
