@@ -22,9 +22,10 @@ IGNORED_SUFFIXES = {".pyc", ".pyo"}
 DIGEST_LENGTH = 12
 
 
-def copy_sources(text: str) -> list[str]:
-    """The context paths a Dockerfile's COPY/ADD instructions read (not `--from` stages), in order."""
-    sources: list[str] = []
+def copy_instructions(text: str) -> list[tuple[list[str], str]]:
+    """(sources, destination) of each of a Dockerfile's COPY/ADD instructions that reads the build
+    context (not `--from` stages), in order."""
+    out: list[tuple[list[str], str]] = []
     logical = text.replace("\\\n", " ")
     for line in logical.splitlines():
         words = shlex.split(line, comments=True) if line.strip() else []
@@ -33,9 +34,14 @@ def copy_sources(text: str) -> list[str]:
         args = words[1:]
         if any(a.startswith("--from") for a in args):
             continue
-        paths = [a for a in args if not a.startswith("--")]
-        sources += paths[:-1]  # the last one is the destination
-    return sources
+        *sources, dest = [a for a in args if not a.startswith("--")]
+        out.append((sources, dest))
+    return out
+
+
+def copy_sources(text: str) -> list[str]:
+    """The context paths a Dockerfile's COPY/ADD instructions read (not `--from` stages), in order."""
+    return [src for sources, _ in copy_instructions(text) for src in sources]
 
 
 def _files(base: Path) -> Iterator[Path]:

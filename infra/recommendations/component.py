@@ -7,6 +7,7 @@ Every SQL body and handler comes from sql/recommendations/, the files the post-d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -123,37 +124,42 @@ class RecommendationsData(PipelineComponent):
             comment="Customer 360 profile: RFM segment, engagement, abandonment, favourites",
             opts=args.kept(self, depends_on=raw),
         )
-        self.features_view = snowflake.View(
-            f"{name}-customer-category-features",
-            database=db,
-            schema=CATALOG.schema("CUSTOMER_CATEGORY_FEATURES"),
-            name=CATALOG.name("CUSTOMER_CATEGORY_FEATURES"),
-            statement=db.apply(lambda d: catalog.category_features_sql(d, "CURRENT_TIMESTAMP()")),
-            comment="propensity features per (customer, category), as of now",
-            opts=args.on("sysadmin", self, depends_on=raw),
+        now = "CURRENT_TIMESTAMP()"
+        self.features_view = self._view(
+            "CUSTOMER_CATEGORY_FEATURES",
+            lambda d: catalog.category_features_sql(d, now),
+            "propensity features per (customer, category), as of now",
+            raw,
         )
         signal_inputs = [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG")]
         self.signal_views = {
-            view: snowflake.View(
-                f"{name}-{slug(view.lower())}",
-                database=db,
-                schema=CATALOG.schema(view),
-                name=CATALOG.name(view),
-                statement=db.apply(lambda d, v=view: catalog.pair_signals_sql(d, "CURRENT_TIMESTAMP()")[v]),
-                comment="ranking model inputs, as of now (sql/recommendations/pair_signals.sql)",
-                opts=args.on("sysadmin", self, depends_on=signal_inputs),
+            view: self._view(
+                view,
+                lambda d, v=view: catalog.pair_signals_sql(d, now)[v],
+                "ranking model inputs, as of now (sql/recommendations/pair_signals.sql)",
+                signal_inputs,
             )
             for view in catalog.PAIR_SIGNALS
         }
-        retrieval_inputs = [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG", "CUSTOMERS", "INVENTORY")]
-        self.candidates_view = snowflake.View(
-            f"{name}-customer-candidates",
-            database=db,
-            schema=CATALOG.schema("CUSTOMER_CANDIDATES"),
-            name=CATALOG.name("CUSTOMER_CANDIDATES"),
-            statement=db.apply(lambda d: catalog.candidates_sql(d, "CURRENT_TIMESTAMP()")),
-            comment="the products the ranker scores for each customer, as of now (sql/recommendations/candidates.sql)",
-            opts=args.on("sysadmin", self, depends_on=retrieval_inputs),
+        self.candidates_view = self._view(
+            "CUSTOMER_CANDIDATES",
+            lambda d: catalog.candidates_sql(d, now),
+            "the products the ranker scores for each customer, as of now (sql/recommendations/candidates.sql)",
+            [self.tables[t] for t in ("EVENT_STREAM", "PRODUCT_CATALOG", "CUSTOMERS", "INVENTORY")],
+        )
+
+    def _view(
+        self, key: str, query: Callable[[str], str], comment: str, inputs: list[pulumi.Resource]
+    ) -> snowflake.View:
+        """A catalogue view whose statement is `query(database)`, made after the tables it reads."""
+        return snowflake.View(
+            f"{self._name}-{slug(key.lower())}",
+            database=self._db,
+            schema=CATALOG.schema(key),
+            name=CATALOG.name(key),
+            statement=self._db.apply(query),
+            comment=comment,
+            opts=self._args.on("sysadmin", self, depends_on=inputs),
         )
 
     def _model(self) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import images
 from infra.api import build
 from tests import background
 from tests.conftest import ROOT
@@ -105,11 +106,7 @@ RANKER_DIFF = background.command(
 def image_layout(dockerfile: Path, context: Path, app: Path) -> None:
     """Lay out under `app` (the image's WORKDIR) what the Dockerfile's COPY lines take from `context`,
     as Docker does: a directory's contents into the destination, a file into a destination ending in /."""
-    for line in dockerfile.read_text().splitlines():
-        words = [w for w in line.split()[1:] if not w.startswith("--")]
-        if not line.startswith("COPY ") or "--from" in line:
-            continue
-        *sources, dest = words
+    for sources, dest in images.copy_instructions(dockerfile.read_text()):
         into = dest.endswith("/") or dest == "."  # a directory
         for src in sources:
             source = context / src

@@ -112,7 +112,10 @@ class Recommender:
         self.pg_ok = False
 
     async def _load_shelf(self) -> Shelf:
-        return Shelf.build(*await self.pg.shared())
+        shelf = Shelf.build(*await self.pg.shared())
+        if not shelf.has_candidates:
+            log.warning("serving.customer_candidates does not exist yet (run the sync): ranking the picks only")
+        return shelf
 
     async def start(self) -> None:
         """Open the pool and load the shelf; without Postgres, the products from the warehouse (for the
@@ -183,7 +186,7 @@ class Recommender:
 
     async def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
         t0 = time.perf_counter()
-        got = await self.pg.customer(req.customer_id)
+        got = await self.pg.customer(req.customer_id, self.shelves.shelf.has_candidates)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         if not got.known:
             raise UnknownCustomerError(req.customer_id)

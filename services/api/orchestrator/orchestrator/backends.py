@@ -160,7 +160,6 @@ class Postgres:
         # `pg_retry_seconds`; requests read it again once a ping (or /health's) answers. While it is up,
         # nothing is skipped: concurrent requests all read it.
         self.retry_seconds = s.pg_retry_seconds
-        self.has_candidates = False  # read with the shared tables (shared())
         self.down = False
         self.prober: asyncio.Task | None = None
 
@@ -250,24 +249,21 @@ class Postgres:
         except BackendUnavailableError:
             return False
 
-    async def customer(self, customer_id: int) -> Customer:
-        """The customer's rows and the versioned tables' OIDs, in one statement."""
+    async def customer(self, customer_id: int, with_candidates: bool) -> Customer:
+        """The customer's rows and the versioned tables' OIDs, in one statement; their candidates when
+        `with_candidates` (customer_candidates exists: see shelf.Shelf.has_candidates)."""
         ((known, cats, scores, ids, views, carts, buys, days, retrieved, *versions),) = await self._one(
-            self.q_customer[self.has_candidates], {"c": customer_id}
+            self.q_customer[with_candidates], {"c": customer_id}
         )
         history = list(zip(ids, views, carts, buys, days, strict=True))
         propensity = {c: float(s) for c, s in zip(cats, scores, strict=True)}
         return Customer(known, propensity, history, retrieved, tuple(versions))
 
     async def shared(self) -> tuple[tuple[int | None, ...], list[tuple], list[tuple]]:
-        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds. Also tells
-        whether customer_candidates exists yet (the first sync after a deploy creates it)."""
+        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds."""
         stock = await self._one(self.q_stock, ())
         products = await self._one(self.q_products, ())
         versions = (stock[0][0], products[0][0], stock[0][1], stock[0][2])
-        self.has_candidates = versions[3] is not None
-        if not self.has_candidates:
-            log.warning("serving.customer_candidates does not exist yet (run the sync): ranking the picks only")
         return versions, [r[1:] for r in products if r[1] is not None], [r[3:] for r in stock if r[3] is not None]
 
 

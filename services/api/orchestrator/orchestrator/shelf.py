@@ -97,6 +97,11 @@ class Shelf:
     def region(self, name: str) -> RegionStock:
         return self.regions.get(name, EMPTY_STOCK)
 
+    @property
+    def has_candidates(self) -> bool:
+        """Whether customer_candidates existed at the load (the first sync after a deploy creates it)."""
+        return self.versions[3] is not None
+
     def candidates(
         self, region: str, retrieved: Sequence[int], propensity: Mapping[str, float]
     ) -> tuple[RegionStock, np.ndarray]:
