@@ -45,5 +45,9 @@ def select(ids: np.ndarray, retrieved: Sequence[int], picks: np.ndarray) -> np.n
     candidates: the retrieved product ids that are still in stock, plus the propensity picks."""
     wanted = np.asarray(retrieved, dtype=np.int64)
     at = np.searchsorted(ids, wanted)
-    at = at[(at < len(ids)) & (ids[np.clip(at, 0, max(len(ids) - 1, 0))] == wanted)] if len(ids) else at[:0]
-    return np.unique(np.concatenate([at, np.asarray(picks, dtype=np.int64)]))
+    found = at < len(ids)
+    found[found] = ids[at[found]] == wanted[found]
+    marked = np.zeros(len(ids), dtype=bool)  # one flag per product in stock: sorted and unique, no hashing
+    marked[at[found]] = True
+    marked[np.asarray(picks, dtype=np.int64)] = True
+    return np.flatnonzero(marked)

@@ -82,6 +82,8 @@ class Catalog:
     brand: np.ndarray
     price: np.ndarray
     price_rank: np.ndarray
+    code_of: dict[str, int]  # category id -> its code (codes sort as the ids do)
+    category_number: np.ndarray  # per code: the category's number, "CAT-007" -> 7.0 (category_idx)
 
     @classmethod
     def build(cls, rows: Iterable[Sequence]) -> Catalog:
@@ -97,7 +99,9 @@ class Catalog:
             members = np.flatnonzero(code == k)
             order = members[np.lexsort((ids[members], price[members]))]
             rank[order] = np.arange(len(order)) / max(len(order) - 1, 1)
-        return cls(ids, category, code, brand.astype(np.int64), price, rank)
+        code_of = {str(c): k for k, c in enumerate(cats.tolist())}
+        number = np.array([float(int(str(c)[4:])) for c in cats.tolist()], dtype=np.float64)
+        return cls(ids, category, code, brand.astype(np.int64), price, rank, code_of, number)
 
     def positions(self, product_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(positions, known): where each id sits in the catalogue, and whether it is there at all."""
@@ -127,9 +131,14 @@ class History:
     def build(cls, catalog: Catalog, rows: Iterable[Sequence]) -> History:
         """From (product_id, views, carts, purchases, days_since_purchase) rows; unknown products dropped."""
         rows = list(rows)
-        ids = np.array([int(r[0]) for r in rows], dtype=np.int64)
-        pos, known = catalog.positions(ids)
-        cols = [np.array([np.nan if r[i] is None else float(r[i]) for r in rows]) for i in range(1, 5)]
+        return cls.of_columns(catalog, *(zip(*rows, strict=True) if rows else ((),) * 5))
+
+    @classmethod
+    def of_columns(cls, catalog: Catalog, ids: Sequence, *counts: Sequence) -> History:
+        """From the columns of those rows (as the API reads them, one array each); None is missing."""
+        pos, known = catalog.positions(np.array(ids, dtype=np.int64))
+        # dtype float turns None into NaN
+        cols = [np.array(c, dtype=np.float64) if len(c) else np.zeros(0) for c in counts]
         order = np.argsort(pos[known], kind="stable")
         return cls(pos[known][order], *(c[known][order] for c in cols))
 
@@ -173,11 +182,13 @@ def pair_matrix(
 
     `popularity` is (n, 3): purchases over the last 30, 90 and 365 days, per candidate."""
     n = len(positions)
-    ranked = top_categories(propensity, len(propensity))
-    rank_of = {c: i + 1 for i, c in enumerate(ranked)}
-    # by category code (codes sort as the category ids do): np.unique on the ids themselves sorts strings
-    _, first, inverse = np.unique(catalog.category_code[positions], return_index=True, return_inverse=True)
-    cats = catalog.category[positions[first]]
+    # per category code: the customer's propensity and its rank (13 when the customer has none)
+    by_code = np.zeros(len(catalog.category_number), dtype=np.float64)
+    rank_by_code = np.full(len(catalog.category_number), 13.0)
+    for i, c in enumerate(top_categories(propensity, len(propensity))):
+        k = catalog.code_of.get(c)
+        if k is not None:
+            by_code[k], rank_by_code[k] = propensity[c], i + 1
     profile = _customer_profile(catalog, history)
     price, price_rank = catalog.price[positions], catalog.price_rank[positions]
     brand, code = catalog.brand[positions], catalog.category_code[positions]
@@ -188,9 +199,9 @@ def pair_matrix(
         return np.where(seen, values[at], missing) if len(history.pos) else np.full(n, missing)
 
     out = np.empty((n, len(PAIR_FEATURES)), dtype=np.float32)
-    out[:, 0] = np.array([propensity.get(c, 0.0) for c in cats], dtype=np.float64)[inverse]
-    out[:, 1] = np.array([rank_of.get(c, 13) for c in cats], dtype=np.float64)[inverse]
-    out[:, 2] = np.array([int(c[4:]) for c in cats], dtype=np.float64)[inverse]
+    out[:, 0] = by_code[code]
+    out[:, 1] = rank_by_code[code]
+    out[:, 2] = catalog.category_number[code]
     out[:, 3] = price
     out[:, 4] = price_rank
     out[:, 5] = price_rank - profile["level"]

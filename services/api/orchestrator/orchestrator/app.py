@@ -202,7 +202,7 @@ class Recommender:
         if not len(ids):
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
             return [], "postgres"
-        history = History.build(shelf.catalog, got.history)
+        history = History.of_columns(shelf.catalog, *got.history)
         x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history)
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()

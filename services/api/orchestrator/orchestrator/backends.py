@@ -81,7 +81,7 @@ class Customer:
 
     known: bool
     propensity: dict[str, float]
-    history: list[tuple]
+    history: tuple[list, ...]  # columns: product ids, views, carts, purchases, days since purchase
     candidates: list[int]
     versions: tuple[int | None, ...]
 
@@ -255,7 +255,7 @@ class Postgres:
         ((known, cats, scores, ids, views, carts, buys, days, retrieved, *versions),) = await self._one(
             self.q_customer[with_candidates], {"c": customer_id}
         )
-        history = list(zip(ids, views, carts, buys, days, strict=True))
+        history = (ids, views, carts, buys, days)
         propensity = {c: float(s) for c, s in zip(cats, scores, strict=True)}
         return Customer(known, propensity, history, retrieved, tuple(versions))
 

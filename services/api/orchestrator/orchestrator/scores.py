@@ -109,10 +109,13 @@ class TreeScores:
         else:
             start, done = fixed
             alive = self.masks(x, (f for f in self.features.tolist() if f not in done), start)
-        leaf = _LOWEST_BIT.take(alive).T + self.leaf_at[:, None]  # (trees, rows)
+        # (trees, rows), made contiguous by the cast; the leaves are then read in that order, and `clip`
+        # (every index is in range) spares the buffered copy that take's default mode makes with `out`
+        leaf = _LOWEST_BIT.take(alive).T.astype(np.intp)
+        leaf += self.leaf_at[:, None]
         parts = np.empty((self.n_trees + 1, len(alive)), dtype=np.float32)
         parts[0] = self.base
-        self.leaf_value.take(leaf, out=parts[1:])
+        self.leaf_value.take(leaf, out=parts[1:], mode="clip")
         return np.add.reduce(parts, axis=0, dtype=np.float32)  # along the outer axis: row by row, in order
 
     def link_one(self, margin: float) -> float:
