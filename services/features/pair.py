@@ -100,7 +100,7 @@ class Catalog:
             order = members[np.lexsort((ids[members], price[members]))]
             rank[order] = np.arange(len(order)) / max(len(order) - 1, 1)
         code_of = {str(c): k for k, c in enumerate(cats.tolist())}
-        number = np.array([float(int(str(c)[4:])) for c in cats.tolist()], dtype=np.float64)
+        number = np.array([_category_number(str(c)) for c in cats.tolist()], dtype=np.float64)
         return cls(ids, category, code, brand.astype(np.int64), price, rank, code_of, number)
 
     def positions(self, product_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +110,13 @@ class Catalog:
             return np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
         pos = np.clip(np.searchsorted(self.ids, ids), 0, len(self.ids) - 1)
         return pos, self.ids[pos] == ids
+
+
+def _category_number(category_id: str) -> float:
+    """The number of a category id, CAT-007 -> 7.0; without one it is missing (NaN), and the catalogue
+    still loads."""
+    digits = category_id[4:]
+    return float(int(digits)) if digits.isascii() and digits.isdigit() else np.nan
 
 
 @dataclass(frozen=True)
