@@ -61,6 +61,36 @@ def test_a_half_written_model_keeps_the_propensity_ranking_until_a_good_one_land
     assert ranker.refresh() is False  # unchanged: not loaded again
 
 
+def test_a_request_never_waits_for_a_model_load(target, tmp_path, monkeypatch):
+    """The load runs on a thread (held here until released): polls return at once, and the first poll
+    after it finishes puts the new model in."""
+    import threading
+
+    from services.api.orchestrator.orchestrator import ranking
+    from services.api.orchestrator.orchestrator.backends import Settings
+
+    model = tmp_path / "ranking_model.json"
+    ranker = ranking.Ranker(Settings(ranker_model_path=str(model), ranker_model_check_seconds=0))
+    release, real_load = threading.Event(), ranking._load
+
+    def held_load(path, seen):
+        assert release.wait(10), "the test never released the load"
+        return real_load(path, seen)
+
+    monkeypatch.setattr(ranking, "_load", held_load)
+    shutil.copyfile(serve.model_path(target), model)
+    done = threading.Event()
+    threading.Thread(target=lambda: (ranker.poll(), ranker.poll(), done.set()), daemon=True).start()
+    assert done.wait(5), "a poll waited for the model load"
+    assert not ranker.loaded and ranker.loads == 0  # still ranking by propensity
+    release.set()
+    assert _wait_for(lambda: ranker._pending is not None, 10), "the background load never finished"
+    ranker.poll()
+    assert ranker.loaded and ranker.loads == 1 and ranker.scores is ranker.model.scores
+    ranker.poll()
+    assert _wait_for(lambda: not ranker._loading.locked(), 10) and ranker._pending is None  # unchanged file
+
+
 def test_the_ranker_service_starts_without_a_model(target, tmp_path, monkeypatch):
     model = tmp_path / "ranking_model.json"
     monkeypatch.setenv("RANKER_MODEL_CHECK_SECONDS", "0")

@@ -142,7 +142,7 @@ class Recommender:
         fallback can serve (or ranking is off), down (503) when nothing can. The warehouse, the costly last
         resort, is asked only when Postgres and DynamoDB both fail."""
         pg, dynamo = await asyncio.gather(self.pg.ping(), run_in_threadpool(self.dynamo.ping))
-        await run_in_threadpool(self.ranker.refresh)  # a model published since start-up
+        self.ranker.poll()  # a model published since start-up: loaded on a thread, never waited for
         wh = "not checked" if (pg or dynamo) else await run_in_threadpool(self.warehouse.ping)
         self.pg_ok = pg
         backends = {

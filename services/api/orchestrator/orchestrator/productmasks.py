@@ -58,7 +58,7 @@ class ProductMasks:
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ranker's n best candidates (`at`: their places in the region's stock, `x`: their pair
         features) and their scores, walking only the customer's features when the model has tables."""
-        ranker.refresh()
+        ranker.poll()
         scorer = ranker.scores  # read once: a model reload replaces it whole
         if scorer is None:
             return ranker.top(x, ids, n)

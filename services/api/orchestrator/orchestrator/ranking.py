@@ -6,13 +6,21 @@ In process, the model file need not exist at start-up: on a fresh stack the serv
 is looked at again at most every `RANKER_MODEL_CHECK_SECONDS` (30) and loaded when it appears or
 changes (a newly published model is picked up without a restart); a file that does not load (a
 half-written one) keeps the model already loaded.
+
+Loading takes 0.6-3 s (XGBoost's parse and the scoring tables), so a request never waits for it: the
+request that finds a new file starts the load on a thread and is answered with the model in place; the
+first request after the load finishes puts the new model in, whole (scores, `why` tables and feature
+names from one file).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -23,21 +31,33 @@ from .scores import TreeScores
 log = logging.getLogger("orchestrator")
 
 
+@dataclass(frozen=True)
+class Model:
+    """One model file's booster and the tables built from it, swapped in together."""
+
+    booster: Any
+    names: list[str]
+    contributions: TreeContributions | None  # the same numbers as pred_contribs, faster
+    scores: TreeScores | None  # the same scores as inplace_predict, faster
+    seen: tuple[int, int]  # (mtime_ns, size) of the file it came from
+
+
+NO_MODEL = Model(None, [], None, None, (0, -1))
+
+
 class Ranker:
     """The ranking model, in process or over HTTP."""
 
     def __init__(self, s: Settings, clock=time.monotonic) -> None:
         self.mode = s.ranker_mode
-        self.booster = None
-        self.names: list[str] = []
-        self.contributions: TreeContributions | None = None  # the same numbers as pred_contribs, faster
-        self.scores: TreeScores | None = None  # the same scores as inplace_predict, faster
+        self.model = NO_MODEL
+        self._pending: Model | None = None  # loaded on a thread, put in by the next request
+        self._loading = threading.Lock()
         self.url = s.ranker_url.rstrip("/")
         self.http = None
         self.path = s.ranker_model_path if self.mode == "inprocess" else ""
         self.check_seconds = s.ranker_model_check_seconds
         self._clock = clock
-        self._seen: tuple[int, int] | None = None  # (mtime_ns, size) of the file last loaded
         self._next_check = 0.0
         self.loads = 0
         if self.path:
@@ -48,58 +68,91 @@ class Ranker:
             self.http = httpx.Client(timeout=httpx.Timeout(1.0, connect=0.5))
 
     @property
+    def booster(self) -> Any:
+        return self.model.booster
+
+    @property
+    def names(self) -> list[str]:
+        return self.model.names
+
+    @property
+    def contributions(self) -> TreeContributions | None:
+        return self.model.contributions
+
+    @property
+    def scores(self) -> TreeScores | None:
+        return self.model.scores
+
+    @property
     def loaded(self) -> bool:
         return self.booster is not None or self.http is not None
 
     def refresh(self, force: bool = False) -> bool:
-        """Load the model file if it appeared or changed since last looked at (at most every
-        `check_seconds` unless `force`); True when a new model was loaded."""
+        """Load the model file now if it appeared or changed since last looked at (at most every
+        `check_seconds` unless `force`); True when a new model was loaded. Start-up and tests; requests
+        call `poll`, which never waits."""
+        if not self._due(force):
+            return False
+        with self._loading:
+            model = self._load_if_changed()
+        if model is None:
+            return False
+        self._install(model)
+        return True
+
+    def poll(self) -> None:
+        """The request path: put in a model loaded since, and start loading the file on a thread when
+        it appeared or changed (at most every `check_seconds`)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._install(pending)
+        if self._due(False) and self._loading.acquire(blocking=False):
+            threading.Thread(target=self._load_in_background, name="ranking-model-load", daemon=True).start()
+
+    def _due(self, force: bool) -> bool:
         now = self._clock()
         if not self.path or (not force and now < self._next_check):
             return False
         self._next_check = now + self.check_seconds
+        return True
+
+    def _load_in_background(self) -> None:
+        try:
+            model = self._load_if_changed()
+            if model is not None:
+                self._pending = model
+        finally:
+            self._loading.release()
+
+    def _install(self, model: Model) -> None:
+        self.model = model
+        self.loads += 1
+        log.info("ranking model loaded from %s (%d features)", self.path, len(model.names))
+
+    def _load_if_changed(self) -> Model | None:
+        """The file's model when it differs from the one in place (and from one waiting to go in)."""
         try:
             st = os.stat(self.path)
         except OSError:
             if self.booster is None:
                 log.warning("no ranking model at %s yet: ranking by propensity until one is published", self.path)
-            return False
-        if (st.st_mtime_ns, st.st_size) == self._seen:
-            return False
+            return None
+        seen = (st.st_mtime_ns, st.st_size)
+        pending = self._pending
+        if seen == self.model.seen or (pending is not None and seen == pending.seen):
+            return None
         try:
-            self._load(self.path)
+            return _load(self.path, seen)
         except Exception as e:  # a half-written or foreign file: keep what is loaded, try again later
             kind = type(e).__name__
             log.warning("ranking model at %s did not load (%s: %s); keeping the current one", self.path, kind, e)
-            return False
-        self._seen = (st.st_mtime_ns, st.st_size)
-        self.loads += 1
-        log.info("ranking model loaded from %s (%d features)", self.path, len(self.names))
-        return True
-
-    def _load(self, path: str) -> None:
-        import xgboost as xgb
-
-        booster = xgb.Booster()
-        booster.load_model(path)
-        booster.set_param({"nthread": 1})
-        names = list(booster.feature_names or [])
-        try:
-            contributions = TreeContributions.of(booster)
-        except UnsupportedModelError as e:
-            log.warning("ranking model explained by XGBoost's TreeSHAP (slower): %s", e)
-            contributions = None
-        try:
-            scores = TreeScores.of(booster)
-        except UnsupportedModelError as e:
-            log.warning("ranking model scored by XGBoost's inplace_predict (slower): %s", e)
-            scores = None
-        self.booster, self.names, self.contributions, self.scores = booster, names, contributions, scores
+            return None
 
     def score(self, x: np.ndarray) -> np.ndarray:
-        self.refresh()
-        if self.booster is not None:
-            return self.booster.inplace_predict(x)
+        self.poll()
+        booster = self.booster
+        if booster is not None:
+            return booster.inplace_predict(x)
         if self.path:
             raise BackendUnavailableError(f"ranker: no model at {self.path} yet")
         return np.array([row[1] for row in self._post("/predict", x)["data"]], dtype=np.float32)
@@ -107,7 +160,7 @@ class Ranker:
     def top(self, x: np.ndarray, ids: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """The n best rows by (score desc, product id asc) and their scores: from scores.py's tables in
         process (XGBoost's numbers), else every row scored and sorted."""
-        self.refresh()
+        self.poll()
         scores = self.scores  # read once: a model reload replaces it whole
         if scores is not None:
             return scores.top(x, ids, n)
@@ -119,13 +172,14 @@ class Ranker:
         """(feature names, each row's per-feature contributions to its score): XGBoost's own
         decomposition (pred_contribs, path-dependent TreeSHAP; the bias column dropped), so they add up
         to the score's margin; in process, from contributions.py's tables."""
-        if self.contributions is not None:
-            return self.names, self.contributions(x)
-        if self.booster is not None:
+        m = self.model  # read once: a model reload replaces it whole
+        if m.contributions is not None:
+            return m.names, m.contributions(x)
+        if m.booster is not None:
             import xgboost as xgb
 
-            contribs = self.booster.predict(xgb.DMatrix(x, feature_names=self.names or None), pred_contribs=True)
-            return self.names, np.asarray(contribs)[:, :-1]
+            contribs = m.booster.predict(xgb.DMatrix(x, feature_names=m.names or None), pred_contribs=True)
+            return m.names, np.asarray(contribs)[:, :-1]
         body = self._post("/explain", x)
         return list(body["features"]), np.array([row[1] for row in body["data"]], dtype=np.float32)
 
@@ -139,3 +193,22 @@ class Ranker:
             return r.json()
         except Exception as e:
             raise BackendUnavailableError(f"ranker: {type(e).__name__}: {e}") from e
+
+
+def _load(path: str, seen: tuple[int, int]) -> Model:
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(path)
+    booster.set_param({"nthread": 1})
+    try:
+        contributions = TreeContributions.of(booster)
+    except UnsupportedModelError as e:
+        log.warning("ranking model explained by XGBoost's TreeSHAP (slower): %s", e)
+        contributions = None
+    try:
+        scores = TreeScores.of(booster)
+    except UnsupportedModelError as e:
+        log.warning("ranking model scored by XGBoost's inplace_predict (slower): %s", e)
+        scores = None
+    return Model(booster, list(booster.feature_names or []), contributions, scores, seen)
