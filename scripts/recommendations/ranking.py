@@ -22,6 +22,7 @@ from scripts.recommendations.propensity import held_out
 from scripts.recommendations.snapshot import Snapshot, World
 from services.features import candidates as retrieval
 from services.features.pair import PAIR_FEATURES, Catalog, History, pair_matrix, top_categories
+from services.features.taste import Shelf
 
 MODEL_FILE = "ranking_model.json"
 METRICS_FILE = "ranking_metrics.json"
@@ -81,8 +82,18 @@ def candidates(world: World, snap: Snapshot, customer: int, exclude: Collection[
         return None
     pos = pos[at]
     history = snap.history.get(customer) or History.empty()
-    x = pair_matrix(world.catalog, pos, qty[at], days[at], snap.popularity[pos], prop, history)
+    here = shelf(world, snap, region)
+    x = pair_matrix(world.catalog, pos, qty[at], days[at], snap.popularity[pos], prop, history, here)
     return Candidates(customer, world.catalog.ids[pos], x)
+
+
+def shelf(world: World, snap: Snapshot, region: str) -> Shelf | None:
+    """The region's in-stock products with their popularity and taste signals (None without them)."""
+    if not len(snap.taste):
+        return None
+    pos, qty, days = world.stock[region]
+    pop, taste = snap.popularity[pos], snap.taste[pos]
+    return Shelf(pos, qty, days, pop[:, 1], pop[:, 2], taste[:, 0], taste[:, 1])
 
 
 def category_codes(catalog: Catalog) -> dict[str, int]:

@@ -51,6 +51,8 @@ class Snapshot:
     bought_after: dict[int, set[int]]  # products bought in the LABEL_DAYS after the cut-off
     # product id -> its retrieval sources, per customer (sql/recommendations/candidates.sql)
     retrieved: dict[int, dict[int, set[str]]] = field(default_factory=dict)
+    # (len(catalog), 2) by catalogue position: views by everyone over 365 days, the category's repeat rate
+    taste: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
 
 
 def _queries(t: RecommendationsTarget) -> dict[str, str]:
@@ -112,7 +114,20 @@ def read_snapshot(
     bought: dict[int, set[int]] = defaultdict(set)
     for cid, pid in cur.fetchall():
         bought[int(cid)].add(int(pid))
-    return Snapshot(cutoff, popularity, history, propensity, dict(bought), read_candidates(cur, t, cutoff))
+    retrieved = read_candidates(cur, t, cutoff)
+    return Snapshot(cutoff, popularity, history, propensity, dict(bought), retrieved, read_taste(cur, t, world, cutoff))
+
+
+def read_taste(cur: Any, t: RecommendationsTarget, world: World, cutoff: date) -> np.ndarray:
+    """Per catalogue position: views by everyone in the 365 days before `cutoff` and its category's
+    repeat rate (the per-product inputs of services/features/taste.py)."""
+    start = f"{(cutoff - timedelta(days=365)).isoformat()} 00:00:00"
+    cur.execute(_queries(t)["product_taste"], (start, f"{cutoff.isoformat()} 00:00:00"))
+    out = np.zeros((len(world.catalog.ids), 2))
+    found = cur.fetchall()
+    pos, known = world.catalog.positions(np.array([int(r[0]) for r in found], dtype=np.int64))
+    out[pos[known]] = np.array([r[1:3] for r in found], dtype=np.float64).reshape(-1, 2)[known]
+    return out
 
 
 def read_candidates(cur: Any, t: RecommendationsTarget, cutoff: date, **limits: int) -> dict[int, dict[int, set[str]]]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from services.features.taste import TASTE_FEATURES, Shelf, taste_matrix
+
 PAIR_FEATURES = [
     "propensity",
     "category_rank",
@@ -36,7 +38,9 @@ PAIR_FEATURES = [
     "product_views",
     "product_buys",
     "days_since_product_purchase",
+    *TASTE_FEATURES,
 ]
+BASE = len(PAIR_FEATURES) - len(TASTE_FEATURES)
 # First digit of a US ZIP code -> fulfilment region (the five INVENTORY regions).
 ZIP_REGIONS = {
     "0": "Northeast",
@@ -184,10 +188,12 @@ def pair_matrix(
     popularity: np.ndarray,
     propensity: Mapping[str, float],
     history: History,
+    shelf: Shelf | None = None,
 ) -> np.ndarray:
     """One row per candidate (catalogue positions), PAIR_FEATURES order; vectorized over candidates.
 
-    `popularity` is (n, 3): purchases over the last 30, 90 and 365 days, per candidate."""
+    `popularity` is (n, 3): purchases over the last 30, 90 and 365 days, per candidate. The taste
+    features need the region's whole shelf (taste.py); without it they are missing (NaN)."""
     n = len(positions)
     # per category code: the customer's propensity and its rank (13 when the customer has none)
     by_code = np.zeros(len(catalog.category_number), dtype=np.float64)
@@ -223,4 +229,5 @@ def pair_matrix(
     out[:, 15] = per_product(history.views, 0.0)
     out[:, 16] = per_product(history.carts + history.purchases, 0.0)
     out[:, 17] = per_product(history.days_since_purchase, np.nan)
+    out[:, BASE:] = taste_matrix(catalog, shelf, positions, history) if shelf is not None else np.nan
     return out
