@@ -29,7 +29,7 @@ METRICS_FILE = "ranking_metrics.json"
 ROUNDS = 150
 _COMMON = {
     "max_depth": 4,
-    "min_child_weight": 5,
+    "min_child_weight": 50,
     "eta": 0.08,
     "subsample": 0.9,
     "colsample_bytree": 0.9,
