@@ -44,7 +44,7 @@ OBJECTIVES = {
         "objective": "rank:ndcg",
         "eval_metric": "ndcg@5",
         "lambdarank_pair_method": "topk",
-        "lambdarank_num_pair_per_sample": 16,
+        "lambdarank_num_pair_per_sample": 32,
     },
 }
 # `binary:logistic` was fitted beside it and lost on every run; with ~350 candidates per customer one
