@@ -53,7 +53,11 @@ FEATURE_VIEWS: dict[str, tuple[list[str], list[str], str]] = {
         ["LABEL"],  # the training label (always 0 as of now), not a feature
         "propensity model inputs per (customer, category), as of now",
     ),
-    "PRODUCT_POPULARITY": (["PRODUCT"], [], "ranking model inputs: purchases per product, 30/90/365 days"),
+    "PRODUCT_POPULARITY": (
+        ["PRODUCT"],
+        [],
+        "ranking model inputs per product: purchases, views, its category's repeat rate",
+    ),
     "CUSTOMER_PRODUCT_INTERACTIONS": (
         ["CUSTOMER", "PRODUCT"],
         [],

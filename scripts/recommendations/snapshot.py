@@ -53,6 +53,8 @@ class Snapshot:
     retrieved: dict[int, dict[int, set[str]]] = field(default_factory=dict)
     # (len(catalog), 2) by catalogue position: views by everyone over 365 days, the category's repeat rate
     taste: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    # region -> its shelf for the taste features, built on first use (scripts/recommendations/ranking.py)
+    shelves: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _queries(t: RecommendationsTarget) -> dict[str, str]:
@@ -102,6 +104,8 @@ def read_snapshot(
     found = cur.fetchall()
     pos, known = world.catalog.positions(np.array([int(r[0]) for r in found], dtype=np.int64))
     popularity[pos[known]] = np.array([r[1:4] for r in found], dtype=np.float64).reshape(-1, 3)[known]
+    taste = np.zeros((len(world.catalog.ids), 2))
+    taste[pos[known]] = np.array([r[4:6] for r in found], dtype=np.float64).reshape(-1, 2)[known]
     cur.execute(_of_customers(t, signals["CUSTOMER_PRODUCT_INTERACTIONS"]))
     rows: dict[int, list[tuple]] = defaultdict(list)
     for cid, *rest in cur.fetchall():
@@ -115,19 +119,7 @@ def read_snapshot(
     for cid, pid in cur.fetchall():
         bought[int(cid)].add(int(pid))
     retrieved = read_candidates(cur, t, cutoff)
-    return Snapshot(cutoff, popularity, history, propensity, dict(bought), retrieved, read_taste(cur, t, world, cutoff))
-
-
-def read_taste(cur: Any, t: RecommendationsTarget, world: World, cutoff: date) -> np.ndarray:
-    """Per catalogue position: views by everyone in the 365 days before `cutoff` and its category's
-    repeat rate (the per-product inputs of services/features/taste.py)."""
-    start = f"{(cutoff - timedelta(days=365)).isoformat()} 00:00:00"
-    cur.execute(_queries(t)["product_taste"], (start, f"{cutoff.isoformat()} 00:00:00"))
-    out = np.zeros((len(world.catalog.ids), 2))
-    found = cur.fetchall()
-    pos, known = world.catalog.positions(np.array([int(r[0]) for r in found], dtype=np.int64))
-    out[pos[known]] = np.array([r[1:3] for r in found], dtype=np.float64).reshape(-1, 2)[known]
-    return out
+    return Snapshot(cutoff, popularity, history, propensity, dict(bought), retrieved, taste)
 
 
 def read_candidates(cur: Any, t: RecommendationsTarget, cutoff: date, **limits: int) -> dict[int, dict[int, set[str]]]:

@@ -7,7 +7,9 @@ products' recent popularity (serving.product_popularity / FEATURE_STORE.PRODUCT_
 customer's category propensity and the customer's own history per product
 (serving.customer_product_interactions / FEATURE_STORE.CUSTOMER_PRODUCT_INTERACTIONS). Everything the
 model reads about the customer (brand shares, price level, typical price per category) is derived
-here from that history, once, for both.
+here from that history, once, for both. The taste features (taste.py) also weigh each candidate
+against the region's whole shelf, with two more per-product signals from the same popularity table
+(views by everyone, the category's repeat rate).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ with few candidates is not overrated; hence the shelf is an input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,60 +43,102 @@ class Shelf:
     pop_365d: np.ndarray
     views_365d: np.ndarray
     repeat_rate: np.ndarray
+    _prepared: list = field(default_factory=list, compare=False, repr=False)  # [(catalog, _Prepared)]
+
+    def prepared(self, catalog) -> _Prepared:
+        """What does not depend on the customer, computed on the first request of the shelf."""
+        got = self._prepared[:1]
+        if got and got[0][0] is catalog:
+            return got[0][1]
+        prepared = _Prepared.of(catalog, self)
+        self._prepared[:] = [(catalog, prepared)]
+        return prepared
 
 
-def _favourite_brands(brand: np.ndarray, code: np.ndarray, touched: np.ndarray, touched_cat: np.ndarray) -> np.ndarray:
-    """Per brand 1.0 if it is the customer's most touched brand among the brands sold in the same
-    categories (a department) and holds FAVOURITE_SHARE of the department's interactions, else 0."""
-    n_brands, n_cats = len(touched), len(touched_cat)
-    sold = np.zeros((n_brands, n_cats), dtype=bool)
-    sold[brand, code] = True
-    fav = np.zeros(n_brands)
-    groups: dict[bytes, list[int]] = {}
-    for b in range(n_brands):
-        groups.setdefault(sold[b].tobytes(), []).append(b)
-    for members in groups.values():
-        total = touched_cat[sold[members[0]]].sum()
-        best = max(members, key=lambda b: (touched[b], -b))
-        if total > 0 and touched[best] / total > FAVOURITE_SHARE:
-            fav[best] = 1.0
-    return fav
+@dataclass(frozen=True)
+class _Prepared:
+    """A shelf's customer-independent terms: the score without brand and price, each product's
+    category, brand and price rank, whether its category repeats; and the catalogue's departments (a
+    department: the brands that sell in exactly the same categories) for the favourite brand."""
+
+    base: np.ndarray
+    code: np.ndarray
+    brand: np.ndarray
+    price_rank: np.ndarray
+    repeating: np.ndarray
+    n_cats: int
+    n_brands: int
+    department: np.ndarray  # per brand
+    department_cats: np.ndarray  # (departments, categories): 1.0 where the department sells
+
+    @classmethod
+    def of(cls, catalog, shelf: Shelf) -> _Prepared:
+        n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
+        n_brands = int(catalog.brand.max()) + 1 if len(catalog.brand) else 0
+        sold = np.zeros((n_brands, n_cats), dtype=bool)
+        sold[catalog.brand, catalog.category_code] = True
+        cats, department = np.unique(sold, axis=0, return_inverse=True)
+        pos = shelf.pos
+        trend = np.log1p(shelf.pop_90d / 3) - np.log1p(shelf.pop_365d / 12)
+        base = (
+            APPEAL * np.log1p(shelf.views_365d)
+            - DELIVERY * (shelf.days - 1)
+            - LOW_STOCK * (shelf.qty < LOW_STOCK_QTY)
+            + TREND * trend
+        )
+        return cls(
+            base,
+            catalog.category_code[pos],
+            catalog.brand[pos],
+            catalog.price_rank[pos],
+            shelf.repeat_rate > REPEATING,
+            n_cats,
+            n_brands,
+            department.reshape(-1),
+            cats.astype(np.float64),
+        )
+
+    def favourites(self, touched: np.ndarray, touched_cat: np.ndarray) -> np.ndarray:
+        """Per brand 1.0 if it is the customer's most touched brand of its department (ties: the lowest
+        brand code) and holds more than FAVOURITE_SHARE of the department's interactions, else 0."""
+        fav = np.zeros(self.n_brands)
+        if not self.n_brands:
+            return fav
+        order = np.lexsort((np.arange(self.n_brands), -touched, self.department))
+        dept = self.department[order]
+        best = order[np.r_[True, dept[1:] != dept[:-1]]]  # one per department, in department order
+        total = self.department_cats @ touched_cat
+        held = np.divide(touched[best], total, out=np.zeros(len(best)), where=total > 0)
+        fav[best[held > FAVOURITE_SHARE]] = 1.0
+        return fav
 
 
 def taste_matrix(catalog, shelf: Shelf, positions: np.ndarray, history) -> np.ndarray:
     """(n, 3) in TASTE_FEATURES order for the candidates at catalogue `positions` (all on the shelf)."""
-    n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
-    n_brands = int(catalog.brand.max()) + 1 if len(catalog.brand) else 0
+    p = shelf.prepared(catalog)
     touched = history.views + history.carts + history.purchases
     own_cat = catalog.category_code[history.pos]
-    cat_touched = np.bincount(own_cat, weights=touched, minlength=n_cats)[:n_cats]
-    brand_touched = np.bincount(catalog.brand[history.pos], weights=touched, minlength=n_brands)[:n_brands]
-    fav = _favourite_brands(catalog.brand, catalog.category_code, brand_touched, cat_touched)
+    cat_touched = np.bincount(own_cat, weights=touched, minlength=p.n_cats)[: p.n_cats]
+    brand_touched = np.bincount(catalog.brand[history.pos], weights=touched, minlength=p.n_brands)[: p.n_brands]
+    fav = p.favourites(brand_touched, cat_touched)
     buys = history.carts + history.purchases
-    level = float(np.average(catalog.price_rank[history.pos], weights=buys)) if buys.sum() > 0 else 0.5
-    pos = shelf.pos
-    with np.errstate(divide="ignore", invalid="ignore"):
-        trend = np.log1p(shelf.pop_90d / 3) - np.log1p(shelf.pop_365d / 12)
-    score = (
-        APPEAL * np.log1p(shelf.views_365d)
-        + BRAND * fav[catalog.brand[pos]]
-        - PRICE * np.abs(catalog.price_rank[pos] - level)
-        - DELIVERY * (shelf.days - 1)
-        - LOW_STOCK * (shelf.qty < LOW_STOCK_QTY)
-        + TREND * trend
-    )
+    weights = buys.sum()
+    level = float((catalog.price_rank[history.pos] * buys).sum() / weights) if weights > 0 else 0.5
+    score = p.base + BRAND * fav[p.brand] - PRICE * np.abs(p.price_rank - level)
     weight = np.exp(score - score.max()) if len(score) else score
-    code = catalog.category_code[pos]
-    share = weight / np.bincount(code, weights=weight, minlength=n_cats)[code]
-    bought_cat = np.bincount(own_cat, weights=history.purchases, minlength=n_cats)[:n_cats]
-    mine = np.zeros(len(catalog.ids))
-    np.add.at(mine, history.pos, history.purchases)
-    again = (shelf.repeat_rate > REPEATING) & (bought_cat[code] > 0)
-    share = np.where(again, REPEAT * mine[pos] / np.maximum(bought_cat[code], 1) + (1 - REPEAT) * share, share)
-    category = (cat_touched + 1.0) / (cat_touched.sum() + n_cats)
-    at = np.searchsorted(pos, positions)
+    in_category = np.bincount(p.code, weights=weight, minlength=p.n_cats)
+    at = np.searchsorted(shelf.pos, positions)
+    code = p.code[at]
+    share = weight[at] / in_category[code]
+    bought_cat = np.bincount(own_cat, weights=history.purchases, minlength=p.n_cats)[: p.n_cats]
+    again = p.repeating[at] & (bought_cat[code] > 0)
+    if again.any():  # in a repeating category: the customer's own purchases take REPEAT of the share
+        h = np.clip(np.searchsorted(history.pos, positions), 0, max(len(history.pos) - 1, 0))
+        mine = np.where(history.pos[h] == positions, history.purchases[h], 0.0) if len(history.pos) else 0.0
+        share = np.where(again, REPEAT * mine / np.maximum(bought_cat[code], 1) + (1 - REPEAT) * share, share)
+    category = ((cat_touched + 1.0) / (cat_touched.sum() + p.n_cats))[code]
     out = np.empty((len(positions), len(TASTE_FEATURES)), dtype=np.float64)
-    out[:, 1] = np.log(share[at] + 1e-9)
-    out[:, 2] = np.log(category[catalog.category_code[positions]])
-    out[:, 0] = np.log(category[catalog.category_code[positions]] * share[at] + 1e-9)
+    out[:, 0] = np.log(category * share + 1e-9)
+    out[:, 1] = np.log(share + 1e-9)
+    out[:, 2] = np.log(category)
     return out

@@ -4,19 +4,47 @@
 -- these rows into the model's features, the same way for training and for the API.
 
 -- name: product_popularity
--- Purchases of each product over the last 30, 90 and 365 days (0 for a product nobody bought).
+-- Per product, from the 365 days before the cut-off: purchases over the last 30, 90 and 365 days; views
+-- by everyone (the browse events Customer 360 counts; views follow a product's appeal and are not moved
+-- by its price, stock or the season); and its category's repeat rate, the share of the category's
+-- purchases that repeat a product the buyer had bought in the window. 0 for what nobody touched.
+WITH recent AS (
+  SELECT CUSTOMER_ID, PRODUCT_ID, EVENT_TYPE IN ('order_complete', 'pos_purchase') AS IS_PURCHASE,
+    EVENT_TYPE IN ('product_view', 'category_browse', 'search') AS IS_VIEW, EVENT_TIMESTAMP
+  FROM {{ events }}
+  WHERE EVENT_TIMESTAMP < {{ feature_end }}
+    AND EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '365 days'
+    AND PRODUCT_ID IS NOT NULL
+    AND EVENT_TYPE IN ('order_complete', 'pos_purchase', 'product_view', 'category_browse', 'search')
+),
+per_product AS (
+  SELECT
+    PRODUCT_ID,
+    COUNT(CASE WHEN IS_PURCHASE AND EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '30 days' THEN 1 END) AS P30,
+    COUNT(CASE WHEN IS_PURCHASE AND EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '90 days' THEN 1 END) AS P90,
+    COUNT(CASE WHEN IS_PURCHASE THEN 1 END) AS P365,
+    COUNT(CASE WHEN IS_VIEW THEN 1 END) AS VIEWS
+  FROM recent
+  GROUP BY PRODUCT_ID
+),
+bought AS (
+  SELECT CUSTOMER_ID, PRODUCT_ID, COUNT(*) AS PURCHASES FROM recent WHERE IS_PURCHASE GROUP BY CUSTOMER_ID, PRODUCT_ID
+),
+repeat_rate AS (
+  SELECT p.CATEGORY_ID, SUM(b.PURCHASES - 1) * 1.0 / SUM(b.PURCHASES) AS RATE
+  FROM bought b JOIN {{ products }} p ON p.PRODUCT_ID = b.PRODUCT_ID
+  GROUP BY p.CATEGORY_ID
+)
 SELECT
   p.PRODUCT_ID,
-  COUNT(CASE WHEN e.EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '30 days' THEN 1 END) AS PURCHASES_30D,
-  COUNT(CASE WHEN e.EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '90 days' THEN 1 END) AS PURCHASES_90D,
-  COUNT(e.PRODUCT_ID) AS PURCHASES_365D
+  COALESCE(pp.P30, 0) AS PURCHASES_30D,
+  COALESCE(pp.P90, 0) AS PURCHASES_90D,
+  COALESCE(pp.P365, 0) AS PURCHASES_365D,
+  COALESCE(pp.VIEWS, 0) AS VIEWS_365D,
+  COALESCE(r.RATE, 0) AS REPEAT_RATE
 FROM {{ products }} p
-LEFT JOIN {{ events }} e
-  ON e.PRODUCT_ID = p.PRODUCT_ID
-  AND e.EVENT_TYPE IN ('order_complete', 'pos_purchase')
-  AND e.EVENT_TIMESTAMP < {{ feature_end }}
-  AND e.EVENT_TIMESTAMP >= {{ feature_end }} - INTERVAL '365 days'
-GROUP BY p.PRODUCT_ID;
+LEFT JOIN per_product pp ON pp.PRODUCT_ID = p.PRODUCT_ID
+LEFT JOIN repeat_rate r ON r.CATEGORY_ID = p.CATEGORY_ID;
 
 -- name: customer_product_interactions
 -- Per (customer, product) the customer touched: views (the browse events Customer 360 counts), cart

@@ -47,7 +47,8 @@ def test_images_pushed_to_the_repository_url_from_its_outputs(plans, stack):
             assert one(plans[stack], before)["urn"] in deps, (svc, before)
     # the orchestrator's image carries the pair features it shares with the ranker's training
     dockerfile = (ROOT / "services" / "api" / "orchestrator" / "Dockerfile").read_text()
-    assert "COPY features/__init__.py features/pair.py features/candidates.py ./services/features/" in dockerfile
+    shared = "features/__init__.py features/pair.py features/candidates.py features/taste.py"
+    assert f"COPY {shared} ./services/features/" in dockerfile
     assert BUILD_CONTEXTS["orchestrator"] == "services"
 
 

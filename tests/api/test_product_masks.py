@@ -29,6 +29,8 @@ def shelf(seed: int, versions: tuple) -> Shelf:
             rng.integers(1, 500, 60).tolist(),
             rng.integers(1, 9, 60).tolist(),
             *(rng.integers(0, 50 * k, 60).tolist() for k in (1, 3, 12)),
+            rng.integers(0, 900, 60).tolist(),
+            rng.random(60).round(2).tolist(),
         )
     ]
     return Shelf.build(versions, products, stock)

@@ -203,7 +203,7 @@ class Recommender:
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
             return [], "postgres"
         history = History.of_columns(shelf.catalog, *got.history)
-        x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history)
+        x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history, stock.taste)
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         n = min(req.top_n, len(ids))

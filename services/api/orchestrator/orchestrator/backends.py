@@ -146,7 +146,8 @@ class Postgres:
             "SELECT v.*, g.* FROM (SELECT {inv}, {pop}, {cand}) v LEFT JOIN ("
             "SELECT i.region, array_agg(i.product_id), array_agg(i.qty_on_hand), "
             "array_agg(coalesce(i.est_delivery_days, 0)), array_agg(coalesce(p.purchases_30d, 0)), "
-            "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)) "
+            "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)), "
+            "array_agg(coalesce(p.views_365d, 0)), array_agg(coalesce(p.repeat_rate, 0)) "
             "FROM {q}.inventory i LEFT JOIN {q}.product_popularity p ON p.product_id = i.product_id "
             "WHERE i.qty_on_hand > 0 GROUP BY i.region) g ON true"
         ).format(q=q, inv=oid["inventory"], pop=oid["product_popularity"], cand=oid["customer_candidates"])

@@ -22,6 +22,7 @@ import numpy as np
 
 from services.features import candidates as retrieval
 from services.features.pair import Catalog, top_categories
+from services.features.taste import Shelf as TasteShelf
 
 Versions = tuple[int | None, ...]  # OIDs of inventory, products, product_popularity, customer_candidates
 UNKNOWN: Versions = (None, None, None, None)
@@ -38,12 +39,14 @@ class RegionStock:
     qty: np.ndarray
     days: np.ndarray
     popularity: np.ndarray  # (n, 3): purchases over 30, 90, 365 days
+    taste: TasteShelf  # the whole shelf, as the taste features weigh each candidate against it
     best: tuple[np.ndarray, ...]  # per catalogue category code: its propensity picks (indexes here)
     stocked: dict[int, float]
 
     @classmethod
     def build(cls, catalog: Catalog, row: Sequence) -> RegionStock:
-        """From one region's arrays: product ids, qty, delivery days, purchases 30/90/365 days."""
+        """From one region's arrays: product ids, qty, delivery days, purchases 30/90/365 days, views by
+        everyone over 365 days, the category's repeat rate."""
         ids = np.asarray(row[0], dtype=np.int64)
         qty = np.asarray(row[1], dtype=np.float32)
         stocked = dict(zip(ids.tolist(), qty.tolist(), strict=True))
@@ -59,7 +62,9 @@ class RegionStock:
             retrieval.propensity_picks(code, popularity, ids, (c,), retrieval.PER_PROPENSITY_CATEGORY)
             for c in range(n_cats)
         )
-        return cls(ids, pos, qty[order], days[order], popularity, best, stocked)
+        views, repeat = (np.asarray(row[k], dtype=np.float64)[order] for k in (6, 7))
+        taste = TasteShelf(pos, qty[order], days[order], popularity[:, 1], popularity[:, 2], views, repeat)
+        return cls(ids, pos, qty[order], days[order], popularity, taste, best, stocked)
 
     def candidates(self, retrieved: Sequence[int], codes: Iterable[int]) -> np.ndarray:
         """Sorted indexes of a customer's candidates here: the retrieved products still in stock, and
@@ -69,7 +74,7 @@ class RegionStock:
 
 
 NO_PICKS = np.zeros(0, dtype=np.int64)
-EMPTY_STOCK = RegionStock.build(Catalog.build([]), ([], [], [], [], [], []))
+EMPTY_STOCK = RegionStock.build(Catalog.build([]), ([],) * 8)
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,8 @@ class Shelf:
     @classmethod
     def build(cls, versions: Versions, products: Iterable[Sequence], stock: Iterable[Sequence] = ()) -> Shelf:
         """`products`: (product_id, name, category_id, department, category_name, price, brand) rows;
-        `stock`: (region, ids, qty, days, purchases 30d, 90d, 365d) rows of arrays."""
+        `stock`: (region, ids, qty, days, purchases 30d, 90d, 365d, views 365d, repeat rate) rows of
+        arrays."""
         by_id = {int(r[0]): tuple(r) for r in products}
         catalog = Catalog.build((p, r[2], r[6], r[5]) for p, r in by_id.items())
         codes = {str(c): int(k) for c, k in zip(catalog.category, catalog.category_code, strict=True)}
