@@ -10,6 +10,7 @@ import xgboost as xgb
 from services.api.orchestrator.orchestrator.backends import Settings
 from services.api.orchestrator.orchestrator.contributions import TreeContributions, UnsupportedModelError
 from services.api.orchestrator.orchestrator.ranking import Ranker
+from services.features.pair import PAIR_FEATURES
 
 
 def train(objective: str, depth: int, seed: int = 0) -> xgb.Booster:
@@ -83,7 +84,7 @@ def test_tables_that_do_not_reproduce_xgboost_are_refused(monkeypatch):
 def test_the_ranker_explains_with_xgboosts_numbers_either_way(tmp_path, depth):
     """Depth 4: the tables; depth 7: XGBoost's TreeSHAP (the tables cannot describe it)."""
     booster = train("binary:logistic", depth=depth)
-    booster.feature_names = [f"f{i}" for i in range(7)]
+    booster.feature_names = PAIR_FEATURES[:7]  # the leading pair features: a model the API serves
     path = tmp_path / "model.json"
     booster.save_model(path)
     ranker = Ranker(Settings(ranker_model_path=str(path)))

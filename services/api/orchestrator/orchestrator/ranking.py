@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from services.features.pair import PAIR_FEATURES
+
 from .backends import BackendUnavailableError, Settings
 from .contributions import TreeContributions, UnsupportedModelError
 from .scores import TreeScores
@@ -152,7 +154,7 @@ class Ranker:
         self.poll()
         booster = self.booster
         if booster is not None:
-            return booster.inplace_predict(x)
+            return booster.inplace_predict(x[:, : booster.num_features()])
         if self.path:
             raise BackendUnavailableError(f"ranker: no model at {self.path} yet")
         return np.array([row[1] for row in self._post("/predict", x)["data"]], dtype=np.float32)
@@ -178,6 +180,7 @@ class Ranker:
         if m.booster is not None:
             import xgboost as xgb
 
+            x = x[:, : m.booster.num_features()]
             contribs = m.booster.predict(xgb.DMatrix(x, feature_names=m.names or None), pred_contribs=True)
             return m.names, np.asarray(contribs)[:, :-1]
         body = self._post("/explain", x)
@@ -196,11 +199,17 @@ class Ranker:
 
 
 def _load(path: str, seen: tuple[int, int]) -> Model:
+    """The model file, refused when its features are not the leading pair features: the API builds
+    every row in PAIR_FEATURES order, so a model trained before features were appended reads its own
+    columns and is served until the next one is published, and any other would score the wrong ones."""
     import xgboost as xgb
 
     booster = xgb.Booster()
     booster.load_model(path)
     booster.set_param({"nthread": 1})
+    names = list(booster.feature_names or [])
+    if names and names != PAIR_FEATURES[: len(names)]:
+        raise UnsupportedModelError(f"its features {names} are not the leading pair features {PAIR_FEATURES}")
     try:
         contributions = TreeContributions.of(booster)
     except UnsupportedModelError as e:
@@ -211,4 +220,4 @@ def _load(path: str, seen: tuple[int, int]) -> Model:
     except UnsupportedModelError as e:
         log.warning("ranking model scored by XGBoost's inplace_predict (slower): %s", e)
         scores = None
-    return Model(booster, list(booster.feature_names or []), contributions, scores, seen)
+    return Model(booster, names, contributions, scores, seen)
