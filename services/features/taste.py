@@ -15,8 +15,12 @@ with few candidates is not overrated; hence the shelf is an input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pair.py imports this module
+    from services.features.pair import Catalog, History
 
 TASTE_FEATURES = ["taste_log_prob", "taste_log_share_in_category", "taste_log_category_share"]
 APPEAL = 1.4  # per unit of log(1 + views by everyone)
@@ -45,7 +49,7 @@ class Shelf:
     repeat_rate: np.ndarray
     _prepared: list = field(default_factory=list, compare=False, repr=False)  # [(catalog, _Prepared)]
 
-    def prepared(self, catalog) -> _Prepared:
+    def prepared(self, catalog: Catalog) -> _Prepared:
         """What does not depend on the customer, computed on the first request of the shelf."""
         got = self._prepared[:1]
         if got and got[0][0] is catalog:
@@ -72,7 +76,7 @@ class _Prepared:
     department_cats: np.ndarray  # (departments, categories): 1.0 where the department sells
 
     @classmethod
-    def of(cls, catalog, shelf: Shelf) -> _Prepared:
+    def of(cls, catalog: Catalog, shelf: Shelf) -> _Prepared:
         n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
         n_brands = int(catalog.brand.max()) + 1 if len(catalog.brand) else 0
         sold = np.zeros((n_brands, n_cats), dtype=bool)
@@ -113,7 +117,7 @@ class _Prepared:
         return fav
 
 
-def taste_matrix(catalog, shelf: Shelf, positions: np.ndarray, history) -> np.ndarray:
+def taste_matrix(catalog: Catalog, shelf: Shelf, positions: np.ndarray, history: History) -> np.ndarray:
     """(n, 3) in TASTE_FEATURES order for the candidates at catalogue `positions` (all on the shelf)."""
     p = shelf.prepared(catalog)
     touched = history.views + history.carts + history.purchases

@@ -59,3 +59,37 @@ def test_a_model_of_other_features_is_refused_and_propensity_ranks(tmp_path, nam
         path, _ = model(tmp_path, names, 4)
     ranker = Ranker(Settings(ranker_model_path=path))
     assert not ranker.loaded and ranker.loads == 0
+
+
+def test_a_refused_file_is_not_parsed_again_until_it_changes(tmp_path, monkeypatch):
+    from services.api.orchestrator.orchestrator import ranking
+
+    path, _ = model(tmp_path, PAIR_FEATURES[1:], 4)
+    parsed = []
+    real = ranking._load
+    monkeypatch.setattr(ranking, "_load", lambda *a: parsed.append(a) or real(*a))
+    ranker = Ranker(Settings(ranker_model_path=path, ranker_model_check_seconds=0))
+    assert ranker.refresh() is False and ranker.refresh() is False and not ranker.loaded
+    assert len(parsed) == 1
+    model(tmp_path, PAIR_FEATURES, 4)  # the next train publishes a model of the pair features
+    assert ranker.refresh() is True and ranker.loaded and len(parsed) == 2
+
+
+def test_the_ranker_service_reads_the_leading_columns_of_wider_rows(tmp_path, monkeypatch):
+    """HTTP mode: the orchestrator sends every pair feature; an older, narrower model is served."""
+    from fastapi.testclient import TestClient
+
+    from services.api.ranker.ranker.app import create_app
+
+    width = len(PAIR_FEATURES) - 3
+    path, x = model(tmp_path, PAIR_FEATURES[:width], 4)
+    want = xgb.Booster(model_file=path).inplace_predict(x[:3, :width])
+    monkeypatch.setenv("RANKER_MODEL_CHECK_SECONDS", "0")
+    with TestClient(create_app(path)) as client:
+        wide = [[i, *map(float, row)] for i, row in enumerate(x[:3])]
+        got = client.post("/predict", json={"data": wide})
+        assert got.status_code == 200, got.text
+        np.testing.assert_allclose([r[1] for r in got.json()["data"]], want, rtol=1e-6)
+        narrow = [[0, *map(float, x[0, : width - 1])]]
+        r = client.post("/predict", json={"data": narrow})
+        assert r.status_code == 422 and r.json()["field"] == "data"

@@ -4,6 +4,7 @@ waiting: each check is the first request after the sync returned. Between syncs 
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
 from fastapi.testclient import TestClient
 
@@ -108,3 +109,40 @@ def test_until_a_sync_creates_customer_candidates_the_api_serves_the_picks_then_
                 assert ask(c, cid)["timings"]["candidates"] == full
         finally:
             conn.execute(f"ALTER TABLE IF EXISTS {SCHEMA}.customer_candidates_hidden RENAME TO customer_candidates")
+
+
+def test_until_a_sync_fills_the_taste_signals_the_api_ranks_with_the_taste_features_missing(env, target, monkeypatch):
+    """An image deployed before the sync's migration (the columns absent) or between the migration and
+    the swap (the columns NULL) still answers from Postgres, with the taste features missing (NaN)
+    rather than computed from zeros; once the signals are there, they are computed."""
+    from services.api.orchestrator.orchestrator import app as app_module
+    from services.features.pair import BASE
+
+    seen = []
+    real = app_module.pair_matrix
+    monkeypatch.setattr(app_module, "pair_matrix", lambda *a: seen.append(real(*a)) or seen[-1])
+    cid = customers(target, 1)[0][0]
+
+    def taste_known(c: TestClient) -> bool:
+        ask(c, cid)  # 200 from Postgres
+        taste = seen[-1][:, BASE:]
+        assert np.isnan(taste).all() or np.isfinite(taste).all()
+        return bool(np.isfinite(taste).all())
+
+    with (
+        psycopg.connect(target.pg_dsn, autocommit=True) as conn,
+        TestClient(create_app(settings_for(env, shelf_max_age_seconds=0.0))) as c,
+    ):
+        assert taste_known(c)
+        conn.execute(f"ALTER TABLE {SCHEMA}.product_popularity RENAME COLUMN views_365d TO views_hidden")
+        try:
+            assert not taste_known(c)  # before the migration
+        finally:
+            conn.execute(f"ALTER TABLE {SCHEMA}.product_popularity RENAME COLUMN views_hidden TO views_365d")
+        assert taste_known(c)
+        conn.execute(f"UPDATE {SCHEMA}.product_popularity SET repeat_rate = NULL")
+        try:
+            assert not taste_known(c)  # migrated, not yet synced
+        finally:
+            serving.sync(target, ("product_popularity",))
+        assert taste_known(c)

@@ -147,10 +147,17 @@ class Postgres:
             "SELECT i.region, array_agg(i.product_id), array_agg(i.qty_on_hand), "
             "array_agg(coalesce(i.est_delivery_days, 0)), array_agg(coalesce(p.purchases_30d, 0)), "
             "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)), "
-            "array_agg(coalesce(p.views_365d, 0)), array_agg(coalesce(p.repeat_rate, 0)) "
+            "{views}, {repeat} "
             "FROM {q}.inventory i LEFT JOIN {q}.product_popularity p ON p.product_id = i.product_id "
             "WHERE i.qty_on_hand > 0 GROUP BY i.region) g ON true"
-        ).format(q=q, inv=oid["inventory"], pop=oid["product_popularity"], cand=oid["customer_candidates"])
+        ).format(
+            q=q,
+            inv=oid["inventory"],
+            pop=oid["product_popularity"],
+            cand=oid["customer_candidates"],
+            views=_taste_signal("views_365d"),
+            repeat=_taste_signal("repeat_rate"),
+        )
         self.q_products = sql.SQL(
             "SELECT v.*, p.product_id, p.product_name, p.category_id, p.department, p.category_name, p.price, "
             "p.brand FROM (SELECT {prod}) v LEFT JOIN {q}.products p ON true"
@@ -266,6 +273,17 @@ class Postgres:
         products = await self._one(self.q_products, ())
         versions = (stock[0][0], products[0][0], stock[0][1], stock[0][2])
         return versions, [r[1:] for r in products if r[1] is not None], [r[3:] for r in stock if r[3] is not None]
+
+
+def _taste_signal(column: str) -> Any:
+    """A taste signal per in-stock product: 0 for a product without a popularity row (as the warehouse
+    view gives it), NaN (unknown) while the column is not there or not yet filled: an image deployed
+    before the sync's migration, or the rows live between the migration and the sync's swap. Read
+    through to_jsonb so the statement is valid either way."""
+    from psycopg import sql
+
+    value = sql.SQL("(to_jsonb(p) ->> {})::float8").format(sql.Literal(column))
+    return sql.SQL("array_agg(CASE WHEN p.product_id IS NULL THEN 0 ELSE coalesce({}, 'NaN') END)").format(value)
 
 
 class DynamoRecs:

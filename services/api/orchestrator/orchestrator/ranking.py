@@ -54,7 +54,9 @@ class Ranker:
         self.mode = s.ranker_mode
         self.model = NO_MODEL
         self._pending: Model | None = None  # loaded on a thread, put in by the next request
-        self._loading = threading.Lock()
+        self._loading = threading.Lock()  # one load at a time
+        self._handover = threading.Lock()  # the loader's model handed to the next request
+        self._refused: tuple[int, int] | None = None  # (mtime_ns, size) of a file refused for its features
         self.url = s.ranker_url.rstrip("/")
         self.http = None
         self.path = s.ranker_model_path if self.mode == "inprocess" else ""
@@ -105,11 +107,16 @@ class Ranker:
     def poll(self) -> None:
         """The request path: put in a model loaded since, and start loading the file on a thread when
         it appeared or changed (at most every `check_seconds`)."""
-        pending, self._pending = self._pending, None
+        with self._handover:
+            pending, self._pending = self._pending, None
         if pending is not None:
             self._install(pending)
         if self._due(False) and self._loading.acquire(blocking=False):
-            threading.Thread(target=self._load_in_background, name="ranking-model-load", daemon=True).start()
+            try:
+                threading.Thread(target=self._load_in_background, name="ranking-model-load", daemon=True).start()
+            except RuntimeError:  # no thread to be had: try again at the next check
+                self._loading.release()
+                raise
 
     def _due(self, force: bool) -> bool:
         now = self._clock()
@@ -122,7 +129,8 @@ class Ranker:
         try:
             model = self._load_if_changed()
             if model is not None:
-                self._pending = model
+                with self._handover:
+                    self._pending = model
         finally:
             self._loading.release()
 
@@ -141,11 +149,15 @@ class Ranker:
             return None
         seen = (st.st_mtime_ns, st.st_size)
         pending = self._pending
-        if seen == self.model.seen or (pending is not None and seen == pending.seen):
+        if seen in (self.model.seen, self._refused) or (pending is not None and seen == pending.seen):
             return None
         try:
             return _load(self.path, seen)
-        except Exception as e:  # a half-written or foreign file: keep what is loaded, try again later
+        except UnsupportedModelError as e:  # another model's features: not parsed again until it changes
+            self._refused = seen
+            log.warning("ranking model at %s refused: %s; keeping the current one", self.path, e)
+            return None
+        except Exception as e:  # a half-written file: keep what is loaded, try again later
             kind = type(e).__name__
             log.warning("ranking model at %s did not load (%s: %s); keeping the current one", self.path, kind, e)
             return None

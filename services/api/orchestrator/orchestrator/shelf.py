@@ -39,7 +39,7 @@ class RegionStock:
     qty: np.ndarray
     days: np.ndarray
     popularity: np.ndarray  # (n, 3): purchases over 30, 90, 365 days
-    taste: TasteShelf  # the whole shelf, as the taste features weigh each candidate against it
+    taste: TasteShelf | None  # the whole shelf, which the taste features weigh each candidate against
     best: tuple[np.ndarray, ...]  # per catalogue category code: its propensity picks (indexes here)
     stocked: dict[int, float]
 
@@ -63,7 +63,9 @@ class RegionStock:
             for c in range(n_cats)
         )
         views, repeat = (np.asarray(row[k], dtype=np.float64)[order] for k in (6, 7))
-        taste = TasteShelf(pos, qty[order], days[order], popularity[:, 1], popularity[:, 2], views, repeat)
+        taste = None  # a signal not known yet (backends._taste_signal): the taste features are missing
+        if np.isfinite(views).all() and np.isfinite(repeat).all():
+            taste = TasteShelf(pos, qty[order], days[order], popularity[:, 1], popularity[:, 2], views, repeat)
         return cls(ids, pos, qty[order], days[order], popularity, taste, best, stocked)
 
     def candidates(self, retrieved: Sequence[int], codes: Iterable[int]) -> np.ndarray:

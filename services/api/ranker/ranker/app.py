@@ -68,14 +68,18 @@ class PredictRequest(BaseModel):
 
 
 def _matrix(booster: Any, data: list[list[Any]]) -> np.ndarray | JSONResponse:
-    """The feature rows of a request, or the 422 that says what is wrong with them."""
+    """The feature rows of a request, or the 422 that says what is wrong with them. The orchestrator
+    sends every pair feature in order; a model trained before features were appended reads its leading
+    columns, so an upgraded orchestrator keeps being served until the next model is published."""
     width = booster.num_features()
-    if any(len(r) != width + 1 for r in data):
+    if any(len(r) < width + 1 for r in data):
         return JSONResponse(
-            status_code=422, content={"error": f"data: each row is [row_index, {width} features]", "field": "data"}
+            status_code=422,
+            content={"error": f"data: each row is [row_index, at least {width} features]", "field": "data"},
         )
     try:
-        return np.array([[np.nan if v is None else float(v) for v in r[1:]] for r in data], dtype=np.float32)
+        rows = [[np.nan if v is None else float(v) for v in r[1 : width + 1]] for r in data]
+        return np.array(rows, dtype=np.float32).reshape(len(data), width)
     except (TypeError, ValueError):
         return JSONResponse(status_code=422, content={"error": "data: features must be numbers", "field": "data"})
 
