@@ -15,12 +15,28 @@ with few candidates is not overrated; hence the shelf is an input.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # pair.py imports this module
-    from services.features.pair import Catalog, History
+
+class Catalog(Protocol):
+    """What the taste features read of pair.Catalog (pair.py imports this module, not the reverse)."""
+
+    ids: np.ndarray
+    category_code: np.ndarray
+    brand: np.ndarray
+    price_rank: np.ndarray
+
+
+class History(Protocol):
+    """What they read of pair.History: per product touched (catalogue positions), the counts."""
+
+    pos: np.ndarray
+    views: np.ndarray
+    carts: np.ndarray
+    purchases: np.ndarray
+
 
 TASTE_FEATURES = ["taste_log_prob", "taste_log_share_in_category", "taste_log_category_share"]
 APPEAL = 1.4  # per unit of log(1 + views by everyone)
