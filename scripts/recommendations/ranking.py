@@ -89,13 +89,13 @@ def candidates(world: World, snap: Snapshot, customer: int, exclude: Collection[
 
 def shelf(world: World, snap: Snapshot, region: str) -> Shelf | None:
     """The region's in-stock products with their popularity and taste signals (None without them),
-    built once per region and snapshot: its customer-independent terms are computed on first use."""
+    built once per region and snapshot: its customer-independent terms are computed as it is built."""
     if not len(snap.taste):
         return None
     if region not in snap.shelves:
         pos, qty, days = world.stock[region]
         pop, taste = snap.popularity[pos], snap.taste[pos]
-        snap.shelves[region] = Shelf(pos, qty, days, pop[:, 1], pop[:, 2], taste[:, 0], taste[:, 1])
+        snap.shelves[region] = Shelf.build(world.catalog, pos, qty, days, pop[:, 1], pop[:, 2], *taste.T)
     return snap.shelves[region]
 
 

@@ -14,7 +14,7 @@ with few candidates is not overrated; hence the shelf is an input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -23,7 +23,6 @@ import numpy as np
 class Catalog(Protocol):
     """What the taste features read of pair.Catalog (pair.py imports this module, not the reverse)."""
 
-    ids: np.ndarray
     category_code: np.ndarray
     brand: np.ndarray
     price_rank: np.ndarray
@@ -52,35 +51,12 @@ REPEAT = 0.55  # then, the share of the category's purchases that are a product 
 
 @dataclass(frozen=True)
 class Shelf:
-    """A region's in-stock products (catalogue positions, ascending), their quantity and delivery
-    days, and per product: purchases over 90 and 365 days, views by everyone over 365 days and the
-    repeat rate of its category."""
-
-    pos: np.ndarray
-    qty: np.ndarray
-    days: np.ndarray
-    pop_90d: np.ndarray
-    pop_365d: np.ndarray
-    views_365d: np.ndarray
-    repeat_rate: np.ndarray
-    _prepared: list = field(default_factory=list, compare=False, repr=False)  # [(catalog, _Prepared)]
-
-    def prepared(self, catalog: Catalog) -> _Prepared:
-        """What does not depend on the customer, computed on the first request of the shelf."""
-        got = self._prepared[:1]
-        if got and got[0][0] is catalog:
-            return got[0][1]
-        prepared = _Prepared.of(catalog, self)
-        self._prepared[:] = [(catalog, prepared)]
-        return prepared
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A shelf's customer-independent terms: the score without brand and price, each product's
+    """A region's in-stock products (catalogue positions, ascending) with their customer-independent
+    terms, computed once when the shelf is built: the score without brand and price, each product's
     category, brand and price rank, whether its category repeats; and the catalogue's departments (a
     department: the brands that sell in exactly the same categories) for the favourite brand."""
 
+    pos: np.ndarray
     base: np.ndarray
     code: np.ndarray
     brand: np.ndarray
@@ -92,26 +68,33 @@ class _Prepared:
     department_cats: np.ndarray  # (departments, categories): 1.0 where the department sells
 
     @classmethod
-    def of(cls, catalog: Catalog, shelf: Shelf) -> _Prepared:
+    def build(
+        cls,
+        catalog: Catalog,
+        pos: np.ndarray,
+        qty: np.ndarray,
+        days: np.ndarray,
+        pop_90d: np.ndarray,
+        pop_365d: np.ndarray,
+        views_365d: np.ndarray,
+        repeat_rate: np.ndarray,
+    ) -> Shelf:
+        """From the in-stock products' quantity and delivery days, and per product: purchases over 90
+        and 365 days, views by everyone over 365 days and the repeat rate of its category."""
         n_cats = int(catalog.category_code.max()) + 1 if len(catalog.category_code) else 0
         n_brands = int(catalog.brand.max()) + 1 if len(catalog.brand) else 0
         sold = np.zeros((n_brands, n_cats), dtype=bool)
         sold[catalog.brand, catalog.category_code] = True
         cats, department = np.unique(sold, axis=0, return_inverse=True)
-        pos = shelf.pos
-        trend = np.log1p(shelf.pop_90d / 3) - np.log1p(shelf.pop_365d / 12)
-        base = (
-            APPEAL * np.log1p(shelf.views_365d)
-            - DELIVERY * (shelf.days - 1)
-            - LOW_STOCK * (shelf.qty < LOW_STOCK_QTY)
-            + TREND * trend
-        )
+        trend = np.log1p(pop_90d / 3) - np.log1p(pop_365d / 12)
+        base = APPEAL * np.log1p(views_365d) - DELIVERY * (days - 1) - LOW_STOCK * (qty < LOW_STOCK_QTY) + TREND * trend
         return cls(
+            pos,
             base,
             catalog.category_code[pos],
             catalog.brand[pos],
             catalog.price_rank[pos],
-            shelf.repeat_rate > REPEATING,
+            repeat_rate > REPEATING,
             n_cats,
             n_brands,
             department.reshape(-1),
@@ -135,28 +118,27 @@ class _Prepared:
 
 def taste_matrix(catalog: Catalog, shelf: Shelf, positions: np.ndarray, history: History) -> np.ndarray:
     """(n, 3) in TASTE_FEATURES order for the candidates at catalogue `positions` (all on the shelf)."""
-    p = shelf.prepared(catalog)
     touched = history.views + history.carts + history.purchases
     own_cat = catalog.category_code[history.pos]
-    cat_touched = np.bincount(own_cat, weights=touched, minlength=p.n_cats)[: p.n_cats]
-    brand_touched = np.bincount(catalog.brand[history.pos], weights=touched, minlength=p.n_brands)[: p.n_brands]
-    fav = p.favourites(brand_touched, cat_touched)
+    cat_touched = np.bincount(own_cat, weights=touched, minlength=shelf.n_cats)[: shelf.n_cats]
+    brand_touched = np.bincount(catalog.brand[history.pos], weights=touched, minlength=shelf.n_brands)[: shelf.n_brands]
+    fav = shelf.favourites(brand_touched, cat_touched)
     buys = history.carts + history.purchases
     weights = buys.sum()
     level = float((catalog.price_rank[history.pos] * buys).sum() / weights) if weights > 0 else 0.5
-    score = p.base + BRAND * fav[p.brand] - PRICE * np.abs(p.price_rank - level)
+    score = shelf.base + BRAND * fav[shelf.brand] - PRICE * np.abs(shelf.price_rank - level)
     weight = np.exp(score - score.max()) if len(score) else score
-    in_category = np.bincount(p.code, weights=weight, minlength=p.n_cats)
+    in_category = np.bincount(shelf.code, weights=weight, minlength=shelf.n_cats)
     at = np.searchsorted(shelf.pos, positions)
-    code = p.code[at]
+    code = shelf.code[at]
     share = weight[at] / in_category[code]
-    bought_cat = np.bincount(own_cat, weights=history.purchases, minlength=p.n_cats)[: p.n_cats]
-    again = p.repeating[at] & (bought_cat[code] > 0)
+    bought_cat = np.bincount(own_cat, weights=history.purchases, minlength=shelf.n_cats)[: shelf.n_cats]
+    again = shelf.repeating[at] & (bought_cat[code] > 0)
     if again.any():  # in a repeating category: the customer's own purchases take REPEAT of the share
         h = np.clip(np.searchsorted(history.pos, positions), 0, max(len(history.pos) - 1, 0))
         mine = np.where(history.pos[h] == positions, history.purchases[h], 0.0) if len(history.pos) else 0.0
         share = np.where(again, REPEAT * mine / np.maximum(bought_cat[code], 1) + (1 - REPEAT) * share, share)
-    category = ((cat_touched + 1.0) / (cat_touched.sum() + p.n_cats))[code]
+    category = ((cat_touched + 1.0) / (cat_touched.sum() + shelf.n_cats))[code]
     out = np.empty((len(positions), len(TASTE_FEATURES)), dtype=np.float64)
     out[:, 0] = np.log(category * share + 1e-9)
     out[:, 1] = np.log(share + 1e-9)

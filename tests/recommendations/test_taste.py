@@ -27,7 +27,9 @@ ROWS = [
 def shelf(catalog: Catalog, views=(1, 1, 1, 1, 1, 1), repeat=(0, 0, 0, 0, 0.3, 0.3), qty=100.0) -> Shelf:
     n = len(catalog.ids)
     ones = np.ones(n)
-    return Shelf(np.arange(n), ones * qty, ones, np.zeros(n), np.zeros(n), np.array(views, float), np.array(repeat))
+    return Shelf.build(
+        catalog, np.arange(n), ones * qty, ones, np.zeros(n), np.zeros(n), np.array(views, float), np.array(repeat)
+    )
 
 
 def features(catalog: Catalog, s: Shelf, history: History, positions=None) -> dict[str, np.ndarray]:

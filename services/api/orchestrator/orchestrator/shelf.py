@@ -65,7 +65,7 @@ class RegionStock:
         views, repeat = (np.asarray(row[k], dtype=np.float64)[order] for k in (6, 7))
         taste = None  # a signal not known yet (backends._taste_signal): the taste features are missing
         if np.isfinite(views).all() and np.isfinite(repeat).all():
-            taste = TasteShelf(pos, qty[order], days[order], popularity[:, 1], popularity[:, 2], views, repeat)
+            taste = TasteShelf.build(catalog, pos, qty[order], days[order], *popularity[:, 1:].T, views, repeat)
         return cls(ids, pos, qty[order], days[order], popularity, taste, best, stocked)
 
     def candidates(self, retrieved: Sequence[int], codes: Iterable[int]) -> np.ndarray:
