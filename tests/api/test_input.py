@@ -72,6 +72,14 @@ def test_only_json_bodies_of_bounded_size_are_read(client):
     assert client.post("/recommend", json=2**70).status_code == 422  # JSON, but not an object
 
 
+def test_a_batch_row_index_beyond_64_bits_is_a_422_not_a_500(client):
+    """The index is echoed in the answer (a BIGINT in Snowflake); orjson cannot write a wider one."""
+    for index in (2**63, -(2**63) - 1, 2**70):
+        r = client.post("/recommend", json={"data": [[index, 5, "10001", 1]]})
+        assert r.status_code == 422 and r.json()["field"] == "data[0][0]", r.text
+    assert client.post("/recommend", json={"data": [[2**63 - 1, 5, "10001", 1]]}).status_code == 200
+
+
 def test_batch_rows_run_concurrently_and_answer_in_order(client, monkeypatch):
     rec = client.app.state.recommender
     flight = {"now": 0, "max": 0}

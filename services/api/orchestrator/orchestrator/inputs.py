@@ -118,8 +118,10 @@ def batch_requests(body: dict) -> list[tuple[int, RecommendRequest | ApiError]]:
             got = f"{len(row)} values" if isinstance(row, list) else type(row).__name__
             raise ApiError(422, f"data[{i}]: each row is {ROW}, got {got}", f"data[{i}]")
         index, customer_id, zip_code, top_n = row
-        if not is_int(index) or index in seen:
-            raise ApiError(422, f"data[{i}][0]: row_index must be an integer, unique in the batch", f"data[{i}][0]")
+        if not is_int(index) or not -(2**63) <= index < 2**63 or index in seen:  # echoed back: a BIGINT
+            raise ApiError(
+                422, f"data[{i}][0]: row_index must be a 64-bit integer, unique in the batch", f"data[{i}][0]"
+            )
         seen.add(index)
         if is_int(zip_code):  # a warehouse NUMBER column arrives as a JSON number
             zip_code = str(zip_code)
