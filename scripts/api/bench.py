@@ -31,9 +31,9 @@ from scripts.core.target import Target, local_target
 from scripts.standins.apps import ROOT, Running, start_http
 
 CONCURRENCY = (1, 8, 32, 64)
-# wrk's Lua: each request asks for the next customer id; every answer is checked for the backend the
-# run measures (`other` counts the rest, read from the thread in `done`); `done` prints one
-# machine-readable line (latencies in microseconds).
+# wrk's Lua: each request asks for the next customer (`lua_customers`: id and home ZIP code); every
+# answer is checked for the backend the run measures (`other` counts the rest, read from the thread in
+# `done`); `done` prints one machine-readable line (latencies in microseconds).
 WRK_LUA = """
 local ids = {%s}
 local expected = '"backend":"%s"'
@@ -45,7 +45,7 @@ setup = function(thread)
 end
 request = function()
   i = i + 1
-  return wrk.format("GET", "/recommend?customer_id=" .. ids[i %% #ids + 1] .. "&zip_code=10001")
+  return wrk.format("GET", "/recommend?customer_id=" .. ids[i %% #ids + 1])
 end
 response = function(status, headers, body)
   if status == 200 and not string.find(body, expected, 1, true) then
@@ -129,23 +129,22 @@ def bench_api(t: Target, seconds: float = 5.0) -> dict[str, object]:
     400 req/s over 32 connections at p99 <= 50 ms (the reference: 77.7 ms, one sample)."""
     if not shutil.which("wrk"):
         return {"API under load": {"skipped": "wrk is not installed: `make setup` installs it (Debian package wrk)"}}
-    with t.connect_snowflake() as conn:
-        cur = conn.cursor()
-        cur.execute(f"SELECT CUSTOMER_ID FROM {recommendations.q(t.database, 'CUSTOMER_360')} ORDER BY CUSTOMER_ID")
-        ids = [int(r[0]) for r in cur.fetchall()]
+    ids = home_customers(t)
     closed_port = str(standins.free_port())
     paths = {
         "Postgres path": ("postgres", serve.api_env(t)),
         "fallback path (Postgres down → DynamoDB)": ("dynamodb", {**serve.api_env(t), "PG_PORT": closed_port}),
     }
     out: dict[str, object] = {
-        "API in process, Postgres path, per request (no HTTP)": in_process(paths["Postgres path"][1], ids)
+        "API in process, Postgres path, per request (no HTTP; each customer asks from home)": in_process_both(
+            paths["Postgres path"][1], ids
+        )
     }
     ceiling_rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="rdp-wrk-") as tmp:
         scripts = {backend: Path(tmp) / f"recommend-{backend}.lua" for backend, _ in paths.values()}
         for backend, script in scripts.items():
-            script.write_text(WRK_LUA % (", ".join(map(str, ids)), backend))
+            script.write_text(WRK_LUA % (lua_customers(ids), backend))
         for label, (backend, env) in paths.items():
             for workers in (1, None):
                 api = serve.start("orchestrator", env, workers=workers)
@@ -172,7 +171,7 @@ CEILING_CONCURRENCY, OVERLOAD_FACTOR, OVERLOAD_SECONDS = 32, 2.0, 30.0
 
 
 def _postgres_extras(
-    out: dict, api: Running, ids: list[int], tmp: Path, script: Path, workers: int | None, seconds: float
+    out: dict, api: Running, ids: list[tuple[int, str]], tmp: Path, script: Path, workers: int | None, seconds: float
 ) -> dict[str, object]:
     """Beside the Postgres path's load levels: the framework's ceiling (its row is returned); with a worker
     per CPU, the steady rates and the overload run (their tables added to `out`)."""
@@ -194,13 +193,46 @@ def _postgres_extras(
     return row
 
 
-def _answer(api: Running, customer_id: int) -> bytes:
+def _answer(api: Running, customer: tuple[int, str]) -> bytes:
     """One real answer's bytes: the ceiling app's fixed body (the same size to serialize and send)."""
-    return httpx.get(f"{api.url}/recommend", params={"customer_id": customer_id, "zip_code": "10001"}).content
+    return httpx.get(f"{api.url}/recommend", params={"customer_id": customer[0], "zip_code": customer[1]}).content
 
 
-def _paths(ids: list[int]) -> list[str]:
-    return [f"/recommend?customer_id={i}&zip_code=10001" for i in ids]
+def _paths(ids: list[tuple[int, str]]) -> list[str]:
+    return [f"/recommend?customer_id={i}&zip_code={z}" for i, z in ids]
+
+
+def home_customers(t: Target) -> list[tuple[int, str]]:
+    """Every customer with their own ZIP code: a website's visitor mostly asks from home."""
+    with t.connect_snowflake() as conn:
+        cur = conn.cursor()
+        q = recommendations.q(t.database, "CUSTOMER_360")
+        cur.execute(f"SELECT CUSTOMER_ID, ZIP_CODE FROM {q} ORDER BY CUSTOMER_ID")
+        return [(int(c), str(z)) for c, z in cur.fetchall()]
+
+
+def lua_customers(ids: list[tuple[int, str]]) -> str:
+    """The customers as the Lua table's entries: what follows `customer_id=` in the URL."""
+    return ", ".join(f'"{i}&zip_code={z}"' for i, z in ids)
+
+
+def in_process_both(env: dict[str, str], ids: list[tuple[int, str]], n: int = 2000) -> list[dict[str, object]]:
+    """The request's cost with every answer ranked per request (PRECOMPUTED_TOP_N=0) and with the sync's
+    precomputed rankings, alternated twice in one run; the ratio of the CPU per request of the two."""
+    rows: dict[str, list[dict[str, float]]] = {"ranked per request": [], "precomputed at the sync": []}
+    for _ in range(2):
+        rows["ranked per request"].append(in_process({**env, "PRECOMPUTED_TOP_N": "0"}, ids, n))
+        rows["precomputed at the sync"].append(in_process(env, ids, n))
+    table = [
+        {"answers": label, **{k: round(min(r[k] for r in runs), 3) for k in runs[0]}} for label, runs in rows.items()
+    ]
+    table.append(
+        {
+            "answers": "CPU ratio (precomputed / per request)",
+            "CPU ms a request": round(table[1]["CPU ms a request"] / table[0]["CPU ms a request"], 3),
+        }
+    )
+    return table
 
 
 def _vs_ceiling(api: dict, body: Path, script: Path, workers: int | None, seconds: float) -> dict[str, object]:
@@ -223,7 +255,7 @@ def _vs_ceiling(api: dict, body: Path, script: Path, workers: int | None, second
     }
 
 
-def in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, float]:
+def in_process(env: dict[str, str], ids: list[tuple[int, str]] | list[int], n: int = 2000) -> dict[str, float]:
     """The request's own cost, without HTTP: the orchestrator's `orchestrator.cost` in its own process,
     configured as the server is (CPU time a request, and each stage's mean timing)."""
     out = subprocess.run(
@@ -240,7 +272,7 @@ def in_process(env: dict[str, str], ids: list[int], n: int = 2000) -> dict[str, 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _held(api: Running, ids: list[int], tmp: Path, seconds: float) -> list[dict]:
+def _held(api: Running, ids: list[tuple[int, str]], tmp: Path, seconds: float) -> list[dict]:
     """One wrk run per offered rate (HELD_RATES) over HELD_CONNECTIONS connections."""
     rows = []
     for rate in HELD_RATES:
@@ -248,7 +280,7 @@ def _held(api: Running, ids: list[int], tmp: Path, seconds: float) -> list[dict]
         # a connection's cycle is its pause plus the answer's own time (a few ms below saturation): the
         # pause is shortened by ANSWER_MS so the offered rate is `rate` (the table shows the rate reached)
         pause_ms = HELD_CONNECTIONS / rate * 1000 - ANSWER_MS
-        script.write_text(HELD_LUA % (", ".join(map(str, ids)), "postgres", f"{pause_ms:.1f}"))
+        script.write_text(HELD_LUA % (lua_customers(ids), "postgres", f"{pause_ms:.1f}"))
         rows.append({"offered req/s": rate, **wrk(api.url, script, HELD_CONNECTIONS, seconds)})
     return rows
 
@@ -279,8 +311,8 @@ def _sequential(env: dict[str, str], script: Path, seconds: float) -> list[dict]
 FIGURES = ("req/s", "p50 ms", "p95 ms", "p99 ms")
 
 
-def _check_backend(api: Running, customer_id: int, backend: str) -> None:
-    body = httpx.get(f"{api.url}/recommend", params={"customer_id": customer_id, "zip_code": "10001"}).json()
+def _check_backend(api: Running, customer: tuple[int, str], backend: str) -> None:
+    body = httpx.get(f"{api.url}/recommend", params={"customer_id": customer[0], "zip_code": customer[1]}).json()
     if body.get("backend") != backend:
         raise RuntimeError(f"expected the {backend} backend, the API answered {body.get('backend')!r}")
 

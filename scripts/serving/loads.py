@@ -13,11 +13,11 @@ import psycopg
 
 from infra.config.reader import stack_config
 from infra.recommendations import catalog as recommendations
-from infra.serving.config import SERVING_TABLES, SYNCED_TABLES, SyncGuardConfig
+from infra.serving.config import DERIVED_TABLES, SERVING_TABLES, SYNCED_TABLES, SyncGuardConfig
 from infra.sqlfiles import read_sql, render_sql
 from scripts.core.console import console, print_counts, progress_bar, step
 from scripts.core.target import Target, local_target, service_target, stack_target
-from scripts.serving import dynamodb, floor, postgres
+from scripts.serving import dynamodb, floor, postgres, rankings
 from scripts.serving.rehearsal import ensure_local_dynamodb_table, prepare, without_epoch_dates
 from scripts.serving.staging import RowRefusedError
 
@@ -54,7 +54,10 @@ def sync_query(t: Target, name: str) -> str:
     """sql/serving/sync/<name>.sql with the target's warehouse tables filled in."""
     path = f"serving/sync/{name}.sql"
     text = read_sql(path)
-    return render_sql(path, **{k: recommendations.q(t.database, v) for k, v in SOURCES.items() if "{{ " + k in text})
+    params = {k: recommendations.q(t.database, v) for k, v in SOURCES.items() if "{{ " + k in text}
+    if "{{ home_region" in text:
+        params["home_region"] = recommendations.home_region_sql()
+    return render_sql(path, **params)
 
 
 # The connector's type codes of VARIANT, OBJECT and ARRAY values, which it hands over as JSON text.
@@ -115,10 +118,15 @@ def switch_guarded(
 
 
 def sync(
-    t: Target, tables: tuple[str, ...] = SYNCED, allow_shrink: bool = False, guard: SyncGuardConfig | None = None
+    t: Target,
+    tables: tuple[str, ...] = SYNCED,
+    allow_shrink: bool = False,
+    guard: SyncGuardConfig | None = None,
+    rank: bool = True,
 ) -> dict[str, int]:
     """Warehouse → Postgres serving tables: each staged by COPY, checked against its floors, then all
-    switched live in one transaction (readers see all old or all new tables)."""
+    switched live in one transaction (readers see all old or all new tables); then, with `rank`, each
+    customer's answer precomputed from them (rankings.py)."""
     counts: dict[str, int] = {}
     with step("sync to Postgres"):
         applied = postgres.migrate(t.pg_dsn, t.pg_schema)
@@ -137,6 +145,11 @@ def sync(
                 raise
             switch_guarded(t, conn, counts, allow_shrink, guard)
             bar.advance(task)
+        if rank:
+            with psycopg.connect(t.pg_dsn) as conn:
+                ranked = rankings.precompute(t, conn)
+            if ranked is not None:
+                counts[rankings.TABLE] = ranked
         print_counts(counts, f"Postgres {t.pg_schema}")
     t.counts.update({f"pg.{k}": v for k, v in counts.items()})
     return counts
@@ -151,7 +164,7 @@ def rollback(t: Target, allow_shrink: bool = False) -> list[str]:
         kept = [name for name in SERVING_TABLES if postgres.exists(conn, t.pg_schema, f"{name}__old")]
         live = postgres.live_counts(conn, t.pg_schema, kept)
         old = postgres.live_counts(conn, t.pg_schema, [f"{name}__old" for name in kept])
-        previous = {name: old[f"{name}__old"] for name in kept}
+        previous = {name: old[f"{name}__old"] for name in kept if name not in DERIVED_TABLES}
         problems = floor.sync_problems(previous, live, guard, "to roll back to")
         floor.enforce(problems, allow_shrink, "nothing was rolled back")
         back = postgres.rollback(conn, t.pg_schema)

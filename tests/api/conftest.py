@@ -16,6 +16,7 @@ from scripts.recommendations.target import local_target
 from scripts.serving import loads as serving
 from services.api.orchestrator.orchestrator.app import create_app
 from services.api.orchestrator.orchestrator.backends import Settings
+from services.features.pair import ZIP_REGIONS
 
 SCHEMA = "t_api"
 SCALE = ScaleConfig(products=240, stores=20, customers=400, seed=5, as_of=date(2026, 11, 1))
@@ -69,3 +70,26 @@ def customers(target, n: int = 5) -> list[tuple[int, str]]:
     with psycopg.connect(target.pg_dsn) as conn:
         rows = conn.execute(f"SELECT customer_id FROM {SCHEMA}.customer_features ORDER BY customer_id LIMIT {n}")
         return [(r[0], "10001") for r in rows]
+
+
+# A ZIP code per region (the first digit decides it): a customer asking from home.
+HOME_ZIP = {region: f"{digit}0001" for digit, region in reversed(ZIP_REGIONS.items())}
+
+
+def home_customers(target, n: int | None = None) -> list[tuple[int, str]]:
+    """(customer id, a ZIP code of their home region), as the sync's precomputed rankings are for."""
+    with psycopg.connect(target.pg_dsn) as conn:
+        rows = conn.execute(
+            f"SELECT customer_id, home_region FROM {SCHEMA}.customer_features ORDER BY customer_id"
+            + (f" LIMIT {int(n)}" if n else "")
+        ).fetchall()
+    return [(c, HOME_ZIP[r]) for c, r in rows]
+
+
+@pytest.fixture(scope="module")
+def ranked(target):
+    """The package's precomputed rankings made current (a module before may have synced without them)."""
+    from scripts.serving import rankings
+
+    with psycopg.connect(target.pg_dsn) as conn:
+        return rankings.precompute(target, conn)

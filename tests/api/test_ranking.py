@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from scripts.recommendations import ranking, snapshot
 from services.api.orchestrator.orchestrator import app as app_module
+from services.api.orchestrator.orchestrator.backends import PRECOMPUTED_TOP_N
 from services.features.pair import PAIR_FEATURES
 from tests.api.conftest import SCHEMA, settings_for
 
@@ -54,7 +55,11 @@ def test_the_api_ranks_exactly_the_training_candidates_and_rows_and_explains_wit
     booster.load_model(env["RANKER_MODEL_PATH"])
     rows = 0
     for cid, zip_code in home_customers(target, 25):
-        body = client.get("/recommend", params={"customer_id": cid, "zip_code": zip_code}).json()
+        # more items than a precomputed ranking holds: the full path, here in process (the precomputed
+        # answers are its own, test_precomputed.py)
+        params = {"customer_id": cid, "zip_code": zip_code, "top_n": PRECOMPUTED_TOP_N + 1}
+        body = client.get("/recommend", params=params).json()
+        assert not body["timings"].get("precomputed")
         assert len(seen) == 1, f"the API built {len(seen)} feature matrices for {cid}"
         api_ids, api_x = seen.pop()
         trained = ranking.candidates(world, snap, cid)

@@ -184,7 +184,7 @@ def by_role(plan: list[dict]) -> dict[str, list[dict]]:
 
 # ------------------------------------------------------------------ the privileges the steps' statements need
 # What a statement of a post-deploy step needs on the objects it names: DML on the tables it writes, READ
-# and WRITE on the stage it PUTs to (READ to COPY from it, WRITE to PURGE it), USAGE on the functions it
+# and WRITE on the stage it PUTs to (READ to COPY from it or GET a file, WRITE to PURGE it), USAGE on the functions it
 # calls, OPERATE on the tasks and dynamic tables it runs. Reads are not checked here (SELECT comes with the
 # schema access roles).
 _IDENT = r'(?:"[^"]+"|[A-Za-z_][\w$]*)'
@@ -197,6 +197,7 @@ STATEMENT_NEEDS: tuple[tuple[re.Pattern, tuple[str, ...]], ...] = (
     (re.compile(rf"\bMERGE\s+INTO\s+{_QNAME}", re.I), ("INSERT", "UPDATE")),
     (re.compile(rf"\bPUT\s+'[^']*'\s+@{_QNAME}", re.I), ("READ", "WRITE")),
     (re.compile(rf"\bFROM\s+@{_QNAME}", re.I), ("READ",)),
+    (re.compile(rf"\bGET\s+@{_QNAME}", re.I), ("READ",)),
     (re.compile(rf"\bEXECUTE\s+TASK\s+{_QNAME}", re.I), ("OPERATE",)),
     (re.compile(rf"\bCALL\s+{_QNAME}", re.I), ("USAGE",)),
     (re.compile(rf"\bALTER\s+DYNAMIC\s+TABLE\s+{_QNAME}\s+REFRESH\b", re.I), ("OPERATE",)),

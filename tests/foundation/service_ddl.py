@@ -79,6 +79,7 @@ OTHER_SQL_MODULES: dict[str, str] = {
     "services/dashboard/queries.py": "the dashboard in Snowflake, as its owner (locally, the stand-in)",
     "scripts/serving/postgres.py": "Postgres",
     "scripts/serving/staging.py": "Postgres",
+    "scripts/serving/rankings.py": "the sync's session: the published ranking model's GET (and Postgres)",
     "scripts/standins/postgres.py": "Postgres, the stand-in",
     "scripts/ingestion/localfeed.py": "the stand-in only: each feed's local pipe and task (rehearsal.py's)",
 }

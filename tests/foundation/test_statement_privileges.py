@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from scripts.analytics import loads as analytics
-from scripts.core import connections
+from scripts.core import connections, target
 from scripts.recommendations import loads as recommendations
+from scripts.serving import rankings
 from tests.foundation import plan_privileges as pp
 
 # ------------------------------------------------------------ each step's duty holds what its statements need
@@ -24,6 +25,8 @@ TRACED_STEPS: list[tuple[str, Callable[[object, object], object]]] = [
     ("recommendations generate", lambda a, r: recommendations.generate(r)),
     ("recommendations build", lambda a, r: recommendations.build(r)),
     ("recommendations train", lambda a, r: recommendations.train(r)),
+    # the sync's rankings: the production ranking model fetched from the model stage
+    ("serving sync", lambda a, r: rankings.model_file(target.stack_target(TRACED_STACK), r.artifacts)),
 ]
 
 
@@ -72,6 +75,7 @@ def test_each_step_runs_as_the_duty_that_owns_its_writes(plans, monkeypatch, tmp
         ("recommendations build", "TRANSFORMER"),
         ("recommendations generate", "LOADER"),
         ("recommendations train", "TRANSFORMER"),
+        ("serving sync", "TRANSFORMER"),
     ]
 
 
@@ -88,6 +92,7 @@ def test_each_step_holds_what_its_statements_need(plans, monkeypatch, tmp_path):
         ("recommendations train", "USAGE"),
         ("recommendations train", "INSERT"),
         ("analytics run", "OPERATE"),
+        ("serving sync", "READ"),
     } <= needs
     assert pp.unheld_needs(plans["dev"], statements) == []
 
@@ -116,6 +121,8 @@ def _as_transformer(monkeypatch: pytest.MonkeyPatch) -> None:
         ("recommendations-loader-table-event-stream", "needs DELETE on RDP_DEV_RETAIL.BRONZE.EVENT_STREAM"),
         ("recommendations-transformer-table-customer-propensity", "needs INSERT on RDP_DEV_RETAIL.GOLD.CUSTOMER_PROP"),
         ("cdc-writer-stage", None),  # the change generator's grant: no traced step uses it
+        # the transformer's READ on the model stage: the sync fetches the published ranking model
+        ("recommendations-transformer-stage", "serving sync as RDP_DEV_TRANSFORMER"),
     ],
 )
 def test_a_dropped_grant_is_reported(plans, monkeypatch, tmp_path, fault, says):

@@ -19,6 +19,7 @@ from scripts.core.errors import LoadError
 from scripts.serving import dynamodb, postgres
 from scripts.serving import loads as serving
 from scripts.serving.__main__ import app
+from services.api.orchestrator.orchestrator.backends import RANKED_FROM
 from tests.conftest import SCHEMA, pg_digest
 from tests.foundation.test_config import raw
 from tests.serving.readers import propensity_readers
@@ -66,16 +67,16 @@ def test_a_ninety_percent_shrink_is_refused_then_accepted_with_allow_shrink(targ
     before = pg_digest(target.pg_dsn, "customer_propensity")
     planted(monkeypatch, "customer_propensity", 0.1)
     with pytest.raises(LoadError, match=r"a 90% shrink beyond postgres\.sync\.maxShrink = 0\.5; the live tables"):
-        serving.sync(target, ("customer_propensity",))
+        serving.sync(target, ("customer_propensity",), rank=False)
     assert pg_digest(target.pg_dsn, "customer_propensity") == before
     try:
-        counts = serving.sync(target, ("customer_propensity",), allow_shrink=True)
+        counts = serving.sync(target, ("customer_propensity",), allow_shrink=True, rank=False)
         assert counts == {"customer_propensity": before[0] // 10}
         assert pg_digest(target.pg_dsn, "customer_propensity")[0] == before[0] // 10
         assert "warning: --allow-shrink: customer_propensity:" in one_line(capsys.readouterr().out)
     finally:
         monkeypatch.undo()
-        serving.sync(target, ("customer_propensity",))  # growing back needs no override
+        serving.sync(target, ("customer_propensity",), rank=False)  # growing back needs no override
     assert pg_digest(target.pg_dsn, "customer_propensity") == before
 
 
@@ -170,10 +171,24 @@ def test_rollback_puts_the_previous_sync_back_and_again_undoes_it(own_schema, mo
     out = CliRunner().invoke(app, ["rollback", "--local"])
     assert out.exit_code == 0, out.output
     assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == first
+    assert rankings_hold(t)  # the precomputed rankings came back with the tables they were computed from
     with pytest.raises(LoadError, match=r"inventory: .* shrink beyond postgres\.sync\.maxShrink"):
         serving.rollback(t)  # back to the shrunk inventory: refused as its sync was
-    assert serving.rollback(t, allow_shrink=True) == list(tables)  # the rolled-back tables are the __old ones now
+    # the rolled-back tables are the __old ones now
+    assert serving.rollback(t, allow_shrink=True) == [*tables, "customer_rankings"]
     assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == second
+    assert rankings_hold(t)
+
+
+def rankings_hold(t) -> bool:
+    """Every precomputed ranking names the live tables' OIDs: what the API checks before serving one."""
+    stamp = ", ".join(f"to_regclass('{t.pg_schema}.{n}')::oid" for n in RANKED_FROM)
+    with psycopg.connect(t.pg_dsn) as conn:
+        n, held = conn.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE versions = ARRAY[{stamp}]::bigint[]) "
+            f"FROM {t.pg_schema}.customer_rankings"
+        ).fetchone()
+    return n > 0 and held == n
 
 
 def test_rollback_under_concurrent_readers_sees_old_or_new_never_an_error(target):
@@ -187,7 +202,7 @@ def test_rollback_under_concurrent_readers_sees_old_or_new_never_an_error(target
             assert postgres.rollback(conn, SCHEMA, ["customer_propensity"]) == ["customer_propensity"]
     assert seen == {(20_000, 0.1), (30_000, 0.9)}, seen
     assert pg_digest(target.pg_dsn, "customer_propensity")[0] == 20_000  # five rollbacks: the old rows
-    serving.sync(target, ("customer_propensity",), allow_shrink=True)
+    serving.sync(target, ("customer_propensity",), allow_shrink=True, rank=False)
 
 
 def _config(**serving_keys) -> dict:
@@ -203,7 +218,7 @@ def _config(**serving_keys) -> dict:
         (
             lambda: _config(postgres={"sync": {"minRows": {"customer_featurez": 1}}}),
             "postgres.sync.minRows",
-            "unknown serving table(s) customer_featurez",
+            "unknown or unguarded serving table(s) customer_featurez",
         ),
         (
             lambda: _config(postgres={"sync": {"minRows": {"products": -1}}}),

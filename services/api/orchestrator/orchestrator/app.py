@@ -1,6 +1,8 @@
 """The recommendation API: the orchestrator of the real-time recommendations.
 
-GET/POST /recommend: zip → region; the customer's features, propensity, product history and
+GET/POST /recommend: zip → region; the customer's answer as the sync precomputed it when it holds
+for the request (precompute.py; the same bytes the rest of this path gives). Otherwise the full
+path: the customer's features, propensity, product history and
 retrieved candidates from Postgres in one statement; the catalogue and each region's in-stock
 inventory with popularity from memory (shelf.py: reloaded when a sync swapped those tables);
 candidates = the retrieval's, in stock in the region, and the best sellers of the customer's top
@@ -28,13 +30,12 @@ import numpy as np
 import orjson
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel
 
 from services.features.pair import History, pair_matrix, region_for_zip
 
 from .backends import (
+    PRECOMPUTED_TOP_N,
     BackendUnavailableError,
     DynamoRecs,
     OverloadedError,
@@ -42,62 +43,25 @@ from .backends import (
     Settings,
     UnknownCustomerError,
 )
-from .inputs import (
-    MAX_CUSTOMER_ID,
-    ApiError,
-    RecommendRequest,
-    UrlLimit,
-    batch_requests,
-    read_json,
-    single_request,
-)
+from .inputs import MAX_CUSTOMER_ID, ApiError, RecommendRequest, UrlLimit, read_json, single_request
 from .items import item, reasons
 from .productmasks import ProductMasks
 from .ranking import Ranker
 from .shedding import InFlightCap, in_flight_limit
-from .shelf import UNKNOWN, Shelf, Shelves
+from .shelf import UNKNOWN, Shelf, Shelves, Versions
 from .tracing import RequestId, request_id
 from .warehouse import Warehouse
+from .web import (
+    FastJSON,
+    RecommendResponse,
+    install_error_handlers,
+    overloaded,
+    server_error,
+    service_function,
+)
 
 log = logging.getLogger("orchestrator")
 T = TypeVar("T")
-
-
-class Reason(BaseModel):
-    feature: str
-    value: float | None
-    contribution: float
-
-
-class Item(BaseModel):
-    rank: int
-    product_id: int
-    product_name: str
-    category: str | None
-    category_id: str
-    department: str | None
-    price: float | None
-    score: float
-    in_stock_qty: int | None
-    est_delivery_days: int | None
-    why: list[Reason]
-
-
-class RecommendResponse(BaseModel):
-    request_id: str
-    customer_id: int
-    zip_code: str
-    region: str
-    backend: str
-    recommendations: list[Item]
-    timings: dict[str, Any]
-
-
-class FastJSON(JSONResponse):
-    """orjson instead of json.dumps: a recommendation's body is serialized on every request."""
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
 
 
 class Recommender:
@@ -110,6 +74,7 @@ class Recommender:
         self.masks = ProductMasks()  # the product features' part of scoring, per shelf
         self.shelves = Shelves(self._load_shelf, settings.shelf_max_age_seconds, settings.stock_fresh_seconds)
         self.pg_ok = False
+        self.precomputed_top_n = min(settings.precomputed_top_n, PRECOMPUTED_TOP_N)  # what a row holds at most
 
     async def _load_shelf(self) -> Shelf:
         shelf = Shelf.build(*await self.pg.shared())
@@ -184,12 +149,31 @@ class Recommender:
             "timings": {k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()},
         }
 
-    async def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[list[dict], str]:
+    async def _postgres_path(self, req: RecommendRequest, region: str, timings: dict) -> tuple[Any, str]:
+        """The customer's precomputed ranking when it holds for this request (backends.q_ranked), else
+        the full path; both answer the same bytes (the precomputed items are the full path's own)."""
+        self.ranker.poll()  # a hit never reaches the model: a newly published one is still picked up
+        model = self.ranker.model
+        if model.booster is not None and req.top_n <= self.precomputed_top_n and self.shelves.shelf.has_rankings:
+            t0 = time.perf_counter()
+            ranked, versions = await self.pg.ranked(req.customer_id, region, model.sha256, req.top_n)
+            timings["precomputed"] = ranked is not None
+            if ranked is not None:
+                await self.shelves.current(versions)  # confirms the stock the fallbacks filter by
+                timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
+                return orjson.Fragment("[" + ",".join(ranked) + "]"), "postgres"
+            timings["precomputed_miss_ms"] = (time.perf_counter() - t0) * 1000
+        items, backend, _ = await self.rank(req.customer_id, region, req.top_n, timings)
+        return items, backend
+
+    async def rank(self, customer_id: int, region: str, top_n: int, timings: dict) -> tuple[list[dict], str, Versions]:
+        """The full path: the customer's rows, their candidates in the region, pair features, the model's
+        scores, top N with `why`; and the versions of the tables it read (precompute.py records them)."""
         t0 = time.perf_counter()
-        got = await self.pg.customer(req.customer_id, self.shelves.shelf.has_candidates)
+        got = await self.pg.customer(customer_id, self.shelves.shelf.has_candidates)
         timings["fetch_ms"] = (time.perf_counter() - t0) * 1000
         if not got.known:
-            raise UnknownCustomerError(req.customer_id)
+            raise UnknownCustomerError(customer_id)
         t0 = time.perf_counter()
         loads = self.shelves.loads
         shelf = await self.shelves.current(got.versions)  # reloaded first if a sync swapped a table
@@ -201,12 +185,12 @@ class Recommender:
         timings["candidates"] = len(ids)
         if not len(ids):
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
-            return [], "postgres"
+            return [], "postgres", got.versions
         history = History.of_columns(shelf.catalog, *got.history)
         x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history, stock.taste)
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        n = min(req.top_n, len(ids))
+        n = min(top_n, len(ids))
         try:  # the n best candidates by score desc, then product id
             order, score = await self._model(lambda r: self.masks.top(self.ranker, shelf, region, at, r, ids, n), x)
             backend = "postgres"
@@ -224,7 +208,7 @@ class Recommender:
             for r, (j, s, w) in enumerate(zip(order.tolist(), score.tolist(), why, strict=True), start=1)
         ]
         timings["rank_ms"] = (time.perf_counter() - t0) * 1000
-        return items, backend
+        return items, backend, got.versions
 
     async def _model(self, fn: Callable[[np.ndarray], T], x: np.ndarray) -> T:
         """In-process scoring stays on the event loop (it is fast); HTTP goes to a thread."""
@@ -279,59 +263,6 @@ def _up(ok: bool) -> str:
     return "up" if ok else "down"
 
 
-def server_error(status: int, message: str) -> ApiError:
-    """A 5xx for the client: what happened in general and the request id to quote; the cause is logged."""
-    rid = request_id()
-    return ApiError(status, f"{message} (request id {rid})", extra={"request_id": rid})
-
-
-def overloaded(retry_after: int) -> ApiError:
-    """A 503 that sheds load: the client may retry after `retry_after` seconds."""
-    err = server_error(503, "busy: try again shortly")
-    err.headers = {"Retry-After": str(retry_after)}
-    return err
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    """Every error is JSON that names the field at fault; nothing leaks a traceback."""
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body")]
-        field = ".".join(loc) or "request"
-        return ApiError(422, f"{field}: {first.get('msg', 'invalid input')}", field).response()
-
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return exc.response()
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request %s: unexpected error", request_id())
-        return server_error(500, "internal error").response()
-
-
-async def _service_function(body: dict, run, concurrency: int) -> dict:
-    """Snowflake's service-function format: {"data": [[row_index, customer_id, zip_code, top_n], …]},
-    answered as {"data": [[row_index, response or {"error", "field", "status"}], …]} in input order.
-    Rows run concurrently, at most `concurrency` at a time (they share the Postgres pool)."""
-    rows = batch_requests(body)
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(req: RecommendRequest | ApiError) -> dict:
-        if isinstance(req, ApiError):
-            return {**req.body(), "status": req.status}
-        async with gate:
-            try:
-                return await run(req)
-            except ApiError as e:
-                return {**e.body(), "status": e.status}
-
-    answers = await asyncio.gather(*(one(req) for _, req in rows))
-    return {"data": [[index, answer] for (index, _), answer in zip(rows, answers, strict=True)]}
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
     rec = Recommender(settings)
@@ -352,7 +283,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cap = in_flight_limit(settings.max_in_flight, settings.pg_pool_size)
     app.add_middleware(InFlightCap, limit=cap, retry_after=settings.retry_after_seconds)
     app.add_middleware(RequestId)  # outermost: every response, a 414 too, carries the id
-    _install_error_handlers(app)
+    install_error_handlers(app)
     batch_concurrency = max(1, settings.pg_pool_size)
 
     async def run(req: RecommendRequest) -> dict:
@@ -385,7 +316,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def recommend_post(request: Request):
         body = await read_json(request)
         if isinstance(body, dict) and "data" in body:
-            return FastJSON(await _service_function(body, run, batch_concurrency))
+            return FastJSON(await service_function(body, run, batch_concurrency))
         return FastJSON(await run(single_request(body)))
 
     @app.get("/health", responses={503: {}})

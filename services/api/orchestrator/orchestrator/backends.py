@@ -38,9 +38,11 @@ class Settings:
     pg_password: str = ""
     pg_schema: str = "serving"
     pg_sslmode: str = "prefer"
+    pg_sslrootcert: str = ""  # the CA file a verify-full connection checks the server against
     pg_pool_size: int = 8  # connections per worker: the spec passes floor(connection_limit / all workers)
     retry_after_seconds: int = 1  # Retry-After of a 503 that sheds load
     max_in_flight: int = 0  # requests to /recommend in flight per worker before 503; 0: 4 × pg_pool_size
+    precomputed_top_n: int = 10  # answer up to this many items from customer_rankings; 0: never (full path)
     ranker_mode: str = "inprocess"  # inprocess | http | off
     ranker_url: str = ""
     ranker_model_path: str = ""
@@ -87,6 +89,18 @@ class Customer:
 
 
 SHARED_TABLES = ("inventory", "products", "product_popularity")  # held in memory (shelf.py)
+# Every table a ranking is computed from, in the order of customer_rankings.versions: a precomputed
+# ranking is served only while these live tables have the OIDs it was computed from.
+RANKED_FROM = (
+    "customer_features",
+    "customer_propensity",
+    "customer_product_interactions",
+    "inventory",
+    "products",
+    "product_popularity",
+    "customer_candidates",
+)
+PRECOMPUTED_TOP_N = 10  # the items of a customer_rankings row: a request for more takes the full path
 # Tables whose OIDs each request reads (a sync swaps them, so a new OID means a sync landed): the shared
 # ones, and customer_candidates, which exists only once a sync has run its migration.
 VERSIONED = {"inv": "inventory", "prod": "products", "pop": "product_popularity", "cand": "customer_candidates"}
@@ -103,7 +117,7 @@ class Postgres:
         self.conninfo = (
             f"host={s.pg_host} port={s.pg_port} dbname={s.pg_db} user={s.pg_user} "
             f"password={s.pg_password} sslmode={s.pg_sslmode} connect_timeout=2"
-        )
+        ) + (f" sslrootcert={s.pg_sslrootcert}" if s.pg_sslrootcert else "")
         # every worker of every instance holds up to pg_pool_size: the plan keeps their sum within the
         # app role's connection_limit (infra/api/config.py), so the pool may be smaller than 4
         self.max_size = max(1, s.pg_pool_size)
@@ -140,10 +154,11 @@ class Postgres:
             .as_bytes(None)
             for has, r in candidates.items()
         }
+        self.q_ranked, self.q_stamp, self.q_homes = _ranking_statements(q, regclass, oid)
         # The shared tables with their OIDs in the same statement: it locks the tables it reads, so no
         # swap can commit between the rows and the OIDs.
         self.q_stock = sql.SQL(
-            "SELECT v.*, g.* FROM (SELECT {inv}, {pop}, {cand}) v LEFT JOIN ("
+            "SELECT v.*, g.* FROM (SELECT {inv}, {pop}, {cand}, {rank} IS NOT NULL) v LEFT JOIN ("
             "SELECT i.region, array_agg(i.product_id), array_agg(i.qty_on_hand), "
             "array_agg(coalesce(i.est_delivery_days, 0)), array_agg(coalesce(p.purchases_30d, 0)), "
             "array_agg(coalesce(p.purchases_90d, 0)), array_agg(coalesce(p.purchases_365d, 0)), "
@@ -155,6 +170,7 @@ class Postgres:
             inv=oid["inventory"],
             pop=oid["product_popularity"],
             cand=oid["customer_candidates"],
+            rank=regclass.format(sql.Literal(f"{q.as_string()}.customer_rankings")),
             views=_taste_signal("views_365d"),
             repeat=_taste_signal("repeat_rate"),
         )
@@ -267,12 +283,51 @@ class Postgres:
         propensity = {c: float(s) for c, s in zip(cats, scores, strict=True)}
         return Customer(known, propensity, history, retrieved, tuple(versions))
 
-    async def shared(self) -> tuple[tuple[int | None, ...], list[tuple], list[tuple]]:
-        """(versions, product rows, per-region stock rows of arrays): what shelf.Shelf holds."""
+    async def ranked(self, customer_id: int, region: str, model: str, top_n: int) -> tuple[list[str] | None, tuple]:
+        """The customer's precomputed items as JSON (None unless valid for this request, see q_ranked)
+        and the shared tables' versions, in one statement."""
+        ((items, *versions),) = await self._one(self.q_ranked, {"c": customer_id, "r": region, "m": model, "n": top_n})
+        return items, tuple(versions)
+
+    async def homes(self) -> list[tuple[int, str]]:
+        """(customer id, home region) of every customer whose home region is known."""
+        return [(int(c), str(r)) for c, r in await self._one(self.q_homes, ())]
+
+    async def stamp(self) -> list[int | None]:
+        """The live OIDs of RANKED_FROM, as a precomputed ranking records them."""
+        ((oids,),) = await self._one(self.q_stamp, ())
+        return list(oids)
+
+    async def shared(self) -> tuple[tuple[int | None, ...], list[tuple], list[tuple], bool]:
+        """(versions, product rows, per-region stock rows of arrays, whether customer_rankings exists):
+        what shelf.Shelf holds."""
         stock = await self._one(self.q_stock, ())
         products = await self._one(self.q_products, ())
         versions = (stock[0][0], products[0][0], stock[0][1], stock[0][2])
-        return versions, [r[1:] for r in products if r[1] is not None], [r[3:] for r in stock if r[3] is not None]
+        rows = [r[4:] for r in stock if r[4] is not None]
+        return versions, [r[1:] for r in products if r[1] is not None], rows, bool(stock[0][3])
+
+
+def _ranking_statements(q: Any, regclass: Any, oid: dict[str, Any]) -> tuple[bytes, Any, Any]:
+    """A precomputed ranking (precompute.py), served only as of the live tables it was computed from:
+    one row, its items NULL unless every condition holds, with the shared tables' versions; the live
+    tables' stamp; every customer's home region."""
+    from psycopg import sql
+
+    stamp = sql.SQL(", ").join(regclass.format(sql.Literal(f"{q.as_string()}.{t}")) for t in RANKED_FROM)
+    ranked = (
+        sql.SQL(
+            "SELECT r.items[1:%(n)s], {inv}, {prod}, {pop}, {cand} FROM (SELECT 1) one "
+            "LEFT JOIN {q}.customer_rankings r ON r.customer_id = %(c)s AND r.region = %(r)s "
+            "AND r.model = %(m)s AND r.versions = ARRAY[{stamp}]::bigint[]"
+        )
+        .format(q=q, stamp=stamp, **{k: oid[t] for k, t in VERSIONED.items()})
+        .as_bytes(None)
+    )
+    homes = sql.SQL(
+        "SELECT customer_id, home_region FROM {q}.customer_features WHERE home_region IS NOT NULL ORDER BY customer_id"
+    ).format(q=q)
+    return ranked, sql.SQL("SELECT ARRAY[{}]::bigint[]").format(stamp), homes
 
 
 def _taste_signal(column: str) -> Any:

@@ -1,7 +1,8 @@
 """`python -m orchestrator.cost [--requests N] [--zip-code Z] < ids.json`: what one request costs in
 this process, without HTTP or a load generator: CPU time (the less noisy figure on shared cores) and
-the mean of each stage's own timing, over N requests for the customer ids read from stdin (a JSON
-list), after a warm-up. Configured from the environment as the server is; prints one JSON object.
+the mean of each stage's own timing, over N requests for the customers read from stdin (a JSON list
+of ids, or of [id, ZIP code] pairs), after a warm-up; and the share answered from a precomputed row.
+Configured from the environment as the server is; prints one JSON object.
 `make bench` runs it against the stand-ins; in a container it measures against the real Postgres."""
 
 from __future__ import annotations
@@ -25,22 +26,25 @@ STAGES = {
 WARM_UP = 200
 
 
-async def measure(settings: Settings, ids: list[int], n: int, zip_code: str) -> dict[str, float]:
-    """CPU and wall time per request, and each stage's mean, over n requests cycling through ids."""
+async def measure(settings: Settings, ids: list[tuple[int, str]], n: int) -> dict[str, float]:
+    """CPU and wall time per request, and each stage's mean, over n requests cycling through the
+    (customer id, ZIP code) pairs."""
     if not ids:
         raise ValueError("no customer ids to ask for")
-    requests = [RecommendRequest(customer_id=ids[i % len(ids)], zip_code=zip_code, top_n=5) for i in range(n)]
+    asked = [ids[i % len(ids)] for i in range(n)]
+    requests = [RecommendRequest(customer_id=c, zip_code=z, top_n=5) for c, z in asked]
     rec = Recommender(settings)
     await rec.start()
     try:
         for req in requests[:WARM_UP]:
             await rec.recommend(req)
         totals = dict.fromkeys(STAGES, 0.0)
-        backends = set()
+        backends, precomputed = set(), 0
         cpu, wall = time.process_time(), time.perf_counter()
         for req in requests:
             answer = await rec.recommend(req)
             backends.add(answer["backend"])
+            precomputed += answer["timings"].get("precomputed", False)
             for stage in STAGES:
                 totals[stage] += answer["timings"].get(stage, 0.0)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -51,6 +55,7 @@ async def measure(settings: Settings, ids: list[int], n: int, zip_code: str) -> 
     return {
         "CPU ms a request": cpu * 1000 / n,
         "wall ms a request": wall * 1000 / n,
+        "share answered precomputed": precomputed / n,
         **{f"  {label} ms": totals[stage] / n for stage, label in STAGES.items()},
     }
 
@@ -58,12 +63,12 @@ async def measure(settings: Settings, ids: list[int], n: int, zip_code: str) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--zip-code", default="10001")
+    parser.add_argument("--zip-code", default="10001", help="for ids given without one")
     args = parser.parse_args()
-    ids = [int(i) for i in json.load(sys.stdin)]
+    ids = [(int(i[0]), str(i[1])) if isinstance(i, list) else (int(i), args.zip_code) for i in json.load(sys.stdin)]
     loop = asyncio.new_event_loop()
     try:
-        figures = loop.run_until_complete(measure(Settings.from_env(), ids, args.requests, args.zip_code))
+        figures = loop.run_until_complete(measure(Settings.from_env(), ids, args.requests))
     finally:
         loop.close()
     print(json.dumps(figures))

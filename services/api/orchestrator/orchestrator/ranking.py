@@ -15,6 +15,7 @@ names from one file).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -42,9 +43,10 @@ class Model:
     contributions: TreeContributions | None  # the same numbers as pred_contribs, faster
     scores: TreeScores | None  # the same scores as inplace_predict, faster
     seen: tuple[int, int]  # (mtime_ns, size) of the file it came from
+    sha256: str  # of the bytes loaded: what a precomputed ranking was scored with (precompute.py)
 
 
-NO_MODEL = Model(None, [], None, None, (0, -1))
+NO_MODEL = Model(None, [], None, None, (0, -1), "")
 
 
 class Ranker:
@@ -216,8 +218,10 @@ def _load(path: str, seen: tuple[int, int]) -> Model:
     columns and is served until the next one is published, and any other would score the wrong ones."""
     import xgboost as xgb
 
+    with open(path, "rb") as f:  # read once: the digest is of the very bytes parsed
+        data = f.read()
     booster = xgb.Booster()
-    booster.load_model(path)
+    booster.load_model(bytearray(data))
     booster.set_param({"nthread": 1})
     names = list(booster.feature_names or [])
     if names and names != PAIR_FEATURES[: len(names)]:
@@ -232,4 +236,4 @@ def _load(path: str, seen: tuple[int, int]) -> Model:
     except UnsupportedModelError as e:
         log.warning("ranking model scored by XGBoost's inplace_predict (slower): %s", e)
         scores = None
-    return Model(booster, names, contributions, scores, seen)
+    return Model(booster, names, contributions, scores, seen, hashlib.sha256(data).hexdigest())

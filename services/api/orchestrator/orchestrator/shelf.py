@@ -90,9 +90,16 @@ class Shelf:
     codes: dict[str, int]  # category id -> catalogue category code
     regions: dict[str, RegionStock]
     loaded_at: float
+    has_rankings: bool = False  # customer_rankings existed at the load (a sync since V006 created it)
 
     @classmethod
-    def build(cls, versions: Versions, products: Iterable[Sequence], stock: Iterable[Sequence] = ()) -> Shelf:
+    def build(
+        cls,
+        versions: Versions,
+        products: Iterable[Sequence],
+        stock: Iterable[Sequence] = (),
+        has_rankings: bool = False,
+    ) -> Shelf:
         """`products`: (product_id, name, category_id, department, category_name, price, brand) rows;
         `stock`: (region, ids, qty, days, purchases 30d, 90d, 365d, views 365d, repeat rate) rows of
         arrays."""
@@ -100,7 +107,7 @@ class Shelf:
         catalog = Catalog.build((p, r[2], r[6], r[5]) for p, r in by_id.items())
         codes = {str(c): int(k) for c, k in zip(catalog.category, catalog.category_code, strict=True)}
         regions = {str(r[0]): RegionStock.build(catalog, r[1:]) for r in stock}
-        return cls(versions, by_id, catalog, codes, regions, time.monotonic())
+        return cls(versions, by_id, catalog, codes, regions, time.monotonic(), has_rankings)
 
     def region(self, name: str) -> RegionStock:
         return self.regions.get(name, EMPTY_STOCK)

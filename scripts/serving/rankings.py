@@ -1,0 +1,96 @@
+"""The sync's last step: every customer's answer precomputed into serving.customer_rankings, so a
+request reads one row instead of ranking some 350 candidates (the API's CPU per request).
+
+The answers are computed by the API's own code (`python -m orchestrator.precompute`, run as a process
+from its directory, as the image runs it) from the tables the sync has just put live, with the ranking
+model the API serves: the artifacts' file locally, the production file on the model stage on a stack
+(GET by the sync's Snowflake session). Each row records the model's digest and the tables' OIDs;
+the API serves it only while both still hold, so until this step has switched its table (or when it
+is skipped) requests take the full path and get the same answer, more slowly. The table is derived:
+no floor or shrink guard (an empty one only means the full path), and a rollback puts the previous
+rankings back with the tables they were computed from.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import orjson
+import psycopg
+
+from infra.recommendations import catalog as recommendations
+from scripts.core.console import console
+from scripts.core.target import ROOT, Target
+from scripts.serving import postgres
+
+TABLE = "customer_rankings"
+ORCHESTRATOR_DIR = ROOT / "services" / "api" / "orchestrator"
+MODEL_FILE = "ranking_model.json"  # what the API reads from the model stage (its spec's RANKER_MODEL_PATH)
+NO_MODEL, TABLES_CHANGED = 3, 4  # orchestrator.precompute's exit codes
+THREADS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as the API runs
+
+
+def orchestrator_env(t: Target, model: Path) -> dict[str, str]:
+    """The orchestrator's settings (backends.Settings) for the target's Postgres and the model file."""
+    pg = psycopg.conninfo.conninfo_to_dict(t.pg_dsn)
+    keys = {"host": "PG_HOST", "port": "PG_PORT", "dbname": "PG_DB", "user": "PG_USER", "password": "PG_PASSWORD"}
+    keys |= {"sslmode": "PG_SSLMODE", "sslrootcert": "PG_SSLROOTCERT"}
+    env = {var: str(pg[k]) for k, var in keys.items() if pg.get(k) not in (None, "")}
+    return env | {"PG_SCHEMA": t.pg_schema, "RANKER_MODE": "inprocess", "RANKER_MODEL_PATH": str(model)}
+
+
+def model_file(t: Target, into: Path) -> Path | None:
+    """The ranking model the API serves: locally the artifacts' file, on a stack the production file
+    on the model stage; None when none is published yet."""
+    if t.local:
+        path = t.artifacts / "ranking" / MODEL_FILE
+        return path if path.exists() else None
+    stage = recommendations.q(t.database, "MODEL_STAGE")
+    with t.connect_snowflake() as conn:
+        got = conn.cursor().execute(f"GET @{stage}/{MODEL_FILE} 'file://{into}/'").fetchall()
+    path = into / MODEL_FILE
+    return path if got and path.exists() else None
+
+
+def rows(stream: IO[bytes]) -> Iterator[tuple]:
+    """customer_rankings rows from the precompute's JSON lines."""
+    for line in stream:
+        customer, region, model, versions, items = orjson.loads(line)
+        yield customer, region, model, versions, items
+
+
+def precompute(t: Target, conn: psycopg.Connection) -> int | None:
+    """Compute, stage and switch the rankings; the number of customers ranked, None when there is no
+    model to rank with (the table is left as it is: its rows name another model or other tables)."""
+    with tempfile.TemporaryDirectory(prefix="rdp-rankings-") as tmp:
+        model = model_file(t, Path(tmp))
+        if model is None:
+            console.print("  rankings: no ranking model published yet; the API ranks every request itself")
+            return None
+        env = {**os.environ, **THREADS, **orchestrator_env(t, model), "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "orchestrator.precompute"]
+        with open(Path(tmp) / "stderr", "w+b") as err:
+            with subprocess.Popen(command, cwd=ORCHESTRATOR_DIR, env=env, stdout=subprocess.PIPE, stderr=err) as proc:
+                assert proc.stdout is not None
+                try:
+                    n = postgres.stage(conn, TABLE, rows(proc.stdout), t.pg_schema)
+                finally:
+                    proc.stdout.close()
+                code = proc.wait()
+            err.seek(0)
+            said = err.read().decode(errors="replace").strip()
+    if code:
+        postgres.discard(conn, t.pg_schema, [TABLE])
+        if code == NO_MODEL:
+            console.print(f"  rankings: {said.splitlines()[-1] if said else 'no model'}; the API ranks every request")
+            return None
+        raise postgres.ServingError(f"rankings not precomputed (exit {code}): {said[-600:]}; the live ones are kept")
+    postgres.switch(conn, [TABLE], t.pg_schema)
+    console.print(f"  rankings: {n:,} customers precomputed ({said.splitlines()[-1] if said else ''})")
+    return n
