@@ -54,8 +54,8 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 # uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
 SERVER_PY = ROOT / "services" / "api" / "orchestrator" / "server.py"
 UVICORN = ("-m", "uvicorn")
-# as the image's CMD: requests up to 1 MiB reach the app, so a long URL gets its JSON 414
-REQUEST_LIMIT = ("--h11-max-incomplete-event-size", "1048576")
+# as the image's CMD: httptools' parser, whose own refusals are JSON (server.JsonRefusals)
+REQUEST_LIMIT = ("--http", "server:JsonRefusals")
 
 
 def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | None = None) -> list[str]:

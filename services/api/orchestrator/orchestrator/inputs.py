@@ -4,7 +4,8 @@
   exactly five ASCII digits (no other script's digits, no trailing newline).
 - POST bodies are `application/json` of at most MAX_BODY_BYTES; a batch holds at most MAX_BATCH_ROWS
   rows of exactly [row_index, customer_id, zip_code, top_n]; a URL is at most MAX_URL_BYTES (the
-  server itself accepts up to SERVER_MAX_REQUEST_LINE, so a longer URL still gets a JSON 414).
+  server's parser accepts up to about SERVER_MAX_REQUEST_LINE, so a longer URL gets a JSON 414; beyond
+  it the server's own refusal, a JSON 400, server.JsonRefusals).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ MAX_CUSTOMER_ID = 2**63 - 1  # BIGINT in the serving tables
 MAX_BODY_BYTES = 1 << 20
 MAX_BATCH_ROWS = 1000
 MAX_URL_BYTES = 16 * 1024
-# uvicorn's --h11-max-incomplete-event-size, in the Dockerfile and scripts/api/serve.py: below it a
-# request reaches the app (and gets a JSON answer); above it the server drops the connection.
-SERVER_MAX_REQUEST_LINE = 1 << 20
+# What httptools' parser takes (measured; server.SERVER_MAX_REQUEST_LINE): below it a request reaches
+# the app (and gets a JSON answer); above it the server's JsonRefusals answers a JSON 400.
+SERVER_MAX_REQUEST_LINE = 64 * 1024
 ROW = "[row_index, customer_id, zip_code, top_n]"
 
 
