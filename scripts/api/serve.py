@@ -54,7 +54,7 @@ THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THRE
 # uvicorn with TCP_NODELAY on a multi-worker socket and one worker per CPU; the orchestrator's image CMD
 SERVER_PY = ROOT / "services" / "api" / "orchestrator" / "server.py"
 UVICORN = ("-m", "uvicorn")
-# as the image's CMD: httptools' parser, whose own refusals are JSON (server.JsonRefusals)
+# the orchestrator, as its image's CMD: httptools' parser, whose own refusals are JSON (server.JsonRefusals)
 REQUEST_LIMIT = ("--http", "server:JsonRefusals")
 
 
@@ -65,7 +65,8 @@ def command(service: str, workers: int | None = 1, runner: tuple[str, ...] | Non
     app = ["--factory", f"{service}.app:create_app", "--app-dir", str(ROOT / "services" / "api" / service)]
     listen = ["--host", "127.0.0.1", "--port", "{port}", *(["--workers", str(workers)] if workers else [])]
     quiet = ["--no-access-log", "--log-level", "warning"]
-    return [sys.executable, *runner, *app, *listen, *quiet, *REQUEST_LIMIT]
+    protocol = REQUEST_LIMIT if service == "orchestrator" else ()  # server.py sits beside the orchestrator
+    return [sys.executable, *runner, *app, *listen, *quiet, *protocol]
 
 
 def start(service: str, env: dict[str, str], port: int | None = None, workers: int | None = 1) -> Running:

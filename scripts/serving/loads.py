@@ -162,12 +162,14 @@ def rollback(t: Target, allow_shrink: bool = False) -> list[str]:
     guard = stack_config(t.stack).postgres.sync
     with step("roll back Postgres"), psycopg.connect(t.pg_dsn) as conn:
         kept = [name for name in SERVING_TABLES if postgres.exists(conn, t.pg_schema, f"{name}__old")]
+        if rankings.TABLE in kept and rankings.keep_on_rollback(conn, t.pg_schema):
+            kept.remove(rankings.TABLE)  # the live rankings are those of the tables put back
         live = postgres.live_counts(conn, t.pg_schema, kept)
         old = postgres.live_counts(conn, t.pg_schema, [f"{name}__old" for name in kept])
         previous = {name: old[f"{name}__old"] for name in kept if name not in DERIVED_TABLES}
         problems = floor.sync_problems(previous, live, guard, "to roll back to")
         floor.enforce(problems, allow_shrink, "nothing was rolled back")
-        back = postgres.rollback(conn, t.pg_schema)
+        back = postgres.rollback(conn, t.pg_schema, kept)
         counts = postgres.live_counts(conn, t.pg_schema, back)
         print_counts(counts, f"Postgres {t.pg_schema}, rolled back (the replaced tables are now <table>__old)")
     t.counts.update({f"pg.{k}": v for k, v in counts.items()})

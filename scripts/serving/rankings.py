@@ -19,15 +19,26 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import orjson
 import psycopg
+from psycopg import sql
 
 from infra.recommendations import catalog as recommendations
 from scripts.core.console import console
 from scripts.core.target import ROOT, Target
 from scripts.serving import postgres
+
+# backends.RANKED_FROM: the tables a ranking is computed from, in the order of its versions
+RANKED_FROM = (
+    "customer_features",
+    "customer_propensity",
+    "customer_product_interactions",
+    "inventory",
+    "products",
+    "product_popularity",
+    "customer_candidates",
+)
 
 TABLE = "customer_rankings"
 ORCHESTRATOR_DIR = ROOT / "services" / "api" / "orchestrator"
@@ -58,39 +69,55 @@ def model_file(t: Target, into: Path) -> Path | None:
     return path if got and path.exists() else None
 
 
-def rows(stream: IO[bytes]) -> Iterator[tuple]:
+def rows(path: Path) -> Iterator[tuple]:
     """customer_rankings rows from the precompute's JSON lines."""
-    for line in stream:
-        customer, region, model, versions, items = orjson.loads(line)
-        yield customer, region, model, versions, items
+    with path.open("rb") as f:
+        for line in f:
+            customer, region, answered_by, versions, items = orjson.loads(line)
+            yield customer, region, answered_by, versions, items
 
 
 def precompute(t: Target, conn: psycopg.Connection) -> int | None:
-    """Compute, stage and switch the rankings; the number of customers ranked, None when there is no
-    model to rank with (the table is left as it is: its rows name another model or other tables)."""
+    """Compute, stage and switch the rankings; the number of customers ranked, None when they were not
+    (no model to rank with, or a sync landed meanwhile): the live table is then left as it is, and its
+    rows, naming another model or other tables, are not served."""
     with tempfile.TemporaryDirectory(prefix="rdp-rankings-") as tmp:
         model = model_file(t, Path(tmp))
         if model is None:
             console.print("  rankings: no ranking model published yet; the API ranks every request itself")
             return None
         env = {**os.environ, **THREADS, **orchestrator_env(t, model), "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "orchestrator.precompute"]
-        with open(Path(tmp) / "stderr", "w+b") as err:
-            with subprocess.Popen(command, cwd=ORCHESTRATOR_DIR, env=env, stdout=subprocess.PIPE, stderr=err) as proc:
-                assert proc.stdout is not None
-                try:
-                    n = postgres.stage(conn, TABLE, rows(proc.stdout), t.pg_schema)
-                finally:
-                    proc.stdout.close()
-                code = proc.wait()
-            err.seek(0)
-            said = err.read().decode(errors="replace").strip()
-    if code:
-        postgres.discard(conn, t.pg_schema, [TABLE])
-        if code == NO_MODEL:
-            console.print(f"  rankings: {said.splitlines()[-1] if said else 'no model'}; the API ranks every request")
+        out = Path(tmp) / "rankings.jsonl"  # staged after the process ends: a short COPY transaction
+        command = [sys.executable, "-m", "orchestrator.precompute", "--out", str(out)]
+        done = subprocess.run(command, cwd=ORCHESTRATOR_DIR, env=env, capture_output=True, text=True, check=False)
+        said = done.stderr.strip()
+        last = said.splitlines()[-1] if said else ""
+        if done.returncode in (NO_MODEL, TABLES_CHANGED):
+            console.print(f"  [yellow]rankings not precomputed:[/yellow] {last}; the API ranks every request itself")
             return None
-        raise postgres.ServingError(f"rankings not precomputed (exit {code}): {said[-600:]}; the live ones are kept")
+        if done.returncode:
+            raise postgres.ServingError(
+                f"rankings not precomputed (exit {done.returncode}): {said[-600:]}; the synced tables are "
+                "live and the API ranks every request itself until a sync's rankings succeed"
+            )
+        n = postgres.stage(conn, TABLE, rows(out), t.pg_schema)
     postgres.switch(conn, [TABLE], t.pg_schema)
-    console.print(f"  rankings: {n:,} customers precomputed ({said.splitlines()[-1] if said else ''})")
+    console.print(f"  rankings: {n:,} customers precomputed ({last})")
     return n
+
+
+def keep_on_rollback(conn: psycopg.Connection, schema: str) -> bool:
+    """Whether the live rankings, not the previous ones, hold for the tables a rollback puts back (a
+    sync whose rankings step did not run left the live ones computed from the `__old` tables)."""
+    restored = sql.SQL(", ").join(
+        sql.SQL("coalesce(to_regclass({}), to_regclass({}))::oid").format(
+            sql.Literal(f"{schema}.{name}__old"), sql.Literal(f"{schema}.{name}")
+        )
+        for name in RANKED_FROM
+    )
+    query = sql.SQL("SELECT versions = ARRAY[{}]::bigint[] FROM {} LIMIT 1").format(
+        restored, sql.Identifier(schema, TABLE)
+    )
+    held = conn.execute(query).fetchone()
+    conn.commit()
+    return bool(held and held[0])

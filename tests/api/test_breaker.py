@@ -26,7 +26,7 @@ def down(monkeypatch):
     attempts = []
     up = {"value": False}
 
-    async def attempt(query, params, as_dict):
+    async def attempt(query, params, as_dict, optional=False):
         attempts.append(query)
         if not up["value"]:
             raise BackendUnavailableError("postgres: connection refused")
@@ -104,7 +104,7 @@ def test_concurrent_requests_all_read_postgres_while_it_is_up(down):
     up["value"] = True
     release = asyncio.Event()
 
-    async def slow(query, params, as_dict):
+    async def slow(query, params, as_dict, optional=False):
         attempts.append(query)
         await release.wait()  # every request is in flight before any answers
         return [(1,)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import socket
 import time
 
 import pytest
@@ -119,6 +120,30 @@ def test_a_long_url_is_a_json_414_from_the_server(live_api):
     assert json.dumps(flag)[1:-1] in dockerfile
     assert ", ".join(f'"{f}"' for f in flag) in (serve.ROOT / "scripts" / "api" / "serve.py").read_text()
     assert server.SERVER_MAX_REQUEST_LINE == limit
+
+
+def test_headers_over_the_limit_are_a_json_400_and_the_server_goes_on(live_api):
+    """httptools buffers headers without a limit: the server's protocol refuses a head over
+    MAX_HEAD_BYTES (sent here without its blank line, so the server has read all of it)."""
+    host, port = live_api.url.removeprefix("http://").split(":")
+    head = b"GET /recommend?customer_id=5&zip_code=10001 HTTP/1.1\r\nHost: x\r\n"
+    filler = b"x-filler: " + b"a" * 4000 + b"\r\n"
+    head += filler * (server.MAX_HEAD_BYTES // len(filler) + 1)
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status, _, rest = answer.partition(b"\r\n")
+    body = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+    assert status.startswith(b"HTTP/1.1 400") and body["field"] == "request", answer[:300]
+    assert f"over {server.MAX_HEAD_BYTES // 1024} KiB" in body["error"]
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)  # and the server goes on
+    try:
+        conn.request("GET", "/health")
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
 
 
 JSON = st.recursive(

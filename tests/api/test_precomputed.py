@@ -13,8 +13,11 @@ import orjson
 import psycopg
 import pytest
 
+from scripts import standins
 from scripts.serving import loads as serving
-from scripts.serving import rankings
+from scripts.serving import postgres, rankings
+from services.api.orchestrator.orchestrator import app as app_module
+from services.api.orchestrator.orchestrator import backends, fingerprint
 from services.api.orchestrator.orchestrator import precompute as pre
 from services.api.orchestrator.orchestrator.app import Recommender
 from services.api.orchestrator.orchestrator.inputs import RecommendRequest
@@ -88,6 +91,34 @@ def test_another_model_is_not_served_the_rankings_of_the_published_one(env, targ
     model.write_bytes(model.read_bytes() + b"\n")  # the same trees, other bytes: another digest
     ((answer, full),) = answers(env, [(c, home, 5)], ranker_model_path=str(model))
     assert answer["timings"]["precomputed"] is False and orjson.dumps(answer["recommendations"]) == full
+
+
+def test_an_image_whose_code_answers_differently_does_not_serve_older_rankings(env, target, ranked, monkeypatch):
+    (c, home), *_ = homes(target)
+    monkeypatch.setattr(app_module, "answered_by", lambda sha: f"{sha}:{'0' * 16}")  # other code, same model
+    ((answer, full),) = answers(env, [(c, home, 5)])
+    assert answer["timings"]["precomputed"] is False and orjson.dumps(answer["recommendations"]) == full
+    monkeypatch.undo()
+    ((answer, _),) = answers(env, [(c, home, 5)])
+    assert answer["timings"]["precomputed"] is True
+    assert fingerprint.code_digest() in fingerprint.answered_by("sha")
+
+
+def test_the_sync_and_the_api_name_the_same_tables_in_the_same_order():
+    assert rankings.RANKED_FROM == backends.RANKED_FROM
+
+
+def test_a_failed_precompute_names_its_error_and_keeps_the_live_rankings(env, target, ranked, monkeypatch):
+    closed = {"PG_PORT": str(standins.free_port())}  # the process cannot reach Postgres
+    monkeypatch.setattr(
+        rankings, "orchestrator_env", lambda t, model, real=rankings.orchestrator_env: {**real(t, model), **closed}
+    )
+    with psycopg.connect(target.pg_dsn) as conn:
+        before = conn.execute(f"SELECT count(*) FROM {SCHEMA}.customer_rankings").fetchone()
+        with pytest.raises(postgres.ServingError, match=r"(?s)rankings not precomputed \(exit 1\): .*postgres"):
+            rankings.precompute(target, conn)
+        assert conn.execute(f"SELECT count(*) FROM {SCHEMA}.customer_rankings").fetchone() == before
+        assert conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.customer_rankings__staging",)).fetchone() == (None,)
 
 
 def test_after_a_sync_the_rankings_wait_for_their_own_step(env, target):

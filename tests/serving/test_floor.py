@@ -178,6 +178,12 @@ def test_rollback_puts_the_previous_sync_back_and_again_undoes_it(own_schema, mo
     assert serving.rollback(t, allow_shrink=True) == [*tables, "customer_rankings"]
     assert {n: digest(t.pg_dsn, t.pg_schema, n) for n in tables} == second
     assert rankings_hold(t)
+    # a sync whose rankings step did not run: the live rankings are those of the tables a rollback puts
+    # back, so they stay, and the previous ones (of older tables still) are not put live
+    serving.sync(t, allow_shrink=True, rank=False)
+    assert not rankings_hold(t)
+    assert "customer_rankings" not in serving.rollback(t, allow_shrink=True)
+    assert rankings_hold(t)
 
 
 def rankings_hold(t) -> bool:

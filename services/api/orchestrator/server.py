@@ -39,6 +39,7 @@ HTTP_PROTOCOL = "server:JsonRefusals"
 # Measured: a URL up to this reaches the app (a JSON 414 from inputs.UrlLimit); a longer one the
 # parser refuses (JsonRefusals' JSON 400). orchestrator.inputs.SERVER_MAX_REQUEST_LINE says the same.
 SERVER_MAX_REQUEST_LINE = 64 * 1024
+MAX_HEAD_BYTES = 1 << 20  # a request line and headers, as h11's incomplete-event limit was
 
 
 def listener(host: str, port: int) -> socket.socket:
@@ -78,17 +79,36 @@ class ReusePortWorkers(Multiprocess):
 
 
 class JsonRefusals(HttpToolsProtocol):
-    """uvicorn's httptools protocol (llhttp's C parser: the API served ~1.2x the requests it served on
-    h11's pure-Python one, `make bench`), whose own refusals are JSON naming the problem like every
-    other error: a request the parser cannot take (a request line and headers over its size limit, or
-    not HTTP) is a 400 with {"error", "field": "request"}, not uvicorn's plain text."""
+    """uvicorn's httptools protocol (llhttp's C parser, on which the API served ~1.4x the requests it
+    served on h11's pure-Python one, `make bench`), whose own refusals are JSON naming the problem like
+    every other error, a 400 with {"error", "field": "request"} rather than uvicorn's plain text: a
+    request the parser refuses (a URL over SERVER_MAX_REQUEST_LINE, or not HTTP/1.1), and a request
+    line and headers over MAX_HEAD_BYTES, which httptools would otherwise buffer without a limit."""
+
+    reading_head = True  # until a message's headers are complete (a connection starts with a head)
+    head_bytes = 0
+
+    def on_headers_complete(self) -> None:
+        self.reading_head = False
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.reading_head, self.head_bytes = True, 0  # what comes next is the next request's head
+
+    def data_received(self, data: bytes) -> None:
+        if self.reading_head:
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_HEAD_BYTES:
+                self.send_400_response(f"the request line and headers are over {MAX_HEAD_BYTES // 1024} KiB")
+                return
+        super().data_received(data)
 
     def send_400_response(self, msg: str) -> None:
-        error = (
-            f"request: {msg.rstrip('.').lower()}: the HTTP parser refused it (a request line over about "
-            f"{SERVER_MAX_REQUEST_LINE // 1024} KiB, or not HTTP/1.1)"
-        )
-        body = json.dumps({"error": error, "field": "request"}).encode()
+        if msg == "Invalid HTTP request received.":  # uvicorn's words for any refusal of the parser
+            limit = SERVER_MAX_REQUEST_LINE // 1024
+            msg = f"the HTTP parser refused it (a URL over about {limit} KiB, or not HTTP/1.1)"
+        body = json.dumps({"error": f"request: {msg}", "field": "request"}).encode()
         head = [b"HTTP/1.1 400 Bad Request\r\n"]
         head += [name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers]
         head += [b"content-type: application/json\r\n", b"content-length: %d\r\n" % len(body)]

@@ -38,11 +38,13 @@ from .backends import (
     PRECOMPUTED_TOP_N,
     BackendUnavailableError,
     DynamoRecs,
+    MissingTableError,
     OverloadedError,
     Postgres,
     Settings,
     UnknownCustomerError,
 )
+from .fingerprint import answered_by
 from .inputs import MAX_CUSTOMER_ID, ApiError, RecommendRequest, UrlLimit, read_json, single_request
 from .items import item, reasons
 from .productmasks import ProductMasks
@@ -156,7 +158,10 @@ class Recommender:
         model = self.ranker.model
         if model.booster is not None and req.top_n <= self.precomputed_top_n and self.shelves.shelf.has_rankings:
             t0 = time.perf_counter()
-            ranked, versions = await self.pg.ranked(req.customer_id, region, model.sha256, req.top_n)
+            try:
+                ranked, versions = await self.pg.ranked(req.customer_id, region, answered_by(model.sha256), req.top_n)
+            except MissingTableError:  # dropped since the shelf saw it: the full path, Postgres is up
+                ranked, versions = None, ()
             timings["precomputed"] = ranked is not None
             if ranked is not None:
                 await self.shelves.current(versions)  # confirms the stock the fallbacks filter by

@@ -23,6 +23,11 @@ class OverloadedError(RuntimeError):
     sent to a fallback, and the breaker stays closed (the fallbacks are slower still)."""
 
 
+class MissingTableError(LookupError):
+    """A statement named a table that is not there (dropped by hand, or an older schema): Postgres is
+    up, so the breaker stays closed and the caller takes another path."""
+
+
 class UnknownCustomerError(LookupError):
     """The customer is in none of the stores."""
 
@@ -205,12 +210,15 @@ class Postgres:
                 await self.prober
         await self.pool.close()
 
-    async def _one(self, query: Any, params: tuple, as_dict: bool = False, probe: bool = False) -> list:
-        """One statement; `probe` (health) always asks Postgres, requests skip it while it is known down."""
+    async def _one(
+        self, query: Any, params: Any, as_dict: bool = False, probe: bool = False, optional: bool = False
+    ) -> list:
+        """One statement; `probe` (health) always asks Postgres, requests skip it while it is known down;
+        `optional`: a missing table is a MissingTableError, not Postgres down."""
         if self.down and not probe:
             raise BackendUnavailableError("postgres: down at the last attempt; retrying in the background")
         try:
-            rows = await self._attempt(query, params, as_dict)
+            rows = await self._attempt(query, params, as_dict, optional)
         except BackendUnavailableError:
             self.down = True
             if self.prober is None or self.prober.done():
@@ -239,7 +247,7 @@ class Postgres:
             finally:
                 self.lent -= 1
 
-    async def _attempt(self, query: Any, params: tuple, as_dict: bool) -> list:
+    async def _attempt(self, query: Any, params: Any, as_dict: bool, optional: bool = False) -> list:
         import psycopg
         from psycopg.rows import dict_row
         from psycopg_pool import PoolTimeout
@@ -256,6 +264,10 @@ class Postgres:
                 # closed. Otherwise the pool could not connect: Postgres is down.
                 if self.lent >= self.max_size:
                     raise OverloadedError(f"postgres: {type(e).__name__}: {e}") from e
+                raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
+            except psycopg.errors.UndefinedTable as e:
+                if optional:
+                    raise MissingTableError(f"postgres: {e}") from e
                 raise BackendUnavailableError(f"postgres: {type(e).__name__}: {e}") from e
             except psycopg.OperationalError as e:
                 # A pooled connection can be dead after a Postgres restart; the pool drops it, so one
@@ -284,9 +296,10 @@ class Postgres:
         return Customer(known, propensity, history, retrieved, tuple(versions))
 
     async def ranked(self, customer_id: int, region: str, model: str, top_n: int) -> tuple[list[str] | None, tuple]:
-        """The customer's precomputed items as JSON (None unless valid for this request, see q_ranked)
-        and the shared tables' versions, in one statement."""
-        ((items, *versions),) = await self._one(self.q_ranked, {"c": customer_id, "r": region, "m": model, "n": top_n})
+        """The customer's precomputed items as JSON (None unless valid for this request, see q_ranked;
+        `model`: fingerprint.answered_by) and the shared tables' versions, in one statement."""
+        params = {"c": customer_id, "r": region, "m": model, "n": top_n}
+        ((items, *versions),) = await self._one(self.q_ranked, params, optional=True)
         return items, tuple(versions)
 
     async def homes(self) -> list[tuple[int, str]]:
