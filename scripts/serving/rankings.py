@@ -73,8 +73,7 @@ def rows(path: Path) -> Iterator[tuple]:
     """customer_rankings rows from the precompute's JSON lines."""
     with path.open("rb") as f:
         for line in f:
-            customer, region, answered_by, versions, items = orjson.loads(line)
-            yield customer, region, answered_by, versions, items
+            yield tuple(orjson.loads(line))
 
 
 def precompute(t: Target, conn: psycopg.Connection) -> int | None:
