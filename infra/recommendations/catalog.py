@@ -293,8 +293,8 @@ def refresh_propensity_sql(database: str, feature_columns: list[str]) -> str:
     )
 
 
-# Per-source bounds of the retrieval (sql/recommendations/candidates.sql): some 350 products a customer
-# at `make local`'s scale, fewer than the ~400 the API ranked before (every in-stock product of 3 categories).
+# Per-source bounds of the retrieval's warehouse sources (sql/recommendations/candidates.sql): some 350
+# products a customer at `make local`'s scale; with the taste and propensity picks, some 690 are ranked.
 RETRIEVAL_LIMITS = {
     "neighbours": 20,
     "per_source": 60,

@@ -24,6 +24,7 @@ from scripts.recommendations import evaluation, propensity, ranking, rehearsal, 
 from scripts.recommendations.ceiling import Ceiling
 from scripts.recommendations.rehearsal import GENERATED
 from scripts.recommendations.target import RecommendationsTarget, local_target, service_target, stack_target
+from services.features import candidates as retrieval
 
 __all__ = [  # the runner's
     "build",
@@ -183,7 +184,11 @@ def _train_ranker(cur: Any, t: RecommendationsTarget) -> dict[str, Any]:
         "params": ranking.OBJECTIVES[chosen["objective"]],
         "rounds": ranking.ROUNDS,
         "features": ranking.PAIR_FEATURES,
-        "retrieval": catalog.RETRIEVAL_LIMITS,
+        "retrieval": {
+            **catalog.RETRIEVAL_LIMITS,
+            "taste_share": retrieval.TASTE_SHARE,
+            "taste_max": retrieval.TASTE_PICKS,
+        },
         "train_cutoff": trained_at.isoformat(),
         "train_rows": len(y),
         "train_customers": len(set(groups.tolist())),

@@ -1,5 +1,5 @@
 """The sync's last step: every customer's answer precomputed into serving.customer_rankings, so a
-request reads one row instead of ranking some 350 candidates (the API's CPU per request).
+request reads one row instead of ranking some 700 candidates (the API's CPU per request).
 
 The answers are computed by the API's own code (`python -m orchestrator.precompute`, run as a process
 from its directory, as the image runs it) from the tables the sync has just put live, with the ranking

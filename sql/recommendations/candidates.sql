@@ -1,7 +1,7 @@
 -- Retrieval before ranking: each customer's candidate products as of {{ feature_end }}, one row per
 -- (customer, product, source) with the source's score, in stock in the customer's home region (the
--- API's ZIP mapping). The ranker scores only these, plus the propensity source, which the API takes
--- from its in-memory shelf (services/features/candidates.py). Sources, each bounded:
+-- API's ZIP mapping). The ranker scores only these, plus the propensity and taste sources, which the
+-- API takes from its in-memory shelf (services/features/candidates.py). Sources, each bounded:
 --   history      products the customer bought or carted; a purchase counts by its category's repeat
 --                rate (share of the category's purchases that repeat a product the buyer had bought)
 --   cooccurrence products bought or carted by the same customers as the customer's own (cosine over

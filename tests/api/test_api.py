@@ -3,6 +3,7 @@ warehouse, loaded by the post-deploy loads; fallbacks, bad input, schemathesis, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, settings
 
 from scripts import standins
 from scripts.api import serve
+from scripts.recommendations import ranking, snapshot
 from services.api.orchestrator.orchestrator.app import create_app
 from services.features.pair import PAIR_FEATURES, ZIP_REGIONS
 from tests.api.conftest import SCHEMA, customers, settings_for
@@ -23,6 +25,10 @@ SCREENSHOTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def test_contract_ordering_stock_and_candidates(client, target):
+    with target.connect_snowflake() as sf:  # the candidates training ranks (the same, test_ranking.py)
+        cur = sf.cursor()
+        world = snapshot.read_world(cur, target)
+        snap = snapshot.read_snapshot(cur, target, world, target.scale.as_of, snapshot.stored_propensity(cur, target))
     with psycopg.connect(target.pg_dsn) as conn:
         for cid, zip_code in customers(target):
             r = client.get("/recommend", params={"customer_id": cid, "zip_code": zip_code, "top_n": 10})
@@ -39,25 +45,16 @@ def test_contract_ordering_stock_and_candidates(client, target):
                 assert 1 <= len(i["why"]) <= 3 and {w["feature"] for w in i["why"]} <= set(PAIR_FEATURES)
                 sizes = [abs(w["contribution"]) for w in i["why"]]
                 assert sizes == sorted(sizes, reverse=True)
-            top3 = [
-                c
-                for (c,) in conn.execute(
-                    f"SELECT category_id FROM {SCHEMA}.customer_propensity WHERE customer_id = %s "
-                    "ORDER BY propensity_score DESC, category_id LIMIT 3",
-                    (cid,),
-                )
-            ]
             stock = dict(
                 conn.execute(
                     f"SELECT product_id, qty_on_hand FROM {SCHEMA}.inventory WHERE region = 'Northeast'"
                 ).fetchall()
             )
-            (ids,) = conn.execute(
-                f"SELECT product_ids FROM {SCHEMA}.customer_candidates WHERE customer_id = %s", (cid,)
-            ).fetchone()
-            retrieved = set(ids)
-            for i in items:  # a candidate: retrieved for the customer, or a best seller of a top category
-                assert i["product_id"] in retrieved or i["category_id"] in top3
+            asked_from = dataclasses.replace(world, region={**world.region, cid: "Northeast"})
+            found = ranking.candidates(asked_from, snap, cid)
+            candidates = set() if found is None else set(found.ids.tolist())
+            for i in items:  # one of the customer's candidates, in stock
+                assert i["product_id"] in candidates
                 assert stock[i["product_id"]] == i["in_stock_qty"] > 0  # only in-stock products
             t = body["timings"]
             if t.get("precomputed"):  # the sync's ranking (test_precomputed.py): one read

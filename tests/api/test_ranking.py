@@ -35,7 +35,8 @@ def test_the_api_ranks_exactly_the_training_candidates_and_rows_and_explains_wit
     client, target, env, monkeypatch
 ):
     """Training/serving parity: for a customer at home, the API's candidates are the training's
-    (ranking.candidates: the retrieval read from the warehouse as of AS_OF, plus the propensity picks),
+    (ranking.candidates: the retrieval read from the warehouse as of AS_OF, plus the propensity and
+    taste picks),
     each with the very feature row the training builds; scores and reasons are the model's."""
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     real = app_module.pair_matrix

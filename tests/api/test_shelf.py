@@ -92,7 +92,7 @@ def test_a_write_in_place_is_seen_once_the_shelf_is_older_than_its_max_age(env, 
 
 def test_until_a_sync_creates_customer_candidates_the_api_serves_the_picks_then_the_retrieval(env, target):
     """A deploy puts the new image live before the sync that runs the table's migration: meanwhile
-    requests are answered from Postgres with the propensity picks only, and the request after the
+    requests are answered from Postgres with the shelf's picks only (propensity, taste), and the request after the
     table appears (its OID, read by every request) switches to the retrieval's candidates."""
     cid = customers(target, 1)[0][0]
     with TestClient(create_app(settings_for(env))) as c:

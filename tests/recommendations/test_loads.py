@@ -104,12 +104,15 @@ def test_a_model_worse_than_the_best_baseline_is_not_uploaded(target, tmp_path, 
 SMALL = {"neighbours": 3, "per_source": 3, "categories": 2, "per_category": 2, "brands": 1, "per_brand": 2}
 
 
-def test_each_retrieval_source_adds_to_the_candidate_recall(target):
+def test_each_retrieval_source_adds_to_the_candidate_recall(target, monkeypatch):
     """Ablation on the generated data: leaving out any one source lowers the share of the next
     window's purchases that are candidates."""
     from datetime import timedelta
 
     from scripts.recommendations import ranking, snapshot
+    from services.features import candidates as retrieval
+
+    monkeypatch.setattr(retrieval, "TASTE_SHARE", 0.02)  # 3 products a customer: small, as SMALL's bounds
 
     cutoff = target.scale.as_of - timedelta(days=60)
     with target.connect_snowflake() as conn:

@@ -178,8 +178,9 @@ def test_the_gate_refuses_a_model_worse_than_the_best_baseline(tmp_path):
 
 
 def test_candidates_are_the_retrieved_products_in_stock_and_the_recall_counts_them():
-    """The ranker scores the precomputed candidates still in stock at home plus the propensity picks;
-    the candidate recall is the share of the window's purchases among them."""
+    """The ranker scores the precomputed candidates still in stock at home plus the propensity picks
+    (no taste picks without the taste signals); the candidate recall is the share of the window's
+    purchases among them."""
     catalog = Catalog.build([(p, CATEGORIES[p % 12], "B", 10.0 + p) for p in range(48)])
     pos = np.array([p for p in range(48) if p != 5])  # product 5 sold out since the load
     world = World(catalog, {"West": (pos, np.ones(len(pos)), np.ones(len(pos)))}, {1: "West"})

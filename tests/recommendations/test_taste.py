@@ -91,3 +91,21 @@ def test_pair_matrix_taste_columns_missing_without_a_shelf():
     with_shelf = pair_matrix(*args, shelf(catalog))
     assert not np.isnan(with_shelf[:, cols]).any()
     assert with_shelf[:, cols] == pytest.approx(taste_matrix(catalog, shelf(catalog), pos, History.empty()), abs=1e-6)
+
+
+def test_the_taste_source_takes_the_shelfs_most_likely_products_ties_by_product_id(monkeypatch):
+    """candidates.taste_picks: TASTE_SHARE of the shelf, at most TASTE_PICKS, by taste_log_prob
+    descending then product id (the shelf's order); nothing without the taste signals."""
+    from services.features import candidates as retrieval
+
+    catalog = Catalog.build(ROWS)
+    s = shelf(catalog, views=(0, 9, 3, 3, 1, 1))
+    log_prob = features(catalog, s, History.empty())["taste_log_prob"]
+    expected = np.lexsort((catalog.ids, -log_prob))  # ids ascending = shelf order; 2 and 3 tie
+    monkeypatch.setattr(retrieval, "TASTE_SHARE", 0.5)
+    got = retrieval.taste_picks(catalog, s, History.empty())
+    assert got.tolist() == expected[:3].tolist() and got[0] == 1
+    assert got[1:].tolist() == [2, 3]  # the tie goes to the lower product id
+    monkeypatch.setattr(retrieval, "TASTE_PICKS", 2)
+    assert retrieval.taste_picks(catalog, s, History.empty()).tolist() == expected[:2].tolist()
+    assert retrieval.taste_picks(catalog, None, History.empty()).tolist() == []

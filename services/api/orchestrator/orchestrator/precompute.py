@@ -1,7 +1,7 @@
 """`python -m orchestrator.precompute --out rows.jsonl`: every customer's answer for their home
 region, computed by the API's own full path (app.Recommender.rank) from the live serving tables, for
 the sync to put live as customer_rankings (scripts/serving/rankings.py). A request then reads one row
-instead of scoring some 350 candidates; the API serves it only while the tables and the model are
+instead of scoring some 700 candidates; the API serves it only while the tables and the model are
 the ones it was computed from, so it always says what the full path would say.
 
 Configured from the environment as the server is, with the in-process model. Writes one JSON line per

@@ -1,6 +1,6 @@
 """The serving tables every request shares, kept in memory: the product catalogue and each region's
-in-stock inventory with its popularity, and each category's best sellers (the propensity source of the
-retrieval, services/features/candidates.py).
+in-stock inventory with its popularity and taste terms, and each category's best sellers (the propensity
+source of the retrieval, services/features/candidates.py).
 
 They change only when the sync swaps tables, and a swap gives each live table a new OID; so a request
 reads the OIDs of the three tables (and of customer_candidates, which the API reads only once a sync
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.features import candidates as retrieval
-from services.features.pair import Catalog, top_categories
+from services.features.pair import Catalog, History, top_categories
 from services.features.taste import Shelf as TasteShelf
 
 Versions = tuple[int | None, ...]  # OIDs of inventory, products, product_popularity, customer_candidates
@@ -68,14 +68,17 @@ class RegionStock:
             taste = TasteShelf.build(catalog, pos, qty[order], days[order], *popularity[:, 1:].T, views, repeat)
         return cls(ids, pos, qty[order], days[order], popularity, taste, best, stocked)
 
-    def candidates(self, retrieved: Sequence[int], codes: Iterable[int]) -> np.ndarray:
-        """Sorted indexes of a customer's candidates here: the retrieved products still in stock, and
-        the best sellers of the categories `codes` (catalogue codes of their top propensity categories)."""
+    def candidates(
+        self, retrieved: Sequence[int], codes: Iterable[int], catalog: Catalog, history: History
+    ) -> np.ndarray:
+        """Sorted indexes of a customer's candidates here: the retrieved products still in stock, the
+        best sellers of the categories `codes` (catalogue codes of their top propensity categories) and
+        the customer's most likely purchases on this shelf by the taste estimate."""
         picks = [self.best[c] for c in codes if 0 <= c < len(self.best)]
-        return retrieval.select(self.ids, retrieved, np.concatenate(picks) if picks else NO_PICKS)
+        picks.append(retrieval.taste_picks(catalog, self.taste, history))
+        return retrieval.select(self.ids, retrieved, np.concatenate(picks))
 
 
-NO_PICKS = np.zeros(0, dtype=np.int64)
 EMPTY_STOCK = RegionStock.build(Catalog.build([]), ([],) * 8)
 
 
@@ -118,13 +121,14 @@ class Shelf:
         return self.versions[3] is not None
 
     def candidates(
-        self, region: str, retrieved: Sequence[int], propensity: Mapping[str, float]
+        self, region: str, retrieved: Sequence[int], propensity: Mapping[str, float], history: History
     ) -> tuple[RegionStock, np.ndarray]:
         """The region's stock and, indexes into it, the customer's candidates: the retrieval's products
-        still in stock here and the best sellers of their top propensity categories."""
+        still in stock here, the best sellers of their top propensity categories and their taste picks."""
         stock = self.region(region)
         top = top_categories(propensity, retrieval.PROPENSITY_CATEGORIES)
-        return stock, stock.candidates(retrieved, [self.codes[c] for c in top if c in self.codes])
+        codes = [self.codes[c] for c in top if c in self.codes]
+        return stock, stock.candidates(retrieved, codes, self.catalog, history)
 
 
 class Shelves:
