@@ -22,7 +22,7 @@ from scripts.recommendations.propensity import held_out
 from scripts.recommendations.snapshot import Snapshot, World
 from services.features import candidates as retrieval
 from services.features.pair import PAIR_FEATURES, Catalog, History, pair_matrix, top_categories
-from services.features.taste import Shelf
+from services.features.taste import Shelf, whole_shelf
 
 MODEL_FILE = "ranking_model.json"
 METRICS_FILE = "ranking_metrics.json"
@@ -80,13 +80,15 @@ def candidates(world: World, snap: Snapshot, customer: int, exclude: Collection[
         picks = picks[:0]
     history = snap.history.get(customer) or History.empty()
     here = shelf(world, snap, region)
+    tasted = whole_shelf(world.catalog, here, history)
     if "taste" not in exclude:
-        picks = np.concatenate([picks, retrieval.taste_picks(world.catalog, here, history)])
+        picks = np.concatenate([picks, retrieval.taste_picks(tasted)])
     at = retrieval.select(ids, retrieval.kept(snap.retrieved.get(customer, {}), exclude), picks)
     if not len(at):
         return None
     pos = pos[at]
-    x = pair_matrix(world.catalog, pos, qty[at], days[at], snap.popularity[pos], prop, history, here)
+    taste = tasted[at] if tasted is not None else None
+    x = pair_matrix(world.catalog, pos, qty[at], days[at], snap.popularity[pos], prop, history, here, taste)
     return Candidates(customer, world.catalog.ids[pos], x)
 
 

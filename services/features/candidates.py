@@ -18,8 +18,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from services.features.taste import Catalog, History, Shelf, taste_matrix
-
 SOURCES = ("history", "cooccurrence", "category", "brand", "propensity", "taste")
 PROPENSITY_CATEGORIES = 3
 PER_PROPENSITY_CATEGORY = 30
@@ -46,15 +44,14 @@ def propensity_picks(
     return np.concatenate(out) if out else NO_PICKS
 
 
-def taste_picks(catalog: Catalog, shelf: Shelf | None, history: History) -> np.ndarray:
+def taste_picks(tasted: np.ndarray | None) -> np.ndarray:
     """Indexes into the region's shelf (its in-stock products by product id) of the customer's most
-    likely purchases by the taste estimate, ties by product id: TASTE_SHARE of the shelf, at most
-    TASTE_PICKS; none without the shelf's taste signals."""
-    if shelf is None or not len(shelf.pos):
+    likely purchases by the taste estimate (`tasted`: taste.whole_shelf, None without the shelf's
+    signals), ties by product id: TASTE_SHARE of the shelf, at most TASTE_PICKS."""
+    if tasted is None or not len(tasted):
         return NO_PICKS
-    n = min(TASTE_PICKS, math.ceil(TASTE_SHARE * len(shelf.pos)))
-    log_prob = taste_matrix(catalog, shelf, shelf.pos, history)[:, 0]
-    return np.argsort(-log_prob, kind="stable")[:n]
+    n = min(TASTE_PICKS, math.ceil(TASTE_SHARE * len(tasted)))
+    return np.argsort(-tasted[:, 0], kind="stable")[:n]
 
 
 def kept(retrieved: Mapping[int, Collection[str]], exclude: Collection[str] = ()) -> list[int]:

@@ -191,11 +191,13 @@ def pair_matrix(
     propensity: Mapping[str, float],
     history: History,
     shelf: Shelf | None = None,
+    taste: np.ndarray | None = None,
 ) -> np.ndarray:
     """One row per candidate (catalogue positions), PAIR_FEATURES order; vectorized over candidates.
 
     `popularity` is (n, 3): purchases over the last 30, 90 and 365 days, per candidate. The taste
-    features need the region's whole shelf (taste.py); without it they are missing (NaN)."""
+    features need the region's whole shelf (taste.py); without it they are missing (NaN). `taste`:
+    the candidates' rows of taste.whole_shelf when the retrieval already computed it."""
     n = len(positions)
     # per category code: the customer's propensity and its rank (13 when the customer has none)
     by_code = np.zeros(len(catalog.category_number), dtype=np.float64)
@@ -231,5 +233,7 @@ def pair_matrix(
     out[:, 15] = per_product(history.views, 0.0)
     out[:, 16] = per_product(history.carts + history.purchases, 0.0)
     out[:, 17] = per_product(history.days_since_purchase, np.nan)
-    out[:, BASE:] = taste_matrix(catalog, shelf, positions, history) if shelf is not None else np.nan
+    if taste is None and shelf is not None:
+        taste = taste_matrix(catalog, shelf, positions, history)
+    out[:, BASE:] = taste if taste is not None else np.nan
     return out

@@ -116,6 +116,12 @@ class Shelf:
         return fav
 
 
+def whole_shelf(catalog: Catalog, shelf: Shelf | None, history: History) -> np.ndarray | None:
+    """taste_matrix of every product on the shelf (None without the shelf's signals): the retrieval's
+    taste source picks from it, and the candidates' rows are taken from it, so it is computed once."""
+    return taste_matrix(catalog, shelf, shelf.pos, history) if shelf is not None else None
+
+
 def taste_matrix(catalog: Catalog, shelf: Shelf, positions: np.ndarray, history: History) -> np.ndarray:
     """(n, 3) in TASTE_FEATURES order for the candidates at catalogue `positions` (all on the shelf)."""
     touched = history.views + history.carts + history.purchases

@@ -103,9 +103,10 @@ def test_the_taste_source_takes_the_shelfs_most_likely_products_ties_by_product_
     log_prob = features(catalog, s, History.empty())["taste_log_prob"]
     expected = np.lexsort((catalog.ids, -log_prob))  # ids ascending = shelf order; 2 and 3 tie
     monkeypatch.setattr(retrieval, "TASTE_SHARE", 0.5)
-    got = retrieval.taste_picks(catalog, s, History.empty())
+    tasted = taste.whole_shelf(catalog, s, History.empty())
+    got = retrieval.taste_picks(tasted)
     assert got.tolist() == expected[:3].tolist() and got[0] == 1
     assert got[1:].tolist() == [2, 3]  # the tie goes to the lower product id
     monkeypatch.setattr(retrieval, "TASTE_PICKS", 2)
-    assert retrieval.taste_picks(catalog, s, History.empty()).tolist() == expected[:2].tolist()
-    assert retrieval.taste_picks(catalog, None, History.empty()).tolist() == []
+    assert retrieval.taste_picks(tasted).tolist() == expected[:2].tolist()
+    assert retrieval.taste_picks(taste.whole_shelf(catalog, None, History.empty())).tolist() == []

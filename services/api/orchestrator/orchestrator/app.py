@@ -186,13 +186,15 @@ class Recommender:
         timings["shelf_reloaded"] = self.shelves.loads != loads
         t0 = time.perf_counter()
         history = History.of_columns(shelf.catalog, *got.history)
-        stock, at = shelf.candidates(region, got.candidates, got.propensity, history)  # as the model was trained
+        stock, at, taste = shelf.candidates(region, got.candidates, got.propensity, history)  # as trained
         pos, ids, qty, days = stock.pos[at], stock.ids[at], stock.qty[at], stock.days[at]
         timings["candidates"] = len(ids)
         if not len(ids):
             timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
             return [], "postgres", got.versions
-        x = pair_matrix(shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history, stock.taste)
+        x = pair_matrix(
+            shelf.catalog, pos, qty, days, stock.popularity[at], got.propensity, history, stock.taste, taste
+        )
         timings["pair_features_ms"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         n = min(top_n, len(ids))

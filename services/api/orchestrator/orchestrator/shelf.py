@@ -23,6 +23,7 @@ import numpy as np
 from services.features import candidates as retrieval
 from services.features.pair import Catalog, History, top_categories
 from services.features.taste import Shelf as TasteShelf
+from services.features.taste import whole_shelf
 
 Versions = tuple[int | None, ...]  # OIDs of inventory, products, product_popularity, customer_candidates
 UNKNOWN: Versions = (None, None, None, None)
@@ -68,14 +69,13 @@ class RegionStock:
             taste = TasteShelf.build(catalog, pos, qty[order], days[order], *popularity[:, 1:].T, views, repeat)
         return cls(ids, pos, qty[order], days[order], popularity, taste, best, stocked)
 
-    def candidates(
-        self, retrieved: Sequence[int], codes: Iterable[int], catalog: Catalog, history: History
-    ) -> np.ndarray:
+    def candidates(self, retrieved: Sequence[int], codes: Iterable[int], tasted: np.ndarray | None) -> np.ndarray:
         """Sorted indexes of a customer's candidates here: the retrieved products still in stock, the
         best sellers of the categories `codes` (catalogue codes of their top propensity categories) and
-        the customer's most likely purchases on this shelf by the taste estimate."""
+        the customer's most likely purchases on this shelf by the taste estimate (`tasted`:
+        taste.whole_shelf of this shelf)."""
         picks = [self.best[c] for c in codes if 0 <= c < len(self.best)]
-        picks.append(retrieval.taste_picks(catalog, self.taste, history))
+        picks.append(retrieval.taste_picks(tasted))
         return retrieval.select(self.ids, retrieved, np.concatenate(picks))
 
 
@@ -122,13 +122,16 @@ class Shelf:
 
     def candidates(
         self, region: str, retrieved: Sequence[int], propensity: Mapping[str, float], history: History
-    ) -> tuple[RegionStock, np.ndarray]:
-        """The region's stock and, indexes into it, the customer's candidates: the retrieval's products
-        still in stock here, the best sellers of their top propensity categories and their taste picks."""
+    ) -> tuple[RegionStock, np.ndarray, np.ndarray | None]:
+        """The region's stock, indexes into it of the customer's candidates (the retrieval's products
+        still in stock here, the best sellers of their top propensity categories and their taste picks)
+        and the candidates' taste features (None without the taste signals), computed with the picks."""
         stock = self.region(region)
         top = top_categories(propensity, retrieval.PROPENSITY_CATEGORIES)
         codes = [self.codes[c] for c in top if c in self.codes]
-        return stock, stock.candidates(retrieved, codes, self.catalog, history)
+        tasted = whole_shelf(self.catalog, stock.taste, history)
+        at = stock.candidates(retrieved, codes, tasted)
+        return stock, at, tasted[at] if tasted is not None else None
 
 
 class Shelves:
